@@ -1,0 +1,133 @@
+"""Candidates stage: LSH banding over MinHash signatures, as sorting, not as a Python index.
+
+Each signature is cut into ``b`` bands of ``r`` rows; two stories whose rows agree in some
+band are candidates. The probability that a pair of Jaccard ``s`` becomes a candidate is
+``1 - (1 - s**r)**b``. ``lsh_params`` chooses ``(b, r)`` exactly as ``datasketch.MinHashLSH``
+does: minimising the equally weighted areas of false positives below the threshold and false
+negatives above it. The threshold here is ``dedup.candidate_threshold``, set low so that a copy
+truncated to its first paragraphs (low Jaccard, high containment) still becomes a candidate.
+
+Within one band, stories with equal band keys form a bucket. A bucket of m stories does not
+emit all m(m-1)/2 pairs: each member is paired with the bucket's best-ranked member (the likely
+canonical, see ``dedup.cluster``) and with its predecessor in rank order. That is linear in the
+batch and is all the star clustering needs. Buckets over ``dedup.max_bucket`` are counted and
+reported: they are almost always chrome that slipped through.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+from scipy.integrate import quad
+
+
+@lru_cache(maxsize=64)
+def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) minimising weighted false-positive + false-negative probability (datasketch's rule)."""
+    best, opt = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp, _ = quad(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)
+            fn, _ = quad(lambda s: 1 - (1 - (1 - s ** float(r)) ** float(b)), threshold, 1.0)
+            err = fp * fp_weight + fn * fn_weight
+            if err < best:
+                best, opt = err, (b, r)
+    return opt
+
+
+@numba.njit(parallel=True, cache=True)
+def band_keys(sigs, bands, rows):
+    n = sigs.shape[0]
+    out = np.empty((bands, n), dtype=np.uint64)
+    for i in numba.prange(n):
+        for b in range(bands):
+            h = np.uint64(0x84222325CBF29CE4) ^ np.uint64(b)
+            for k in range(rows):
+                h = (h ^ np.uint64(sigs[i, b * rows + k])) * np.uint64(0x100000001B3)
+                h ^= h >> np.uint64(32)
+            out[b, i] = h
+    return out
+
+
+@numba.njit(cache=True)
+def _bucket_pairs(sorted_keys, order, max_bucket, out_a, out_b, pos):
+    """Emit (bucket head, member) and (predecessor, member) pairs; returns new pos and #big buckets."""
+    n = sorted_keys.shape[0]
+    big = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        if j - i > max_bucket:
+            big += 1
+        head = order[i]
+        for t in range(i + 1, j):
+            out_a[pos] = head
+            out_b[pos] = order[t]
+            pos += 1
+            if t - 1 > i:
+                out_a[pos] = order[t - 1]
+                out_b[pos] = order[t]
+                pos += 1
+        i = j
+    return pos, big
+
+
+@dataclass
+class Candidates:
+    left: np.ndarray  # int64 row of the better-ranked story
+    right: np.ndarray  # int64 row of the other
+    bands: int
+    rows: int
+    big_buckets: int
+
+    def __len__(self) -> int:
+        return self.left.shape[0]
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Orient every pair from the better-ranked story to the other, then drop repeats.
+    swap = rank[a] > rank[b]
+    lo = np.where(swap, b, a)
+    hi = np.where(swap, a, b)
+    keep = lo != hi
+    code = np.unique((lo[keep].astype(np.uint64) << np.uint64(32)) | hi[keep].astype(np.uint64))
+    return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def generate(
+    signatures: np.ndarray,
+    rank: np.ndarray,
+    *,
+    threshold: float,
+    max_bucket: int,
+    extra_keys: list[np.ndarray] = (),
+) -> Candidates:
+    """Candidate pairs from LSH bands plus any exact-match keys (e.g. hashes of the whole text).
+
+    ``rank[i]`` is story i's position in canonical-preference order (0 = best).
+    """
+    n, num_perm = signatures.shape
+    bands, rows = lsh_params(threshold, num_perm)
+    if n < 2:
+        return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, 0)
+    keys = band_keys(signatures, bands, rows)
+    all_keys = list(keys) + [np.asarray(k, dtype=np.uint64) for k in extra_keys]
+    parts_a, parts_b, big = [], [], 0
+    for k in all_keys:
+        order = np.lexsort((rank, k))
+        out_a = np.empty(2 * n, np.int64)
+        out_b = np.empty(2 * n, np.int64)
+        pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, out_a, out_b, 0)
+        big += nb
+        if pos:
+            a, b = _unique_pairs(out_a[:pos], out_b[:pos], rank)
+            parts_a.append(a)
+            parts_b.append(b)
+    if not parts_a:
+        return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, big)
+    a, b = _unique_pairs(np.concatenate(parts_a), np.concatenate(parts_b), rank)
+    return Candidates(a, b, bands, rows, big)

@@ -1,0 +1,72 @@
+"""Clean stage: from the body as delivered to the story text the analyst sees.
+
+Two steps, because chrome is learned over the whole batch between them:
+
+``prepare``  (per chunk, before learning)
+    HTML pages to text (``dedup.html``), Unicode NFC, control characters and NULs removed,
+    exotic spaces and line breaks made plain. Output: one line per paragraph.
+``finish``   (per chunk, after learning)
+    wire furniture out (``dedup.wire``: agency and dateline become columns), chrome out
+    (``dedup.chrome``), lines joined back into ``body_clean``; then the fingerprint text
+    (``dedup.normalize``) and its word count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.chrome import ChromeModel, remove_chrome
+from dedup import html as _html
+from dedup.lines import Lines
+from dedup.normalize import fingerprint_text
+from dedup.wire import strip_furniture
+
+
+def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
+    raw = bodies.to_pylist()
+    is_html = np.fromiter((_html.looks_like_html(b) for b in raw), dtype=bool, count=len(raw))
+    if is_html.any():
+        for i in np.flatnonzero(is_html):
+            raw[i] = _html.html_to_text(raw[i])
+        text = pa.array(raw, pa.string())
+    else:
+        text = bodies
+    text = pc.utf8_normalize(text, "NFC")
+    text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+    text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+    text = pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+    return text, is_html
+
+
+def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array) -> None:
+    model.observe(outlets, Lines.split(text))
+
+
+@dataclass
+class Cleaned:
+    body_clean: pa.Array
+    fp_text: pa.Array
+    agency: pa.Array
+    dateline: pa.Array
+    chrome_lines: np.ndarray  # lines removed as chrome, per story
+    words: np.ndarray  # words in body_clean, per story
+
+
+def finish(text: pa.Array, outlets: pa.Array, learned: pa.Array | None, *, generic: bool = True) -> Cleaned:
+    lines = Lines.split(text)
+    lines, agency, dateline, _ = strip_furniture(lines)
+    kept, removed = remove_chrome(lines, outlets, learned, generic=generic)
+    body_clean = kept.join()
+    words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
+    return Cleaned(
+        body_clean=body_clean,
+        fp_text=fingerprint_text(body_clean),
+        agency=agency,
+        dateline=dateline,
+        chrome_lines=lines.count_per_story(removed),
+        words=words,
+    )

@@ -1,0 +1,196 @@
+"""Typed, validated configuration: the one place every setting is defined.
+
+A config file is YAML. Only ``input.path`` and ``output.path`` are required; everything
+else has a default chosen on the evaluation corpora (see README, "Measured quality").
+Unknown keys and wrong types are errors, reported as one line naming the key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(Exception):
+    """A config problem the user must fix; the message names the key or path."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class InputSettings(_Strict):
+    path: str = Field(description="A file, a directory or a glob of input files.")
+    format: Literal["auto", "jsonl", "csv", "parquet", "text"] = Field(
+        "auto",
+        description="auto: by extension (.jsonl/.jsonl.gz/.json, .csv, .parquet, directory of .txt = text).",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map of our field names (id, body, outlet, url, headline, published_at) to the feed's.",
+    )
+    outlet: Optional[str] = Field(
+        None, description="Outlet for records that carry none (text folders default to the folder name)."
+    )
+    max_reject_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="Fail the run (exit 1) when more than this share of records is rejected."
+    )
+    max_body_bytes: int = Field(
+        2_000_000, gt=0, description="Bodies larger than this are rejected (a page dump, not a story)."
+    )
+    min_body_words: int = Field(1, ge=0, description="Bodies with fewer words after cleaning are rejected.")
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = set(v) - set(FIELD_NAMES)
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; ours are {list(FIELD_NAMES)}")
+        return v
+
+
+FIELD_NAMES = ("id", "body", "outlet", "url", "headline", "published_at")
+
+
+class OutputSettings(_Strict):
+    path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/).")
+    raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
+
+
+class StateSettings(_Strict):
+    path: Optional[str] = Field(None, description="Where the job keeps memory between nights; default <output>/_state.")
+    retention_days: int = Field(14, ge=0, description="How many nights of stories later nights are matched against.")
+
+
+class ChromeSettings(_Strict):
+    """Outlet chrome removal (see dedup/chrome.py)."""
+
+    enabled: bool = True
+    min_stories: int = Field(
+        3, ge=2, description="A line is learned chrome of an outlet when it recurs in at least this many of its stories."
+    )
+    min_share: float = Field(
+        0.0, ge=0.0, le=1.0, description="...and in at least this share of the outlet's stories in the batch."
+    )
+    generic: bool = Field(True, description="Also drop the generic kinds (subscribe blurbs, 'Next Story', share bars).")
+
+
+class DedupSettings(_Strict):
+    """Similarity settings. Jaccard and containment are over sets of word shingles."""
+
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations; estimate error ~ 1/sqrt(num_perm).")
+    shingle_size: int = Field(4, ge=1, le=12, description="Words per shingle.")
+    seed: int = Field(1, ge=0, description="Seed of the MinHash permutations (as datasketch's `seed`).")
+    threshold: float = Field(0.5, gt=0.0, le=1.0, description="Jaccard at or above which two copies are the same story.")
+    containment_threshold: float = Field(
+        0.8, gt=0.0, le=1.0, description="Containment of the shorter copy in the longer at or above which they match."
+    )
+    candidate_threshold: float = Field(
+        0.2,
+        gt=0.0,
+        le=1.0,
+        description="Jaccard the LSH bands are tuned for; low so truncated copies (small Jaccard, high containment) "
+        "become candidates.",
+    )
+    short_words: int = Field(
+        30, ge=0, description="Stories with fewer words are matched on exact normalized text, not on estimates."
+    )
+    rescue_containment: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="A story left alone joins a cluster whose member it matches when at least this share of it "
+        "is contained in that cluster's canonical.",
+    )
+    max_bucket: int = Field(
+        500, ge=2, description="LSH buckets larger than this are capped (with a warning): chrome that slipped through."
+    )
+
+
+class RunSettings(_Strict):
+    workers: int = Field(2, ge=1, le=64, description="Processes for the clean and fingerprint stages.")
+    chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
+    engine: Literal["local"] = "local"
+
+
+class Settings(_Strict):
+    input: InputSettings
+    output: OutputSettings
+    state: StateSettings = Field(default_factory=StateSettings)
+    chrome: ChromeSettings = Field(default_factory=ChromeSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    run_date: Optional[dt.date] = Field(None, description="Night to write; default today (UTC).")
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> "Settings":
+        d = self.dedup
+        if d.candidate_threshold > d.threshold:
+            raise ValueError("dedup.candidate_threshold must not exceed dedup.threshold")
+        return self
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state.path) if self.state.path else Path(self.output.path) / "_state"
+
+
+def _format_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "config"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see README 'Configuration')"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    more = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"config key '{key}': {msg}{more}"
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    input: str | None = None,
+    output: str | None = None,
+    run_date: str | dt.date | None = None,
+    overrides: dict | None = None,
+) -> Settings:
+    """Read a YAML config (optional), apply CLI-style overrides and validate.
+
+    Relative paths in the file are taken relative to the current directory, as a
+    scheduler's working directory is the usual anchor.
+    """
+    data: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {p} must be a mapping of keys, got {type(data).__name__}")
+    for k, v in (overrides or {}).items():
+        _set_dotted(data, k, v)
+    if input is not None:
+        data.setdefault("input", {})["path"] = str(input)
+    if output is not None:
+        data.setdefault("output", {})["path"] = str(output)
+    if run_date is not None:
+        data["run_date"] = str(run_date)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e)) from None
+    if settings.run_date is None:
+        settings.run_date = dt.datetime.now(dt.timezone.utc).date()
+    return settings
+
+
+def _set_dotted(data: dict, key: str, value) -> None:
+    node = data
+    parts = key.split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value

@@ -1,0 +1,419 @@
+"""The job: read -> clean -> fingerprint -> candidates -> verify -> cluster -> write.
+
+``run(settings)`` is what ``dedup run`` calls. Each stage reports its own counts and seconds
+(``StageLog``), which land in the night's manifest. Text is held one chunk at a time: the read
+stage spills prepared chunks to the staging folder, the clean and fingerprint stages stream them
+back, and from then on the batch is numbers (signatures, shingle sets, ranks, labels) until the
+write stage streams the chunks once more to attach cluster ids.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import platform
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dedup import candidates as cand
+from dedup import clean, cluster, verify
+from dedup.chrome import ChromeModel, chrome_lookup_keys
+from dedup.config import Settings
+from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.read import REJECT_SCHEMA, InputError, ReadStats, discover, read_chunks, sha256_file
+from dedup.write import CLUSTERS_SCHEMA, STORIES_SCHEMA, Staging, recover, write_json, write_table
+
+log = logging.getLogger("dedup")
+
+
+class RunFailed(Exception):
+    """The run could not produce a trustworthy night (exit code 1)."""
+
+
+class LockBusy(RunFailed):
+    pass
+
+
+@dataclass
+class StageLog:
+    """Seconds and counts per stage, in the order they ran."""
+
+    stages: dict = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, **counts):
+        t0 = time.perf_counter()
+        entry = {"seconds": 0.0, **counts}
+        self.stages[name] = entry
+        log.info("stage %s: started", name)
+        try:
+            yield entry
+        finally:
+            entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
+            extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
+            log.info("stage %s: %.2fs %s", name, entry["seconds"], extra)
+
+
+@dataclass
+class RunResult:
+    run_date: str
+    output: Path
+    counts: dict
+    manifest: dict
+
+
+@contextmanager
+def state_lock(state_dir: Path):
+    """One run at a time per state folder. flock dies with its process, so a crash never wedges it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "run.lock"
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise LockBusy(f"another dedup run holds {path} ({holder}); wait for it to finish") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _hash_strings(values: pa.Array) -> np.ndarray:
+    """Stable 64-bit hashes of strings (0 for null/empty), via the fingerprint kernel's FNV."""
+    from dedup.fingerprint import _utf8_buffers, string_hashes
+
+    data, offsets = _utf8_buffers(values)
+    return string_hashes(data, offsets)
+
+
+def _cluster_id(canonical_story_id: str) -> str:
+    return "c" + hashlib.blake2b(canonical_story_id.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _package_versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("dedup", "datasketch", "numpy", "numba", "pyarrow", "pandas", "scipy", "trafilatura", "selectolax"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def run(settings: Settings) -> RunResult:
+    """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
+    night = settings.run_date.isoformat()
+    out = Path(settings.output.path)
+    out.mkdir(parents=True, exist_ok=True)
+    with state_lock(settings.state_path):
+        fixed = recover(out)
+        if fixed:
+            log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
+        staging = Staging(out, night)
+        try:
+            result = _run(settings, staging, night)
+        except BaseException:
+            staging.abandon()
+            raise
+        staging.commit()
+    log.info("night %s written to %s: %s", night, out, result.counts)
+    return result
+
+
+def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
+    numba.set_num_threads(min(settings.run.workers, numba.config.NUMBA_NUM_THREADS))
+    t_start = time.perf_counter()
+    sl = StageLog()
+    d = settings.dedup
+    files = discover(settings.input)
+    stats = ReadStats()
+    model = ChromeModel()
+    reject_tables: list[pa.Table] = []
+    spill1: list[Path] = []
+    html_count = 0
+
+    # read + prepare (HTML, Unicode), counting chrome candidates as the chunks go by.
+    with sl.stage("read", files=len(files)) as st:
+        for i, (records, rejects) in enumerate(
+            read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats)
+        ):
+            reject_tables.append(rejects)
+            if records.num_rows == 0:
+                continue
+            text, is_html = clean.prepare(records.column("body").combine_chunks())
+            html_count += int(is_html.sum())
+            records = records.drop_columns(["body"]).append_column("text", text).append_column(
+                "was_html", pa.array(is_html)
+            )
+            if settings.chrome.enabled:
+                clean.observe_chrome(model, records.column("outlet").combine_chunks(), text)
+            p = staging.work / f"read-{i:05d}.parquet"
+            pq.write_table(records, p, compression="lz4")
+            spill1.append(p)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html_count)
+
+    if stats.records and stats.rejected / stats.records > settings.input.max_reject_ratio:
+        top = ", ".join(f"{r} ({n})" for r, n in stats.reasons.most_common(3))
+        raise RunFailed(
+            f"{stats.rejected} of {stats.records} records rejected, over input.max_reject_ratio="
+            f"{settings.input.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}."
+        )
+
+    learned = None
+    chrome_table = model.learned(settings.chrome.min_stories, settings.chrome.min_share)
+    if settings.chrome.enabled and chrome_table.num_rows:
+        learned = chrome_lookup_keys(chrome_table.column("outlet").combine_chunks(), chrome_table.column("key").combine_chunks())
+
+    # clean + fingerprint, chunk by chunk.
+    fps: list[Fingerprints] = []
+    meta_parts: list[pa.Table] = []
+    spill2: list[Path] = []
+    chrome_removed: dict[str, int] = {}
+    t_fp = 0.0
+    empty_rejects = 0
+    t0 = time.perf_counter()
+    for p in spill1:
+        records = pq.read_table(p)
+        outlets = records.column("outlet").combine_chunks()
+        c = clean.finish(records.column("text").combine_chunks(), outlets, learned, generic=settings.chrome.generic)
+        ok = c.words >= max(settings.input.min_body_words, 1)
+        if not ok.all():
+            bad = records.filter(pa.array(~ok))
+            empty_rejects += bad.num_rows
+            reject_tables.append(
+                pa.table(
+                    {
+                        "source": bad.column("source"),
+                        "record": bad.column("record"),
+                        "story_id": bad.column("story_id"),
+                        "reason": pa.array(["no story text left after removing HTML, chrome and furniture"] * bad.num_rows),
+                        "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
+                    },
+                    schema=REJECT_SCHEMA,
+                )
+            )
+        for o, n in zip(outlets.to_pylist(), c.chrome_lines.tolist()):
+            if n:
+                chrome_removed[o or ""] = chrome_removed.get(o or "", 0) + n
+        keep = pa.array(ok)
+        cleaned = records.drop_columns(["text"]).filter(keep)
+        cleaned = (
+            cleaned.append_column("body_clean", c.body_clean.filter(keep).cast(pa.large_string()))
+            .append_column("agency", c.agency.filter(keep))
+            .append_column("dateline", c.dateline.filter(keep))
+            .append_column("words", pa.array(c.words[ok]))
+            .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
+        )
+        fp_text = c.fp_text.filter(keep)
+        t1 = time.perf_counter()
+        fps.append(fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed))
+        t_fp += time.perf_counter() - t1
+        meta_parts.append(
+            pa.table(
+                {
+                    "story_id": cleaned.column("story_id"),
+                    "published_at": cleaned.column("published_at"),
+                    "words": cleaned.column("words"),
+                    "text_hash": pa.array(_hash_strings(fp_text)),
+                    "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+                }
+            )
+        )
+        p2 = staging.work / f"clean-{len(spill2):05d}.parquet"
+        pq.write_table(cleaned, p2, compression="lz4")
+        spill2.append(p2)
+        p.unlink()
+    t_clean = time.perf_counter() - t0 - t_fp
+    fp = Fingerprints.concat(fps, d.num_perm)
+    del fps
+    meta = pa.concat_tables(meta_parts) if meta_parts else None
+    n = len(fp)
+    sl.stages["clean"] = {"seconds": round(t_clean, 3), "stories": n, "emptied": empty_rejects,
+                          "learned_chrome_lines": int(chrome_table.num_rows), "chrome_lines_removed": int(sum(chrome_removed.values()))}
+    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "stories": n, "shingles": int(fp.values.shape[0]),
+                                "num_perm": d.num_perm, "shingle_size": d.shingle_size}
+    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)
+
+    story_ids = np.array(meta.column("story_id").to_pylist(), dtype=object) if n else np.empty(0, object)
+    words = meta.column("words").to_numpy() if n else np.empty(0, np.int64)
+    text_hash = meta.column("text_hash").to_numpy() if n else np.empty(0, np.uint64)
+    headline_hash = meta.column("headline_hash").to_numpy() if n else np.empty(0, np.uint64)
+    pub = meta.column("published_at").combine_chunks() if n else pa.array([], pa.timestamp("us", tz="UTC"))
+    pub_ns = pc.fill_null(pub.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy() if n else np.empty(0, np.int64)
+
+    with sl.stage("candidates") as st:
+        rank = cluster.preference_rank(fp.n_shingles, pub_ns, story_ids.astype(str))
+        # Exact text always pairs; identical headlines pair among short stories only.
+        short = words < d.short_words
+        head_key = np.where(short & (headline_hash != 0), headline_hash, np.arange(n, dtype=np.uint64) | np.uint64(1 << 63))
+        cands = cand.generate(fp.signatures, rank, threshold=d.candidate_threshold, max_bucket=d.max_bucket,
+                              extra_keys=[text_hash, head_key])
+        st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)
+        if cands.big_buckets:
+            log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets, d.max_bucket)
+
+    with sl.stage("verify") as st:
+        scores = verify.score_pairs(
+            fp.offsets, fp.values, cands.left, cands.right, words=words, text_hash=text_hash,
+            headline_hash=headline_hash, threshold=d.threshold, containment_threshold=d.containment_threshold,
+            short_words=d.short_words,
+        )
+        st.update(pairs=len(cands), matches=int(scores.match.sum()))
+
+    with sl.stage("cluster") as st:
+        m = scores.match
+        label = cluster.star_clusters(n, rank, cands.left[m], cands.right[m])
+
+        def containment_to(s, c):
+            inter = verify.intersections(fp.offsets, fp.values, s, c)
+            return inter / np.maximum(fp.n_shingles[s], 1)
+
+        if n:
+            label = cluster.rescue(label, cands.left, cands.right, (m & ~(words[cands.left] < d.short_words)
+                                   & ~(words[cands.right] < d.short_words)), containment_to, d.rescue_containment)
+        # Similarity of each member to its canonical.
+        idx = np.arange(n)
+        inter = verify.intersections(fp.offsets, fp.values, idx, label) if n else np.empty(0)
+        sz = fp.n_shingles
+        union = sz + sz[label] - inter
+        sim = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+        con = np.where(np.minimum(sz, sz[label]) > 0, inter / np.maximum(np.minimum(sz, sz[label]), 1), 1.0)
+        relation = np.where(
+            idx == label, "canonical",
+            np.where(text_hash == text_hash[label], "exact",
+                     np.where(sim >= d.threshold, "near", np.where(sz <= sz[label], "truncated", "extended"))),
+        )
+        sizes = np.bincount(label, minlength=n) if n else np.empty(0, np.int64)
+        st.update(clusters=int((sizes > 0).sum()), duplicates=int(n - (sizes > 0).sum()),
+                  largest=int(sizes.max()) if n else 0)
+
+    with sl.stage("write") as st:
+        counts = _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, rank, fp, reject_tables)
+        st.update(**counts)
+
+    counts = {
+        "read": stats.records,
+        "accepted": stats.accepted - empty_rejects,
+        "rejected": stats.rejected + empty_rejects,
+        "clusters": sl.stages["cluster"]["clusters"],
+        "duplicates": sl.stages["cluster"]["duplicates"],
+        "html_bodies": html_count,
+        "bad_dates": stats.bad_dates,
+        "reencoded": stats.reencoded,
+    }
+    reasons = dict(stats.reasons)
+    if empty_rejects:
+        reasons["no story text left after removing HTML, chrome and furniture"] = empty_rejects
+    manifest = {
+        "run_date": night,
+        "status": "ok",
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds_total": round(time.perf_counter() - t_start, 3),
+        "config": settings.model_dump(mode="json"),
+        "inputs": [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files],
+        "counts": counts,
+        "reject_reasons": reasons,
+        "stages": sl.stages,
+        "chrome_lines_removed_by_outlet": dict(sorted(chrome_removed.items(), key=lambda kv: -kv[1])),
+        "lsh": {"bands": cands.bands, "rows": cands.rows, "candidate_threshold": d.candidate_threshold},
+        "versions": _package_versions(),
+    }
+    write_json(manifest, staging.path("runs", "manifest.json"))
+    if counts["accepted"] + counts["rejected"] != counts["read"]:
+        raise RunFailed(f"record accounting is off: {counts}")  # a bug, never bad input
+    return RunResult(night, Path(settings.output.path), counts, manifest)
+
+
+def _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, rank, fp, reject_tables) -> dict:
+    n = label.shape[0]
+    cid_of_row = np.empty(n, dtype=object)
+    canon_rows = np.flatnonzero(label == np.arange(n))
+    cid_of_row[canon_rows] = [_cluster_id(story_ids[r]) for r in canon_rows]
+    cluster_ids = cid_of_row[label]
+    writer = pq.ParquetWriter(staging.path("stories", "part-0.parquet"), STORIES_SCHEMA, compression="zstd")
+    canon_parts = []
+    start = 0
+    try:
+        for p in spill2:
+            t = pq.read_table(p)
+            k = t.num_rows
+            sl = slice(start, start + k)
+            lab = label[sl]
+            t = (
+                t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
+                .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
+                .append_column("similarity", pa.array(np.round(sim[sl], 4)))
+                .append_column("containment", pa.array(np.round(con[sl], 4)))
+                .append_column("relation", pa.array(relation[sl], pa.string()))
+                .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
+            )
+            writer.write_table(t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA))
+            canon_parts.append(
+                t.filter(t.column("is_canonical")).select(
+                    ["cluster_id", "story_id", "headline", "body_clean", "agency", "words", "published_at"]
+                )
+            )
+            start += k
+            p.unlink()
+    finally:
+        writer.close()
+
+    # clusters: membership from the stories just written (columns only, no bodies).
+    members = pq.read_table(staging.path("stories", "part-0.parquet"),
+                            columns=["cluster_id", "story_id", "outlet", "published_at"])
+    agg = members.group_by("cluster_id").aggregate(
+        [("story_id", "count"), ("story_id", "list"), ("outlet", "distinct"), ("published_at", "min"),
+         ("published_at", "max")]
+    )
+    canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(
+        {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
+                                         ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
+                                         ("published_at", pa.timestamp("us", tz="UTC"))]})
+    at = pc.index_in(canon.column("cluster_id"), value_set=agg.column("cluster_id"))
+    joined = canon
+    for name in ("story_id_count", "story_id_list", "outlet_distinct", "published_at_min", "published_at_max"):
+        joined = joined.append_column(name, pc.take(agg.column(name), at))
+    outlets_sorted = pa.array([sorted(x for x in o if x is not None) for o in joined.column("outlet_distinct").to_pylist()],
+                              pa.list_(pa.string()))
+    ids_sorted = pa.array([sorted(x) for x in joined.column("story_id_list").to_pylist()], pa.list_(pa.string()))
+    clusters = pa.table(
+        {
+            "cluster_id": joined.column("cluster_id"),
+            "canonical_story_id": joined.column("story_id"),
+            "headline": joined.column("headline"),
+            "body": joined.column("body_clean"),
+            "size": joined.column("story_id_count"),
+            "outlets": outlets_sorted,
+            "story_ids": ids_sorted,
+            "first_published_at": joined.column("published_at_min"),
+            "last_published_at": joined.column("published_at_max"),
+            "agency": joined.column("agency"),
+            "canonical_reason": pa.array(
+                [f"most complete copy ({w} words after cleaning); earlier publication and smaller id break ties"
+                 for w in joined.column("words").to_pylist()], pa.string()),
+        }
+    ).sort_by([("size", "descending"), ("cluster_id", "ascending")])
+    write_table(clusters, staging.path("clusters", "part-0.parquet"), CLUSTERS_SCHEMA)
+
+    rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
+    write_table(rejects, staging.path("rejects", "part-0.parquet"), REJECT_SCHEMA)
+    return {"stories": members.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows}

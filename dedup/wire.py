@@ -1,0 +1,106 @@
+"""Wire furniture: datelines and agency credits.
+
+Outlets move these around freely ("VLADIVOSTOK (AFP) -", "AFP Vladivostok" on a line of its
+own, "MUMBAI, Nov 26 (PTI):", "(Reporting by ...; Editing by ...)"), so they are recorded as
+columns (``agency``, ``dateline``) and kept out of the body the fingerprint sees.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.lines import Lines
+
+# Canonical agency name for each spelling that appears in credits.
+AGENCIES = {
+    "afp": "AFP", "agence france-presse": "AFP", "agence france presse": "AFP",
+    "reuters": "Reuters", "reuter": "Reuters", "thomson reuters": "Reuters",
+    "ap": "AP", "associated press": "AP", "the associated press": "AP",
+    "pti": "PTI", "press trust of india": "PTI",
+    "ians": "IANS", "ani": "ANI", "uni": "UNI",
+    "xinhua": "Xinhua", "dpa": "dpa", "efe": "EFE", "kyodo": "Kyodo", "yonhap": "Yonhap",
+    "tass": "TASS", "bloomberg": "Bloomberg", "upi": "UPI", "aap": "AAP", "ansa": "ANSA",
+}
+_AGENCY_ALT = "|".join(sorted((k.replace(" ", r"\s+") for k in AGENCIES), key=len, reverse=True))
+
+# A line that is only a credit: "AFP", "AFP Vladivostok", "By Reuters", "Reuters New York",
+# "(AP)", "Source: PTI", "Reuter" (the 1987 sign-off).
+_CREDIT_LINE = (
+    rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
+    r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
+)
+# Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
+_CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
+# Dateline at the start of the first paragraph. Either a place in capitals, or a place with an
+# agency in brackets or a date, then a dash or colon. "Russian President Putin said" does not match.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATELINE = (
+    r"^(?P<dateline>"
+    # NEW YORK, Mar 3 (Reuters) -  |  New York, Mar 3 -  |  Mumbai (PTI):  |  New Delhi:
+    rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})"
+    rf"(?:,\s*(?P<date>{_MONTH}\s+\d{{1,2}}))?"
+    rf"\s*(?:\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\))?"
+    r"\s*(?:[-–—:]{1,2}))\s+"
+)
+
+
+def _agency_name(raw: pa.Array) -> pa.Array:
+    lowered = pc.replace_substring_regex(pc.utf8_lower(raw), r"\s+", " ")
+    keys = pa.array(list(AGENCIES.keys()))
+    vals = pa.array(list(AGENCIES.values()))
+    idx = pc.index_in(lowered, value_set=keys)
+    return pc.take(vals, idx)
+
+
+def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray]:
+    """Remove credit lines and the leading dateline.
+
+    Returns the remaining lines, the agency per story (null when none was credited), the
+    dateline per story, and the mask of removed lines.
+    """
+    n = lines.n_stories
+    agency = np.full(n, None, dtype=object)
+    words = lines.words()
+    credit = pc.extract_regex(lines.text, _CREDIT_LINE)
+    is_credit = pc.is_valid(credit).to_numpy(zero_copy_only=False) & (words <= 6)
+    is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
+    if is_credit.any():
+        names = _agency_name(pc.struct_field(credit.filter(pa.array(is_credit)), "agency")).to_numpy(zero_copy_only=False)
+        # The first credit of a story names its agency.
+        for s, a in zip(lines.story[is_credit][::-1], names[::-1]):
+            agency[s] = a
+    removed = is_credit | is_trailer
+    kept = lines.filter(~removed)
+
+    # Dateline: on the first remaining line of each story only.
+    first = np.ones(len(kept.story), dtype=bool)
+    first[1:] = kept.story[1:] != kept.story[:-1]
+    first_idx = np.flatnonzero(first)
+    dateline = np.full(n, None, dtype=object)
+    text = kept.text
+    if len(first_idx):
+        heads = pc.take(text, pa.array(first_idx))
+        m = pc.extract_regex(heads, _DATELINE)
+        valid = pc.is_valid(m).to_numpy(zero_copy_only=False)
+        if valid.any():
+            hit_idx = first_idx[valid]
+            hit = m.filter(pa.array(valid))
+            dl = pc.struct_field(hit, "dateline")
+            # Cut each head line after its own dateline (only the few first lines go through Python).
+            cut = pc.utf8_length(dl).to_numpy()
+            heads_hit = pc.take(text, pa.array(hit_idx)).to_pylist()
+            new_heads = pa.array([h[k:].lstrip() for h, k in zip(heads_hit, cut)], pa.string())
+            ag = _agency_name(pc.struct_field(hit, "agency")).to_numpy(zero_copy_only=False)
+            for s, a, d in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist()):
+                dateline[s] = d
+                if a is not None and agency[s] is None:
+                    agency[s] = a
+            pos = np.full(len(text), -1, dtype=np.int64)
+            pos[hit_idx] = np.arange(len(hit_idx))
+            text = pc.if_else(pa.array(pos >= 0), pc.take(new_heads, pa.array(np.maximum(pos, 0))), text)
+    kept = Lines(text, kept.story, n)
+    nonempty = pc.greater(pc.utf8_length(kept.text), 0).to_numpy(zero_copy_only=False)
+    if not nonempty.all():
+        kept = kept.filter(nonempty)
+    return kept, pa.array(agency, pa.string()), pa.array(dateline, pa.string()), removed
