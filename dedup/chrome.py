@@ -107,7 +107,7 @@ def _sum_counts(t: pa.Table) -> pa.Table:
 
 
 def chrome_lookup_keys(outlets: pa.Array, keys: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(outlets, keys, "\x1f")
+    return pc.binary_join_element_wise(outlets.cast(pa.string()), keys.cast(pa.string()), "\x1f")
 
 
 @numba.njit(cache=True)

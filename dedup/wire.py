@@ -37,12 +37,21 @@ _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editin
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _DATELINE = (
     r"^(?P<dateline>"
-    # NEW YORK, Mar 3 (Reuters) -  |  New York, Mar 3 -  |  Mumbai (PTI):  |  New Delhi:
+    # NEW YORK, Mar 3 (Reuters) -  |  Valencia, Spain (AFP) -  |  Hyderabad, Nov 26 (PTI)  |  PUNE:
     rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})"
+    r"(?:,\s*[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+)?){0,2}?"
     rf"(?:,\s*(?P<date>{_MONTH}\s+\d{{1,2}}))?"
-    rf"\s*(?:\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\))?"
-    r"\s*(?:[-–—:]{1,2}))\s+"
+    rf"(?:\s*\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\)\s*[-–—:]{{0,2}}|\s*[-–—:]{{1,2}}))\s+"
 )
+
+
+DATELINE_SEARCH_LINES = 3
+# Words that open a line with "Word:" but are labels, not places.
+NOT_PLACES = np.array([
+    "disclaimer", "note", "update", "updated", "editor", "editors", "watch", "also", "read", "photo", "source",
+    "sources", "warning", "correction", "advertisement", "sponsored", "exclusive", "breaking", "live", "opinion",
+    "analysis", "video", "listen", "related", "published", "copyright", "tags", "topics", "share", "comment",
+], dtype=object)
 
 
 def _agency_name(raw: pa.Array) -> pa.Array:
@@ -73,19 +82,27 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     removed = is_credit | is_trailer
     kept = lines.filter(~removed)
 
-    # Dateline: on the first remaining line of each story only.
-    first = np.ones(len(kept.story), dtype=bool)
-    first[1:] = kept.story[1:] != kept.story[:-1]
-    first_idx = np.flatnonzero(first)
+    # Dateline: on one of the first prose lines of each story (chrome above it, such as a
+    # "You have 2 free articles left." banner, is only removed later).
+    prose_idx = np.flatnonzero(kept.is_prose())
+    st = kept.story[prose_idx]
+    starts = np.r_[0, np.flatnonzero(st[1:] != st[:-1]) + 1] if len(st) else np.empty(0, np.int64)
+    nth = np.arange(len(st)) - np.repeat(starts, np.diff(np.r_[starts, len(st)]))
+    cand_idx = prose_idx[nth < DATELINE_SEARCH_LINES]
     dateline = np.full(n, None, dtype=object)
     text = kept.text
-    if len(first_idx):
-        heads = pc.take(text, pa.array(first_idx))
-        m = pc.extract_regex(heads, _DATELINE)
+    if len(cand_idx):
+        m = pc.extract_regex(pc.take(text, pa.array(cand_idx)), _DATELINE)
         valid = pc.is_valid(m).to_numpy(zero_copy_only=False)
-        if valid.any():
-            hit_idx = first_idx[valid]
-            hit = m.filter(pa.array(valid))
+        # The first matching candidate line of each story.
+        _, first_valid = np.unique(kept.story[cand_idx[valid]], return_index=True)
+        pick = np.flatnonzero(valid)[first_valid]
+        if len(pick):
+            places = pc.utf8_lower(pc.struct_field(m.take(pa.array(pick)), "place")).to_numpy(zero_copy_only=False)
+            pick = pick[~np.isin(places, NOT_PLACES)]
+        if len(pick):
+            hit_idx = cand_idx[pick]
+            hit = m.take(pa.array(pick))
             dl = pc.struct_field(hit, "dateline")
             # Cut each head line after its own dateline (only the few first lines go through Python).
             cut = pc.utf8_length(dl).to_numpy()
