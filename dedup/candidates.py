@@ -94,7 +94,9 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.nd
     lo = np.where(swap, b, a)
     hi = np.where(swap, a, b)
     keep = lo != hi
-    code = np.unique((lo[keep].astype(np.uint64) << np.uint64(32)) | hi[keep].astype(np.uint64))
+    code = (lo[keep].astype(np.uint64) << np.uint64(32)) | hi[keep].astype(np.uint64)
+    code.sort()
+    code = code[np.r_[True, code[1:] != code[:-1]]] if code.size else code
     return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
@@ -117,8 +119,10 @@ def generate(
     keys = band_keys(signatures, bands, rows)
     all_keys = list(keys) + [np.asarray(k, dtype=np.uint64) for k in extra_keys]
     parts_a, parts_b, big = [], [], 0
+    by_rank = np.argsort(rank, kind="stable")
     for k in all_keys:
-        order = np.lexsort((rank, k))
+        # Sort by key, ties in rank order: a stable sort of the rank-ordered keys.
+        order = by_rank[np.argsort(k[by_rank], kind="stable")]
         out_a = np.empty(2 * n, np.int64)
         out_b = np.empty(2 * n, np.int64)
         pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, out_a, out_b, 0)

@@ -150,7 +150,8 @@ def remove_chrome(
         hit = pc.is_in(chrome_lookup_keys(outlet_col, keys), value_set=learned).to_numpy(zero_copy_only=False)
         keep &= ~hit
     if generic:
-        gen = pc.match_substring_regex(keys, _GENERIC_RE).to_numpy(zero_copy_only=False)
-        keep &= ~(gen & (words <= MAX_GENERIC_WORDS))
+        short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
+        gen = pc.match_substring_regex(pc.take(keys, pa.array(short_idx)), _GENERIC_RE).to_numpy(zero_copy_only=False)
+        keep[short_idx[gen]] = False
     keep = _edge_trim(lines.story, lines.is_prose(words), keep)
     return lines.filter(keep), ~keep

@@ -73,7 +73,11 @@ class ChromeSettings(_Strict):
         3, ge=2, description="A line is learned chrome of an outlet when it recurs in at least this many of its stories."
     )
     min_share: float = Field(
-        0.0, ge=0.0, le=1.0, description="...and in at least this share of the outlet's stories in the batch."
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="...and in at least this share of the outlet's stories in the batch, so that a big outlet "
+        "that ran one wire report a few times over (updates) keeps its paragraphs.",
     )
     generic: bool = Field(True, description="Also drop the generic kinds (subscribe blurbs, 'Next Story', share bars).")
 

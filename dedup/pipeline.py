@@ -15,6 +15,7 @@ import logging
 import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -191,56 +192,61 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     t_fp = 0.0
     empty_rejects = 0
     t0 = time.perf_counter()
-    for p in spill1:
+    def clean_chunk(p: Path):
+        # Runs in a worker thread: Arrow compute releases the GIL, so chunks clean in parallel.
         records = pq.read_table(p)
         outlets = records.column("outlet").combine_chunks()
         c = clean.finish(records.column("text").combine_chunks(), outlets, learned, generic=settings.chrome.generic)
         ok = c.words >= max(settings.input.min_body_words, 1)
-        if not ok.all():
-            bad = records.filter(pa.array(~ok))
-            empty_rejects += bad.num_rows
-            reject_tables.append(
-                pa.table(
-                    {
-                        "source": bad.column("source"),
-                        "record": bad.column("record"),
-                        "story_id": bad.column("story_id"),
-                        "reason": pa.array(["no story text left after removing HTML, chrome and furniture"] * bad.num_rows),
-                        "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
-                    },
-                    schema=REJECT_SCHEMA,
-                )
-            )
-        for o, n in zip(outlets.to_pylist(), c.chrome_lines.tolist()):
-            if n:
-                chrome_removed[o or ""] = chrome_removed.get(o or "", 0) + n
+        bad = records.filter(pa.array(~ok))
+        rejected = pa.table(
+            {
+                "source": bad.column("source"),
+                "record": bad.column("record"),
+                "story_id": bad.column("story_id"),
+                "reason": pa.array(["no story text left after removing HTML, chrome and furniture"] * bad.num_rows, pa.string()),
+                "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
+            },
+            schema=REJECT_SCHEMA,
+        )
         keep = pa.array(ok)
-        cleaned = records.drop_columns(["text"]).filter(keep)
         cleaned = (
-            cleaned.append_column("body_clean", c.body_clean.filter(keep).cast(pa.large_string()))
+            records.drop_columns(["text"]).filter(keep)
+            .append_column("body_clean", c.body_clean.filter(keep).cast(pa.large_string()))
             .append_column("agency", c.agency.filter(keep))
             .append_column("dateline", c.dateline.filter(keep))
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
-        fp_text = c.fp_text.filter(keep)
-        t1 = time.perf_counter()
-        fps.append(fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed))
-        t_fp += time.perf_counter() - t1
-        meta_parts.append(
-            pa.table(
-                {
-                    "story_id": cleaned.column("story_id"),
-                    "published_at": cleaned.column("published_at"),
-                    "words": cleaned.column("words"),
-                    "text_hash": pa.array(_hash_strings(fp_text)),
-                    "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
-                }
+        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate([("n", "sum")])
+        return cleaned, c.fp_text.filter(keep), rejected, removed, time.perf_counter()
+
+    with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
+        for cleaned, fp_text, rejected, removed, _ in pool.map(clean_chunk, spill1):
+            if rejected.num_rows:
+                empty_rejects += rejected.num_rows
+                reject_tables.append(rejected)
+            for o, k in zip(removed.column("outlet").to_pylist(), removed.column("n_sum").to_pylist()):
+                if k:
+                    chrome_removed[o] = chrome_removed.get(o, 0) + k
+            t1 = time.perf_counter()
+            fps.append(fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed))
+            t_fp += time.perf_counter() - t1
+            meta_parts.append(
+                pa.table(
+                    {
+                        "story_id": cleaned.column("story_id"),
+                        "published_at": cleaned.column("published_at"),
+                        "words": cleaned.column("words"),
+                        "text_hash": pa.array(_hash_strings(fp_text)),
+                        "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+                    }
+                )
             )
-        )
-        p2 = staging.work / f"clean-{len(spill2):05d}.parquet"
-        pq.write_table(cleaned, p2, compression="lz4")
-        spill2.append(p2)
+            p2 = staging.work / f"clean-{len(spill2):05d}.parquet"
+            pq.write_table(cleaned, p2, compression="lz4")
+            spill2.append(p2)
+    for p in spill1:
         p.unlink()
     t_clean = time.perf_counter() - t0 - t_fp
     fp = Fingerprints.concat(fps, d.num_perm)

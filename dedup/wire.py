@@ -71,11 +71,15 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     n = lines.n_stories
     agency = np.full(n, None, dtype=object)
     words = lines.words()
-    credit = pc.extract_regex(lines.text, _CREDIT_LINE)
-    is_credit = pc.is_valid(credit).to_numpy(zero_copy_only=False) & (words <= 6)
+    # Credits are a few words at most: only those lines go through the regex.
+    short_idx = np.flatnonzero(words <= 6)
+    credit = pc.extract_regex(pc.take(lines.text, pa.array(short_idx)), _CREDIT_LINE)
+    hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
+    is_credit = np.zeros(len(words), dtype=bool)
+    is_credit[short_idx[hit]] = True
     is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
     if is_credit.any():
-        names = _agency_name(pc.struct_field(credit.filter(pa.array(is_credit)), "agency")).to_numpy(zero_copy_only=False)
+        names = _agency_name(pc.struct_field(credit.filter(pa.array(hit)), "agency")).to_numpy(zero_copy_only=False)
         # The first credit of a story names its agency.
         for s, a in zip(lines.story[is_credit][::-1], names[::-1]):
             agency[s] = a
