@@ -153,5 +153,6 @@ def remove_chrome(
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
         gen = pc.match_substring_regex(pc.take(keys, pa.array(short_idx)), _GENERIC_RE).to_numpy(zero_copy_only=False)
         keep[short_idx[gen]] = False
+        keep &= ~lines.is_headline_bullet(words)
     keep = _edge_trim(lines.story, lines.is_prose(words), keep)
     return lines.filter(keep), ~keep

@@ -197,10 +197,10 @@ def evaluate(
     gold_code, gold_uniques = pd.factorize(gold["gold_cluster"].to_numpy())
     if (gold_code < 0).any():
         raise ValueError("gold has stories without a gold_cluster")
-    pred_by_id = pd.Series(pred["cluster_id"].to_numpy(), index=p_ids.to_numpy())
-    pred_cluster = pd.Series(g_ids).map(pred_by_id)
-    in_gold = p_ids.isin(pd.Index(g_ids)).to_numpy()
-    pred_code, pred_uniques = pd.factorize(pred_cluster.to_numpy())
+    p_code, pred_uniques = pd.factorize(pred["cluster_id"].to_numpy())  # -1: null cluster
+    pos = pd.Index(p_ids.to_numpy()).get_indexer(g_ids)  # -1: not in pred
+    pred_code = np.where(pos >= 0, p_code[pos], -1)
+    in_gold = pd.Index(g_ids).get_indexer(p_ids.to_numpy()) >= 0
     missing = pred_code < 0
     n_missing = int(missing.sum())
     n_real = len(pred_uniques)

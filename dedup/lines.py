@@ -46,6 +46,12 @@ class Lines:
     def words(self) -> np.ndarray:
         return pc.count_substring_regex(self.text, r"\S+").to_numpy().astype(np.int64)
 
+    def is_headline_bullet(self, words: np.ndarray) -> np.ndarray:
+        """A bulleted line with no sentence ending: an item of a list of other headlines."""
+        ends = pc.match_substring_regex(self.text, _SENTENCE_END).to_numpy(zero_copy_only=False)
+        bullet = pc.match_substring_regex(self.text, _BULLET).to_numpy(zero_copy_only=False)
+        return bullet & ~ends & (words <= 15)
+
     def is_prose(self, words: np.ndarray | None = None) -> np.ndarray:
         """A sentence of the story rather than a label, price, bullet, menu item or button."""
         words = self.words() if words is None else words

@@ -29,7 +29,7 @@ RULES: list[tuple[str, str]] = [
     (r"\btrln\b", "trillion"),
     (r"\bbn\b", "billion"),
     (r"(\d)\s?m\b", "\\1 million"),
-    (r"\bdlrs?\b", "dollars"),
+    (r"\b(dlrs?|dollar)\b", "dollars"),
     (r"\bus\s?\$\s?", "$"),
     # "$5 million" and "5 million dollars" -> "5 million dollars"
     (r"\$\s?(\d[\d.]*)\s*(million|billion|trillion)", "\\1 \\2 dollars"),

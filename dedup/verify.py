@@ -20,6 +20,7 @@ import numpy as np
 
 
 MIN_LEDE_SHINGLES = 12
+MIN_EXACT_WORDS = 6
 
 
 @numba.njit(parallel=True, cache=True)
@@ -73,7 +74,8 @@ def score_pairs(
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = np.where(union > 0, inter / union, 0.0)
         con = np.where(np.minimum(a, b) > 0, inter / np.minimum(a, b), 0.0)
-    same_text = text_hash[left] == text_hash[right]
+    # Identical text counts only from a few words up: "Record April 3." is not a story.
+    same_text = (text_hash[left] == text_hash[right]) & (np.minimum(words[left], words[right]) >= MIN_EXACT_WORDS)
     short = np.minimum(words[left], words[right]) < short_words
     long_match = (jac >= threshold) | (con >= containment_threshold)
     # A brief wholly contained in a longer copy (its lede) is a truncated copy; the floor on

@@ -54,6 +54,16 @@ NOT_PLACES = np.array([
 ], dtype=object)
 
 
+def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int = DATELINE_SEARCH_LINES) -> np.ndarray:
+    """The first k of the given line indices within each story."""
+    st = story[idx]
+    if not len(st):
+        return idx
+    starts = np.r_[0, np.flatnonzero(st[1:] != st[:-1]) + 1]
+    nth = np.arange(len(st)) - np.repeat(starts, np.diff(np.r_[starts, len(st)]))
+    return idx[nth < k]
+
+
 def _agency_name(raw: pa.Array) -> pa.Array:
     lowered = pc.replace_substring_regex(pc.utf8_lower(raw), r"\s+", " ")
     keys = pa.array(list(AGENCIES.keys()))
@@ -86,13 +96,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     removed = is_credit | is_trailer
     kept = lines.filter(~removed)
 
-    # Dateline: on one of the first prose lines of each story (chrome above it, such as a
-    # "You have 2 free articles left." banner, is only removed later).
-    prose_idx = np.flatnonzero(kept.is_prose())
-    st = kept.story[prose_idx]
-    starts = np.r_[0, np.flatnonzero(st[1:] != st[:-1]) + 1] if len(st) else np.empty(0, np.int64)
-    nth = np.arange(len(st)) - np.repeat(starts, np.diff(np.r_[starts, len(st)]))
-    cand_idx = prose_idx[nth < DATELINE_SEARCH_LINES]
+    # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
+    # such as a "You have 2 free articles left." banner, is only removed later).
+    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story),
+                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story))
     dateline = np.full(n, None, dtype=object)
     text = kept.text
     if len(cand_idx):
