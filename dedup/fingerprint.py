@@ -65,26 +65,33 @@ def _fold(acc, th):
     return acc ^ (acc >> np.uint64(29))
 
 
+@numba.njit(inline="always")
+def _next_token(data, i, end):
+    """(start, stop) of the first token at or after i; start == end when there is none."""
+    while i < end and not _is_word_byte(data[i]):
+        i += 1
+    j = i
+    while j < end and _is_word_byte(data[j]):
+        j += 1
+    return i, j
+
+
 @numba.njit(cache=True)
 def _token_hashes(data, start, end):
     """Hashes of the tokens of data[start:end], in order."""
     out = np.empty((end - start) // 2 + 1, dtype=np.uint64)
     n = 0
-    i = start
+    i, j = _next_token(data, start, end)
     while i < end:
-        while i < end and not _is_word_byte(data[i]):
-            i += 1
-        if i >= end:
-            break
         h = _FNV_OFFSET
-        while i < end and _is_word_byte(data[i]):
-            c = data[i]
+        for p in range(i, j):
+            c = data[p]
             if 65 <= c <= 90:  # ASCII case folding, so un-normalized text hashes the same
                 c += 32
             h = (h ^ np.uint64(c)) * _FNV_PRIME
-            i += 1
         out[n] = h
         n += 1
+        i, j = _next_token(data, j, end)
     return out[:n]
 
 
@@ -108,15 +115,10 @@ def _shingles(data, start, end, k):
 @numba.njit(cache=True)
 def _count_tokens(data, start, end):
     n = 0
-    i = start
+    i, j = _next_token(data, start, end)
     while i < end:
-        while i < end and not _is_word_byte(data[i]):
-            i += 1
-        if i >= end:
-            break
         n += 1
-        while i < end and _is_word_byte(data[i]):
-            i += 1
+        i, j = _next_token(data, j, end)
     return n
 
 
