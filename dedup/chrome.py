@@ -56,58 +56,64 @@ GENERIC_PATTERNS = [
 _GENERIC_RE = "(" + ")|(".join(GENERIC_PATTERNS) + ")"
 
 
+def _outlet_keys(outlets: pa.Array, stories: np.ndarray, key_hash: np.ndarray) -> np.ndarray:
+    """One uint64 per (outlet of the line's story, line key)."""
+    from dedup.fingerprint import _utf8_buffers, string_hashes
+
+    oh = string_hashes(*_utf8_buffers(outlets.cast(pa.large_string()).fill_null("")))
+    return (oh[stories] * np.uint64(0x9E3779B97F4A7C15)) ^ key_hash
+
+
 @dataclass
 class ChromeModel:
-    """Per outlet: how many stories each line key appeared in, and how many stories were seen."""
+    """Per (outlet, line key): how many stories carried the line; per outlet: stories seen.
 
-    line_counts: pa.Table = field(
-        default_factory=lambda: pa.table(
-            {"outlet": pa.array([], pa.string()), "key": pa.array([], pa.string()), "stories": pa.array([], pa.int64())}
-        )
-    )
+    Keys are 64-bit hashes (``Lines.key_hash`` mixed with the outlet), so counting is sorting
+    numbers, not grouping strings.
+    """
+
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     outlet_stories: dict[str, int] = field(default_factory=dict)
 
     def observe(self, outlets: pa.Array, lines: Lines) -> None:
         """Count each (outlet, line key) once per story."""
         short = pc.less_equal(pc.utf8_length(lines.text), MAX_CHROME_LINE_CHARS).to_numpy(zero_copy_only=False)
-        sub = lines.filter(short)
-        outlet_col = pc.take(outlets.fill_null(""), pa.array(sub.story))
-        t = pa.table({"outlet": outlet_col, "key": sub.key(), "story": sub.story})
-        per_story = t.group_by(["outlet", "key", "story"]).aggregate([])
-        counts = per_story.group_by(["outlet", "key"]).aggregate([("story", "count")]).rename_columns(
-            ["outlet", "key", "stories"]
-        )
-        self.line_counts = _sum_counts(pa.concat_tables([self.line_counts, counts.cast(self.line_counts.schema)]))
+        k = _outlet_keys(outlets, lines.story[short], lines.key_hash()[short])
+        # Once per story: sort (key, story) pairs, keep the first of each, count per key.
+        st = lines.story[short].astype(np.uint64)
+        order = np.lexsort((st, k))
+        k, st = k[order], st[order]
+        first = np.ones(k.size, bool)
+        first[1:] = (k[1:] != k[:-1]) | (st[1:] != st[:-1])
+        uk, cnt = np.unique(k[first], return_counts=True)
+        self._add(uk, cnt)
         for vc in pc.value_counts(outlets.fill_null("")).to_pylist():
             o = vc["values"]
             self.outlet_stories[o] = self.outlet_stories.get(o, 0) + vc["counts"]
 
+    def _add(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        allk = np.concatenate([self.keys, keys])
+        allc = np.concatenate([self.counts, counts.astype(np.int64)])
+        uk, inv = np.unique(allk, return_inverse=True)
+        self.keys, self.counts = uk, np.bincount(inv, weights=allc, minlength=uk.size).astype(np.int64)
+
     def merge(self, other: "ChromeModel") -> "ChromeModel":
-        merged = ChromeModel(
-            _sum_counts(pa.concat_tables([self.line_counts, other.line_counts])), dict(self.outlet_stories)
-        )
+        merged = ChromeModel(self.keys.copy(), self.counts.copy(), dict(self.outlet_stories))
+        merged._add(other.keys, other.counts)
         for o, n in other.outlet_stories.items():
             merged.outlet_stories[o] = merged.outlet_stories.get(o, 0) + n
         return merged
 
-    def learned(self, min_stories: int, min_share: float) -> pa.Table:
-        """The (outlet, key) pairs that count as chrome, with how many stories carried them."""
-        t = self.line_counts
-        n_outlet = pa.array([self.outlet_stories.get(o, 0) for o in t.column("outlet").to_pylist()], pa.int64()) \
-            if min_share > 0 else None
-        mask = pc.and_(pc.greater_equal(t.column("stories"), min_stories), pc.not_equal(t.column("outlet"), ""))
-        if n_outlet is not None:
-            share = pc.divide(pc.cast(t.column("stories"), pa.float64()), pc.cast(n_outlet, pa.float64()))
-            mask = pc.and_(mask, pc.greater_equal(share, min_share))
-        return t.filter(mask)
+    def n_learned(self, min_stories: int) -> int:
+        return int((self.counts >= min_stories).sum())
 
-
-def _sum_counts(t: pa.Table) -> pa.Table:
-    return t.group_by(["outlet", "key"]).aggregate([("stories", "sum")]).rename_columns(["outlet", "key", "stories"])
-
-
-def chrome_lookup_keys(outlets: pa.Array, keys: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(outlets.cast(pa.string()), keys.cast(pa.string()), "\x1f")
+    def count_of(self, keys: np.ndarray) -> np.ndarray:
+        """Stories that carried each (outlet, key); 0 for keys never seen."""
+        if not self.keys.size:
+            return np.zeros(keys.size, np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
+        return np.where(self.keys[pos] == keys, self.counts[pos], 0)
 
 
 @numba.njit(cache=True)
@@ -135,24 +141,31 @@ def _edge_trim(story, prose, keep):
     return keep
 
 
-def remove_chrome(
-    lines: Lines, outlets: pa.Array, learned: pa.Array | None, *, generic: bool
-) -> tuple[Lines, np.ndarray]:
-    """Lines with chrome removed, and a boolean mask (over the input lines) of what was removed.
 
-    ``learned`` is the set of "outlet\\x1fkey" strings from ``ChromeModel.learned``.
-    """
+
+def remove_chrome(
+    lines: Lines,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    *,
+    min_stories: int = 3,
+    min_share: float = 0.0,
+    generic: bool = True,
+) -> tuple[Lines, np.ndarray]:
+    """Lines with chrome removed, and a boolean mask (over the input lines) of what was removed."""
     keep = np.ones(len(lines.text), dtype=bool)
-    keys = lines.key()
     words = lines.words()
-    if learned is not None and len(learned):
-        outlet_col = pc.take(outlets.fill_null(""), pa.array(lines.story))
-        hit = pc.is_in(chrome_lookup_keys(outlet_col, keys), value_set=learned).to_numpy(zero_copy_only=False)
+    if model is not None and model.keys.size:
+        n = model.count_of(_outlet_keys(outlets, lines.story, lines.key_hash()))
+        hit = n >= min_stories
+        if min_share > 0 and hit.any():
+            per_outlet = np.array([model.outlet_stories.get(o, 0) for o in outlets.fill_null("").to_pylist()], np.float64)
+            hit &= n >= min_share * per_outlet[lines.story]
         keep &= ~hit
     if generic:
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
-        gen = pc.match_substring_regex(pc.take(keys, pa.array(short_idx)), _GENERIC_RE).to_numpy(zero_copy_only=False)
-        keep[short_idx[gen]] = False
-        keep &= ~lines.is_headline_bullet(words)
-    keep = _edge_trim(lines.story, lines.is_prose(words), keep)
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
+        keep[short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)]] = False
+        keep &= ~lines.is_headline_bullet()
+    keep = _edge_trim(lines.story, lines.is_prose(), keep)
     return lines.filter(keep), ~keep

@@ -56,10 +56,18 @@ class Cleaned:
     words: np.ndarray  # words in body_clean, per story
 
 
-def finish(text: pa.Array, outlets: pa.Array, learned: pa.Array | None, *, generic: bool = True) -> Cleaned:
+def finish(
+    text: pa.Array,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    *,
+    min_stories: int = 3,
+    min_share: float = 0.0,
+    generic: bool = True,
+) -> Cleaned:
     lines = Lines.split(text)
     lines, agency, dateline, _ = strip_furniture(lines)
-    kept, removed = remove_chrome(lines, outlets, learned, generic=generic)
+    kept, removed = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share, generic=generic)
     body_clean = kept.join()
     words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
     return Cleaned(

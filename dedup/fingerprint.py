@@ -1,13 +1,12 @@
 """Fingerprint stage: word shingles and MinHash signatures, computed in compiled code.
 
-Input is the *fingerprint text* of each story (``dedup.normalize``: lowercased, house style
-folded, furniture removed) as an Arrow string array. Tokens are maximal runs of ASCII
-letters/digits or non-ASCII bytes (so UTF-8 letters stay inside words); a shingle is
-``shingle_size`` consecutive tokens. A story with fewer tokens than that has one shingle made
-of all its tokens.
+Input is the *fingerprint text* of each story (``dedup.normalize``: NFKC, lowercased, furniture
+removed) as an Arrow string array. Tokens come from the normalizing tokenizer (``dedup.tokens``:
+house style folded word by word); a shingle is ``shingle_size`` consecutive tokens. A story with
+fewer tokens than that has one shingle made of all its tokens.
 
 Hashes
-    token  : 64-bit FNV-1a of the token's bytes
+    token  : 64-bit FNV-1a of the token's bytes, mapped through the house-style tables
     shingle: the token hashes folded with a multiply-xorshift mix, then the high 32 bits.
              32-bit shingle hashes are what datasketch's ``affine32`` scheme expects.
 
@@ -30,6 +29,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from dedup.tokens import TABLES, token_hashes
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -42,11 +43,6 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     return a, b
-
-
-@numba.njit(inline="always")
-def _is_word_byte(c):
-    return (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90) or c >= 128
 
 
 @numba.njit(inline="always")
@@ -65,42 +61,18 @@ def _fold(acc, th):
     return acc ^ (acc >> np.uint64(29))
 
 
-@numba.njit(inline="always")
-def _next_token(data, i, end):
-    """(start, stop) of the first token at or after i; start == end when there is none."""
-    while i < end and not _is_word_byte(data[i]):
-        i += 1
-    j = i
-    while j < end and _is_word_byte(data[j]):
-        j += 1
-    return i, j
-
-
 @numba.njit(cache=True)
-def _token_hashes(data, start, end):
-    """Hashes of the tokens of data[start:end], in order."""
-    out = np.empty((end - start) // 2 + 1, dtype=np.uint64)
-    n = 0
-    i, j = _next_token(data, start, end)
-    while i < end:
-        h = _FNV_OFFSET
-        for p in range(i, j):
-            c = data[p]
-            if 65 <= c <= 90:  # ASCII case folding, so un-normalized text hashes the same
-                c += 32
-            h = (h ^ np.uint64(c)) * _FNV_PRIME
-        out[n] = h
-        n += 1
-        i, j = _next_token(data, j, end)
-    return out[:n]
-
-
-@numba.njit(cache=True)
-def _shingles(data, start, end, k):
-    toks = _token_hashes(data, start, end)
+def _shingles(data, start, end, k, tables):
+    """Shingle hashes of data[start:end] in order, the number of (normalized) tokens, and a hash
+    of the whole normalized token sequence (identical texts after house style, 0 for none)."""
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us = tables
+    toks = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us)
     nt = toks.shape[0]
+    seq = np.uint64(0)
+    for t in range(nt):
+        seq = _fold(seq, toks[t])
     if nt == 0:
-        return np.empty(0, dtype=np.uint32)
+        return np.empty(0, dtype=np.uint32), 0, seq
     ns = nt - k + 1 if nt >= k else 1
     kk = k if nt >= k else nt
     out = np.empty(ns, dtype=np.uint32)
@@ -109,41 +81,30 @@ def _shingles(data, start, end, k):
         for t in range(kk):
             acc = _fold(acc, toks[s + t])
         out[s] = np.uint32(acc >> np.uint64(32))
-    return out
-
-
-@numba.njit(cache=True)
-def _count_tokens(data, start, end):
-    n = 0
-    i, j = _next_token(data, start, end)
-    while i < end:
-        n += 1
-        i, j = _next_token(data, j, end)
-    return n
+    return out, nt, seq | np.uint64(1)
 
 
 @numba.njit(parallel=True, cache=True)
-def _fingerprint_kernel(data, offsets, k, a, b):
+def _fingerprint_kernel(data, offsets, k, a, b, tables):
     n = offsets.shape[0] - 1
     num_perm = a.shape[0]
     a64 = a.astype(np.uint64)
     b64 = b.astype(np.uint64)
     sigs = np.empty((n, num_perm), dtype=np.uint32)
-    counts = np.zeros(n, dtype=np.int64)
     ntok = np.zeros(n, dtype=np.int64)
-    # Pass 1: shingle counts, to size the CSR array.
-    for d in numba.prange(n):
-        t = _count_tokens(data, offsets[d], offsets[d + 1])
-        ntok[d] = t
-        counts[d] = 0 if t == 0 else (t - k + 1 if t >= k else 1)
+    seqh = np.zeros(n, dtype=np.uint64)
+    uniq = np.zeros(n, dtype=np.int64)
+    # A story of L bytes has fewer than L + 5 shingles (the "$" rule can add a word per number),
+    # so each story gets that much room, and the chunk's text bounds the buffer.
     starts = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
-        starts[d + 1] = starts[d] + counts[d]
+        starts[d + 1] = starts[d] + (offsets[d + 1] - offsets[d]) + 5
     values = np.empty(starts[n], dtype=np.uint32)
-    uniq = np.zeros(n, dtype=np.int64)
-    # Pass 2: shingle hashes (sorted, unique in place) and MinHash.
     for d in numba.prange(n):
-        sh = np.sort(_shingles(data, offsets[d], offsets[d + 1], k))
+        sh, nt, sq = _shingles(data, offsets[d], offsets[d + 1], k, tables)
+        sh = np.sort(sh)
+        ntok[d] = nt
+        seqh[d] = sq
         m = 0
         for i in range(sh.shape[0]):
             if i == 0 or sh[i] != sh[i - 1]:
@@ -158,14 +119,13 @@ def _fingerprint_kernel(data, offsets, k, a, b):
                 if v < row[p]:
                     row[p] = v
         sigs[d, :] = row
-    # Pass 3: compact to unique shingles only.
     ustarts = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
         ustarts[d + 1] = ustarts[d] + uniq[d]
     uvalues = np.empty(ustarts[n], dtype=np.uint32)
     for d in numba.prange(n):
         uvalues[ustarts[d] : ustarts[d + 1]] = values[starts[d] : starts[d] + uniq[d]]
-    return sigs, ustarts, uvalues, ntok
+    return sigs, ustarts, uvalues, ntok, seqh
 
 
 @numba.njit(parallel=True, cache=True)
@@ -190,6 +150,7 @@ class Fingerprints:
     offsets: np.ndarray  # (n + 1,) int64: story i's shingles are values[offsets[i]:offsets[i+1]]
     values: np.ndarray  # uint32, sorted and unique within each story
     n_tokens: np.ndarray  # (n,) int64 words in the fingerprint text
+    text_hash: np.ndarray  # (n,) uint64 hash of the normalized token sequence (0: no tokens)
 
     @property
     def n_shingles(self) -> np.ndarray:
@@ -202,7 +163,8 @@ class Fingerprints:
     def concat(parts: list["Fingerprints"], num_perm: int) -> "Fingerprints":
         if not parts:
             return Fingerprints(
-                np.empty((0, num_perm), np.uint32), np.zeros(1, np.int64), np.empty(0, np.uint32), np.empty(0, np.int64)
+                np.empty((0, num_perm), np.uint32), np.zeros(1, np.int64), np.empty(0, np.uint32),
+                np.empty(0, np.int64), np.empty(0, np.uint64),
             )
         offs = [parts[0].offsets]
         base = parts[0].offsets[-1]
@@ -214,6 +176,7 @@ class Fingerprints:
             np.concatenate(offs),
             np.concatenate([p.values for p in parts]),
             np.concatenate([p.n_tokens for p in parts]),
+            np.concatenate([p.text_hash for p in parts]),
         )
 
     def take(self, idx: np.ndarray) -> "Fingerprints":
@@ -221,7 +184,7 @@ class Fingerprints:
         offs = np.zeros(len(idx) + 1, np.int64)
         np.cumsum(lens, out=offs[1:])
         vals = np.concatenate([self.values[self.offsets[i] : self.offsets[i + 1]] for i in idx]) if len(idx) else self.values[:0]
-        return Fingerprints(self.signatures[idx], offs, vals, self.n_tokens[idx])
+        return Fingerprints(self.signatures[idx], offs, vals, self.n_tokens[idx], self.text_hash[idx])
 
 
 def _utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -241,8 +204,8 @@ def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int)
     """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
     data, offsets = _utf8_buffers(texts)
     a, b = permutations(num_perm, seed)
-    sigs, offs, vals, ntok = _fingerprint_kernel(data, offsets, shingle_size, a, b)
-    return Fingerprints(sigs, offs, vals, ntok)
+    sigs, offs, vals, ntok, seqh = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES)
+    return Fingerprints(sigs, offs, vals, ntok, seqh)
 
 
 def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
@@ -250,4 +213,4 @@ def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     if data.size == 0:
         return np.empty(0, np.uint32)
-    return _shingles(data, 0, data.size, shingle_size)
+    return _shingles(data, 0, data.size, shingle_size, TABLES)[0]

@@ -2,19 +2,105 @@
 
 Cleaning works line by line (a scraped page puts each paragraph and each piece of chrome on a
 line of its own). ``Lines`` is the flat view: one row per non-empty line, with the row of the
-story it came from, in order.
+story it came from, in order. What cleaning asks of a line (its words, whether it ends a
+sentence, whether it is a bullet, its identity key) comes from one compiled pass over the
+Arrow buffers (``_line_stats``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Sentence-final punctuation, possibly followed by closing quotes or brackets.
-_SENTENCE_END = r"[.!?][\"'”’)\]]*$|[\"'”’]$"
-_BULLET = r"^[•·▪►◦*+>-]\s?"
+from dedup.fingerprint import _utf8_buffers
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(inline="always")
+def _is_space(c):
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+@numba.njit(parallel=True, cache=True)
+def _line_stats(data, offsets):
+    """Per line: word count, sentence ending, bullet start, and a key hash.
+
+    The key ignores ASCII case, collapses runs of digits to one "0" and runs of spaces to one
+    space, so "Last Updated : Sep 02 2016 | 10:42 PM" recurs across stories as one line.
+    A sentence ends in . ! or ? (optionally followed by closing quotes or brackets), or in a
+    closing quote. Bullets: • · ▪ ► ◦ * + > - at the start.
+    """
+    n = offsets.shape[0] - 1
+    words = np.zeros(n, np.int64)
+    ends = np.zeros(n, np.bool_)
+    bullet = np.zeros(n, np.bool_)
+    key = np.zeros(n, np.uint64)
+    for i in numba.prange(n):
+        s = offsets[i]
+        e = offsets[i + 1]
+        h = _FNV_OFFSET
+        w = 0
+        in_word = False
+        prev_digit = False
+        prev_space = False
+        for p in range(s, e):
+            c = data[p]
+            if _is_space(c):
+                in_word = False
+                prev_digit = False
+                if not prev_space:
+                    h = (h ^ np.uint64(32)) * _FNV_PRIME
+                prev_space = True
+                continue
+            prev_space = False
+            if not in_word:
+                w += 1
+                in_word = True
+            if 48 <= c <= 57:
+                if not prev_digit:
+                    h = (h ^ np.uint64(48)) * _FNV_PRIME
+                prev_digit = True
+                continue
+            prev_digit = False
+            if 65 <= c <= 90:
+                c += 32
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+        words[i] = w
+        key[i] = h
+        if e > s:
+            c0 = data[s]
+            if c0 == 42 or c0 == 43 or c0 == 45 or c0 == 62:  # * + - >
+                bullet[i] = True
+            elif e - s >= 2 and c0 == 0xC2 and data[s + 1] == 0xB7:  # ·
+                bullet[i] = True
+            elif e - s >= 3 and c0 == 0xE2 and (
+                (data[s + 1] == 0x80 and data[s + 2] == 0xA2)  # •
+                or (data[s + 1] == 0x96 and (data[s + 2] == 0xAA or data[s + 2] == 0xBA))  # ▪ ►
+                or (data[s + 1] == 0x97 and data[s + 2] == 0xA6)  # ◦
+            ):
+                bullet[i] = True
+            # Sentence end: skip closing quotes/brackets from the end, then look for . ! ?
+            p = e - 1
+            quote = False
+            while p >= s:
+                c = data[p]
+                if c == 34 or c == 39 or c == 41 or c == 93:  # " ' ) ]
+                    quote = quote or c == 34 or c == 39
+                    p -= 1
+                elif p - 2 >= s and data[p - 2] == 0xE2 and data[p - 1] == 0x80 and (c == 0x9D or c == 0x99):  # ” ’
+                    quote = True
+                    p -= 3
+                else:
+                    break
+            # ". ! ?" before any closing marks, or a line that ends in a closing quote (speech).
+            if (p >= s and (data[p] == 46 or data[p] == 33 or data[p] == 63)) or quote:
+                ends[i] = True
+    return words, ends, bullet, key
 
 
 @dataclass
@@ -22,6 +108,7 @@ class Lines:
     text: pa.Array  # the line, whitespace-trimmed
     story: np.ndarray  # int64 row of the story in its chunk
     n_stories: int
+    _stats: tuple | None = field(default=None, repr=False)
 
     @staticmethod
     def split(bodies: pa.Array) -> "Lines":
@@ -33,34 +120,34 @@ class Lines:
         keep = pc.greater(pc.utf8_length(flat), 0)
         return Lines(flat.filter(keep), story[keep.to_numpy(zero_copy_only=False)], len(bodies))
 
-    def key(self) -> pa.Array:
-        """What makes two lines "the same line": case, digits and spacing ignored.
+    def _line_stats(self) -> tuple:
+        if self._stats is None:
+            data, offsets = _utf8_buffers(self.text)
+            self._stats = _line_stats(data, offsets)
+        return self._stats
 
-        Digits are blanked so that "Last Updated : Sep 02 2016 | 10:42 PM" recurs across
-        stories as one line.
-        """
-        k = pc.utf8_lower(self.text)
-        k = pc.replace_substring_regex(k, r"\d+", "0")
-        return pc.replace_substring_regex(k, r"\s+", " ")
+    def key_hash(self) -> np.ndarray:
+        """What makes two lines "the same line": case, digits and spacing ignored (uint64)."""
+        return self._line_stats()[3]
 
     def words(self) -> np.ndarray:
-        return pc.count_substring_regex(self.text, r"\S+").to_numpy().astype(np.int64)
+        return self._line_stats()[0]
 
-    def is_headline_bullet(self, words: np.ndarray) -> np.ndarray:
+    def is_headline_bullet(self) -> np.ndarray:
         """A bulleted line with no sentence ending: an item of a list of other headlines."""
-        ends = pc.match_substring_regex(self.text, _SENTENCE_END).to_numpy(zero_copy_only=False)
-        bullet = pc.match_substring_regex(self.text, _BULLET).to_numpy(zero_copy_only=False)
+        words, ends, bullet, _ = self._line_stats()
         return bullet & ~ends & (words <= 15)
 
-    def is_prose(self, words: np.ndarray | None = None) -> np.ndarray:
+    def is_prose(self) -> np.ndarray:
         """A sentence of the story rather than a label, price, bullet, menu item or button."""
-        words = self.words() if words is None else words
-        ends = pc.match_substring_regex(self.text, _SENTENCE_END).to_numpy(zero_copy_only=False)
-        bullet = pc.match_substring_regex(self.text, _BULLET).to_numpy(zero_copy_only=False)
+        words, ends, bullet, _ = self._line_stats()
         return ~bullet & (((words >= 3) & ends) | (words >= 20))
 
     def filter(self, mask: np.ndarray) -> "Lines":
-        return Lines(self.text.filter(pa.array(mask)), self.story[mask], self.n_stories)
+        out = Lines(self.text.filter(pa.array(mask)), self.story[mask], self.n_stories)
+        if self._stats is not None:
+            out._stats = tuple(a[mask] for a in self._stats)
+        return out
 
     def join(self) -> pa.Array:
         """One string per story: its remaining lines joined with newlines ("" when none left)."""

@@ -2,57 +2,75 @@
 
 Outlets rewrite wire copy to their style: "pct" becomes "percent", "per cent" or "%",
 "mln dlrs" becomes "million dollars" or "$... million", "U.S." becomes "US", quotes turn
-typographic. Each rule below maps all the spellings to one form, applied to whole Arrow columns
-(RE2 regexes in C++), lowercased first. The result is only hashed, never shown.
+typographic. Folding happens in two places:
+
+* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
+* the tokenizer (``dedup.tokens``), word by word in compiled code, with the tables below:
+  every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
+  number (1,000 = 1000); "%" is the word "pct"; "$5 million" and "US$5 million" read as
+  "5 million dollars"; typographic quotes and dashes separate words like their ASCII forms; a
+  lone "s" (from possessives split at the apostrophe) is dropped.
+
+The result is only hashed, never shown. Changing a table changes every fingerprint.
 """
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# (pattern, replacement), applied in order on lowercased NFKC text.
-RULES: list[tuple[str, str]] = [
-    (r"[‘’‚‛′`´]", "'"),
-    (r"[“”„‟″«»]", '"'),
-    (r"[‐‑‒–—―−]", "-"),
-    (r"\bu\.\s?s\.(\s?a\.)?", "us"),
-    (r"\bu\.\s?k\.", "uk"),
-    (r"\be\.\s?u\.", "eu"),
-    (r"(\d),(\d{3})\b", "\\1\\2"),  # 1,000 -> 1000 (twice, for 1,000,000)
-    (r"(\d),(\d{3})\b", "\\1\\2"),
-    (r"(\d)\s*%", "\\1 pct"),
-    (r"\bper\s?cent(age)?\b", "pct"),
-    (r"\bpercent(age)?\b", "pct"),
-    (r"\bpct\b", "pct"),
-    (r"\bmlns?\b", "million"),
-    (r"\bblns?\b", "billion"),
-    (r"\btrln\b", "trillion"),
-    (r"\bbn\b", "billion"),
-    (r"(\d)\s?m\b", "\\1 million"),
-    (r"\b(dlrs?|dollar)\b", "dollars"),
-    (r"\bus\s?\$\s?", "$"),
-    # "$5 million" and "5 million dollars" -> "5 million dollars"
-    (r"\$\s?(\d[\d.]*)\s*(million|billion|trillion)", "\\1 \\2 dollars"),
-    (r"\$\s?(\d[\d.]*)", "\\1 dollars"),
-    (r"\bvs\.?\b", "versus"),
-    (r"\bcts\b", "cents"),
-    (r"\bshr\b", "share"),
-    (r"\bqtr\b", "quarter"),
-    (r"\byr\b", "year"),
-    (r"\bgovt\b", "government"),
-    (r"\bintl\b", "international"),
-    (r"\b(inc|corp|co|ltd|plc)\.", "\\1"),
-    (r"\b(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.", "\\1"),
-    (r"\bone\b", "1"), (r"\btwo\b", "2"), (r"\bthree\b", "3"), (r"\bfour\b", "4"), (r"\bfive\b", "5"),
-    (r"\bsix\b", "6"), (r"\bseven\b", "7"), (r"\beight\b", "8"), (r"\bnine\b", "9"), (r"\bten\b", "10"),
-    (r"'s\b", ""),  # possessive: "company's" vs "companys" after quote folding
-    (r"(\d)\.0+\b", "\\1"),
-]
+# One word -> its canonical spelling.
+WORDS: dict[str, str] = {
+    "percent": "pct", "percentage": "pct", "pc": "pct",
+    "mln": "million", "mlns": "million", "mn": "million",
+    "bln": "billion", "blns": "billion", "bn": "billion",
+    "trln": "trillion", "tn": "trillion",
+    "dlr": "dollars", "dlrs": "dollars", "dollar": "dollars",
+    "vs": "versus", "v": "versus",
+    "cts": "cents", "ct": "cents", "cent": "cents",
+    "shr": "share", "shrs": "shares",
+    "qtr": "quarter", "qtly": "quarterly", "yr": "year", "yrs": "years",
+    "govt": "government", "intl": "international",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+}
+# Two words -> one.
+PAIRS: dict[tuple[str, str], str] = {
+    ("per", "cent"): "pct", ("per", "cents"): "pct",
+    ("u", "s"): "us", ("u", "k"): "uk", ("e", "u"): "eu", ("u", "n"): "un",
+}
+MAGNITUDES = ("million", "billion", "trillion")
+DROP = ("s",)
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+
+
+def word_hash(word: str) -> int:
+    """The tokenizer's hash of one lowercase ASCII word (FNV-1a 64)."""
+    h = _FNV_OFFSET
+    for c in word.encode("utf-8"):
+        h = ((h ^ c) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _table(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    pairs = sorted(pairs)
+    return np.array([p[0] for p in pairs], np.uint64), np.array([p[1] for p in pairs], np.uint64)
+
+
+WORD_FROM, WORD_TO = _table([(word_hash(k), word_hash(v)) for k, v in WORDS.items()])
+# Pair keys: first-word hash mixed with second-word hash (same mix as tokens._pair_key).
+PAIR_FROM, PAIR_TO = _table(
+    [(((word_hash(a) * 31) ^ word_hash(b)) & 0xFFFFFFFFFFFFFFFF, word_hash(v)) for (a, b), v in PAIRS.items()]
+)
+H_PCT = word_hash("pct")
+H_DOLLARS = word_hash("dollars")
+H_US = word_hash("us")
+MAGNITUDE_HASHES = np.array(sorted(word_hash(m) for m in MAGNITUDES), np.uint64)
+DROP_HASHES = np.array(sorted(word_hash(d) for d in DROP), np.uint64)
 
 
 def fingerprint_text(body_clean: pa.Array) -> pa.Array:
-    """The string each story is shingled from."""
-    t = pc.utf8_lower(pc.utf8_normalize(body_clean, "NFKC"))
-    for pattern, repl in RULES:
-        t = pc.replace_substring_regex(t, pattern, repl)
-    return t
+    """The string each story is shingled from (the tokenizer does the rest)."""
+    return pc.utf8_lower(pc.utf8_normalize(body_clean, "NFKC"))

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from dedup import candidates as cand
 from dedup import clean, cluster, verify
-from dedup.chrome import ChromeModel, chrome_lookup_keys
+from dedup.chrome import ChromeModel
 from dedup.config import Settings
 from dedup.fingerprint import Fingerprints, fingerprint
 from dedup.read import REJECT_SCHEMA, InputError, ReadStats, discover, read_chunks, sha256_file
@@ -179,10 +179,8 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             f"{settings.input.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}."
         )
 
-    learned = None
-    chrome_table = model.learned(settings.chrome.min_stories, settings.chrome.min_share)
-    if settings.chrome.enabled and chrome_table.num_rows:
-        learned = chrome_lookup_keys(chrome_table.column("outlet").combine_chunks(), chrome_table.column("key").combine_chunks())
+    ch = settings.chrome
+    learned_lines = model.n_learned(ch.min_stories) if ch.enabled else 0
 
     # clean + fingerprint, chunk by chunk.
     fps: list[Fingerprints] = []
@@ -196,7 +194,8 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         # Runs in a worker thread: Arrow compute releases the GIL, so chunks clean in parallel.
         records = pq.read_table(p)
         outlets = records.column("outlet").combine_chunks()
-        c = clean.finish(records.column("text").combine_chunks(), outlets, learned, generic=settings.chrome.generic)
+        c = clean.finish(records.column("text").combine_chunks(), outlets, model if ch.enabled else None,
+                         min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
@@ -238,7 +237,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
                         "story_id": cleaned.column("story_id"),
                         "published_at": cleaned.column("published_at"),
                         "words": cleaned.column("words"),
-                        "text_hash": pa.array(_hash_strings(fp_text)),
+                        "text_hash": pa.array(fps[-1].text_hash),
                         "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
                     }
                 )
@@ -254,7 +253,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     meta = pa.concat_tables(meta_parts) if meta_parts else None
     n = len(fp)
     sl.stages["clean"] = {"seconds": round(t_clean, 3), "stories": n, "emptied": empty_rejects,
-                          "learned_chrome_lines": int(chrome_table.num_rows), "chrome_lines_removed": int(sum(chrome_removed.values()))}
+                          "learned_chrome_lines": learned_lines, "chrome_lines_removed": int(sum(chrome_removed.values()))}
     sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "stories": n, "shingles": int(fp.values.shape[0]),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
     log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)

@@ -14,6 +14,7 @@ Outputs, in ``out_dir``:
 * ``batch-clean.jsonl``  the same records with the outlet chrome left out (all other edits kept)
 * ``gold.csv``           story_id,gold_cluster
 * ``edits.csv``          per story: which original and which edits were applied (for debugging misses)
+* ``stats.json``         what ``build_corpus`` returns (counts, wire re-sends dropped, timings)
 
 Usage::
 
@@ -25,7 +26,6 @@ credit names are invented here.
 from __future__ import annotations
 
 import argparse
-import bisect
 import csv
 import datetime as dt
 import functools
@@ -458,10 +458,7 @@ def _make_outlets(rng: random.Random) -> list[Outlet]:
         kinds = list(dict.fromkeys(_HEADER_KINDS + _FOOTER_KINDS))
         chosen = rng.sample(kinds, min(n_items, len(kinds)))
         if heaviness == "heavy":
-            for must in ("subscribe", "trending"):
-                if must not in chosen:
-                    chosen[rng.randrange(len(chosen))] = must
-        chosen = list(dict.fromkeys(chosen))
+            chosen += [k for k in ("subscribe", "trending") if k not in chosen]
         header, footer = [], []
         for k in chosen:
             in_h, in_f = k in _HEADER_KINDS, k in _FOOTER_KINDS
@@ -967,11 +964,9 @@ def build_corpus(
                 if ut < P_TRUNCATE and p.n_words >= TRUNCATE_MIN_WORDS and p.lead_k < len(paras):
                     paras = paras[:rnd.randint(p.lead_k, len(paras) - 1)]
                     truncated = True
-                if ud < P_DROP and p.droppable:
-                    cand = [x for x in p.droppable if x < len(paras)]
-                    if cand and len(paras) >= 3:
-                        del paras[rnd.choice(cand)]
-                        dropped = True
+                elif ud < P_DROP and p.droppable:  # not on top of a truncation: keep >= 40% of the words
+                    del paras[rnd.choice(p.droppable)]
+                    dropped = True
                 if um < P_MERGE and len(paras) >= 2:
                     x = rnd.randrange(len(paras) - 1)
                     paras[x:x + 2] = [paras[x] + " " + paras[x + 1]]
@@ -1032,7 +1027,8 @@ def build_corpus(
                     lines.extend(paras)
                 for kind in o.footer:
                     lines.extend(render.lines(kind, o, oi, h, pub_i))
-                buf_chrome.append(f'{head}, "body": {dumps(chrome_join(lines), ensure_ascii=False)}}}\n')
+                chrome_body = "\n".join(lines)
+                buf_chrome.append(f'{head}, "body": {dumps(chrome_body, ensure_ascii=False)}}}\n')
             else:
                 buf_chrome.append(clean_line)
 
@@ -1079,10 +1075,6 @@ def build_corpus(
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     return stats
-
-
-def chrome_join(lines: list[str]) -> str:
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

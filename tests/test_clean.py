@@ -1,8 +1,9 @@
 import pyarrow as pa
 import pytest
 
-from dedup.chrome import ChromeModel, chrome_lookup_keys
+from dedup.chrome import ChromeModel
 from dedup.clean import finish, observe_chrome, prepare
+from dedup.fingerprint import shingle_hashes
 from dedup.normalize import fingerprint_text
 from tests.conftest import OTHER, WIRE, shared_path
 
@@ -12,13 +13,11 @@ CHROME = ["THE ORRVALE POST", "Sign in | Register", "Our readers get three free 
 
 def _clean(bodies, outlets, learn=True):
     text, html = prepare(pa.array(bodies, pa.large_string()))
-    learned = None
+    model = None
     if learn:
-        m = ChromeModel()
-        observe_chrome(m, pa.array(outlets), text)
-        t = m.learned(3, 0.0)
-        learned = chrome_lookup_keys(t.column("outlet").combine_chunks(), t.column("key").combine_chunks())
-    return finish(text, pa.array(outlets), learned), html
+        model = ChromeModel()
+        observe_chrome(model, pa.array(outlets), text)
+    return finish(text, pa.array(outlets), model, min_stories=3), html
 
 
 def test_learned_chrome_removed_story_text_kept():
@@ -85,8 +84,15 @@ def test_house_style_folds_to_one_fingerprint_text():
         "Profits rose 5.5 per cent to $1,200 million in the US versus last year’s figure.",
         "Profits rose 5.5% to 1200 million dollars in the US vs last year's figure.",
     ]
-    out = fingerprint_text(pa.array(variants)).to_pylist()
-    assert out[0] == out[1] == out[2]
+    shingles = [shingle_hashes(t, 4).tolist() for t in fingerprint_text(pa.array(variants)).to_pylist()]
+    assert shingles[0] == shingles[1] == shingles[2]
+    assert shingle_hashes("the year's figure", 1).tolist() == shingle_hashes("the year’s figure", 1).tolist()
+    assert shingle_hashes("US$5 million", 3).tolist() == shingle_hashes("5 mln dlrs", 3).tolist()
+
+
+def test_tokenizer_keeps_real_differences():
+    assert shingle_hashes("rose 5 pct", 3).tolist() != shingle_hashes("rose 6 pct", 3).tolist()
+    assert shingle_hashes("the us economy", 3).tolist() != shingle_hashes("the uk economy", 3).tolist()
 
 
 def test_control_characters_and_nul_removed():
