@@ -14,6 +14,8 @@ import hashlib
 import logging
 import os
 import platform
+import resource
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -62,8 +64,37 @@ class StageLog:
             yield entry
         finally:
             entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
+            entry["peak_rss_mb"] = peak_rss_mb()
             extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
             log.info("stage %s: %.2fs %s", name, entry["seconds"], extra)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class Progress:
+    """A progress bar on a terminal; a plain log line every few chunks otherwise."""
+
+    def __init__(self, stage: str, unit: str, total: int | None = None):
+        self.stage, self.unit, self.done, self.t0 = stage, unit, 0, time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=stage, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+        else:
+            log.debug("stage %s: %d %s so far (%.1fs)", self.stage, self.done, self.unit, time.perf_counter() - self.t0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @dataclass
@@ -154,9 +185,11 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     # read + prepare (HTML, Unicode), counting chrome candidates as the chunks go by.
     with sl.stage("read", files=len(files)) as st:
+        progress = Progress("read", "records")
         for i, (records, rejects) in enumerate(
             read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats)
         ):
+            progress.update(records.num_rows + rejects.num_rows)
             reject_tables.append(rejects)
             if records.num_rows == 0:
                 continue
@@ -170,6 +203,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             p = staging.work / f"read-{i:05d}.parquet"
             pq.write_table(records, p, compression="lz4")
             spill1.append(p)
+        progress.close()
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html_count)
 
     if stats.records and stats.rejected / stats.records > settings.input.max_reject_ratio:
@@ -221,7 +255,9 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         return cleaned, c.fp_text.filter(keep), rejected, removed, time.perf_counter()
 
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
+        progress = Progress("clean+fingerprint", "stories", total=stats.accepted)
         for cleaned, fp_text, rejected, removed, _ in pool.map(clean_chunk, spill1):
+            progress.update(cleaned.num_rows + rejected.num_rows)
             if rejected.num_rows:
                 empty_rejects += rejected.num_rows
                 reject_tables.append(rejected)
@@ -245,6 +281,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             p2 = staging.work / f"clean-{len(spill2):05d}.parquet"
             pq.write_table(cleaned, p2, compression="lz4")
             spill2.append(p2)
+        progress.close()
     for p in spill1:
         p.unlink()
     t_clean = time.perf_counter() - t0 - t_fp
@@ -252,9 +289,9 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     del fps
     meta = pa.concat_tables(meta_parts) if meta_parts else None
     n = len(fp)
-    sl.stages["clean"] = {"seconds": round(t_clean, 3), "stories": n, "emptied": empty_rejects,
+    sl.stages["clean"] = {"seconds": round(t_clean, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "emptied": empty_rejects,
                           "learned_chrome_lines": learned_lines, "chrome_lines_removed": int(sum(chrome_removed.values()))}
-    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "stories": n, "shingles": int(fp.values.shape[0]),
+    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "shingles": int(fp.values.shape[0]),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
     log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)
 
