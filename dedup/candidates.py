@@ -127,10 +127,9 @@ def generate(
         out_b = np.empty(2 * n, np.int64)
         pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, out_a, out_b, 0)
         big += nb
-        if pos:
-            a, b = _unique_pairs(out_a[:pos], out_b[:pos], rank)
-            parts_a.append(a)
-            parts_b.append(b)
+        if pos:  # pairs are unique within a band; repeats across bands go in one pass below
+            parts_a.append(out_a[:pos])
+            parts_b.append(out_b[:pos])
     if not parts_a:
         return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, big)
     a, b = _unique_pairs(np.concatenate(parts_a), np.concatenate(parts_b), rank)

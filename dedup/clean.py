@@ -27,14 +27,20 @@ from dedup.wire import strip_furniture
 
 def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
-    raw = bodies.to_pylist()
-    is_html = np.fromiter((_html.looks_like_html(b) for b in raw), dtype=bool, count=len(raw))
+    # Only bodies with both "<" and ">" can be markup: the rest skip the per-body check.
+    maybe = np.flatnonzero(
+        pc.and_(pc.match_substring(bodies, "<"), pc.match_substring(bodies, ">")).fill_null(False).to_numpy(zero_copy_only=False)
+    )
+    is_html = np.zeros(len(bodies), dtype=bool)
+    if maybe.size:
+        cand = pc.take(bodies, pa.array(maybe)).to_pylist()
+        is_html[maybe] = [_html.looks_like_html(b) for b in cand]
+    text = bodies
     if is_html.any():
+        raw = bodies.to_pylist()
         for i in np.flatnonzero(is_html):
             raw[i] = _html.html_to_text(raw[i])
-        text = pa.array(raw, pa.string())
-    else:
-        text = bodies
+        text = pa.array(raw, pa.large_string())
     text = pc.utf8_normalize(text, "NFC")
     text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
     text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")

@@ -5,7 +5,7 @@ Outlets rewrite wire copy to their style: "pct" becomes "percent", "per cent" or
 typographic. Folding happens in two places:
 
 * ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
-* the tokenizer (``dedup.tokens``), word by word in compiled code, with the tables below:
+* the tokenizer (``dedup.fingerprint``), word by word in compiled code, with the tables below:
   every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
   number (1,000 = 1000); "%" is the word "pct"; "$5 million" and "US$5 million" read as
   "5 million dollars"; typographic quotes and dashes separate words like their ASCII forms; a
@@ -54,9 +54,18 @@ def word_hash(word: str) -> int:
     return h
 
 
-def _table(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    pairs = sorted(pairs)
-    return np.array([p[0] for p in pairs], np.uint64), np.array([p[1] for p in pairs], np.uint64)
+def _table(pairs: list[tuple[int, int]], slots: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing hash table (linear probing, key 0 = empty) the tokenizer probes in
+    one or two steps per word: most words are in no table, and a sorted search per word cost
+    more than the rest of fingerprinting together."""
+    keys = np.zeros(slots, np.uint64)
+    values = np.zeros(slots, np.uint64)
+    for k, v in pairs:
+        i = k & (slots - 1)
+        while keys[i] != 0:
+            i = (i + 1) & (slots - 1)
+        keys[i], values[i] = k, v
+    return keys, values
 
 
 WORD_FROM, WORD_TO = _table([(word_hash(k), word_hash(v)) for k, v in WORDS.items()])
@@ -67,8 +76,8 @@ PAIR_FROM, PAIR_TO = _table(
 H_PCT = word_hash("pct")
 H_DOLLARS = word_hash("dollars")
 H_US = word_hash("us")
-MAGNITUDE_HASHES = np.array(sorted(word_hash(m) for m in MAGNITUDES), np.uint64)
-DROP_HASHES = np.array(sorted(word_hash(d) for d in DROP), np.uint64)
+MAGNITUDE_HASHES = _table([(word_hash(m), 1) for m in MAGNITUDES])[0]
+DROP_HASHES = _table([(word_hash(d), 1) for d in DROP])[0]
 
 
 def fingerprint_text(body_clean: pa.Array) -> pa.Array:

@@ -24,8 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from dedup.config import InputSettings
@@ -134,22 +137,50 @@ def _decode(b: bytes, stats: ReadStats) -> str:
 RawItem = tuple[str, int, str, object, str | None]
 
 
-def _jsonl_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
+def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[list[tuple[int, bytes]], str | None]]:
+    """Blocks of (line number, line) of at most ``size`` non-blank lines; the last block carries
+    the error that ended the file early, if any (a truncated gzip, an I/O error)."""
+    block: list[tuple[int, bytes]] = []
     n = 0
     with _open_binary(f.path) as fh:
         try:
             for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                text = _decode(line.rstrip(b"\r\n"), stats)
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as e:
-                    yield f.path, n, text, None, f"invalid JSON: {e.msg} at column {e.colno}"
-                    continue
-                yield f.path, n, text, obj, None
-        except Exception as e:  # noqa: BLE001 - a truncated gzip, an I/O error: the file ends here, the run goes on
-            yield f.path, n + 1, "", None, f"file ends early or is unreadable after record {n}: {type(e).__name__}: {e}"
+                if line.strip():
+                    block.append((n, line.rstrip(b"\r\n")))
+                    if len(block) >= size:
+                        yield block, None
+                        block = []
+        except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
+            yield block, f"file ends early or is unreadable after record {n}: {type(e).__name__}: {e}"
+            return
+    yield block, None
+
+
+def _jsonl_item(path: str, n: int, line: bytes, stats: ReadStats) -> RawItem:
+    text = _decode(line, stats)
+    try:
+        return path, n, text, json.loads(text), None
+    except json.JSONDecodeError as e:
+        return path, n, text, None, f"invalid JSON: {e.msg} at column {e.colno}"
+
+
+def _jsonl_fast(lines: list[tuple[int, bytes]], fields: dict[str, str]) -> pa.Table | None:
+    """Parse a block with Arrow's multithreaded JSON reader, or None when any line needs the
+    careful per-line path (invalid JSON, a non-object, a field of another type, bad UTF-8)."""
+    if not lines or any(not ln.startswith(b"{") for _, ln in lines):
+        return None
+    buf = b"\n".join(ln for _, ln in lines)
+    schema = pa.schema([(theirs, pa.string()) for theirs in dict.fromkeys(fields.values())])
+    try:
+        t = pajson.read_json(
+            io.BytesIO(buf),
+            read_options=pajson.ReadOptions(block_size=max(1 << 20, len(buf) // 2 + 1)),
+            parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        )
+        t.validate(full=True)  # Arrow's reader does not check UTF-8; the careful path decodes it
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return t if t.num_rows == len(lines) else None
 
 
 def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
@@ -208,7 +239,11 @@ def _text_items(f: InputFile, stats: ReadStats, outlet: str | None) -> Iterator[
 def iter_items(files: list[InputFile], settings: InputSettings, stats: ReadStats) -> Iterator[RawItem]:
     for f in files:
         if f.format == "jsonl":
-            yield from _jsonl_items(f, stats)
+            for block, err in _jsonl_blocks(f, 10_000):
+                for n, line in block:
+                    yield _jsonl_item(f.path, n, line, stats)
+                if err:
+                    yield f.path, (block[-1][0] + 1 if block else 1), "", None, err
         elif f.format == "csv":
             yield from _csv_items(f, stats)
         elif f.format == "parquet":
@@ -258,6 +293,10 @@ class Validator:
         self.stats.rejected += 1
         self.stats.reasons[reason.split(":")[0]] += 1
         rejects.append((source, record, story_id, reason, raw[: self.raw_max] if raw else raw))
+
+    def columns(self, source: str, block: list[tuple[int, bytes]], t: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Vectorized checks of a block Arrow parsed as string columns (same rules as ``chunk``)."""
+        return _columns_impl(self, source, block, t)
 
     def chunk(self, items: list[RawItem]) -> tuple[pa.Table, pa.Table]:
         cols = {c: [] for c in RECORD_COLUMNS}
@@ -321,6 +360,64 @@ class Validator:
         return table, rej
 
 
+def _columns_impl(v: "Validator", source: str, block: list[tuple[int, bytes]], t: pa.Table) -> tuple[pa.Table, pa.Table]:
+    F = v.fields
+    n = t.num_rows
+    v.stats.records += n
+    ids = pc.utf8_trim_whitespace(t.column(F["id"]))
+    body = t.column(F["body"])
+    reason = np.full(n, None, dtype=object)
+    def mark(mask, text):
+        m = np.asarray(mask, dtype=bool) & (reason == None)  # noqa: E711 - elementwise on object array
+        reason[m] = text
+    mark(pc.is_null(ids).to_numpy(zero_copy_only=False), f"missing id (field '{F['id']}')")
+    mark(pc.equal(ids, "").fill_null(False).to_numpy(zero_copy_only=False), f"empty id (field '{F['id']}')")
+    mark(pc.is_null(body).to_numpy(zero_copy_only=False), f"missing body (field '{F['body']}')")
+    blen = pc.binary_length(body.fill_null(""))
+    mark(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(body.fill_null(""))), 0).to_numpy(zero_copy_only=False), "empty body")
+    mark(pc.greater(blen, v.max_body).to_numpy(zero_copy_only=False),
+         f"body too large: over input.max_body_bytes={v.max_body}")
+    id_list = ids.to_pylist()
+    for i, sid in enumerate(id_list):
+        if reason[i] is not None:
+            continue
+        first = v.seen.get(sid)
+        if first is not None:
+            reason[i] = f"duplicate id: first seen at {first}"
+        else:
+            v.seen[sid] = f"{os.path.basename(source)}:{block[i][0]}"
+    bad = np.flatnonzero(reason != None)  # noqa: E711
+    rejects = []
+    for i in bad:
+        v.reject(rejects, source, block[i][0], id_list[i], reason[i], block[i][1].decode("utf-8", "replace"))
+    ok = pa.array(reason == None)  # noqa: E711
+    g = t.filter(ok)
+    lines_ok = np.array([ln for ln, _ in block], dtype=np.int64)[reason == None]  # noqa: E711
+
+    def col(name):
+        theirs = F[name]
+        return g.column(theirs) if theirs in g.column_names else pa.nulls(g.num_rows, pa.string())
+
+    outlet = col("outlet")
+    if v.default_outlet is not None:
+        outlet = pc.fill_null(outlet, v.default_outlet)
+    table = pa.table(
+        {
+            "source": pa.array([source] * g.num_rows, pa.string()),
+            "record": pa.array(lines_ok),
+            "story_id": pc.utf8_trim_whitespace(col("id")),
+            "outlet": outlet,
+            "url": col("url"),
+            "headline": col("headline"),
+            "published_at": parse_dates(col("published_at").to_pylist(), v.stats),
+            "body": col("body").cast(pa.large_string()),
+        }
+    )
+    v.stats.accepted += table.num_rows
+    rej = pa.Table.from_pylist([dict(zip(REJECT_SCHEMA.names, r)) for r in rejects], schema=REJECT_SCHEMA)
+    return table, rej
+
+
 def parse_dates(values: list[str | None], stats: ReadStats) -> pa.Array:
     """ISO 8601 (any offset) or common feed formats, to UTC; unreadable ones become null."""
     s = pd.Series(values, dtype="object")
@@ -335,16 +432,33 @@ def parse_dates(values: list[str | None], stats: ReadStats) -> pa.Array:
 def read_chunks(
     files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Yield (records, rejects) tables of at most ``chunk_size`` items each."""
+    """Yield (records, rejects) tables of at most ``chunk_size`` items each.
+
+    JSONL blocks that parse cleanly go through Arrow's JSON reader and vectorized checks; a
+    block with anything odd in it is read line by line, so every bad line gets its own reason.
+    """
     v = Validator(settings, raw_max_chars, stats)
-    buf: list[RawItem] = []
-    for item in iter_items(files, settings, stats):
-        buf.append(item)
-        if len(buf) >= chunk_size:
-            yield v.chunk(buf)
-            buf = []
-    if buf:
-        yield v.chunk(buf)
+    for f in files:
+        if f.format != "jsonl":
+            buf: list[RawItem] = []
+            for item in iter_items([f], settings, stats):
+                buf.append(item)
+                if len(buf) >= chunk_size:
+                    yield v.chunk(buf)
+                    buf = []
+            if buf:
+                yield v.chunk(buf)
+            continue
+        for block, err in _jsonl_blocks(f, chunk_size):
+            fast = _jsonl_fast(block, v.fields) if err is None else None
+            if fast is not None:
+                yield v.columns(f.path, block, fast)
+                continue
+            items = [_jsonl_item(f.path, n, line, stats) for n, line in block]
+            if err:
+                items.append((f.path, (block[-1][0] + 1 if block else 1), "", None, err))
+            if items:
+                yield v.chunk(items)
 
 
 def sha256_file(path: str) -> str:
