@@ -129,6 +129,81 @@ def eval_cmd(
     typer.echo(json.dumps(res.to_dict(), indent=2, default=str) if as_json else res.to_text())
 
 
+# --- explain / show / report commands (issue 6) ---
+
+
+def _want_color(color: Optional[bool]) -> bool:
+    return sys.stdout.isatty() if color is None else color
+
+
+@app.command("explain")
+def explain_cmd(
+    story_a: str = typer.Argument(..., help="First story id."),
+    story_b: str = typer.Argument(..., help="Second story id."),
+    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding both)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures, the verdict and the reasons as JSON."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the texts side by side as an HTML page here."),
+    width: Optional[int] = typer.Option(None, "--width", help="Columns for the side-by-side texts (default: the terminal's)."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Shared passages in colour, not [[ ]] (default: on a terminal)."),
+) -> None:
+    """Why two stories are, or are not, in one cluster: texts side by side, figures, LSH and the rules."""
+    from dedup.explain import NotFound, explain, render_html, render_text, terminal_width
+
+    try:
+        e = explain(output, story_a, story_b, run_date)
+    except NotFound as err:
+        _fail(str(err), EXIT_USAGE)
+    if html_out is not None:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(render_html(e), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(e.to_dict(), indent=2, default=str, ensure_ascii=False))
+    else:
+        typer.echo(render_text(e, width=width or terminal_width(), color=_want_color(color)), nl=False)
+
+
+@app.command("show")
+def show_cmd(
+    cluster_id: Optional[str] = typer.Argument(None, help="Cluster id (c + 16 hex digits)."),
+    story: Optional[str] = typer.Option(None, "--story", help="Show the cluster of this story instead."),
+    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding it)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the cluster and its members as JSON."),
+    width: Optional[int] = typer.Option(None, "--width", help="Line width (default: the terminal's)."),
+) -> None:
+    """A cluster: its canonical, every member with outlet, time, relation and similarity, headline variants."""
+    from dedup.explain import NotFound, render_cluster, show, terminal_width
+
+    try:
+        v = show(output, cluster_id, story_id=story, run_date=run_date)
+    except NotFound as err:
+        _fail(str(err), EXIT_USAGE)
+    if as_json:
+        typer.echo(json.dumps(v.to_dict(), indent=2, default=str, ensure_ascii=False))
+    else:
+        typer.echo(render_cluster(v, width=width or terminal_width()), nl=False)
+
+
+@app.command("report")
+def report_cmd(
+    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night)."),
+) -> None:
+    """(Re)build runs/run_date=NIGHT/report.html, the night's run report, from its tables and manifest."""
+    from dedup.explain import NotFound
+    from dedup.report import report_for_night
+
+    try:
+        path = report_for_night(output, run_date)
+    except NotFound as err:
+        _fail(str(err), EXIT_USAGE)
+    except Exception as err:  # noqa: BLE001 - unreadable tables: exit 1
+        logging.getLogger("dedup").debug("report failed", exc_info=True)
+        _fail(f"could not build the report: {type(err).__name__}: {err}", EXIT_FAILED)
+    typer.echo(str(path))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

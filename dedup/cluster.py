@@ -29,7 +29,7 @@ def preference_rank(n_shingles: np.ndarray, published_ns: np.ndarray, story_ids:
 
 
 @numba.njit(cache=True)
-def _star(n, rank_order, indptr, indices):
+def _star(n, rank_order, indptr, indices, fixed):
     label = np.full(n, -1, dtype=np.int64)
     for s in rank_order:
         if label[s] >= 0:
@@ -37,20 +37,28 @@ def _star(n, rank_order, indptr, indices):
         label[s] = s
         for k in range(indptr[s], indptr[s + 1]):
             t = indices[k]
-            if label[t] < 0:
+            if label[t] < 0 and not fixed[t]:
                 label[t] = s
     return label
 
 
-def star_clusters(n: int, rank: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """label[i] = row of the canonical of story i's cluster. Edges are verified matches."""
+def star_clusters(
+    n: int, rank: np.ndarray, left: np.ndarray, right: np.ndarray, fixed: np.ndarray | None = None
+) -> np.ndarray:
+    """label[i] = row of the canonical of story i's cluster. Edges are verified matches.
+
+    ``fixed`` rows (earlier nights' canonicals) always head their own cluster: two clusters
+    that already have ids are never merged after the fact.
+    """
+    if fixed is None:
+        fixed = np.zeros(n, dtype=bool)
     a = np.concatenate([left, right])
     b = np.concatenate([right, left])
     order = np.argsort(a, kind="stable")
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
     rank_order = np.argsort(rank, kind="stable").astype(np.int64)
-    return _star(n, rank_order, indptr, b[order].astype(np.int64))
+    return _star(n, rank_order, indptr, b[order].astype(np.int64), fixed)
 
 
 def rescue(
@@ -60,6 +68,7 @@ def rescue(
     match: np.ndarray,
     containment_to: "callable",
     min_containment: float,
+    movable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Let stories left alone join the cluster of a member they match (see module docstring).
 
@@ -67,6 +76,8 @@ def rescue(
     """
     sizes = np.bincount(label, minlength=label.shape[0])
     alone = sizes[label] == 1
+    if movable is not None:
+        alone &= movable
     a = np.concatenate([left[match], right[match]])
     b = np.concatenate([right[match], left[match]])
     pick = alone[a] & ~alone[b]

@@ -26,6 +26,7 @@ import html
 import json
 import re
 import shutil
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -799,7 +800,8 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
         out.append(f"  why canonical: {c['canonical_reason']}")
     body = (canon.get("body_clean") or "").replace("\n", " ")
     if body:
-        out.append("  " + (body[:body_chars] + (" …" if len(body) > body_chars else "")))
+        excerpt = body[:body_chars] + (" …" if len(body) > body_chars else "")
+        out += textwrap.wrap(excerpt, width=max(width - 2, 40), initial_indent="  ", subsequent_indent="  ")
     out.append("")
     header = ("story_id", "outlet", "published (UTC)", "relation", "similarity", "contain.", "words", "headline")
     rows = []
@@ -810,11 +812,16 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
                      f"{m['containment']:.3f}" if m.get("containment") is not None else "-",
                      str(m.get("words") if m.get("words") is not None else "-"), m.get("headline") or "-"))
     widths = [max(len(str(r[k])) for r in rows + [header]) for k in range(len(header) - 1)]
-    fmt_row = lambda r: "  ".join(f"{str(x):<{w}}" for x, w in zip(r[:-1], widths)) + "  " + r[-1]  # noqa: E731
+    room = max(width - sum(widths) - 2 * len(widths), 20)
+
+    def fmt_row(r):
+        head = r[-1] if len(r[-1]) <= room else r[-1][: room - 1] + "…"
+        return "  ".join(f"{str(x):<{w}}" for x, w in zip(r[:-1], widths)) + "  " + head
+
     out.append(f"Members ({len(v.members)}):")
-    out.append(fmt_row(header)[:width])
+    out.append(fmt_row(header))
     for r in rows:
-        out.append(fmt_row(r)[:width])
+        out.append(fmt_row(r))
     out.append("")
     variants = v.headline_variants()
     out.append(f"Headline variants ({len(variants)}):")

@@ -35,6 +35,7 @@ from dedup.chrome import ChromeModel
 from dedup.config import Settings
 from dedup.fingerprint import Fingerprints, fingerprint
 from dedup.read import REJECT_SCHEMA, InputError, ReadStats, discover, read_chunks, sha256_file
+from dedup.state import MEMBERS_SCHEMA, StateError, load_window, prune, write_night
 from dedup.write import CLUSTERS_SCHEMA, STORIES_SCHEMA, Staging, recover, write_json, write_table
 
 log = logging.getLogger("dedup")
@@ -46,6 +47,10 @@ class RunFailed(Exception):
 
 class LockBusy(RunFailed):
     pass
+
+
+class StateFailed(RunFailed):
+    """The state on disk cannot be trusted (see dedup.state.StateError)."""
 
 
 @dataclass
@@ -157,16 +162,19 @@ def run(settings: Settings) -> RunResult:
     out = Path(settings.output.path)
     out.mkdir(parents=True, exist_ok=True)
     with state_lock(settings.state_path):
-        fixed = recover(out)
+        fixed = recover(out, settings.state_path)
         if fixed:
             log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
-        staging = Staging(out, night)
+        staging = Staging(out, night, settings.state_path)
         try:
             result = _run(settings, staging, night)
         except BaseException:
             staging.abandon()
             raise
         staging.commit()
+        gone = prune(settings.state_path, settings.state.retention_days)
+        if gone:
+            log.info("state: dropped nights older than the %d-day window: %s", settings.state.retention_days, ", ".join(gone))
     log.info("night %s written to %s: %s", night, out, result.counts)
     return result
 
@@ -213,8 +221,15 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             f"{settings.input.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}."
         )
 
+    with sl.stage("state") as st:
+        try:
+            window = load_window(settings.state_path, night, settings.state.retention_days)
+        except StateError as e:
+            raise StateFailed(str(e)) from None
+        st.update(nights=len(window.nights), clusters=window.n)
     ch = settings.chrome
-    learned_lines = model.n_learned(ch.min_stories) if ch.enabled else 0
+    clean_model = model.merge(window.chrome) if window.nights else model
+    learned_lines = clean_model.n_learned(ch.min_stories) if ch.enabled else 0
 
     # clean + fingerprint, chunk by chunk.
     fps: list[Fingerprints] = []
@@ -228,7 +243,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         # Runs in a worker thread: Arrow compute releases the GIL, so chunks clean in parallel.
         records = pq.read_table(p)
         outlets = records.column("outlet").combine_chunks()
-        c = clean.finish(records.column("text").combine_chunks(), outlets, model if ch.enabled else None,
+        c = clean.finish(records.column("text").combine_chunks(), outlets, clean_model if ch.enabled else None,
                          min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
@@ -295,19 +310,35 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
     log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)
 
-    story_ids = np.array(meta.column("story_id").to_pylist(), dtype=object) if n else np.empty(0, object)
-    words = meta.column("words").to_numpy() if n else np.empty(0, np.int64)
-    text_hash = meta.column("text_hash").to_numpy() if n else np.empty(0, np.uint64)
-    headline_hash = meta.column("headline_hash").to_numpy() if n else np.empty(0, np.uint64)
-    pub = meta.column("published_at").combine_chunks() if n else pa.array([], pa.timestamp("us", tz="UTC"))
-    pub_ns = pc.fill_null(pub.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy() if n else np.empty(0, np.int64)
+    # Tonight's stories come after the window's canonicals: rows [0, ns) are earlier nights'
+    # clusters, which keep their ids and canonicals; rows [ns, ns + n) are tonight's stories.
+    ns = window.n
+    wc = window.canonicals
+    fp_all = Fingerprints.concat(
+        [Fingerprints(window.signatures(d.num_perm), *window.shingle_sets(), wc.column("words").to_numpy(),
+                      wc.column("text_hash").to_numpy()), fp], d.num_perm)
+    N = ns + n
+    story_ids = np.array(wc.column("story_id").to_pylist() + (meta.column("story_id").to_pylist() if n else []), dtype=object)
+    words = np.concatenate([wc.column("words").to_numpy(), meta.column("words").to_numpy() if n else np.empty(0, np.int64)])
+    text_hash = fp_all.text_hash
+    headline_hash = np.concatenate([wc.column("headline_hash").to_numpy(),
+                                    meta.column("headline_hash").to_numpy() if n else np.empty(0, np.uint64)])
+    def _ns(col):
+        return pc.fill_null(col.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy()
+    pub_ns = np.concatenate([_ns(wc.column("published_at").combine_chunks()),
+                             _ns(meta.column("published_at").combine_chunks()) if n else np.empty(0, np.int64)])
+    fixed = np.arange(N) < ns
 
     with sl.stage("candidates") as st:
-        rank = cluster.preference_rank(fp.n_shingles, pub_ns, story_ids.astype(str))
+        # Earlier nights' canonicals first, then tonight's stories, each in preference order.
+        rank = np.concatenate([
+            cluster.preference_rank(fp_all.n_shingles[:ns], pub_ns[:ns], story_ids[:ns].astype(str)),
+            cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:], story_ids[ns:].astype(str)) + ns,
+        ]).astype(np.int64)
         # Exact text always pairs; identical headlines pair among short stories only.
         short = words < d.short_words
-        head_key = np.where(short & (headline_hash != 0), headline_hash, np.arange(n, dtype=np.uint64) | np.uint64(1 << 63))
-        cands = cand.generate(fp.signatures, rank, threshold=d.candidate_threshold, max_bucket=d.max_bucket,
+        head_key = np.where(short & (headline_hash != 0), headline_hash, np.arange(N, dtype=np.uint64) | np.uint64(1 << 63))
+        cands = cand.generate(fp_all.signatures, rank, threshold=d.candidate_threshold, max_bucket=d.max_bucket,
                               extra_keys=[text_hash, head_key])
         st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)
         if cands.big_buckets:
@@ -315,7 +346,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("verify") as st:
         scores = verify.score_pairs(
-            fp.offsets, fp.values, cands.left, cands.right, words=words, text_hash=text_hash,
+            fp_all.offsets, fp_all.values, cands.left, cands.right, words=words, text_hash=text_hash,
             headline_hash=headline_hash, threshold=d.threshold, containment_threshold=d.containment_threshold,
             short_words=d.short_words,
         )
@@ -323,19 +354,20 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("cluster") as st:
         m = scores.match
-        label = cluster.star_clusters(n, rank, cands.left[m], cands.right[m])
+        label = cluster.star_clusters(N, rank, cands.left[m], cands.right[m], fixed=fixed)
 
         def containment_to(s, c):
-            inter = verify.intersections(fp.offsets, fp.values, s, c)
-            return inter / np.maximum(fp.n_shingles[s], 1)
+            inter = verify.intersections(fp_all.offsets, fp_all.values, s, c)
+            return inter / np.maximum(fp_all.n_shingles[s], 1)
 
-        if n:
-            label = cluster.rescue(label, cands.left, cands.right, (m & ~(words[cands.left] < d.short_words)
-                                   & ~(words[cands.right] < d.short_words)), containment_to, d.rescue_containment)
+        if N:
+            long_pair = (words[cands.left] >= d.short_words) & (words[cands.right] >= d.short_words)
+            label = cluster.rescue(label, cands.left, cands.right, m & long_pair, containment_to,
+                                   d.rescue_containment, movable=~fixed)
         # Similarity of each member to its canonical.
-        idx = np.arange(n)
-        inter = verify.intersections(fp.offsets, fp.values, idx, label) if n else np.empty(0)
-        sz = fp.n_shingles
+        idx = np.arange(N)
+        inter = verify.intersections(fp_all.offsets, fp_all.values, idx, label) if N else np.empty(0)
+        sz = fp_all.n_shingles
         union = sz + sz[label] - inter
         sim = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
         con = np.where(np.minimum(sz, sz[label]) > 0, inter / np.maximum(np.minimum(sz, sz[label]), 1), 1.0)
@@ -344,13 +376,20 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             np.where(text_hash == text_hash[label], "exact",
                      np.where(sim >= d.threshold, "near", np.where(sz <= sz[label], "truncated", "extended"))),
         )
-        sizes = np.bincount(label, minlength=n) if n else np.empty(0, np.int64)
-        st.update(clusters=int((sizes > 0).sum()), duplicates=int(n - (sizes > 0).sum()),
-                  largest=int(sizes.max()) if n else 0)
+        tl = label[ns:]
+        touched = np.unique(tl)
+        st.update(clusters=int(touched.size), new_clusters=int((touched >= ns).sum()),
+                  earlier_clusters_joined=int((touched < ns).sum()),
+                  duplicates=int(n - (touched >= ns).sum()),
+                  largest=int(np.bincount(tl).max()) if n else 0)
 
     with sl.stage("write") as st:
-        counts = _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, rank, fp, reject_tables)
+        counts = _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window,
+                        reject_tables, headline_hash)
         st.update(**counts)
+        state_meta = write_night(staging.state_dir, night, counts.pop("_state_canonicals"), counts.pop("_state_members"),
+                                 model, model.outlet_stories)
+        st.update(state_clusters=state_meta["rows"]["canonicals"])
 
     counts = {
         "read": stats.records,
@@ -358,6 +397,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         "rejected": stats.rejected + empty_rejects,
         "clusters": sl.stages["cluster"]["clusters"],
         "duplicates": sl.stages["cluster"]["duplicates"],
+        "joined_earlier_clusters": sl.stages["cluster"]["earlier_clusters_joined"],
         "html_bodies": html_count,
         "bad_dates": stats.bad_dates,
         "reencoded": stats.reencoded,
@@ -377,6 +417,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         "stages": sl.stages,
         "chrome_lines_removed_by_outlet": dict(sorted(chrome_removed.items(), key=lambda kv: -kv[1])),
         "lsh": {"bands": cands.bands, "rows": cands.rows, "candidate_threshold": d.candidate_threshold},
+        "state": {"path": str(settings.state_path), "window_nights": window.nights, "version": state_meta["version"]},
         "versions": _package_versions(),
     }
     write_json(manifest, staging.path("runs", "manifest.json"))
@@ -385,15 +426,22 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     return RunResult(night, Path(settings.output.path), counts, manifest)
 
 
-def _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, rank, fp, reject_tables) -> dict:
-    n = label.shape[0]
-    cid_of_row = np.empty(n, dtype=object)
-    canon_rows = np.flatnonzero(label == np.arange(n))
+_CANON_COLS = ["cluster_id", "story_id", "headline", "body_clean", "agency", "words", "published_at"]
+
+
+def _write(settings, staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window, reject_tables,
+           headline_hash) -> dict:
+    N = label.shape[0]
+    ns = window.n
+    wc = window.canonicals
+    cid_of_row = np.empty(N, dtype=object)
+    cid_of_row[:ns] = wc.column("cluster_id").to_pylist()
+    canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
     cid_of_row[canon_rows] = [_cluster_id(story_ids[r]) for r in canon_rows]
     cluster_ids = cid_of_row[label]
     writer = pq.ParquetWriter(staging.path("stories", "part-0.parquet"), STORIES_SCHEMA, compression="zstd")
     canon_parts = []
-    start = 0
+    start = ns
     try:
         for p in spill2:
             t = pq.read_table(p)
@@ -409,27 +457,34 @@ def _write(settings, staging, night, spill2, label, sim, con, relation, story_id
                 .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
             )
             writer.write_table(t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA))
-            canon_parts.append(
-                t.filter(t.column("is_canonical")).select(
-                    ["cluster_id", "story_id", "headline", "body_clean", "agency", "words", "published_at"]
-                )
-            )
+            canon_parts.append(t.filter(t.column("is_canonical")).select(_CANON_COLS))
             start += k
             p.unlink()
     finally:
         writer.close()
 
-    # clusters: membership from the stories just written (columns only, no bodies).
-    members = pq.read_table(staging.path("stories", "part-0.parquet"),
-                            columns=["cluster_id", "story_id", "outlet", "published_at"])
+    tonight = pq.read_table(staging.path("stories", "part-0.parquet"),
+                            columns=["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
+    # Earlier clusters that gained members tonight: their canonical rows and earlier members.
+    touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
+    old_canon = wc.take(pa.array(touched_old, pa.int64()))
+    old_ids = old_canon.column("cluster_id")
+    old_members = window.members.filter(pc.is_in(window.members.column("cluster_id"), value_set=old_ids))
+    members = pa.concat_tables([tonight, old_members])
+
+    new_canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(
+        {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
+                                         ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
+                                         ("published_at", pa.timestamp("us", tz="UTC"))]})
+    canon = pa.concat_tables([
+        new_canon.cast(pa.schema([(c, new_canon.schema.field(c).type) for c in _CANON_COLS])),
+        old_canon.select(["cluster_id", "story_id", "headline", "body", "agency", "words", "published_at"])
+        .rename_columns(_CANON_COLS).cast(new_canon.select(_CANON_COLS).schema),
+    ])
     agg = members.group_by("cluster_id").aggregate(
         [("story_id", "count"), ("story_id", "list"), ("outlet", "distinct"), ("published_at", "min"),
          ("published_at", "max")]
     )
-    canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(
-        {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
-                                         ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
-                                         ("published_at", pa.timestamp("us", tz="UTC"))]})
     at = pc.index_in(canon.column("cluster_id"), value_set=agg.column("cluster_id"))
     joined = canon
     for name in ("story_id_count", "story_id_list", "outlet_distinct", "published_at_min", "published_at_max"):
@@ -458,4 +513,28 @@ def _write(settings, staging, night, spill2, label, sim, con, relation, story_id
 
     rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
     write_table(rejects, staging.path("rejects", "part-0.parquet"), REJECT_SCHEMA)
-    return {"stories": members.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows}
+
+    # State for this night: new clusters' canonicals with their fingerprints, and the touched
+    # earlier clusters carried forward so that active clusters never age out of the window.
+    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)
+    state_canon = pa.table({
+        "cluster_id": pa.array(cid_of_row[rows], pa.string()),
+        "story_id": pa.array(story_ids[rows], pa.string()),
+    })
+    info = canon.select(["cluster_id", "headline", "body_clean", "agency", "published_at", "words"])
+    at = pc.index_in(state_canon.column("cluster_id"), value_set=info.column("cluster_id"))
+    for src, dst in (("headline", "headline"), ("body_clean", "body"), ("agency", "agency"),
+                     ("published_at", "published_at"), ("words", "words")):
+        state_canon = state_canon.append_column(dst, pc.take(info.column(src), at))
+    sig = fp_all.signatures[rows]
+    sets = fp_all.take(rows)
+    state_canon = (
+        state_canon.append_column("text_hash", pa.array(fp_all.text_hash[rows], pa.uint64()))
+        .append_column("headline_hash", pa.array(headline_hash[rows], pa.uint64()))
+        .append_column("signature", pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), sig.shape[1])
+                       .cast(pa.list_(pa.uint32())) if len(rows) else pa.array([], pa.list_(pa.uint32())))
+        .append_column("shingles", pa.LargeListArray.from_arrays(pa.array(sets.offsets), pa.array(sets.values, pa.uint32())))
+        .append_column("night", pa.array([night] * len(rows), pa.string()))
+    )
+    return {"stories": tonight.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows,
+            "_state_canonicals": state_canon, "_state_members": members}

@@ -286,7 +286,7 @@ def _e(v) -> str:
 
 def _n(v) -> str:
     if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+        return f"{v:,.1f}"
     return f"{int(v):,}"
 
 
@@ -303,13 +303,21 @@ def _short(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def _span(first: str | None, last: str | None) -> str:
+    """'14:45–16:50' within one day, '11-26 09:55 – 11-28 16:10' across days (ISO strings in UTC)."""
+    if not first or not last:
+        return "–"
+    if first[:10] == last[:10]:
+        return f"{first[11:16]}–{last[11:16]}"
+    return f"{first[5:10]} {first[11:16]} – {last[5:10]} {last[11:16]}"
+
+
 def _hbars(rows: list[dict], *, width: int = 520, label_w: int = 170, bar_h: int = 20, gap: int = 6,
-           fmt=_n, color: str = PALETTE[0]) -> str:
+           fmt=_n, color: str = PALETTE[0], value_w: int = 64, label_fmt=None) -> str:
     """A horizontal bar chart. rows: {label, value, attrs: dict, title?}."""
     if not rows:
         return '<p class="empty">Nothing to show.</p>'
     vmax = max(r["value"] for r in rows) or 1
-    value_w = 64
     plot_w = width - label_w - value_w
     h = len(rows) * (bar_h + gap) + gap
     parts = [f'<svg class="chart" viewBox="0 0 {width} {h}" width="100%" role="img">']
@@ -321,7 +329,8 @@ def _hbars(rows: list[dict], *, width: int = 520, label_w: int = 170, bar_h: int
             f'<g{_attrs(**r.get("attrs", {}))}><title>{_e(r.get("title", r["label"]))}: {_e(fmt(r["value"]))}</title>'
             f'<text x="{label_w - 8}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" class="lbl">{_e(label)}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" fill="{r.get("color", color)}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" class="val">{_e(fmt(r["value"]))}</text></g>')
+            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" class="val">'
+            f'{_e(label_fmt(r) if label_fmt else fmt(r["value"]))}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -521,7 +530,7 @@ def render(data: dict) -> str:
     largest = "".join(
         f'<tr{_attrs(cluster_id=x["cluster_id"], size=x["size"])}><td class="n">{x["size"]:,}</td>'
         f'<td>{_e(x["headline"])}</td><td>{_e(x["agency"] or "–")}</td><td class="n">{x["outlets"]}</td>'
-        f'<td class="n">{_e((x["first_published_at"] or "")[11:16])}–{_e((x["last_published_at"] or "")[11:16])}</td>'
+        f'<td class="n">{_e(_span(x["first_published_at"], x["last_published_at"]))}</td>'
         f'<td class="id">{_e(x["cluster_id"])}</td></tr>' for x in data["largest_clusters"])
     largest = (f'<table><tr><th class="n">Size</th><th>Canonical headline</th><th>Agency</th><th class="n">Outlets</th>'
                f'<th class="n">Published (UTC)</th><th>Cluster</th></tr>{largest}</table>'
@@ -532,15 +541,16 @@ def render(data: dict) -> str:
     chrome_rows = [{"label": d["outlet"] or "(no outlet)", "value": d["lines"],
                     "attrs": {"chrome_outlet": d["outlet"], "lines": d["lines"], "stories": d["stories"]},
                     "title": f"{d['outlet']}: {d['stories']} stories"} for d in data["chrome_by_outlet"][:15]]
-    chrome = _hbars(chrome_rows, color=PALETTE[2])
-    per_story = "".join(
-        f'<span class="key">{_e(d["outlet"])}: {d["lines"] / d["stories"]:.1f}/story</span>'
-        for d in data["chrome_by_outlet"][:15] if d["stories"])
+    per_story = {d["outlet"] or "(no outlet)": d["lines"] / d["stories"] for d in data["chrome_by_outlet"] if d["stories"]}
+    chrome = _hbars(chrome_rows, color=PALETTE[2], value_w=120,
+                    fmt=lambda v, _p=None: f"{v:,}", label_fmt=lambda r: f'{r["value"]:,} · {per_story.get(r["label"], 0):.1f}/story')
+    more = len(data["chrome_by_outlet"]) - len(chrome_rows)
+    per_story = f"and {more} more outlets; " if more > 0 else ""
 
     rej = "".join(
         f'<tr{_attrs(reject_reason=d["reason"], count=d["count"])}><td>{_e(d["reason"])}</td><td class="n">{d["count"]:,}</td>'
         f'<td class="id">{_e(d["where"])}</td></tr>' for d in data["reject_reasons"])
-    rej = (f'<table><tr><th>Reason</th><th class="n">Records</th><th>First seen</th></tr>{rej}</table>'
+    rej = (f'<table><tr><th>Reason</th><th class="n">Records</th><th>First (file:record)</th></tr>{rej}</table>'
            if rej else '<p class="empty">No record was rejected.</p>')
 
     # Drift: sparklines and the table of nights.
@@ -596,7 +606,7 @@ report generated {generated}</div></header>
 {agency_svg}<div class="legend">{legend}</div></section>
 <div class="row">
 <section><h2>Chrome removed per outlet<small>lines of page furniture taken out</small></h2>{chrome}
-<p class="note">{per_story}</p></section>
+<p class="note">{per_story}per story: lines removed / the outlet's stories tonight.</p></section>
 <section><h2>Stage timings<small>seconds</small></h2>{stages}
 <table class="compact">{stage_table}</table></section>
 </div>

@@ -75,12 +75,19 @@ def partition(night: str) -> str:
 class Staging:
     """A private folder for one run's output; nothing in it is visible until ``commit``."""
 
-    def __init__(self, root: Path, night: str):
+    def __init__(self, root: Path, night: str, state_root: Path | None = None):
         self.root = Path(root)
         self.night = night
         self.dir = self.root / ".staging" / f"{night}-{os.getpid()}"
         if self.dir.exists():
             shutil.rmtree(self.dir)
+        # The state partition is staged beside the state (it may live on another file system).
+        self.state_root = Path(state_root) if state_root is not None else None
+        if self.state_root is not None:
+            self.state_dir = self.state_root / ".staging" / f"{night}-{os.getpid()}" / partition(night)
+            if self.state_dir.exists():
+                shutil.rmtree(self.state_dir)
+            self.state_dir.mkdir(parents=True)
         for t in TABLES:
             (self.dir / t / partition(night)).mkdir(parents=True, exist_ok=True)
         (self.dir / "work").mkdir(parents=True, exist_ok=True)
@@ -99,6 +106,12 @@ class Staging:
             final = self.root / t / partition(self.night)
             old = self.root / ".trash" / f"{self.night}-{os.getpid()}" / t
             moves.append({"new": str(self.dir / t / partition(self.night)), "final": str(final), "old": str(old)})
+        if self.state_root is not None:
+            moves.append({
+                "new": str(self.state_dir),
+                "final": str(self.state_root / "nights" / partition(self.night)),
+                "old": str(self.state_root / ".trash" / f"{self.night}-{os.getpid()}"),
+            })
         journal = self.root / f".commit-{self.night}.json"
         tmp = journal.with_suffix(".tmp")
         tmp.write_text(json.dumps(moves))
@@ -110,9 +123,14 @@ class Staging:
         _fsync_dir(self.root)
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(self.root / ".trash" / f"{self.night}-{os.getpid()}", ignore_errors=True)
+        if self.state_root is not None:
+            shutil.rmtree(self.state_dir.parent, ignore_errors=True)
+            shutil.rmtree(self.state_root / ".trash" / f"{self.night}-{os.getpid()}", ignore_errors=True)
 
     def abandon(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.state_root is not None:
+            shutil.rmtree(self.state_dir.parent, ignore_errors=True)
 
 
 def _apply(moves: list[dict]) -> None:
@@ -129,15 +147,21 @@ def _apply(moves: list[dict]) -> None:
             os.replace(new, final)
 
 
-def recover(root: Path) -> list[str]:
-    """Finish commits a killed run left half done; drop stale staging folders. Returns nights fixed."""
+def recover(root: Path, state_root: Path | None = None) -> list[str]:
+    """Finish commits a killed run left half done; drop stale staging folders. Returns nights fixed.
+
+    Only called while holding the state lock, so no other run's staging folder is live.
+    """
     root = Path(root)
     fixed = []
     for journal in sorted(root.glob(".commit-*.json")):
         _apply(json.loads(journal.read_text()))
         journal.unlink()
         fixed.append(journal.stem.removeprefix(".commit-"))
-    for d in (root / ".staging", root / ".trash"):
+    stale = [root / ".staging", root / ".trash"]
+    if state_root is not None:
+        stale += [Path(state_root) / ".staging", Path(state_root) / ".trash"]
+    for d in stale:
         shutil.rmtree(d, ignore_errors=True)
     for tmp in root.glob(".commit-*.tmp"):
         tmp.unlink()

@@ -1,0 +1,204 @@
+"""What the job remembers between nights, under ``state.path`` (default ``<output>/_state``).
+
+Layout (format version ``STATE_VERSION``)::
+
+    run.lock                                  one run at a time (flock; dies with its process)
+    nights/run_date=YYYY-MM-DD/
+        canonicals.parquet   one row per cluster the night created or touched: its id, its
+                             canonical story (id, headline, body, agency, published_at, words) and
+                             the canonical's fingerprint (signature list<uint32>, shingle set
+                             list<uint32>, text and headline hashes)
+        members.parquet      (cluster_id, story_id, outlet, published_at) of every member of those
+                             clusters, earlier nights' members included
+        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64)
+        outlets.parquet      stories seen per outlet that night
+        manifest.json        version, night, row counts and the sha256 of each file above
+
+A night is matched against the *window*: the nights before it, at most ``state.retention_days``
+back. Only earlier nights count, so a rerun of a night sees exactly what its first run saw and
+replaces its own partition; a backfill of an old night reads the nights before it and does not
+rewrite the nights after it (they keep the ids they were given). For each cluster the latest
+night's row is the truth, so a cluster touched every night never falls out of the window.
+
+Partitions are written in the run's staging folder and moved into place by the same journaled
+commit as the output tables (``dedup.write``); every load checks versions and checksums.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dedup.chrome import ChromeModel
+
+STATE_VERSION = 1
+FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet")
+
+CANONICALS_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("story_id", pa.string()),
+        ("headline", pa.string()),
+        ("body", pa.large_string()),
+        ("agency", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("words", pa.int64()),
+        ("text_hash", pa.uint64()),
+        ("headline_hash", pa.uint64()),
+        ("signature", pa.list_(pa.uint32())),
+        ("shingles", pa.large_list(pa.uint32())),
+        ("night", pa.string()),
+    ]
+)
+MEMBERS_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("story_id", pa.string()),
+        ("outlet", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+class StateError(Exception):
+    """The state cannot be trusted; the message says how to rebuild it."""
+
+
+def night_dir(state_path: Path, night: str) -> Path:
+    return Path(state_path) / "nights" / f"run_date={night}"
+
+
+def list_nights(state_path: Path) -> list[str]:
+    base = Path(state_path) / "nights"
+    if not base.is_dir():
+        return []
+    return sorted(p.name.removeprefix("run_date=") for p in base.iterdir() if p.name.startswith("run_date="))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Window:
+    nights: list[str]
+    canonicals: pa.Table  # latest row per cluster_id, CANONICALS_SCHEMA
+    members: pa.Table  # unique (cluster_id, story_id), MEMBERS_SCHEMA
+    chrome: ChromeModel
+
+    @property
+    def n(self) -> int:
+        return self.canonicals.num_rows
+
+    def signatures(self, num_perm: int) -> np.ndarray:
+        if not self.n:
+            return np.empty((0, num_perm), np.uint32)
+        flat = pc.list_flatten(self.canonicals.column("signature").combine_chunks()).to_numpy()
+        return flat.reshape(self.n, -1).astype(np.uint32, copy=False)
+
+    def shingle_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        col = self.canonicals.column("shingles").combine_chunks()
+        offsets = np.asarray(col.offsets.to_numpy(), dtype=np.int64) - int(col.offsets[0].as_py()) if self.n \
+            else np.zeros(1, np.int64)
+        values = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False) if self.n else np.empty(0, np.uint32)
+        return offsets, values
+
+
+def empty_window() -> Window:
+    return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
+
+
+def load_window(state_path: Path, night: str, retention_days: int) -> Window:
+    """The nights before ``night`` within the retention window, checked and merged."""
+    end = dt.date.fromisoformat(night)
+    start = end - dt.timedelta(days=retention_days)
+    nights = [x for x in list_nights(state_path) if start <= dt.date.fromisoformat(x) < end]
+    if not nights:
+        return empty_window()
+    canon, members, chrome = [], [], ChromeModel()
+    for x in nights:
+        d = night_dir(state_path, x)
+        _verify(d, x)
+        canon.append(pq.read_table(d / "canonicals.parquet").cast(CANONICALS_SCHEMA))
+        members.append(pq.read_table(d / "members.parquet").cast(MEMBERS_SCHEMA))
+        ck = pq.read_table(d / "chrome.parquet")
+        ou = pq.read_table(d / "outlets.parquet")
+        chrome = chrome.merge(
+            ChromeModel(ck.column("key").to_numpy(), ck.column("stories").to_numpy(),
+                        dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist())))
+        )
+    c = pa.concat_tables(canon)
+    # Latest night's row per cluster: sort by night descending, keep first occurrence.
+    c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
+    cid = c.column("cluster_id").to_numpy(zero_copy_only=False)
+    first = np.ones(len(cid), bool)
+    first[1:] = cid[1:] != cid[:-1]
+    c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
+    m = pa.concat_tables(members)
+    m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
+        ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
+    return Window(nights, c, m, chrome)
+
+
+def _verify(d: Path, night: str) -> None:
+    how = (f"delete {d} and rerun night {night} (dedup run --run-date {night}) to rebuild it; "
+           f"later nights keep their ids")
+    mf = d / "manifest.json"
+    if not mf.is_file():
+        raise StateError(f"state night {night} has no manifest.json (an interrupted write?): {how}")
+    try:
+        meta = json.loads(mf.read_text())
+    except json.JSONDecodeError:
+        raise StateError(f"state night {night}: manifest.json is not valid JSON: {how}") from None
+    if meta.get("version") != STATE_VERSION:
+        raise StateError(f"state night {night} has format version {meta.get('version')}, this dedup reads "
+                         f"{STATE_VERSION}: {how}")
+    for name in FILES:
+        p = d / name
+        if not p.is_file() or _sha256(p) != meta.get("sha256", {}).get(name):
+            raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
+
+
+def write_night(
+    dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict
+) -> dict:
+    dest.mkdir(parents=True, exist_ok=True)
+    pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
+    pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
+    pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.counts, pa.int64())}),
+                   dest / "chrome.parquet", compression="zstd")
+    pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
+                             "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
+                   dest / "outlets.parquet", compression="zstd")
+    meta = {
+        "version": STATE_VERSION,
+        "night": night,
+        "rows": {"canonicals": canonicals.num_rows, "members": members.num_rows, "chrome_keys": int(chrome.keys.size)},
+        "sha256": {name: _sha256(dest / name) for name in FILES},
+    }
+    (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def prune(state_path: Path, retention_days: int) -> list[str]:
+    """Drop nights older than the newest night minus the retention window."""
+    nights = list_nights(state_path)
+    if not nights:
+        return []
+    cutoff = dt.date.fromisoformat(nights[-1]) - dt.timedelta(days=retention_days)
+    gone = [x for x in nights if dt.date.fromisoformat(x) < cutoff]
+    for x in gone:
+        shutil.rmtree(night_dir(state_path, x), ignore_errors=True)
+    return gone

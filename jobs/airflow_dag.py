@@ -1,0 +1,58 @@
+"""Airflow DAG for the nightly dedup run (Airflow 2.4+ and 3.x).
+
+Copy this file into the DAGs folder of an Airflow that runs on a machine with the dedup checkout
+(default /opt/dedup, with its .venv: ``make setup``). One task runs the same command as cron and
+systemd, through the wrapper, for the run's logical date::
+
+    /opt/dedup/jobs/dedup-nightly.sh --config /etc/dedup/prod.yaml --date {{ ds }}
+
+``{{ ds }}`` is the logical date. The schedule is a *data-interval* cron timetable, so the
+logical date is the start of the day that just ended: the run at 02:30 UTC on the 27th gets
+``ds = 26th``, the night whose stories are processed, the same night the wrapper picks on its own
+under cron. (A plain cron string would mean a trigger timetable in Airflow 3, where ``ds`` is the
+day of the run itself.)
+Backfills and reruns of a past date therefore rewrite that night (each night is replaced whole).
+Exit 1 or 2 fails the task (one retry, for a lock held by a late manual run). dedup's own log
+lines go to the wrapper's per-night log in DEDUP_LOG_DIR; the task log gets the wrapper's summary
+line and, on failure, the end of that log.
+
+Settings, from the environment of the Airflow worker: DEDUP_HOME (the checkout, /opt/dedup),
+DEDUP_CONFIG (/etc/dedup/prod.yaml), DEDUP_LOG_DIR (/var/log/dedup).
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from airflow import DAG
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+try:  # Airflow 3
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:  # Airflow 2
+    from airflow.operators.bash import BashOperator
+
+DEDUP_HOME = os.environ.get("DEDUP_HOME", "/opt/dedup")
+DEDUP_CONFIG = os.environ.get("DEDUP_CONFIG", "/etc/dedup/prod.yaml")
+DEDUP_LOG_DIR = os.environ.get("DEDUP_LOG_DIR", "/var/log/dedup")
+
+# Ends in "{{ ds }}", not ".sh": Airflow would otherwise read the command as a template file name.
+COMMAND = f"{DEDUP_HOME}/jobs/dedup-nightly.sh --config {DEDUP_CONFIG} --date {{{{ ds }}}}"
+
+with DAG(
+    dag_id="dedup_nightly",
+    description="Deduplicate the night's syndicated wire stories (dedup run)",
+    schedule=CronDataIntervalTimetable("30 2 * * *", timezone="UTC"),
+    start_date=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,  # dedup holds a lock per state folder; a second run would exit 1
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=20)},
+    tags=["dedup"],
+) as dag:
+    dedup_run = BashOperator(
+        task_id="dedup_run",
+        bash_command=COMMAND,
+        env={"DEDUP_LOG_DIR": DEDUP_LOG_DIR},
+        append_env=True,
+        execution_timeout=timedelta(hours=4),
+    )
