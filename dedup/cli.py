@@ -25,9 +25,21 @@ app = typer.Typer(
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _setup_logging(quiet: bool, verbose: bool, log_format: str) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if log_format == "json":
         class _Json(logging.Formatter):
             def format(self, r):
@@ -160,7 +172,8 @@ def explain_cmd(
     if as_json:
         typer.echo(json.dumps(e.to_dict(), indent=2, default=str, ensure_ascii=False))
     else:
-        typer.echo(render_text(e, width=width or terminal_width(), color=_want_color(color)), nl=False)
+        want = _want_color(color)
+        typer.echo(render_text(e, width=width or terminal_width(), color=want), nl=False, color=want)
 
 
 @app.command("show")

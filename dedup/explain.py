@@ -22,6 +22,7 @@ Both read only one night's partitions of ``stories/`` (and ``clusters/`` for ``s
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -106,6 +107,17 @@ def read_stories(output_root: Path, night: str, story_ids: list[str]) -> dict[st
     return out
 
 
+def find_story(output_root: Path, story_id: str, up_to: str | None = None) -> dict | None:
+    """The row of a story from the latest night holding it, at or before ``up_to``."""
+    for night in reversed(list_nights(output_root)):
+        if up_to is not None and night > up_to:
+            continue
+        got = read_stories(output_root, night, [story_id])
+        if story_id in got:
+            return got[story_id]
+    return None
+
+
 def read_cluster_members(output_root: Path, night: str, cluster_id: str) -> list[dict]:
     f = table_file(output_root, "stories", night)
     t = pq.read_table(f, filters=[("cluster_id", "=", cluster_id)])
@@ -159,21 +171,24 @@ def _string_hashes(values: pa.Array) -> np.ndarray:
 
 
 def _fingerprint_rows(rows: list[dict], s: DedupSettings) -> _Fp:
+    """Fingerprints as the run computed them: fingerprint text, shingles, MinHash, the token-sequence
+    hash for exact matches, and the lowercased-headline hash."""
     from dedup.fingerprint import fingerprint
     from dedup.normalize import fingerprint_text
 
     bodies = pa.array([r.get("body_clean") or "" for r in rows], pa.large_string())
-    fp_text = fingerprint_text(bodies)
-    fp = fingerprint(fp_text, num_perm=s.num_perm, shingle_size=s.shingle_size, seed=s.seed)
+    fp = fingerprint(fingerprint_text(bodies), num_perm=s.num_perm, shingle_size=s.shingle_size, seed=s.seed)
     words = np.array(
         [r["words"] if r.get("words") is not None else len((r.get("body_clean") or "").split()) for r in rows], np.int64
     )
     heads = pc.utf8_lower(pa.array([r.get("headline") for r in rows], pa.string()))
-    pub = np.array(
-        [int(r["published_at"].timestamp() * 1e9) if r.get("published_at") is not None else np.iinfo(np.int64).max
-         for r in rows], np.int64)
+    pub = pa.array([r.get("published_at") for r in rows], pa.timestamp("us", tz="UTC"))
+    pub = pc.fill_null(pub.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy()
+    text_hash = getattr(fp, "text_hash", None)
+    if text_hash is None:  # older fingerprint module: the hash of the fingerprint text
+        text_hash = _string_hashes(fingerprint_text(bodies))
     return _Fp([r["story_id"] for r in rows], fp.signatures, fp.offsets, fp.values, words,
-               _string_hashes(fp_text), _string_hashes(heads), pub)
+               np.asarray(text_hash), _string_hashes(heads), pub)
 
 
 @dataclass
@@ -450,145 +465,181 @@ def explain(output_root: Path, a: str, b: str, run_date: str | None = None, *, w
         rows = read_stories(output_root, night, [a, b])
         ra, rb = rows[a], rows[b]
         na = nb = night
-    manifest = load_manifest(output_root, na)
+    # The settings of the later night: its run made the decision.
+    manifest = load_manifest(output_root, max(na, nb))
     s = dedup_settings(manifest)
+    retention = int(((manifest.get("config") or {}).get("state") or {}).get("retention_days", 14))
 
-    # The stories the decision depends on: the pair and the canonicals of their clusters.
+    # The stories the decision depends on: the pair and the canonicals of their clusters (which
+    # may have been written on an earlier night).
     involved = {a: ra, b: rb}
     for r in (ra, rb):
         c = r.get("canonical_story_id")
         if c and c not in involved:
-            got = read_stories(output_root, r["night"], [c])
-            if c in got:
-                involved[c] = got[c]
-    rows = list(involved.values())
-    fp = _fingerprint_rows(rows, s)
+            got = find_story(output_root, c, up_to=r["night"])
+            if got is not None:
+                involved[c] = got
+    fp = _fingerprint_rows(list(involved.values()), s)
     fig = pair_figures(fp, fp.index(a), fp.index(b), s)
-    same_cluster = na == nb and ra.get("cluster_id") == rb.get("cluster_id")
-    verdict, reasons = _why(output_root, ra, rb, fig, fp, s, same_cluster)
+    same_cluster = ra.get("cluster_id") == rb.get("cluster_id")
+    verdict, reasons = _Why(output_root, involved, fp, s, retention).pair(ra, rb, fig, same_cluster)
     ma, mb = mark_shared(ra.get("body_clean"), rb.get("body_clean"), s.shingle_size)
     return Explanation(
         a=ra, b=rb, settings=s.model_dump(), figures=fig, same_cluster=same_cluster, verdict=verdict,
         reasons=reasons, marks_a=ma, marks_b=mb,
-        removed_a=removed_lines(ra, manifest) if with_removed else None,
+        removed_a=removed_lines(ra, load_manifest(output_root, na)) if with_removed else None,
         removed_b=removed_lines(rb, load_manifest(output_root, nb)) if with_removed else None,
     )
 
 
-def _rank_order(fp: _Fp, ids: list[str]) -> list[str]:
-    """ids in the run's canonical-preference order: most shingles, earliest published, smallest id."""
-    def key(sid):
-        i = fp.index(sid)
-        return (-int(fp.n_shingles[i]), int(fp.published_ns[i]), sid)
-    return sorted(ids, key=key)
+def _plain(rule: str) -> str:
+    return rule.removeprefix("match: ").removeprefix("no match: ")
 
 
-def _why(output_root, ra, rb, fig: PairFigures, fp: _Fp, s: DedupSettings, same_cluster: bool) -> tuple[str, list[str]]:
-    a, b = ra["story_id"], rb["story_id"]
-    reasons: list[str] = []
-    if ra["night"] != rb["night"]:
-        verdict = (f"Not joined: {a} was written on {ra['night']} and {b} on {rb['night']}; "
-                   f"each night's run clusters the stories of its own batch.")
-        reasons.append(f"had they been in one batch: {fig.rule}")
-        return verdict, reasons
-    ca, cb = ra.get("canonical_story_id"), rb.get("canonical_story_id")
+class _Why:
+    """The verdict on a pair, in the terms of the run: LSH, the verify rules, star clustering with
+    a rescue pass, and the state window of earlier nights' clusters."""
 
-    def vs(x, c):
-        return pair_figures(fp, fp.index(x), fp.index(c), s) if c in fp.ids else None
+    def __init__(self, output_root: Path, rows: dict, fp: _Fp, s: DedupSettings, retention: int):
+        self.root, self.rows, self.fp, self.s, self.retention = output_root, rows, fp, s, retention
 
-    if not fig.candidates:
-        reasons.append(f"LSH did not make them candidates: none of the {fig.bands} bands agree (estimated "
-                       f"Jaccard {fig.jaccard_estimated:.2f}, bands tuned for {s.candidate_threshold}), and "
-                       "their texts are not identical")
-    else:
-        reasons.append("LSH made them candidates: " + "; ".join(fig.candidate_reasons))
-    reasons.append(fig.rule)
+    def vs(self, x: str, c: str | None) -> PairFigures | None:
+        if c is None or x not in self.fp.ids or c not in self.fp.ids:
+            return None
+        return pair_figures(self.fp, self.fp.index(x), self.fp.index(c), self.s)
 
-    if same_cluster:
-        canon = ca
-        if canon in (a, b):
-            other = b if canon == a else a
-            f = fig
-            if f.match:
-                verdict = (f"One cluster: {canon} is the canonical and {other} joined it because it matches "
-                           f"the canonical itself ({f.rule.removeprefix('match: ')}).")
-            else:
-                verdict = (f"One cluster: {canon} is the canonical; {other} does not match it by the rules, so it "
-                           f"joined in the rescue pass: it was left alone and matches another member, and "
-                           f"{f.containment_a_in_b if other == a else f.containment_b_in_a:.0%} of it is in the "
-                           f"canonical (dedup.rescue_containment={s.rescue_containment}).")
-                reasons.append(_rescue_member(output_root, ra if other == a else rb, fp, s))
+    def order(self, ids: list[str], night: str) -> list[str]:
+        """ids in the run's preference order: earlier nights' canonicals first, then most shingles,
+        earliest published, smallest id."""
+        def key(sid):
+            i = self.fp.index(sid)
+            return (0 if self.rows[sid]["night"] < night else 1, -int(self.fp.n_shingles[i]), int(self.fp.published_ns[i]), sid)
+        return sorted((x for x in ids if x in self.fp.ids), key=key)
+
+    def joined(self, row: dict, canon: str, f: PairFigures | None) -> tuple[str, list[str]]:
+        """How a member joined its canonical: directly (a compared, matching pair) or by rescue."""
+        sid = row["story_id"]
+        crow = self.rows.get(canon)
+        where = (f" (a cluster from {crow['night']}, kept in the state window)"
+                 if crow is not None and crow["night"] < row["night"] else "")
+        if f is None:
+            return f"{sid} is in the cluster of {canon}{where}, whose story is not in the output any more", []
+        if f.match and f.candidates:
+            return f"{sid} joined {canon}{where} because it matches the canonical itself ({_plain(f.rule)})", []
+        share = f.containment_a_in_b if f.a == sid else f.containment_b_in_a
+        why = (f"matches {canon} by the rules but LSH did not pair them" if f.match
+               else f"does not match {canon} ({_plain(f.rule)})")
+        return (f"{sid} {why}; it joined{where} in the rescue pass: left alone, it matches a member, and {share:.0%} "
+                f"of it is in the canonical (dedup.rescue_containment={self.s.rescue_containment})",
+                [self.rescue_member(row)])
+
+    def pair(self, ra: dict, rb: dict, fig: PairFigures, same_cluster: bool) -> tuple[str, list[str]]:
+        a, b = ra["story_id"], rb["story_id"]
+        reasons: list[str] = []
+        if fig.candidates:
+            reasons.append("LSH made them candidates: " + "; ".join(fig.candidate_reasons))
+        else:
+            reasons.append(f"LSH did not make them candidates: none of the {fig.bands} bands agree (estimated "
+                           f"Jaccard {fig.jaccard_estimated:.2f}; the bands are tuned for {self.s.candidate_threshold}) "
+                           "and their texts are not identical")
+        reasons.append(fig.rule)
+        ca, cb = ra.get("canonical_story_id"), rb.get("canonical_story_id")
+
+        if same_cluster:
+            if ca in (a, b):
+                member = rb if ca == a else ra
+                how, extra = self.joined(member, ca, fig)
+                reasons += extra
+                return f"One cluster: {ca} is the canonical; {how}.", reasons
+            hows = []
+            for row in (ra, rb):
+                how, extra = self.joined(row, ca, self.vs(row["story_id"], ca))
+                hows.append(how)
+                reasons += extra
+            return (f"One cluster around canonical {ca}: they are joined through it, not to each other. "
+                    + "; ".join(hows) + ".", reasons)
+
+        if ra["night"] != rb["night"]:
+            return self.across_nights(ra, rb, fig, reasons)
+        if not fig.match:
+            verdict = f"Not joined: they are not the same story by the rules ({_plain(fig.rule)})."
+            if not fig.candidates:
+                verdict += " LSH did not pair them either."
             return verdict, reasons
-        fa, fb = vs(a, canon), vs(b, canon)
-        how = []
-        for sid, f, row in ((a, fa, ra), (b, fb, rb)):
-            if f is None:
-                how.append(f"{sid}: canonical {canon} not found in the night")
-            elif f.match:
-                how.append(f"{sid} matches the canonical {canon} itself ({f.rule.removeprefix('match: ')})")
-            else:
-                how.append(f"{sid} does not match {canon} ({f.rule.removeprefix('no match: ')}); it joined in the "
-                           f"rescue pass with {f.containment_a_in_b:.0%} of it in the canonical")
-                reasons.append(_rescue_member(output_root, row, fp, s))
-        verdict = (f"One cluster around canonical {canon}: they are joined through it, not to each other. "
-                   + "; ".join(how) + ".")
-        return verdict, reasons
-
-    # Different clusters.
-    if not fig.match:
-        verdict = f"Not joined: they are not the same story by the rules ({fig.rule.removeprefix('no match: ')})."
         if not fig.candidates:
-            verdict += " LSH did not pair them either."
-        return verdict, reasons
-    # They match: star clustering kept them apart (a story joins only a canonical it matches itself).
-    order = _rank_order(fp, [x for x in {a, b, ca, cb} if x in fp.ids])
-    pos = {sid: n + 1 for n, sid in enumerate(order)}
-    lines = [f"they match each other, but a story joins only the cluster of a canonical it matches itself "
-             f"(clusters are stars, so similarity never chains); stories are taken most complete first "
-             f"(order among these: {', '.join(order)})"]
-    for sid, own, other_c in ((a, ca, cb), (b, cb, ca)):
-        if own == sid:
-            lines.append(f"{sid} is the canonical of its own cluster")
-        else:
-            f = vs(sid, own)
-            lines.append(f"{sid} joined canonical {own}" + (f" ({f.rule.removeprefix('match: ')})" if f and f.match else ""))
-        if other_c and other_c != sid and other_c in fp.ids:
-            g = vs(sid, other_c)
-            lines.append(f"{sid} vs the other canonical {other_c}: {g.rule}")
-    if ca == a and cb == b:
-        lines.append("both are canonicals that match: the run did not compare them directly (in a shared LSH "
-                     "bucket each story is compared with the bucket's best-ranked story and its neighbour in rank "
-                     "order only), so neither could take the other")
-    elif ca == a or cb == b:
-        canon, member, mc = (a, b, cb) if ca == a else (b, a, ca)
-        if pos.get(mc, 0) < pos.get(canon, 0):
-            lines.append(f"{member} was already in the cluster of {mc} (taken earlier: more complete or earlier) "
-                         f"when {canon} opened its own")
-        else:
-            lines.append(f"{canon} ranks before {mc} but the run did not compare {canon} with {member} directly "
-                         "(in a shared LSH bucket a story is compared with the best-ranked story and its neighbour "
-                         "in rank order only)")
-    verdict = ("Not joined although they match: each belongs to a different canonical, and a story joins only a "
-               "canonical it matches itself.")
-    reasons.extend(lines)
-    return verdict, reasons
+            return ("Not joined although they match by the rules: LSH did not make them candidates, so the run "
+                    "never compared them (MinHash banding misses a pair now and then; the estimate here is "
+                    f"{fig.jaccard_estimated:.2f} against an exact {fig.jaccard_exact:.2f}).", reasons)
+        # They match and were candidates: star clustering kept them apart.
+        night = ra["night"]
+        order = self.order(list({a, b, ca, cb} - {None}), night)
+        pos = {sid: n for n, sid in enumerate(order)}
+        reasons.append("a story joins only the cluster of a canonical it matches itself (clusters are stars, so "
+                       "similarity never chains); the run takes earlier nights' canonicals first, then the most "
+                       f"complete stories (order among these: {', '.join(order)})")
+        for sid, own, other_c in ((a, ca, cb), (b, cb, ca)):
+            row = self.rows[sid]
+            if own == sid:
+                reasons.append(f"{sid} is the canonical of its own cluster")
+            else:
+                reasons.append(self.joined(row, own, self.vs(sid, own))[0])
+            if other_c and other_c != sid:
+                g = self.vs(sid, other_c)
+                if g is not None:
+                    reasons.append(f"{sid} vs the other canonical {other_c}: {g.rule}")
+        if ca == a and cb == b:
+            reasons.append("both are canonicals: the run did not compare them directly (in a shared LSH bucket a "
+                           "story is compared with the bucket's best-ranked story and its neighbour in rank order)")
+        elif ca == a or cb == b:
+            canon, member, mc = (a, b, cb) if ca == a else (b, a, ca)
+            if pos.get(mc, 0) < pos.get(canon, 0):
+                reasons.append(f"{member} was already in the cluster of {mc} (taken earlier) when {canon} "
+                               "opened its own")
+            else:
+                reasons.append(f"{canon} ranks before {mc}, but the run did not compare {canon} with {member} "
+                               "directly (in a shared LSH bucket a story is compared with the bucket's best-ranked "
+                               "story and its neighbour in rank order)")
+        return ("Not joined although they match: each belongs to a different canonical, and a story joins only a "
+                "canonical it matches itself.", reasons)
 
+    def across_nights(self, ra: dict, rb: dict, fig: PairFigures, reasons: list[str]) -> tuple[str, list[str]]:
+        early, late = (ra, rb) if ra["night"] < rb["night"] else (rb, ra)
+        e, l_ = early["story_id"], late["story_id"]
+        ce, cl = early.get("canonical_story_id"), late.get("canonical_story_id")
+        gap = (dt.date.fromisoformat(late["night"]) - dt.date.fromisoformat(early["night"])).days
+        reasons.append(f"{e} was written on {early['night']}, {l_} on {late['night']} ({gap} nights later)")
+        if gap > self.retention:
+            return (f"Not joined: {e}'s cluster was written {gap} nights before {l_}'s night, outside the state window "
+                    f"(state.retention_days={self.retention}) that the run of {late['night']} matched against.", reasons)
+        g = self.vs(l_, ce)
+        if g is None:
+            return (f"Not joined: {l_} could join {e}'s cluster only through its canonical {ce}, which is not in the "
+                    "output any more.", reasons)
+        reasons.append(f"{l_} vs {e}'s canonical {ce}: {g.rule}")
+        if not g.match:
+            return (f"Not joined: a story of a later night joins an earlier cluster only by matching its canonical, "
+                    f"and {l_} does not match {ce} ({_plain(g.rule)}).", reasons)
+        if not g.candidates:
+            return (f"Not joined although {l_} matches {e}'s canonical {ce} by the rules: LSH did not make them "
+                    "candidates, so the run never compared them.", reasons)
+        return (f"Not joined: {l_} matches {e}'s canonical {ce}, but it was taken by {cl} first (the run takes "
+                "earlier nights' canonicals before tonight's stories; among them the most complete first).", reasons)
 
-def _rescue_member(output_root, row: dict, fp: _Fp, s: DedupSettings) -> str:
-    """Which member of its cluster a rescued story matches."""
-    members = [m for m in read_cluster_members(output_root, row["night"], row["cluster_id"])
-               if m["story_id"] != row["story_id"] and not m["is_canonical"]][:200]
-    if not members:
-        return f"{row['story_id']}: no other member found for the rescue pass"
-    mfp = _fingerprint_rows([row] + members, s)
-    hits = []
-    for k in range(1, len(members) + 1):
-        f = pair_figures(mfp, 0, k, s)
-        if f.match:
-            hits.append(f"{mfp.ids[k]} ({f.rule.removeprefix('match: ')})")
-    if not hits:
-        return f"{row['story_id']}: rescue pass, but no member matches it now (rules or settings changed?)"
-    return f"{row['story_id']} was rescued through member " + "; ".join(hits[:3])
+    def rescue_member(self, row: dict) -> str:
+        """Which member of its cluster (from the same night) a rescued story matches."""
+        members = [m for m in read_cluster_members(self.root, row["night"], row["cluster_id"])
+                   if m["story_id"] != row["story_id"] and not m["is_canonical"]][:200]
+        if not members:
+            return f"{row['story_id']}: no other member of that night found for the rescue pass"
+        mfp = _fingerprint_rows([row] + members, self.s)
+        hits = []
+        for k in range(1, len(members) + 1):
+            f = pair_figures(mfp, 0, k, self.s)
+            if f.match:
+                hits.append(f"{mfp.ids[k]} ({_plain(f.rule)})")
+        if not hits:
+            return f"{row['story_id']}: rescue pass, but no member matches it now (rules or settings changed?)"
+        return f"{row['story_id']} was rescued through member " + "; ".join(hits[:3])
 
 
 # --------------------------------------------------------------------------------------------
@@ -684,7 +735,9 @@ def render_text(e: Explanation, *, width: int = 120, color: bool = False) -> str
                    f"{r.get('relation')}  similarity to canonical {r.get('similarity')}")
         out.append(f"  agency {r.get('agency') or '-'}  dateline {r.get('dateline') or '-'}  "
                    f"words {r.get('words')}  shared words {shared_share(marks):.0%}")
-        out.append(f"  chrome lines removed: {r.get('chrome_lines_removed')}")
+        out.append(f"  chrome lines removed: {r.get('chrome_lines_removed')}"
+                   + ("; lines cleaning took out of the input record (chrome and wire furniture):"
+                      if rem is not None and rem.available and (rem.removed or rem.trimmed) else ""))
         if rem is not None:
             if not rem.available:
                 out.append(f"    (removed text not shown: {rem.note})")

@@ -126,8 +126,11 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
         while i < end:
             c = data[i]
             if _sep_len(data, i, end) > 0:
-                # 1,000,000 is one number
-                if c == 44 and is_number and i + 1 < end and 48 <= data[i + 1] <= 57 and 48 <= data[i - 1] <= 57:
+                # 1,000,000 is one number, and 720.4 is one number (the point is kept)
+                if (c == 44 or c == 46) and is_number and i + 1 < end and 48 <= data[i + 1] <= 57 \
+                        and 48 <= data[i - 1] <= 57:
+                    if c == 46:
+                        h = (h ^ np.uint64(c)) * _FNV_PRIME
                     i += 1
                     continue
                 break

@@ -7,7 +7,7 @@ typographic. Folding happens in two places:
 * ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
 * the tokenizer (``dedup.fingerprint``), word by word in compiled code, with the tables below:
   every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
-  number (1,000 = 1000); "%" is the word "pct"; "$5 million" and "US$5 million" read as
+  number (1,000 = 1000; 720.4 stays one token); "%" is the word "pct"; "$5 million" and "US$5 million" read as
   "5 million dollars"; typographic quotes and dashes separate words like their ASCII forms; a
   lone "s" (from possessives split at the apostrophe) is dropped.
 

@@ -97,8 +97,8 @@ def night_figures(manifest: dict) -> dict:
 def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, clusters_file: Path,
             rejects_file: Path) -> dict:
     """Every figure the report shows, as plain data (also embedded in the page as JSON)."""
-    s = pq.read_table(stories_file, columns=["story_id", "outlet", "cluster_id", "agency", "chrome_lines_removed",
-                                             "published_at"]).to_pylist()
+    s = pq.read_table(stories_file, columns=["story_id", "outlet", "cluster_id", "is_canonical", "agency",
+                                             "chrome_lines_removed", "published_at"]).to_pylist()
     c = pq.read_table(clusters_file, columns=["cluster_id", "canonical_story_id", "headline", "size", "outlets",
                                               "first_published_at", "last_published_at", "agency"]).to_pylist()
     r = pq.read_table(rejects_file, columns=["source", "record", "story_id", "reason"]).to_pylist()
@@ -106,13 +106,19 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
 
     stories, clusters, rejected = len(s), len(c), len(r)
     read = stories + rejected
+    # Tonight's canonicals open new clusters; every other story is a copy, of a new cluster or of
+    # one from an earlier night (those clusters are in tonight's clusters table too).
+    new_clusters = sum(1 for x in s if x["is_canonical"])
+    duplicates = stories - new_clusters
     counts = {
         "read": read,
         "accepted": stories,
         "rejected": rejected,
         "clusters": clusters,
-        "duplicates": stories - clusters,
-        "duplicate_rate": (stories - clusters) / stories if stories else 0.0,
+        "new_clusters": new_clusters,
+        "earlier_clusters_joined": clusters - new_clusters,
+        "duplicates": duplicates,
+        "duplicate_rate": duplicates / stories if stories else 0.0,
         "reject_rate": rejected / read if read else 0.0,
         "clusters_with_copies": sum(1 for x in c if x["size"] > 1),
         "singletons": sum(1 for x in c if x["size"] == 1),
@@ -496,7 +502,9 @@ def render(data: dict) -> str:
     kpis = "".join([
         kpi("read", "Records read", c["read"], _n(c["read"]), f"{len(data['inputs'])} input file(s)"),
         kpi("accepted", "Stories", c["accepted"], _n(c["accepted"]), f"from {c['outlets']} outlets"),
-        kpi("clusters", "Clusters", c["clusters"], _n(c["clusters"]), f"{_n(c['clusters_with_copies'])} with copies"),
+        kpi("clusters", "Clusters", c["clusters"], _n(c["clusters"]),
+            f"{_n(c['new_clusters'])} new, {_n(c['earlier_clusters_joined'])} from earlier nights"
+            if c["earlier_clusters_joined"] else f"{_n(c['clusters_with_copies'])} with copies"),
         kpi("duplicates", "Duplicates", c["duplicates"], _n(c["duplicates"]), "stories that are copies"),
         kpi("duplicate_rate", "Duplicate rate", round(c["duplicate_rate"], 6), _pct(c["duplicate_rate"]),
             "duplicates / stories"),
@@ -519,6 +527,8 @@ def render(data: dict) -> str:
                   f'<ul>{items}</ul></div></section>')
 
     sizes = _size_chart(data["size_distribution"])
+    size_note = (f" The {_n(c['earlier_clusters_joined'])} clusters from earlier nights that gained copies tonight "
+                 "count their earlier members too." if c["earlier_clusters_joined"] else "")
     stage_rows = [{"label": st["stage"], "value": st["seconds"], "attrs": {"stage": st["stage"], "seconds": st["seconds"]},
                    "title": ", ".join(f"{k}={v}" for k, v in st["counts"].items())} for st in data["stages"]]
     stages = _hbars(stage_rows, label_w=110, fmt=lambda v: f"{v:.2f} s", color=PALETTE[4])
@@ -597,8 +607,7 @@ report generated {generated}</div></header>
 <div class="kpis">{kpis}</div>
 <div class="row">
 <section><h2>Cluster sizes<small>clusters of each size; below the axis, the stories in them</small></h2>{sizes}
-<p class="note">{_n(c["singletons"])} stories stand alone; {_n(c["clusters_with_copies"])} clusters hold the other
-{_n(c["accepted"] - c["singletons"])} stories.</p></section>
+<p class="note">{_n(c["singletons"])} stories stand alone; {_n(c["clusters_with_copies"])} clusters have copies.{size_note}</p></section>
 <section><h2>Rejects by reason<small>{_n(c["rejected"])} records; full text in <code>rejects/</code></small></h2>{rej}</section>
 </div>
 <section><h2>Largest clusters<small>top {len(data["largest_clusters"])}; <code>dedup show CLUSTER</code> lists the members</small></h2>{largest}</section>
