@@ -185,9 +185,13 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
         d["count"] += 1
     reject_rows = sorted(reasons.values(), key=lambda d: (-d["count"], d["reason"]))
 
+    def _shown(k, v):  # plain figures only (a stage may log more)
+        return not k.startswith("_") and k != "seconds" and (
+            isinstance(v, (int, float)) or (isinstance(v, str) and len(v) <= 40))
+
     stages = [{"stage": k, "seconds": float(v.get("seconds", 0.0)),
-               "counts": {ck: cv for ck, cv in v.items() if ck != "seconds"}}
-              for k, v in (manifest.get("stages") or {}).items()]
+               "counts": {ck: cv for ck, cv in v.items() if _shown(ck, cv)}}
+              for k, v in (manifest.get("stages") or {}).items() if isinstance(v, dict)]
 
     cfg = manifest.get("config") or {}
     # The state window (state.retention_days), at most DRIFT_NIGHTS nights.
@@ -445,7 +449,7 @@ main{max-width:1180px;margin:0 auto;padding:20px 32px 40px}
 h2{font-size:16px;margin:0 0 10px;font-weight:600}
 h2 small{font-weight:400;color:var(--muted);font-size:12px;margin-left:6px}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin:0 0 18px}
-.row{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+.row{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:18px}
 .row>section{margin:0 0 18px}
 .health{display:flex;gap:14px;align-items:flex-start}
 .health .badge{font-weight:600;border-radius:6px;padding:6px 12px;white-space:nowrap;color:#fff}
@@ -475,7 +479,7 @@ tr.tonight td{background:#fff8e6;font-weight:600}
 .empty{color:var(--muted)}
 footer{color:var(--muted);font-size:12px}
 table.compact td{font-size:12px;padding:3px 6px}
-table.compact td:last-child{color:var(--muted)}
+table.compact td:last-child{color:var(--muted);overflow-wrap:anywhere}
 """
 
 
@@ -593,7 +597,9 @@ def render(data: dict) -> str:
                        f'{_e((i.get("sha256") or "")[:12])})' for i in data["inputs"])
     versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    payload = json.dumps(data, default=str, ensure_ascii=False).replace("</", "<\\/")
+    # JSON inside <script>: no "<", ">" or "&" characters at all, so no text can close or confuse it.
+    payload = (json.dumps(data, default=str, ensure_ascii=False)
+               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -16,13 +16,19 @@ night is never half replaced.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from dedup.read import REJECT_SCHEMA
+from dedup.state import MEMBERS_SCHEMA
 
 TABLES = ("stories", "clusters", "rejects", "runs")
 
@@ -193,3 +199,124 @@ def write_table(table: pa.Table, path: Path, schema: pa.Schema) -> None:
 
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _cluster_id(canonical_story_id: str) -> str:
+    """A cluster's id: derived from its first canonical, so reruns give the same ids."""
+    return "c" + hashlib.blake2b(canonical_story_id.encode("utf-8"), digest_size=8).hexdigest()
+
+
+_CANON_COLS = ["cluster_id", "story_id", "headline", "body_clean", "agency", "words", "published_at"]
+
+
+def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window, reject_tables,
+                 headline_hash) -> dict:
+    """Stream tonight's cleaned chunks into stories/, build clusters/ (with earlier members of
+    touched clusters) and rejects/, and return the counts plus the night's state tables."""
+    N = label.shape[0]
+    ns = window.n
+    wc = window.canonicals
+    cid_of_row = np.empty(N, dtype=object)
+    cid_of_row[:ns] = wc.column("cluster_id").to_pylist()
+    canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
+    cid_of_row[canon_rows] = [_cluster_id(story_ids[r]) for r in canon_rows]
+    cluster_ids = cid_of_row[label]
+    writer = pq.ParquetWriter(staging.path("stories", "part-0.parquet"), STORIES_SCHEMA, compression="zstd")
+    canon_parts = []
+    start = ns
+    try:
+        for p in spill2:
+            t = pq.read_table(p)
+            k = t.num_rows
+            sl = slice(start, start + k)
+            lab = label[sl]
+            t = (
+                t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
+                .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
+                .append_column("similarity", pa.array(np.round(sim[sl], 4)))
+                .append_column("containment", pa.array(np.round(con[sl], 4)))
+                .append_column("relation", pa.array(relation[sl], pa.string()))
+                .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
+            )
+            writer.write_table(t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA))
+            canon_parts.append(t.filter(t.column("is_canonical")).select(_CANON_COLS))
+            start += k
+            p.unlink()
+    finally:
+        writer.close()
+
+    tonight = pq.read_table(staging.path("stories", "part-0.parquet"),
+                            columns=["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
+    # Earlier clusters that gained members tonight: their canonical rows and earlier members.
+    touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
+    old_canon = wc.take(pa.array(touched_old, pa.int64()))
+    old_ids = old_canon.column("cluster_id")
+    old_members = window.members.filter(pc.is_in(window.members.column("cluster_id"), value_set=old_ids))
+    members = pa.concat_tables([tonight, old_members])
+
+    new_canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(
+        {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
+                                         ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
+                                         ("published_at", pa.timestamp("us", tz="UTC"))]})
+    canon = pa.concat_tables([
+        new_canon.cast(pa.schema([(c, new_canon.schema.field(c).type) for c in _CANON_COLS])),
+        old_canon.select(["cluster_id", "story_id", "headline", "body", "agency", "words", "published_at"])
+        .rename_columns(_CANON_COLS).cast(new_canon.select(_CANON_COLS).schema),
+    ])
+    agg = members.group_by("cluster_id").aggregate(
+        [("story_id", "count"), ("story_id", "list"), ("outlet", "distinct"), ("published_at", "min"),
+         ("published_at", "max")]
+    )
+    at = pc.index_in(canon.column("cluster_id"), value_set=agg.column("cluster_id"))
+    joined = canon
+    for name in ("story_id_count", "story_id_list", "outlet_distinct", "published_at_min", "published_at_max"):
+        joined = joined.append_column(name, pc.take(agg.column(name), at))
+    outlets_sorted = pa.array([sorted(x for x in o if x is not None) for o in joined.column("outlet_distinct").to_pylist()],
+                              pa.list_(pa.string()))
+    ids_sorted = pa.array([sorted(x) for x in joined.column("story_id_list").to_pylist()], pa.list_(pa.string()))
+    clusters = pa.table(
+        {
+            "cluster_id": joined.column("cluster_id"),
+            "canonical_story_id": joined.column("story_id"),
+            "headline": joined.column("headline"),
+            "body": joined.column("body_clean"),
+            "size": joined.column("story_id_count"),
+            "outlets": outlets_sorted,
+            "story_ids": ids_sorted,
+            "first_published_at": joined.column("published_at_min"),
+            "last_published_at": joined.column("published_at_max"),
+            "agency": joined.column("agency"),
+            "canonical_reason": pa.array(
+                [f"most complete copy ({w} words after cleaning); earlier publication and smaller id break ties"
+                 for w in joined.column("words").to_pylist()], pa.string()),
+        }
+    ).sort_by([("size", "descending"), ("cluster_id", "ascending")])
+    write_table(clusters, staging.path("clusters", "part-0.parquet"), CLUSTERS_SCHEMA)
+
+    rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
+    write_table(rejects, staging.path("rejects", "part-0.parquet"), REJECT_SCHEMA)
+
+    # State for this night: new clusters' canonicals with their fingerprints, and the touched
+    # earlier clusters carried forward so that active clusters never age out of the window.
+    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)
+    state_canon = pa.table({
+        "cluster_id": pa.array(cid_of_row[rows], pa.string()),
+        "story_id": pa.array(story_ids[rows], pa.string()),
+    })
+    info = canon.select(["cluster_id", "headline", "body_clean", "agency", "published_at", "words"])
+    at = pc.index_in(state_canon.column("cluster_id"), value_set=info.column("cluster_id"))
+    for src, dst in (("headline", "headline"), ("body_clean", "body"), ("agency", "agency"),
+                     ("published_at", "published_at"), ("words", "words")):
+        state_canon = state_canon.append_column(dst, pc.take(info.column(src), at))
+    sig = fp_all.signatures[rows]
+    sets = fp_all.take(rows)
+    state_canon = (
+        state_canon.append_column("text_hash", pa.array(fp_all.text_hash[rows], pa.uint64()))
+        .append_column("headline_hash", pa.array(headline_hash[rows], pa.uint64()))
+        .append_column("signature", pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), sig.shape[1])
+                       .cast(pa.list_(pa.uint32())) if len(rows) else pa.array([], pa.list_(pa.uint32())))
+        .append_column("shingles", pa.LargeListArray.from_arrays(pa.array(sets.offsets), pa.array(sets.values, pa.uint32())))
+        .append_column("night", pa.array([night] * len(rows), pa.string()))
+    )
+    return {"stories": tonight.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows,
+            "_state_canonicals": state_canon, "_state_members": members}

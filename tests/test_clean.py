@@ -1,5 +1,4 @@
 import pyarrow as pa
-import pytest
 
 from dedup.chrome import ChromeModel
 from dedup.clean import finish, observe_chrome, prepare

@@ -1,5 +1,4 @@
 """Night after night: state, stable ids, reruns, backfills, crashes, locks, bad feeds, order."""
-import fcntl
 import gzip
 import json
 import os
@@ -16,10 +15,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dedup import load_config, run
 from dedup.evaluate import evaluate
-from dedup.pipeline import LockBusy, StateFailed, state_lock
+from dedup.pipeline import StateFailed, state_lock
 from dedup.state import list_nights, night_dir
 from dedup.write import Staging, _apply, recover
-from tests.conftest import OTHER, ROOT, SHARED, WIRE, write_jsonl
+from tests.conftest import OTHER, SHARED, WIRE, write_jsonl
 
 DEDUP = str(Path(sys.executable).with_name("dedup"))
 
