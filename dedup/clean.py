@@ -60,6 +60,7 @@ class Cleaned:
     dateline: pa.Array
     chrome_lines: np.ndarray  # lines removed as chrome, per story
     words: np.ndarray  # words in body_clean, per story
+    removed: pa.Table  # (outlet, line, stories): the chrome lines removed, for people to inspect
 
 
 def finish(
@@ -76,6 +77,11 @@ def finish(
     kept, removed = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share, generic=generic)
     body_clean = kept.join()
     words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
+    short = removed & (pc.utf8_length(lines.text).to_numpy() <= 200)
+    shown = pa.table({
+        "outlet": pc.take(outlets.fill_null(""), pa.array(lines.story[short])).cast(pa.string()),
+        "line": lines.text.filter(pa.array(short)).cast(pa.string()),
+    }).group_by(["outlet", "line"]).aggregate([("line", "count")]).rename_columns(["outlet", "line", "stories"])
     return Cleaned(
         body_clean=body_clean,
         fp_text=fingerprint_text(body_clean),
@@ -83,4 +89,18 @@ def finish(
         dateline=dateline,
         chrome_lines=lines.count_per_story(removed),
         words=words,
+        removed=shown,
     )
+
+
+def top_removed(parts: list[pa.Table], per_outlet: int) -> pa.Table:
+    """The chrome lines removed most often, per outlet (outlet, line, stories)."""
+    if not parts:
+        return pa.table({"outlet": pa.array([], pa.string()), "line": pa.array([], pa.string()),
+                         "stories": pa.array([], pa.int64())})
+    t = pa.concat_tables(parts).group_by(["outlet", "line"]).aggregate([("stories", "sum")]).rename_columns(
+        ["outlet", "line", "stories"]).sort_by([("outlet", "ascending"), ("stories", "descending"), ("line", "ascending")])
+    o = t.column("outlet").to_numpy(zero_copy_only=False)
+    starts = np.r_[0, np.flatnonzero(o[1:] != o[:-1]) + 1] if len(o) else np.empty(0, np.int64)
+    nth = np.arange(len(o)) - np.repeat(starts, np.diff(np.r_[starts, len(o)])) if len(o) else np.empty(0, np.int64)
+    return t.filter(pa.array(nth < per_outlet))

@@ -711,9 +711,11 @@ def _fmt_time(v) -> str:
 def render_text(e: Explanation, *, width: int = 120, color: bool = False) -> str:
     f = e.figures
     b_ = (lambda t: BOLD + t + RESET) if color else (lambda t: t)
-    out = [b_("Verdict: ") + e.verdict, ""]
+    wrapped = textwrap.wrap("Verdict: " + e.verdict, width=max(width, 40))
+    out = [b_("Verdict: ") + wrapped[0].removeprefix("Verdict: ")] + wrapped[1:] + [""]
     out.append("Why:")
-    out += [f"  - {r}" for r in e.reasons]
+    for r in e.reasons:
+        out += textwrap.wrap(r, width=max(width, 40), initial_indent="  - ", subsequent_indent="    ")
     out.append("")
     out.append("Figures (recomputed from body_clean with the night's settings: "
                f"num_perm={e.settings['num_perm']}, shingle_size={e.settings['shingle_size']}, seed={e.settings['seed']}):")

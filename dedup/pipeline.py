@@ -151,6 +151,14 @@ def _package_versions() -> dict:
     return out
 
 
+def _top_lines(t: pa.Table, k: int) -> dict:
+    out: dict[str, list] = {}
+    for o, line, n in zip(t.column("outlet").to_pylist(), t.column("line").to_pylist(), t.column("stories").to_pylist()):
+        if len(out.setdefault(o, [])) < k:
+            out[o].append({"line": line, "stories": n})
+    return out
+
+
 def run(settings: Settings) -> RunResult:
     """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
     night = settings.run_date.isoformat()
@@ -231,6 +239,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     meta_parts: list[pa.Table] = []
     spill2: list[Path] = []
     chrome_removed: dict[str, int] = {}
+    removed_lines: list[pa.Table] = []
     t_fp = 0.0
     empty_rejects = 0
     t0 = time.perf_counter()
@@ -262,11 +271,12 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
         removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate([("n", "sum")])
-        return cleaned, c.fp_text.filter(keep), rejected, removed, time.perf_counter()
+        return cleaned, c.fp_text.filter(keep), rejected, removed, c.removed
 
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=stats.accepted)
-        for cleaned, fp_text, rejected, removed, _ in pool.map(clean_chunk, spill1):
+        for cleaned, fp_text, rejected, removed, shown in pool.map(clean_chunk, spill1):
+            removed_lines.append(shown)
             progress.update(cleaned.num_rows + rejected.num_rows)
             if rejected.num_rows:
                 empty_rejects += rejected.num_rows
@@ -382,8 +392,9 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         counts = write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window,
                               reject_tables, headline_hash)
         st.update(**counts)
+        top_chrome = clean.top_removed(removed_lines, 50)
         state_meta = write_night(staging.state_dir, night, counts.pop("_state_canonicals"), counts.pop("_state_members"),
-                                 model, model.outlet_stories)
+                                 model, model.outlet_stories, top_chrome)
         st.update(state_clusters=state_meta["rows"]["canonicals"])
 
     counts = {
@@ -411,6 +422,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         "reject_reasons": reasons,
         "stages": sl.stages,
         "chrome_lines_removed_by_outlet": dict(sorted(chrome_removed.items(), key=lambda kv: -kv[1])),
+        "chrome_top_lines_by_outlet": _top_lines(top_chrome, 10),
         "lsh": {"bands": cands.bands, "rows": cands.rows, "candidate_threshold": d.candidate_threshold},
         "state": {"path": str(settings.state_path), "window_nights": window.nights, "version": state_meta["version"]},
         "versions": _package_versions(),

@@ -586,6 +586,8 @@ def render(data: dict) -> str:
         f'<td class="n">{_n(x["largest_cluster"])}</td><td class="n">{x["chrome_lines_per_story"]:.1f}</td>'
         f'<td class="n">{_n(x["bad_dates"])}</td><td class="n">{(x["seconds_total"] or 0):.1f}</td></tr>'
         for i, x in enumerate(nights))
+    drift_sub = (f"this night against the {len(hist)} night{'s' if len(hist) != 1 else ''} before it" if hist
+                 else "no earlier night yet")
     drift_note = ("" if hist else
                   '<p class="note">No earlier night under this output folder yet: the lines fill in night by night.</p>')
 
@@ -625,7 +627,7 @@ report generated {generated}</div></header>
 <section><h2>Stage timings<small>seconds</small></h2>{stages}
 <table class="compact">{stage_table}</table></section>
 </div>
-<section><h2>Drift<small>this night against the {len(hist)} night(s) before it</small></h2>
+<section><h2>Drift<small>{drift_sub}</small></h2>
 <div class="sparks">{sparks}</div>{drift_note}
 <table><tr><th>Night</th><th class="n">Read</th><th class="n">Stories</th><th class="n">Clusters</th><th class="n">Dup. rate</th>
 <th class="n">Rejected</th><th class="n">Rej. rate</th><th class="n">Largest</th><th class="n">Chrome/story</th>

@@ -12,6 +12,8 @@ Layout (format version ``STATE_VERSION``)::
                              clusters, earlier nights' members included
         chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64)
         outlets.parquet      stories seen per outlet that night
+        chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
+                             stories): what the learned chrome looks like, for people
         manifest.json        version, night, row counts and the sha256 of each file above
 
 A night is matched against the *window*: the nights before it, at most ``state.retention_days``
@@ -40,7 +42,7 @@ import pyarrow.parquet as pq
 from dedup.chrome import ChromeModel
 
 STATE_VERSION = 1
-FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet")
+FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet", "chrome_lines.parquet")
 
 CANONICALS_SCHEMA = pa.schema(
     [
@@ -172,7 +174,8 @@ def _verify(d: Path, night: str) -> None:
 
 
 def write_night(
-    dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict
+    dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict,
+    chrome_lines: pa.Table,
 ) -> dict:
     dest.mkdir(parents=True, exist_ok=True)
     pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
@@ -182,6 +185,7 @@ def write_night(
     pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
                    dest / "outlets.parquet", compression="zstd")
+    pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
     meta = {
         "version": STATE_VERSION,
         "night": night,
