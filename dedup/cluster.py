@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def preference_rank(n_shingles: np.ndarray, published_ns: np.ndarray, story_ids: np.ndarray) -> np.ndarray:
@@ -22,7 +24,9 @@ def preference_rank(n_shingles: np.ndarray, published_ns: np.ndarray, story_ids:
 
     ``published_ns`` holds int64 nanoseconds with missing dates as int64 max (they sort last).
     """
-    order = np.lexsort((story_ids, published_ns, -n_shingles.astype(np.int64)))
+    t = pa.table({"s": pa.array(-n_shingles.astype(np.int64)), "p": pa.array(published_ns, pa.int64()),
+                  "i": pa.array(story_ids, pa.string()) if not isinstance(story_ids, pa.Array) else story_ids})
+    order = pc.sort_indices(t, sort_keys=[("s", "ascending"), ("p", "ascending"), ("i", "ascending")]).to_numpy()
     rank = np.empty_like(order)
     rank[order] = np.arange(order.shape[0])
     return rank

@@ -836,16 +836,31 @@ def show(output_root: Path, cluster_id: str | None = None, *, story_id: str | No
             raise NotFound(f"cluster {cluster_id!r} is not in {'night ' + run_date if run_date else 'any night'}")
     ct = pq.read_table(table_file(output_root, "clusters", night), filters=[("cluster_id", "=", cluster_id)])
     cluster = ct.to_pylist()[0] if ct.num_rows else {"cluster_id": cluster_id}
+    # Members: the night's, and those of earlier nights when the cluster began before it (the
+    # clusters row lists every member's id).
     members = read_cluster_members(output_root, night, cluster_id)
-    far = np.datetime64("9999-12-31")
-    members.sort(key=lambda m: (not m.get("is_canonical"), m["published_at"].timestamp() if m.get("published_at") else
-                                float(far.astype("datetime64[s]").astype(np.int64)), m["story_id"]))
+    wanted = set(cluster.get("story_ids") or []) - {m["story_id"] for m in members}
+    for n in reversed(list_nights(output_root)):
+        if not wanted:
+            break
+        if n >= night:
+            continue
+        for m in read_cluster_members(output_root, n, cluster_id):
+            if m["story_id"] in wanted:
+                members.append(m)
+                wanted.discard(m["story_id"])
+    canon = cluster.get("canonical_story_id")
+    members.sort(key=lambda m: (m["story_id"] != canon and not (canon is None and m.get("is_canonical")),
+                                m["published_at"] is None, m["published_at"].timestamp() if m.get("published_at") else 0,
+                                m["story_id"]))
     return ClusterView(night, cluster, members)
 
 
 def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -> str:
     c = v.cluster
-    canon = next((m for m in v.members if m.get("is_canonical")), v.members[0] if v.members else {})
+    cid = c.get("canonical_story_id")
+    canon = next((m for m in v.members if m["story_id"] == cid or (cid is None and m.get("is_canonical"))),
+                 v.members[0] if v.members else {})
     out = [f"Cluster {c.get('cluster_id')}  night {v.night}  size {c.get('size', len(v.members))}  "
            f"agency {c.get('agency') or '-'}  outlets {len(c.get('outlets') or [])}",
            f"published {_fmt_time(c.get('first_published_at'))} .. {_fmt_time(c.get('last_published_at'))}", ""]
@@ -858,14 +873,18 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
         excerpt = body[:body_chars] + (" …" if len(body) > body_chars else "")
         out += textwrap.wrap(excerpt, width=max(width - 2, 40), initial_indent="  ", subsequent_indent="  ")
     out.append("")
+    several = len({m["night"] for m in v.members}) > 1
     header = ("story_id", "outlet", "published (UTC)", "relation", "similarity", "contain.", "words", "headline")
+    if several:
+        header = ("night",) + header
     rows = []
     for m in v.members:
         pub = m["published_at"].strftime("%Y-%m-%d %H:%M") if m.get("published_at") else "-"
-        rows.append((m["story_id"], m.get("outlet") or "-", pub, m.get("relation") or "-",
-                     f"{m['similarity']:.3f}" if m.get("similarity") is not None else "-",
-                     f"{m['containment']:.3f}" if m.get("containment") is not None else "-",
-                     str(m.get("words") if m.get("words") is not None else "-"), m.get("headline") or "-"))
+        row = (m["story_id"], m.get("outlet") or "-", pub, m.get("relation") or "-",
+               f"{m['similarity']:.3f}" if m.get("similarity") is not None else "-",
+               f"{m['containment']:.3f}" if m.get("containment") is not None else "-",
+               str(m.get("words") if m.get("words") is not None else "-"), m.get("headline") or "-")
+        rows.append(((m["night"],) + row) if several else row)
     widths = [max(len(str(r[k])) for r in rows + [header]) for k in range(len(header) - 1)]
     room = max(width - sum(widths) - 2 * len(widths), 20)
 

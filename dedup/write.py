@@ -263,17 +263,22 @@ def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, f
         old_canon.select(["cluster_id", "story_id", "headline", "body", "agency", "words", "published_at"])
         .rename_columns(_CANON_COLS).cast(new_canon.select(_CANON_COLS).schema),
     ])
-    agg = members.group_by("cluster_id").aggregate(
-        [("story_id", "count"), ("story_id", "list"), ("outlet", "distinct"), ("published_at", "min"),
+    # Sorted members and a single-threaded group-by give lists already in story-id order.
+    members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
+    agg = members.group_by("cluster_id", use_threads=False).aggregate(
+        [("story_id", "count"), ("story_id", "list"), ("published_at", "min"),
          ("published_at", "max")]
     )
     at = pc.index_in(canon.column("cluster_id"), value_set=agg.column("cluster_id"))
     joined = canon
-    for name in ("story_id_count", "story_id_list", "outlet_distinct", "published_at_min", "published_at_max"):
+    for name in ("story_id_count", "story_id_list", "published_at_min", "published_at_max"):
         joined = joined.append_column(name, pc.take(agg.column(name), at))
-    outlets_sorted = pa.array([sorted(x for x in o if x is not None) for o in joined.column("outlet_distinct").to_pylist()],
-                              pa.list_(pa.string()))
-    ids_sorted = pa.array([sorted(x) for x in joined.column("story_id_list").to_pylist()], pa.list_(pa.string()))
+    pairs = members.select(["cluster_id", "outlet"]).filter(pc.is_valid(members.column("outlet")))
+    pairs = pairs.group_by(["cluster_id", "outlet"]).aggregate([]).sort_by([("cluster_id", "ascending"), ("outlet", "ascending")])
+    per = pairs.group_by("cluster_id", use_threads=False).aggregate([("outlet", "list")])
+    pos = pc.index_in(joined.column("cluster_id"), value_set=per.column("cluster_id"))
+    outlets_sorted = pc.fill_null(pc.take(per.column("outlet_list"), pos), pa.scalar([], pa.list_(pa.string())))
+    ids_sorted = joined.column("story_id_list")
     clusters = pa.table(
         {
             "cluster_id": joined.column("cluster_id"),

@@ -26,7 +26,11 @@ def nights(tmp_path_factory):
     out = tmp / "out"
     run(load_config(ROOT / "configs" / "demo.yaml", input=str(DEMO), output=str(out)))
     t = "2026-11-27T0{}:00:00Z"
+    demo = pd.read_parquet(out / "stories")
+    late_copy = demo[demo.is_canonical].sort_values("words").iloc[-1]  # a canonical of night 1, rerun next day
     batch = write_jsonl(tmp / "star.jsonl", [
+        {"id": "late-copy", "outlet": "Delta Wire Digest", "headline": "Late copy", "published_at": t.format(4),
+         "body": late_copy.body_clean},
         {"id": "star-a", "outlet": "Alpha Post", "headline": "Grain carrier fire under control", "published_at": t.format(1),
          "body": "\n".join(WIRE)},
         {"id": "star-b", "outlet": "Beta Daily", "headline": "Port work to resume", "published_at": t.format(2),
@@ -108,6 +112,22 @@ def test_star_clustering_keeps_a_matching_pair_apart(nights):
     assert any("star-a vs the other canonical star-c: no match" in r for r in e.reasons)
 
 
+def test_a_later_nights_copy_joins_the_earlier_cluster(nights, cli):
+    out, stories = nights
+    late = _night(stories, "2026-11-27").set_index("story_id").loc["late-copy"]
+    canon = late.canonical_story_id
+    assert _night(stories, "2026-11-26").set_index("story_id").loc[canon, "is_canonical"]
+    e = explain(out, canon, "late-copy")
+    assert e.same_cluster and e.a["night"] == "2026-11-26" and e.b["night"] == "2026-11-27"
+    assert f"late-copy joined {canon} (a cluster from 2026-11-26, kept in the state window)" in e.verdict
+    r = cli("show", "--story", "late-copy", "--output", out, "--json")
+    d = json.loads(r.output)
+    assert d["night"] == "2026-11-27"
+    assert {(m["story_id"], m["night"]) for m in d["members"]} >= {(canon, "2026-11-26"), ("late-copy", "2026-11-27")}
+    assert sorted(m["story_id"] for m in d["members"]) == sorted(d["cluster"]["story_ids"])
+    assert d["members"][0]["story_id"] == canon
+
+
 def test_stories_of_different_nights(nights):
     out, _ = nights
     e = explain(out, "kt-88319", "star-a")
@@ -174,7 +194,7 @@ def test_show_cluster_and_story(nights, cli):
     s = _night(stories, "2026-11-26")
     clusters = pd.read_parquet(out / "clusters")
     c = clusters[clusters.run_date.astype(str) == "2026-11-26"].sort_values(["size", "cluster_id"]).iloc[-1]
-    r = cli("show", c.cluster_id, "--output", out, "--width", "160")
+    r = cli("show", c.cluster_id, "--output", out, "--width", "160", "--run-date", "2026-11-26")
     assert r.exit_code == 0, r.output
     assert f"Canonical {c.canonical_story_id}" in r.output
     members = s[s.cluster_id == c.cluster_id]
