@@ -21,7 +21,8 @@ What is measured, per child process (the corpus builder is not timed):
 * the load from *other* processes during the run: CPU seconds the whole machine spent busy
   (``/proc/stat``) minus the child's own, divided by wall time, in cores ("other cores"); and
   ``/proc/loadavg`` before the run. On a shared 2-core machine a figure taken with other cores
-  well above 0 is slowed by the neighbours: rerun it.
+  well above 0 is slowed by the neighbours: rerun it, or pass ``--wait-quiet 0.3`` to wait (at most
+  ``--max-wait`` seconds) before each timed run until the neighbours use under 0.3 cores.
 
 Before the timed dedup run, a warm-up run on the first 2,000 stories loads numba's on-disk cache
 (compiling it if the code changed), so the figure is the nightly steady state (``--no-warmup`` to
@@ -128,6 +129,32 @@ def run_measured(cmd: list[str], *, stdout: Path, stderr: Path | None = None,
     if busy0 is not None and busy1 is not None and wall > 0:
         other = max(0.0, (busy1 - busy0) - cpu) / wall
     return Measured([str(c) for c in cmd], proc.returncode, wall, rss_mb, cpu, other, load0, read_loadavg())
+
+
+def busy_cores(window_s: float = 5.0) -> float | None:
+    """Mean CPU cores busy over the next ``window_s`` seconds (this process sleeps meanwhile)."""
+    b0 = cpu_busy_seconds()
+    time.sleep(window_s)
+    b1 = cpu_busy_seconds()
+    return None if b0 is None or b1 is None else (b1 - b0) / window_s
+
+
+def wait_for_quiet(max_cores: float | None, max_wait_s: float) -> None:
+    """With ``--wait-quiet``: before a timed run, wait until other processes use under ``max_cores``
+    cores (5 s windows), for at most ``max_wait_s``; then run anyway (the figure records the load)."""
+    if max_cores is None:
+        return
+    t0 = time.monotonic()
+    while True:
+        busy = busy_cores()
+        if busy is None or busy < max_cores:
+            return
+        waited = time.monotonic() - t0
+        if waited >= max_wait_s:
+            print(f"  still {busy:.2f} other cores busy after {waited:.0f} s; running anyway", flush=True)
+            return
+        print(f"  {busy:.2f} other cores busy; waiting for < {max_cores} ...", flush=True)
+        time.sleep(10)
 
 
 def log_tail(path: Path, lines: int = 25) -> str:
@@ -290,7 +317,7 @@ def _result(pipeline: str, corpus: Corpus, batch: Path, m: Measured) -> Result:
 
 
 def run_dedup(corpus: Corpus, *, chrome: bool, workers: int, workdir: Path, keep: bool, warmup: bool,
-              gold: pd.DataFrame) -> Result:
+              gold: pd.DataFrame, quiet: tuple[float | None, float] = (None, 0.0)) -> Result:
     batch = corpus.batch(chrome)
     tag = f"n{corpus.stories}"
     base = dedup_command() + ["run", "--run-date", RUN_DATE, "--workers", str(workers)]
@@ -311,6 +338,7 @@ def run_dedup(corpus: Corpus, *, chrome: bool, workers: int, workdir: Path, keep
     out = workdir / f"dedup-{tag}-out"
     remove(out)
     check_disk(workdir, corpus.stories * OUTPUT_BYTES_PER_STORY, "dedup's output")
+    wait_for_quiet(*quiet)
     print(f"timing dedup run on {corpus.stories:,} stories ({batch.name}) ...", flush=True)
     log = workdir / f"dedup-{tag}.log"
     m = run_measured(base + ["--input", str(batch), "--output", str(out)], stdout=log)
@@ -333,10 +361,12 @@ def run_dedup(corpus: Corpus, *, chrome: bool, workers: int, workdir: Path, keep
     return res
 
 
-def run_baseline(corpus: Corpus, *, chrome: bool, workdir: Path, keep: bool, gold: pd.DataFrame) -> Result:
+def run_baseline(corpus: Corpus, *, chrome: bool, workdir: Path, keep: bool, gold: pd.DataFrame,
+                 quiet: tuple[float | None, float] = (None, 0.0)) -> Result:
     batch = corpus.batch(chrome)
     tag = f"n{corpus.stories}"
     clusters = workdir / f"datasketch-{tag}-clusters.csv"
+    wait_for_quiet(*quiet)
     print(f"timing the datasketch baseline on {corpus.stories:,} stories (slow: ~3,000 stories/s) ...", flush=True)
     out, log = workdir / f"datasketch-{tag}.json", workdir / f"datasketch-{tag}.log"
     m = run_measured([sys.executable, str(BASELINE_SCRIPT), "--input", str(batch), "--out", str(clusters), "--json"],
@@ -394,7 +424,8 @@ def stages_table(r: Result) -> str:
     total = r.internal_s or sum(s["seconds"] for s in r.stages.values()) or 1.0
     rows = []
     for name, s in r.stages.items():
-        counts = " ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v:g}" for k, v in list(s["counts"].items())[:5])
+        shown = list(s["counts"].items())[:5]
+        counts = " ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v:g}" for k, v in shown)
         rows.append([name, f"{s['seconds']:.2f}", f"{100 * s['seconds'] / total:.0f}%", _f(s["peak_rss_mb"], ",.0f"),
                      counts])
     table = fmt_table(["stage", "seconds", "share", "peak RSS MB", "counts"], rows, align="lrrrl")
@@ -491,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="corpus builder seed (default: %(default)s)")
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="Reuters-21578 folder for the builder")
     ap.add_argument("--no-warmup", action="store_true", help="time dedup cold (no warm-up run to load numba's cache)")
+    ap.add_argument("--wait-quiet", type=float, metavar="CORES",
+                    help="before each timed run, wait until other processes use fewer than CORES cores")
+    ap.add_argument("--max-wait", type=float, default=900, help="give up waiting after this many seconds, "
+                    "then run anyway (default: %(default)s)")
     ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
     args = ap.parse_args(argv)
     if args.sizes and args.baseline:
@@ -498,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.n < 1:
         ap.error("--n must be positive")
     sizes = args.sizes or [args.n]
+    quiet = (args.wait_quiet, args.max_wait)
 
     if args.keep:
         workdir = args.keep.resolve()
@@ -525,10 +561,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 gold = load_gold(corpus.gold)
                 results.append(run_dedup(corpus, chrome=args.chrome, workers=args.workers, workdir=workdir,
-                                         keep=bool(args.keep), warmup=not args.no_warmup, gold=gold))
+                                         keep=bool(args.keep), warmup=not args.no_warmup, gold=gold, quiet=quiet))
                 if args.baseline:
                     results.append(run_baseline(corpus, chrome=args.chrome, workdir=workdir, keep=bool(args.keep),
-                                                gold=gold))
+                                                gold=gold, quiet=quiet))
             finally:
                 if corpus.temporary:
                     remove(corpus.dir)

@@ -33,6 +33,7 @@ from dedup import clean, cluster, verify
 from dedup.chrome import ChromeModel
 from dedup.config import Settings
 from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.report import write_report
 from dedup.read import REJECT_SCHEMA, ReadStats, discover, read_chunks, sha256_file
 from dedup.state import StateError, load_window, prune, write_night
 from dedup.write import Staging, recover, write_json, write_tables
@@ -391,9 +392,10 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     with sl.stage("write") as st:
         counts = write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window,
                               reject_tables, headline_hash)
+        state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
         st.update(**counts)
         top_chrome = clean.top_removed(removed_lines, 50)
-        state_meta = write_night(staging.state_dir, night, counts.pop("_state_canonicals"), counts.pop("_state_members"),
+        state_meta = write_night(staging.state_dir, night, state_canon, state_members,
                                  model, model.outlet_stories, top_chrome)
         st.update(state_clusters=state_meta["rows"]["canonicals"])
 
@@ -428,6 +430,12 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         "versions": _package_versions(),
     }
     write_json(manifest, staging.path("runs", "manifest.json"))
+    try:
+        write_report(Path(settings.output.path), night, manifest, staging.path("stories", "part-0.parquet"),
+                     staging.path("clusters", "part-0.parquet"), staging.path("rejects", "part-0.parquet"),
+                     dest=staging.path("runs", "report.html"))
+    except Exception:  # noqa: BLE001 - a report problem must not lose the night's tables
+        log.warning("could not write report.html for %s", night, exc_info=True)
     if counts["accepted"] + counts["rejected"] != counts["read"]:
         raise RunFailed(f"record accounting is off: {counts}")  # a bug, never bad input
     return RunResult(night, Path(settings.output.path), counts, manifest)

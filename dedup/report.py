@@ -177,6 +177,9 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
         ({"outlet": o, "lines": int(n), "lines_in_stories": chrome_table.get(o, 0), "stories": by_outlet.get(o or "(no outlet)", 0)}
          for o, n in source.items()), key=lambda d: (-d["lines"], d["outlet"]))
 
+    top_lines = {o: [{"line": str(x.get("line", "")), "stories": int(x.get("stories", 0))} for x in v[:3]]
+                 for o, v in (manifest.get("chrome_top_lines_by_outlet") or {}).items() if isinstance(v, list)}
+
     reasons: dict[str, dict] = {}
     for x in r:
         k = reason_key(x["reason"])
@@ -218,6 +221,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
                      for d in agency_rows],
         "stories_by_outlet": dict(sorted(by_outlet.items(), key=lambda kv: (-kv[1], kv[0]))),
         "chrome_by_outlet": chrome,
+        "chrome_top_lines": top_lines,
         "reject_reasons": reject_rows,
         "stages": stages,
         "lsh": manifest.get("lsh") or {},
@@ -476,7 +480,8 @@ tr.tonight td{background:#fff8e6;font-weight:600}
 .sparks{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin-bottom:12px}
 .sparks>div{border:1px solid var(--line);border-radius:6px;padding:8px 10px}
 .sparks .k{font-size:12px;color:var(--muted)} .sparks .v{font-weight:600}
-.empty{color:var(--muted)}
+.empty{color:var(--muted)} .muted{color:var(--muted)}
+h3{font-size:13px;margin:14px 0 4px;font-weight:600}
 footer{color:var(--muted);font-size:12px}
 table.compact td{font-size:12px;padding:3px 6px}
 table.compact td:last-child{color:var(--muted);overflow-wrap:anywhere}
@@ -560,6 +565,13 @@ def render(data: dict) -> str:
                     fmt=lambda v, _p=None: f"{v:,}", label_fmt=lambda r: f'{r["value"]:,} · {per_story.get(r["label"], 0):.1f}/story')
     more = len(data["chrome_by_outlet"]) - len(chrome_rows)
     per_story = f"and {more} more outlets; " if more > 0 else ""
+    tops = "".join(
+        f'<tr><td>{_e(d["outlet"])}</td><td>'
+        + "<br>".join(f'<span class="muted">{x["stories"]:,}×</span> {_e(_short(x["line"], 50))}'
+                      for x in data["chrome_top_lines"].get(d["outlet"], []))
+        + "</td></tr>" for d in data["chrome_by_outlet"][:15] if data["chrome_top_lines"].get(d["outlet"]))
+    tops = (f'<h3>Most removed lines<small class="muted"> (in how many stories)</small></h3>'
+            f'<table class="compact">{tops}</table>' if tops else "")
 
     rej = "".join(
         f'<tr{_attrs(reject_reason=d["reason"], count=d["count"])}><td>{_e(d["reason"])}</td><td class="n">{d["count"]:,}</td>'
@@ -623,7 +635,7 @@ report generated {generated}</div></header>
 {agency_svg}<div class="legend">{legend}</div></section>
 <div class="row">
 <section><h2>Chrome removed per outlet<small>lines of page furniture taken out</small></h2>{chrome}
-<p class="note">{per_story}per story: lines removed / the outlet's stories tonight.</p></section>
+<p class="note">{per_story}per story: lines removed / the outlet's stories tonight.</p>{tops}</section>
 <section><h2>Stage timings<small>seconds</small></h2>{stages}
 <table class="compact">{stage_table}</table></section>
 </div>

@@ -30,6 +30,8 @@ _CREDIT_LINE = (
     rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
     r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
 )
+# A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
+_BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
 # Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
 _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
 # Dateline at the start of the first paragraph. Either a place in capitals, or a place with an
@@ -38,23 +40,31 @@ _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _DATELINE = (
     r"^(?P<dateline>"
     # NEW YORK, Mar 3 (Reuters) -  |  Valencia, Spain (AFP) -  |  Hyderabad, Nov 26 (PTI)  |  PUNE:
-    rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})"
+    rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})?"
     r"(?:,\s*[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+)?){0,2}?"
     rf"(?:,\s*(?P<date>{_MONTH}\s+\d{{1,2}}))?"
     rf"(?:\s*\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\)\s*[-–—:]{{0,2}}|\s*[-–—:]{{1,2}}))\s+"
+    # ...and then the story's first sentence, not a date or a label ("First Published: 26 Nov").
+    r"(?P<next>[A-Z0-9\"“‘'])"
 )
 
 
-DATELINE_SEARCH_LINES = 3
+# The dateline is looked for on the first lines and the first prose lines of each story (page
+# headers come first on a scraped page).
+DATELINE_SEARCH_LINES = 8
+DATELINE_SEARCH_PROSE = 3
 # Words that open a line with "Word:" but are labels, not places.
 NOT_PLACES = np.array([
     "disclaimer", "note", "update", "updated", "editor", "editors", "watch", "also", "read", "photo", "source",
     "sources", "warning", "correction", "advertisement", "sponsored", "exclusive", "breaking", "live", "opinion",
     "analysis", "video", "listen", "related", "published", "copyright", "tags", "topics", "share", "comment",
+    "first published", "last updated", "last modified", "posted", "date", "time", "edited", "written",
+    "read more", "also read", "more", "trending", "latest", "top stories", "newsletter", "subscribe",
+    "written by", "edited by", "reported by", "by", "photo by", "credit", "image credit",
 ], dtype=object)
 
 
-def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int = DATELINE_SEARCH_LINES) -> np.ndarray:
+def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
     """The first k of the given line indices within each story."""
     st = story[idx]
     if not len(st):
@@ -87,6 +97,12 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
     is_credit = np.zeros(len(words), dtype=bool)
     is_credit[short_idx[hit]] = True
+    by_idx = np.flatnonzero((words <= 12) & ~is_credit)
+    byline = pc.extract_regex(pc.take(lines.text, pa.array(by_idx)), _BYLINE)
+    by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
+    for s_, a in zip(lines.story[by_idx[by_hit]][::-1],
+                     _agency_name(pc.struct_field(byline.filter(pa.array(by_hit)), "agency")).to_numpy(zero_copy_only=False)[::-1]):
+        agency[s_] = a
     is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
     if is_credit.any():
         names = _agency_name(pc.struct_field(credit.filter(pa.array(hit)), "agency")).to_numpy(zero_copy_only=False)
@@ -98,19 +114,26 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
 
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
     # such as a "You have 2 free articles left." banner, is only removed later).
-    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story),
-                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story))
+    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
+                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
     text = kept.text
     if len(cand_idx):
         m = pc.extract_regex(pc.take(text, pa.array(cand_idx)), _DATELINE)
         valid = pc.is_valid(m).to_numpy(zero_copy_only=False)
-        # The first matching candidate line of each story.
-        _, first_valid = np.unique(kept.story[cand_idx[valid]], return_index=True)
-        pick = np.flatnonzero(valid)[first_valid]
-        if len(pick):
-            places = pc.utf8_lower(pc.struct_field(m.take(pa.array(pick)), "place")).to_numpy(zero_copy_only=False)
-            pick = pick[~np.isin(places, NOT_PLACES)]
+        vi = np.flatnonzero(valid)
+        if len(vi):
+            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(m.take(pa.array(vi)), "place")))
+            vi = vi[~np.isin(places.fill_null("").to_numpy(zero_copy_only=False), NOT_PLACES)]
+        # Per story, the best candidate: one naming an agency, then one with a date, then the first.
+        sub = m.take(pa.array(vi))
+        score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
+                 + pc.is_valid(pc.struct_field(sub, "date")).to_numpy(zero_copy_only=False).astype(int))
+        order = np.lexsort((vi, -score, kept.story[cand_idx[vi]]))
+        st_sorted = kept.story[cand_idx[vi[order]]]
+        first = np.ones(len(order), bool)
+        first[1:] = st_sorted[1:] != st_sorted[:-1]
+        pick = np.sort(vi[order][first])
         if len(pick):
             hit_idx = cand_idx[pick]
             hit = m.take(pa.array(pick))

@@ -1,5 +1,6 @@
 """The run report: its figures equal the night's Parquet tables, it shows only earlier nights for
 drift, it is self-contained, and it renders in headless Chromium."""
+import html
 import json
 import re
 import shutil
@@ -150,6 +151,8 @@ def test_report_figures_equal_the_tables(out):
     by_outlet = s.groupby("outlet").chrome_lines_removed.sum()
     chrome = {e["chrome-outlet"]: int(e["lines"]) for e in d.having("chrome-outlet")}
     assert chrome == {o: int(n) for o, n in by_outlet.items() if n} == m["chrome_lines_removed_by_outlet"]
+    for outlet, top in (m.get("chrome_top_lines_by_outlet") or {}).items():
+        assert f'{top[0]["stories"]}×</span> {html.escape(top[0]["line"][:40])}' in page
 
     # rejects by reason
     reasons = r.reason.str.split(":").str[0].value_counts().to_dict()
