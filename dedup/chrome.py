@@ -99,11 +99,18 @@ class ChromeModel:
         self.keys, self.counts = uk, np.bincount(inv, weights=allc, minlength=uk.size).astype(np.int64)
 
     def merge(self, other: "ChromeModel") -> "ChromeModel":
-        merged = ChromeModel(self.keys.copy(), self.counts.copy(), dict(self.outlet_stories))
-        merged._add(other.keys, other.counts)
-        for o, n in other.outlet_stories.items():
-            merged.outlet_stories[o] = merged.outlet_stories.get(o, 0) + n
-        return merged
+        return ChromeModel.combine([self, other])
+
+    @staticmethod
+    def combine(models: list["ChromeModel"]) -> "ChromeModel":
+        """One model from many (chunks, nights), summing counts in a single pass."""
+        out = ChromeModel()
+        if models:
+            out._add(np.concatenate([m.keys for m in models]), np.concatenate([m.counts for m in models]))
+        for m in models:
+            for o, n in m.outlet_stories.items():
+                out.outlet_stories[o] = out.outlet_stories.get(o, 0) + n
+        return out
 
     def n_learned(self, min_stories: int) -> int:
         return int((self.counts >= min_stories).sum())

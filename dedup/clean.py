@@ -25,6 +25,10 @@ from dedup.normalize import fingerprint_text
 from dedup.wire import strip_furniture
 
 
+_ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}"
+        r"\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]")
+
+
 def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
     # Only bodies with both "<" and ">" can be markup: the rest skip the per-body check.
@@ -41,10 +45,14 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
         for i in np.flatnonzero(is_html):
             raw[i] = _html.html_to_text(raw[i])
         text = pa.array(raw, pa.large_string())
-    text = pc.utf8_normalize(text, "NFC")
-    text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
-    text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
-    text = pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+    # Each pass copies the whole column, so a chunk only pays for the fixes it needs: plain ASCII
+    # needs no Unicode normalization, and one scan tells whether any odd character is there.
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        text = pc.utf8_normalize(text, "NFC")
+    if pc.any(pc.match_substring_regex(text, _ODD)).as_py():
+        text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+        text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+        text = pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
     return text, is_html
 
 

@@ -85,7 +85,11 @@ class ChromeSettings(_Strict):
 class DedupSettings(_Strict):
     """Similarity settings. Jaccard and containment are over sets of word shingles."""
 
-    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations; estimate error ~ 1/sqrt(num_perm).")
+    num_perm: int = Field(
+        64, ge=16, le=1024,
+        description="MinHash permutations; estimate error ~ 1/sqrt(num_perm). Only candidate generation uses the "
+        "estimate (verification is exact), so 64 finds as many true pairs as 128 on the evaluation corpora, faster.",
+    )
     shingle_size: int = Field(4, ge=1, le=12, description="Words per shingle.")
     seed: int = Field(1, ge=0, description="Seed of the MinHash permutations (as datasketch's `seed`).")
     threshold: float = Field(0.5, gt=0.0, le=1.0, description="Jaccard at or above which two copies are the same story.")

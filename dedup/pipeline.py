@@ -196,25 +196,42 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     html_count = 0
 
     # read + prepare (HTML, Unicode), counting chrome candidates as the chunks go by.
-    with sl.stage("read", files=len(files)) as st:
+    def prepare_chunk(i: int, records: pa.Table):
+        # On a worker thread: Arrow compute and Parquet writing release the GIL.
+        text, is_html = clean.prepare(records.column("body").combine_chunks())
+        records = records.drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+        seen = ChromeModel()
+        if settings.chrome.enabled:
+            clean.observe_chrome(seen, records.column("outlet").combine_chunks(), text)
+        p = staging.work / f"read-{i:05d}.parquet"
+        pq.write_table(records, p, compression="lz4")
+        return p, seen, int(is_html.sum())
+
+    with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("read", "records")
+        pending = []
+
+        seen_parts: list[ChromeModel] = []
+
+        def collect(fut) -> None:
+            nonlocal html_count
+            p, seen, nh = fut.result()
+            spill1.append(p)
+            seen_parts.append(seen)
+            html_count += nh
+
         for i, (records, rejects) in enumerate(
             read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats)
         ):
             progress.update(records.num_rows + rejects.num_rows)
             reject_tables.append(rejects)
-            if records.num_rows == 0:
-                continue
-            text, is_html = clean.prepare(records.column("body").combine_chunks())
-            html_count += int(is_html.sum())
-            records = records.drop_columns(["body"]).append_column("text", text).append_column(
-                "was_html", pa.array(is_html)
-            )
-            if settings.chrome.enabled:
-                clean.observe_chrome(model, records.column("outlet").combine_chunks(), text)
-            p = staging.work / f"read-{i:05d}.parquet"
-            pq.write_table(records, p, compression="lz4")
-            spill1.append(p)
+            if records.num_rows:
+                pending.append(pool.submit(prepare_chunk, i, records))
+            while len(pending) > settings.run.workers:  # bounded: at most workers + 1 chunks of text in memory
+                collect(pending.pop(0))
+        for fut in pending:
+            collect(fut)
+        model = ChromeModel.combine(seen_parts)
         progress.close()
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html_count)
 

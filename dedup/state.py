@@ -129,7 +129,7 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     nights = [x for x in list_nights(state_path) if start <= dt.date.fromisoformat(x) < end]
     if not nights:
         return empty_window()
-    canon, members, chrome = [], [], ChromeModel()
+    canon, members, chromes = [], [], []
     for x in nights:
         d = night_dir(state_path, x)
         _verify(d, x)
@@ -137,10 +137,8 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
         members.append(pq.read_table(d / "members.parquet").cast(MEMBERS_SCHEMA))
         ck = pq.read_table(d / "chrome.parquet")
         ou = pq.read_table(d / "outlets.parquet")
-        chrome = chrome.merge(
-            ChromeModel(ck.column("key").to_numpy(), ck.column("stories").to_numpy(),
-                        dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist())))
-        )
+        chromes.append(ChromeModel(ck.column("key").to_numpy(), ck.column("stories").to_numpy(),
+                                   dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))))
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence.
     c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
@@ -151,7 +149,7 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     m = pa.concat_tables(members)
     m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
-    return Window(nights, c, m, chrome)
+    return Window(nights, c, m, ChromeModel.combine(chromes))
 
 
 def _verify(d: Path, night: str) -> None:

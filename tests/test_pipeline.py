@@ -71,7 +71,7 @@ def test_demo_manifest(demo_out):
     assert {"read", "clean", "fingerprint", "candidates", "verify", "cluster", "write"} <= set(m["stages"])
     assert all(st["seconds"] >= 0 for st in m["stages"].values())
     assert m["inputs"][0]["sha256"] and m["inputs"][0]["bytes"] == DEMO.stat().st_size
-    assert m["config"]["dedup"]["num_perm"] == 128
+    assert m["config"]["dedup"]["num_perm"] == 64
     assert m["versions"]["datasketch"] == "2.0.0"
     assert sum(m["chrome_lines_removed_by_outlet"].values()) > 0
 
