@@ -52,10 +52,15 @@ def band_keys(sigs, bands, rows):
 
 
 @numba.njit(cache=True)
-def _bucket_pairs(sorted_keys, order, max_bucket, out_a, out_b, pos):
-    """Emit (bucket head, member) and (predecessor, member) pairs; returns new pos and #big buckets."""
+def _bucket_pairs(sorted_keys, order, max_bucket, out):
+    """Emit (bucket head, member) and (predecessor, member) pairs as codes left << 32 | right.
+
+    Buckets are sorted by rank, so the left story of every pair is the better-ranked one.
+    Returns the number of codes written and the number of buckets over ``max_bucket``.
+    """
     n = sorted_keys.shape[0]
     big = 0
+    pos = 0
     i = 0
     while i < n:
         j = i + 1
@@ -63,14 +68,13 @@ def _bucket_pairs(sorted_keys, order, max_bucket, out_a, out_b, pos):
             j += 1
         if j - i > max_bucket:
             big += 1
-        head = order[i]
+        head = np.uint64(order[i]) << np.uint64(32)
         for t in range(i + 1, j):
-            out_a[pos] = head
-            out_b[pos] = order[t]
+            member = np.uint64(order[t])
+            out[pos] = head | member
             pos += 1
             if t - 1 > i:
-                out_a[pos] = order[t - 1]
-                out_b[pos] = order[t]
+                out[pos] = (np.uint64(order[t - 1]) << np.uint64(32)) | member
                 pos += 1
         i = j
     return pos, big
@@ -86,18 +90,6 @@ class Candidates:
 
     def __len__(self) -> int:
         return self.left.shape[0]
-
-
-def _unique_pairs(a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # Orient every pair from the better-ranked story to the other, then drop repeats.
-    swap = rank[a] > rank[b]
-    lo = np.where(swap, b, a)
-    hi = np.where(swap, a, b)
-    keep = lo != hi
-    code = (lo[keep].astype(np.uint64) << np.uint64(32)) | hi[keep].astype(np.uint64)
-    code.sort()
-    code = code[np.r_[True, code[1:] != code[:-1]]] if code.size else code
-    return (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def generate(
@@ -118,19 +110,23 @@ def generate(
         return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, 0)
     keys = band_keys(signatures, bands, rows)
     all_keys = list(keys) + [np.asarray(k, dtype=np.uint64) for k in extra_keys]
-    parts_a, parts_b, big = [], [], 0
+    del keys
+    parts, big = [], 0
     by_rank = np.argsort(rank, kind="stable")
+    buf = np.empty(2 * n, np.uint64)
     for k in all_keys:
         # Sort by key, ties in rank order: a stable sort of the rank-ordered keys.
         order = by_rank[np.argsort(k[by_rank], kind="stable")]
-        out_a = np.empty(2 * n, np.int64)
-        out_b = np.empty(2 * n, np.int64)
-        pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, out_a, out_b, 0)
+        pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, buf)
         big += nb
         if pos:  # pairs are unique within a band; repeats across bands go in one pass below
-            parts_a.append(out_a[:pos])
-            parts_b.append(out_b[:pos])
-    if not parts_a:
+            parts.append(buf[:pos].copy())
+    all_keys.clear()
+    if not parts:
         return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, big)
-    a, b = _unique_pairs(np.concatenate(parts_a), np.concatenate(parts_b), rank)
-    return Candidates(a, b, bands, rows, big)
+    code = np.concatenate(parts)
+    del parts
+    code.sort()
+    code = code[np.r_[True, code[1:] != code[:-1]]]
+    return Candidates((code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64),
+                      bands, rows, big)

@@ -323,13 +323,12 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     for p in spill1:
         p.unlink()
     t_clean = time.perf_counter() - t0 - t_fp
-    fp = Fingerprints.concat(fps, d.num_perm)
-    del fps
     meta = pa.concat_tables(meta_parts) if meta_parts else None
-    n = len(fp)
+    n = sum(len(f) for f in fps)
+    n_shingles_total = sum(int(f.values.shape[0]) for f in fps)
     sl.stages["clean"] = {"seconds": round(t_clean, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "emptied": empty_rejects,
                           "learned_chrome_lines": learned_lines, "chrome_lines_removed": int(sum(chrome_removed.values()))}
-    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "shingles": int(fp.values.shape[0]),
+    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "shingles": n_shingles_total,
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
     log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)
 
@@ -339,7 +338,8 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     wc = window.canonicals
     fp_all = Fingerprints.concat(
         [Fingerprints(window.signatures(d.num_perm), *window.shingle_sets(), wc.column("words").to_numpy(),
-                      wc.column("text_hash").to_numpy()), fp], d.num_perm)
+                      wc.column("text_hash").to_numpy())] + fps, d.num_perm)
+    del fps  # one copy of the batch's fingerprints from here on
     N = ns + n
     story_ids = np.array(wc.column("story_id").to_pylist() + (meta.column("story_id").to_pylist() if n else []), dtype=object)
     words = np.concatenate([wc.column("words").to_numpy(), meta.column("words").to_numpy() if n else np.empty(0, np.int64)])
