@@ -415,9 +415,9 @@ def comparison_table(results: list[Result]) -> str:
         rows.append([r.pipeline, f"{r.stories:,}", _f(r.wall_s, ".1f"), _f(r.stories_per_s, ",.0f"),
                      _f(r.peak_rss_mb, ",.0f"), _f(r.cpu_s, ".1f"), _f(q.get("f1"), ".4f"),
                      _f(q.get("precision"), ".4f"), _f(q.get("recall"), ".4f"), _f(r.other_cores, ".2f"),
-                     r.loadavg_before])
+                     r.loadavg_before, "ok" if r.ok else "FAILED"])
     return fmt_table(["pipeline", "stories", "wall s", "stories/s", "peak RSS MB", "CPU s", "F1", "precision",
-                      "recall", "other cores", "loadavg before"], rows)
+                      "recall", "other cores", "loadavg before", "status"], rows)
 
 
 def stages_table(r: Result) -> str:

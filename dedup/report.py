@@ -24,6 +24,7 @@ import json
 import math
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DRIFT_NIGHTS = 14
@@ -97,18 +98,21 @@ def night_figures(manifest: dict) -> dict:
 def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, clusters_file: Path,
             rejects_file: Path) -> dict:
     """Every figure the report shows, as plain data (also embedded in the page as JSON)."""
-    s = pq.read_table(stories_file, columns=["story_id", "outlet", "cluster_id", "is_canonical", "agency",
-                                             "chrome_lines_removed", "published_at"]).to_pylist()
+    # Stories can be a million rows: aggregate them in Arrow, never row by row in Python.
+    st = pq.read_table(stories_file, columns=["outlet", "cluster_id", "is_canonical", "agency",
+                                              "chrome_lines_removed", "published_at"])
+    st = st.set_column(st.schema.get_field_index("outlet"), "outlet", pc.fill_null(st.column("outlet"), ""))
+    st = st.set_column(st.schema.get_field_index("agency"), "agency", pc.fill_null(st.column("agency"), NO_AGENCY))
     c = pq.read_table(clusters_file, columns=["cluster_id", "canonical_story_id", "headline", "size", "outlets",
                                               "first_published_at", "last_published_at", "agency"]).to_pylist()
     r = pq.read_table(rejects_file, columns=["source", "record", "story_id", "reason"]).to_pylist()
     mc = manifest.get("counts") or {}
 
-    stories, clusters, rejected = len(s), len(c), len(r)
+    stories, clusters, rejected = st.num_rows, len(c), len(r)
     read = stories + rejected
     # Tonight's canonicals open new clusters; every other story is a copy, of a new cluster or of
     # one from an earlier night (those clusters are in tonight's clusters table too).
-    new_clusters = sum(1 for x in s if x["is_canonical"])
+    new_clusters = int(pc.sum(st.column("is_canonical")).as_py() or 0)
     duplicates = stories - new_clusters
     counts = {
         "read": read,
@@ -125,9 +129,9 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
         "largest_cluster": max((x["size"] for x in c), default=0),
         "html_bodies": mc.get("html_bodies", 0),
         "bad_dates": mc.get("bad_dates", 0),
-        "no_date": sum(1 for x in s if x["published_at"] is None),
+        "no_date": int(st.column("published_at").null_count),
         "reencoded": mc.get("reencoded", 0),
-        "outlets": len({x["outlet"] for x in s if x["outlet"]}),
+        "outlets": int(pc.count_distinct(pc.filter(st.column("outlet"), pc.not_equal(st.column("outlet"), ""))).as_py()),
     }
     mismatch = [k for k in ("read", "accepted", "rejected", "clusters", "duplicates")
                 if k in mc and mc[k] != counts[k]]
@@ -148,29 +152,28 @@ def collect(output_root: Path, night: str, manifest: dict, stories_file: Path, c
 
     # Agencies and the outlets that carry them: stories per (agency, outlet).
     by_outlet: dict[str, int] = {}
-    for x in s:
-        by_outlet[x["outlet"] or "(no outlet)"] = by_outlet.get(x["outlet"] or "(no outlet)", 0) + 1
+    per_outlet = st.group_by("outlet").aggregate([("cluster_id", "count"), ("chrome_lines_removed", "sum")])
+    chrome_table: dict[str, int] = {}
+    for o, n, ch in zip(per_outlet.column("outlet").to_pylist(), per_outlet.column("cluster_id_count").to_pylist(),
+                        per_outlet.column("chrome_lines_removed_sum").to_pylist()):
+        by_outlet[o or "(no outlet)"] = n
+        chrome_table[o] = ch or 0
     agencies: dict[str, dict] = {}
-    cl_by_agency: dict[str, set] = {}
-    for x in s:
-        cl_by_agency.setdefault(x["agency"] or NO_AGENCY, set()).add(x["cluster_id"])
-    for x in s:
-        a = x["agency"] or NO_AGENCY
-        o = x["outlet"] or "(no outlet)"
+    cl_by_agency = dict(zip(*[c_.to_pylist() for c_ in st.group_by("agency").aggregate(
+        [("cluster_id", "count_distinct")]).columns]))
+    ao = st.group_by(["agency", "outlet"]).aggregate([("cluster_id", "count")])
+    for a, o, n in zip(ao.column("agency").to_pylist(), ao.column("outlet").to_pylist(),
+                       ao.column("cluster_id_count").to_pylist()):
         d = agencies.setdefault(a, {"agency": a, "stories": 0, "outlets": {}})
-        d["stories"] += 1
-        d["outlets"][o] = d["outlets"].get(o, 0) + 1
+        d["stories"] += n
+        d["outlets"][o or "(no outlet)"] = n
     agency_rows = sorted(agencies.values(), key=lambda d: (d["agency"] == NO_AGENCY, -d["stories"], d["agency"]))
     for d in agency_rows:
-        d["clusters"] = len(cl_by_agency.get(d["agency"], ()))
+        d["clusters"] = int(cl_by_agency.get(d["agency"], 0))
         d["outlet_count"] = len(d["outlets"])
 
     # Chrome removed per outlet: the manifest's count (it includes stories later rejected as empty),
     # with the stories table's count and the outlet's stories beside it.
-    chrome_table: dict[str, int] = {}
-    for x in s:
-        o = x["outlet"] or ""
-        chrome_table[o] = chrome_table.get(o, 0) + (x["chrome_lines_removed"] or 0)
     man_chrome = manifest.get("chrome_lines_removed_by_outlet")
     source = man_chrome if man_chrome is not None else {k: v for k, v in chrome_table.items() if v}
     chrome = sorted(
