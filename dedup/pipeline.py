@@ -183,19 +183,30 @@ def run(settings: Settings) -> RunResult:
     return result
 
 
-def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
-    numba.set_num_threads(min(settings.run.workers, numba.config.NUMBA_NUM_THREADS))
-    t_start = time.perf_counter()
-    sl = StageLog()
-    d = settings.dedup
-    files = discover(settings.input)
-    stats = ReadStats()
-    model = ChromeModel()
-    reject_tables: list[pa.Table] = []
-    spill1: list[Path] = []
-    html_count = 0
+def bounded_map(pool: ThreadPoolExecutor, fn, items, window: int):
+    """``pool.map`` that keeps at most ``window`` results ahead of the consumer, so a fast
+    producer never piles up chunks of text in memory. Results come in input order."""
+    pending = []
+    for item in items:
+        pending.append(pool.submit(fn, *item) if isinstance(item, tuple) else pool.submit(fn, item))
+        while len(pending) > window:
+            yield pending.pop(0).result()
+    for fut in pending:
+        yield fut.result()
 
-    # read + prepare (HTML, Unicode), counting chrome candidates as the chunks go by.
+
+@dataclass
+class ReadOutput:
+    spills: list[Path]
+    rejects: list[pa.Table]
+    chrome: ChromeModel
+    html: int
+
+
+def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
+    """Read the batch, prepare each chunk's text (HTML, Unicode) and count chrome candidates;
+    chunks are spilled to the staging folder so that only a few are in memory at once."""
+
     def prepare_chunk(i: int, records: pa.Table):
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
         text, is_html = clean.prepare(records.column("body").combine_chunks())
@@ -207,65 +218,55 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         pq.write_table(records, p, compression="lz4")
         return p, seen, int(is_html.sum())
 
-    with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
-        progress = Progress("read", "records")
-        pending = []
+    out = ReadOutput([], [], ChromeModel(), 0)
+    seen_parts: list[ChromeModel] = []
 
-        seen_parts: list[ChromeModel] = []
-
-        def collect(fut) -> None:
-            nonlocal html_count
-            p, seen, nh = fut.result()
-            spill1.append(p)
-            seen_parts.append(seen)
-            html_count += nh
-
+    def chunks():
         for i, (records, rejects) in enumerate(
             read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats)
         ):
             progress.update(records.num_rows + rejects.num_rows)
-            reject_tables.append(rejects)
+            out.rejects.append(rejects)
             if records.num_rows:
-                pending.append(pool.submit(prepare_chunk, i, records))
-            while len(pending) > settings.run.workers:  # bounded: at most workers + 1 chunks of text in memory
-                collect(pending.pop(0))
-        for fut in pending:
-            collect(fut)
-        model = ChromeModel.combine(seen_parts)
+                yield i, records
+
+    with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
+        progress = Progress("read", "records")
+        for p, seen, nh in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+            out.spills.append(p)
+            seen_parts.append(seen)
+            out.html += nh
         progress.close()
-        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html_count)
+        out.chrome = ChromeModel.combine(seen_parts)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html)
+    return out
 
-    if stats.records and stats.rejected / stats.records > settings.input.max_reject_ratio:
-        top = ", ".join(f"{r} ({n})" for r, n in stats.reasons.most_common(3))
-        raise RunFailed(
-            f"{stats.rejected} of {stats.records} records rejected, over input.max_reject_ratio="
-            f"{settings.input.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}."
-        )
 
-    with sl.stage("state") as st:
-        try:
-            window = load_window(settings.state_path, night, settings.state.retention_days)
-        except StateError as e:
-            raise StateFailed(str(e)) from None
-        st.update(nights=len(window.nights), clusters=window.n)
-    ch = settings.chrome
-    clean_model = model.merge(window.chrome) if window.nights else model
-    learned_lines = clean_model.n_learned(ch.min_stories) if ch.enabled else 0
+@dataclass
+class CleanOutput:
+    spills: list[Path]
+    fingerprints: list[Fingerprints]
+    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash per story
+    rejects: list[pa.Table]
+    chrome_removed: dict[str, int]
+    removed_lines: list[pa.Table]
 
-    # clean + fingerprint, chunk by chunk.
-    fps: list[Fingerprints] = []
-    meta_parts: list[pa.Table] = []
-    spill2: list[Path] = []
-    chrome_removed: dict[str, int] = {}
-    removed_lines: list[pa.Table] = []
-    t_fp = 0.0
-    empty_rejects = 0
-    t0 = time.perf_counter()
+    @property
+    def n(self) -> int:
+        return sum(len(f) for f in self.fingerprints)
+
+
+def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model: ChromeModel, total: int,
+                sl: StageLog) -> CleanOutput:
+    """Clean each chunk on worker threads (furniture, chrome, house style) and fingerprint it on
+    this one (numba's own threads); write the cleaned chunks aside for the write stage."""
+    ch, d = settings.chrome, settings.dedup
+    reason = "no story text left after removing HTML, chrome and furniture"
+
     def clean_chunk(p: Path):
-        # Runs in a worker thread: Arrow compute releases the GIL, so chunks clean in parallel.
         records = pq.read_table(p)
         outlets = records.column("outlet").combine_chunks()
-        c = clean.finish(records.column("text").combine_chunks(), outlets, clean_model if ch.enabled else None,
+        c = clean.finish(records.column("text").combine_chunks(), outlets, model if ch.enabled else None,
                          min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
@@ -274,7 +275,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
                 "source": bad.column("source"),
                 "record": bad.column("record"),
                 "story_id": bad.column("story_id"),
-                "reason": pa.array(["no story text left after removing HTML, chrome and furniture"] * bad.num_rows, pa.string()),
+                "reason": pa.array([reason] * bad.num_rows, pa.string()),
                 "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
             },
             schema=REJECT_SCHEMA,
@@ -288,49 +289,85 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
-        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate([("n", "sum")])
+        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
+            [("n", "sum")])
         return cleaned, c.fp_text.filter(keep), rejected, removed, c.removed
 
+    out = CleanOutput([], [], None, [], {}, [])
+    meta_parts: list[pa.Table] = []
+    t_fp = 0.0
+    t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
-        progress = Progress("clean+fingerprint", "stories", total=stats.accepted)
-        for cleaned, fp_text, rejected, removed, shown in pool.map(clean_chunk, spill1):
-            removed_lines.append(shown)
+        progress = Progress("clean+fingerprint", "stories", total=total)
+        for cleaned, fp_text, rejected, removed, shown in bounded_map(pool, clean_chunk, spills, settings.run.workers):
+            out.removed_lines.append(shown)
             progress.update(cleaned.num_rows + rejected.num_rows)
             if rejected.num_rows:
-                empty_rejects += rejected.num_rows
-                reject_tables.append(rejected)
+                out.rejects.append(rejected)
             for o, k in zip(removed.column("outlet").to_pylist(), removed.column("n_sum").to_pylist()):
                 if k:
-                    chrome_removed[o] = chrome_removed.get(o, 0) + k
+                    out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k
             t1 = time.perf_counter()
-            fps.append(fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed))
+            fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed)
             t_fp += time.perf_counter() - t1
-            meta_parts.append(
-                pa.table(
-                    {
-                        "story_id": cleaned.column("story_id"),
-                        "published_at": cleaned.column("published_at"),
-                        "words": cleaned.column("words"),
-                        "text_hash": pa.array(fps[-1].text_hash),
-                        "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
-                    }
-                )
-            )
-            p2 = staging.work / f"clean-{len(spill2):05d}.parquet"
+            out.fingerprints.append(fp)
+            meta_parts.append(pa.table({
+                "story_id": cleaned.column("story_id"),
+                "published_at": cleaned.column("published_at"),
+                "words": cleaned.column("words"),
+                "text_hash": pa.array(fp.text_hash),
+                "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+            }))
+            p2 = staging.work / f"clean-{len(out.spills):05d}.parquet"
             pq.write_table(cleaned, p2, compression="lz4")
-            spill2.append(p2)
+            out.spills.append(p2)
         progress.close()
-    for p in spill1:
+    for p in spills:
         p.unlink()
-    t_clean = time.perf_counter() - t0 - t_fp
-    meta = pa.concat_tables(meta_parts) if meta_parts else None
-    n = sum(len(f) for f in fps)
-    n_shingles_total = sum(int(f.values.shape[0]) for f in fps)
-    sl.stages["clean"] = {"seconds": round(t_clean, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "emptied": empty_rejects,
-                          "learned_chrome_lines": learned_lines, "chrome_lines_removed": int(sum(chrome_removed.values()))}
-    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n, "shingles": n_shingles_total,
+    out.meta = pa.concat_tables(meta_parts) if meta_parts else None
+    n, emptied = out.n, sum(r.num_rows for r in out.rejects)
+    sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3), "peak_rss_mb": peak_rss_mb(),
+                          "stories": n, "emptied": emptied, "learned_chrome_lines": model.n_learned(ch.min_stories),
+                          "chrome_lines_removed": int(sum(out.chrome_removed.values()))}
+    sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n,
+                                "shingles": sum(int(f.values.shape[0]) for f in out.fingerprints),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
-    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", t_clean, t_fp, n)
+    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n)
+    return out
+
+
+def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
+    numba.set_num_threads(min(settings.run.workers, numba.config.NUMBA_NUM_THREADS))
+    t_start = time.perf_counter()
+    sl = StageLog()
+    d = settings.dedup
+    files = discover(settings.input)
+    stats = ReadStats()
+
+    r = read_stage(settings, staging, files, stats, sl)
+    reject_tables = r.rejects
+    if stats.records and stats.rejected / stats.records > settings.input.max_reject_ratio:
+        top = ", ".join(f"{r} ({n})" for r, n in stats.reasons.most_common(3))
+        raise RunFailed(
+            f"{stats.rejected} of {stats.records} records rejected, over input.max_reject_ratio="
+            f"{settings.input.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}."
+        )
+
+    with sl.stage("state") as st:
+        try:
+            window = load_window(settings.state_path, night, settings.state.retention_days)
+        except StateError as e:
+            raise StateFailed(str(e)) from None
+        st.update(nights=len(window.nights), clusters=window.n)
+    model = r.chrome  # tonight's chrome counts (stored in the state)
+    clean_model = ChromeModel.combine([model, window.chrome]) if window.nights else model
+
+    c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
+    reject_tables += c.rejects
+    empty_rejects = sum(t.num_rows for t in c.rejects)
+    chrome_removed, removed_lines, spill2, meta, fps, n = (
+        c.chrome_removed, c.removed_lines, c.spills, c.meta, c.fingerprints, c.n)
+    html_count = r.html
 
     # Tonight's stories come after the window's canonicals: rows [0, ns) are earlier nights'
     # clusters, which keep their ids and canonicals; rows [ns, ns + n) are tonight's stories.
@@ -339,7 +376,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     fp_all = Fingerprints.concat(
         [Fingerprints(window.signatures(d.num_perm), *window.shingle_sets(), wc.column("words").to_numpy(),
                       wc.column("text_hash").to_numpy())] + fps, d.num_perm)
-    del fps  # one copy of the batch's fingerprints from here on
+    fps.clear()  # one copy of the batch's fingerprints from here on
     N = ns + n
     story_ids = np.array(wc.column("story_id").to_pylist() + (meta.column("story_id").to_pylist() if n else []), dtype=object)
     words = np.concatenate([wc.column("words").to_numpy(), meta.column("words").to_numpy() if n else np.empty(0, np.int64)])

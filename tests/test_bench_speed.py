@@ -68,9 +68,14 @@ def test_compare_with_baseline_end_to_end(cache, tmp_path):
 
 
 def test_sizes_reuses_cached_corpus_and_keeps_outputs(cache, tmp_path):
-    keep = tmp_path / "keep"
-    p = run_script("--sizes", f"{N},{N}", "--corpus", cache, "--keep", keep, "--workers", 1, "--no-warmup")
+    keep, out = tmp_path / "keep", tmp_path / "res.json"
+    p = run_script("--sizes", f"{N},{N}", "--corpus", cache, "--keep", keep, "--workers", 1, "--no-warmup",
+                   "--repeat", 2, "--json", out)
     assert p.returncode == 0, p.stdout + p.stderr
+    doc = json.loads(out.read_text())
+    assert len(doc["results"]) == 2 and len(doc["all_runs"]) == 4  # the fastest of 2 runs at each size
+    assert all(r["pipeline"] == "dedup" for r in doc["all_runs"])
+    assert "fastest of 2 runs each" in p.stdout
     assert "building" not in p.stdout  # built by the test above (or reused within this run)
     head = p.stdout.split("stage seconds")[0]
     assert "batch MB" in head and "status" in head and head.count(" ok\n") == 2
