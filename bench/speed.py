@@ -306,11 +306,12 @@ class Result:
     internal_s: float | None = None  # the pipeline's own total (manifest seconds_total / baseline total)
     stages: dict = field(default_factory=dict)  # dedup: stage_table(manifest); datasketch: its timings
     manifest_peak_rss_mb: float | None = None  # dedup: highest peak_rss_mb among the manifest's stages
+    code: dict = field(default_factory=dict)  # commit and source hash when this run started (code changes)
     error: str | None = None
 
 
-def _result(pipeline: str, corpus: Corpus, batch: Path, m: Measured) -> Result:
-    return Result(pipeline=pipeline, stories=corpus.stories, batch=str(batch),
+def _result(pipeline: str, corpus: Corpus, batch: Path, m: Measured, code: dict) -> Result:
+    return Result(pipeline=pipeline, code=code, stories=corpus.stories, batch=str(batch),
                   batch_mb=round(batch.stat().st_size / MB, 1), wall_s=round(m.wall_s, 2),
                   stories_per_s=round(corpus.stories / m.wall_s, 1), peak_rss_mb=round(m.peak_rss_mb, 1),
                   cpu_s=round(m.cpu_s, 1), other_cores=None if m.other_cores is None else round(m.other_cores, 2),
@@ -347,9 +348,9 @@ def run_dedup(corpus: Corpus, *, chrome: bool, workers: int, workdir: Path, keep
     check_disk(workdir, corpus.stories * OUTPUT_BYTES_PER_STORY, "dedup's output")
     wait_for_quiet(*quiet)
     print(f"timing dedup run on {corpus.stories:,} stories ({batch.name}) ...", flush=True)
-    log = workdir / f"dedup-{tag}.log"
+    log, code = workdir / f"dedup-{tag}.log", code_version()
     m = run_measured(base + ["--input", str(batch), "--output", str(out)], stdout=log)
-    res = _result("dedup", corpus, batch, m)
+    res = _result("dedup", corpus, batch, m, code)
     try:
         if not res.ok:
             res.error = f"dedup run exited {m.returncode}:\n{log_tail(log)}"
@@ -375,10 +376,10 @@ def run_baseline(corpus: Corpus, *, chrome: bool, workdir: Path, keep: bool, gol
     clusters = workdir / f"datasketch-{tag}-clusters.csv"
     wait_for_quiet(*quiet)
     print(f"timing the datasketch baseline on {corpus.stories:,} stories (slow: ~3,000 stories/s) ...", flush=True)
-    out, log = workdir / f"datasketch-{tag}.json", workdir / f"datasketch-{tag}.log"
+    out, log, code = workdir / f"datasketch-{tag}.json", workdir / f"datasketch-{tag}.log", code_version()
     m = run_measured([sys.executable, str(BASELINE_SCRIPT), "--input", str(batch), "--out", str(clusters), "--json"],
                      stdout=out, stderr=log)
-    res = _result("datasketch", corpus, batch, m)
+    res = _result("datasketch", corpus, batch, m, code)
     try:
         if not res.ok:
             res.error = f"baseline exited {m.returncode}:\n{log_tail(log)}"
@@ -486,8 +487,8 @@ def machine() -> dict:
 
 
 def code_version() -> dict:
-    """The git commit (read-only ``rev-parse``) and a hash of the package source as it is on disk,
-    since the working tree can differ from the commit."""
+    """The git commit (read-only ``rev-parse``) and a hash of the package source and the baseline
+    script as they are on disk, since the working tree can differ from the commit."""
     commit = None
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -495,7 +496,7 @@ def code_version() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     h = hashlib.sha256()
-    for p in sorted((ROOT / "dedup").rglob("*.py")):
+    for p in sorted((ROOT / "dedup").rglob("*.py")) + [BASELINE_SCRIPT]:
         h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes())
     return {"commit": commit, "source_sha256": h.hexdigest()[:12]}
 
@@ -591,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
         if r.error:
             print(f"\n{r.pipeline} at {r.stories:,} stories FAILED: {r.error}")
     variant = "with outlet chrome" if args.chrome else "chrome-free"
+    seen = {(r.code.get("commit"), r.code.get("source_sha256")) for r in all_runs}
+    if len(seen) > 1:
+        print("\nnote: the code changed during this benchmark; runs were timed on "
+              + ", ".join(f"commit {c} (source {h})" for c, h in sorted(seen, key=str)))
     best = f"; fastest of {args.repeat} runs each" if args.repeat > 1 else ""
     print(f"\nBatch: {variant} bodies; dedup --workers {args.workers}; commit {version['commit']}{best}; "
           f"loadavg now {read_loadavg()}")

@@ -58,19 +58,31 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 
+def _byte_classes() -> np.ndarray:
+    """0: part of a word; 1: an ASCII separator; 2 and 3: lead bytes of the UTF-8 punctuation
+    ranges U+00A0-U+00BF and U+2000-U+207F. A table lookup per byte instead of comparisons."""
+    cls = np.zeros(256, np.uint8)
+    for c in range(128):
+        if not chr(c).isalnum():
+            cls[c] = 1
+    cls[0xC2], cls[0xE2] = 2, 3
+    return cls
+
+
+_CLS = _byte_classes()
+
+
 @numba.njit(inline="always")
 def _sep_len(data, i, end):
     """Bytes of a separator starting at i (0 when data[i] starts a word character)."""
-    c = data[i]
-    if c < 128:
-        if (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90):
-            return 0
+    k = _CLS[data[i]]
+    if k == 0:
+        return 0
+    if k == 1:
         return 1
-    if c == 0xC2 and i + 1 < end and 0xA0 <= data[i + 1] <= 0xBF:
-        return 2
-    if c == 0xE2 and i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81):
-        return 3
-    return 0
+    if k == 2:
+        return 2 if (i + 1 < end and 0xA0 <= data[i + 1] <= 0xBF) else 0
+    return 3 if (i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81)) else 0
 
 
 @numba.njit(inline="always")
