@@ -22,7 +22,7 @@ from dedup.chrome import ChromeModel, remove_chrome
 from dedup import html as _html
 from dedup.lines import Lines
 from dedup.normalize import fingerprint_text
-from dedup.wire import strip_furniture
+from dedup.wire import strip_furniture, strip_late_dateline
 
 
 _ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}"
@@ -83,6 +83,7 @@ def finish(
     lines = Lines.split(text)
     lines, agency, dateline, _ = strip_furniture(lines)
     kept, removed = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share, generic=generic)
+    kept = strip_late_dateline(kept, agency, dateline)
     body_clean = kept.join()
     words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
     short = removed & (pc.utf8_length(lines.text).to_numpy() <= 200)
@@ -93,8 +94,8 @@ def finish(
     return Cleaned(
         body_clean=body_clean,
         fp_text=fingerprint_text(body_clean),
-        agency=agency,
-        dateline=dateline,
+        agency=pa.array(agency, pa.string()),
+        dateline=pa.array(dateline, pa.string()),
         chrome_lines=lines.count_per_story(removed),
         words=words,
         removed=shown,

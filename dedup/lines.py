@@ -33,7 +33,7 @@ def _line_stats(data, offsets):
     The key ignores ASCII case, collapses runs of digits to one "0" and runs of spaces to one
     space, so "Last Updated : Sep 02 2016 | 10:42 PM" recurs across stories as one line.
     A sentence ends in . ! or ? (optionally followed by closing quotes or brackets), or in a
-    closing quote. Bullets: • · ▪ ► ◦ * + > - at the start.
+    closing quote. Bullets: • · ▪ ► ◦ * + > - at the start, or a number and "." or ")" ("1. ").
     """
     n = offsets.shape[0] - 1
     words = np.zeros(n, np.int64)
@@ -76,6 +76,12 @@ def _line_stats(data, offsets):
             c0 = data[s]
             if c0 == 42 or c0 == 43 or c0 == 45 or c0 == 62:  # * + - >
                 bullet[i] = True
+            elif 48 <= c0 <= 57:  # a numbered item: "1. ", "12) "
+                q = s + 1
+                if q < e and 48 <= data[q] <= 57:
+                    q += 1
+                if q + 1 < e and (data[q] == 46 or data[q] == 41) and data[q + 1] == 32:
+                    bullet[i] = True
             elif e - s >= 2 and c0 == 0xC2 and data[s + 1] == 0xB7:  # ·
                 bullet[i] = True
             elif e - s >= 3 and c0 == 0xE2 and (

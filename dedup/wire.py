@@ -82,11 +82,11 @@ def _agency_name(raw: pa.Array) -> pa.Array:
     return pc.take(vals, idx)
 
 
-def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray]:
+def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
     """Remove credit lines and the leading dateline.
 
-    Returns the remaining lines, the agency per story (null when none was credited), the
-    dateline per story, and the mask of removed lines.
+    Returns the remaining lines, the agency per story (None when none was credited), the
+    dateline per story (object arrays), and the mask of removed lines.
     """
     n = lines.n_stories
     agency = np.full(n, None, dtype=object)
@@ -113,10 +113,26 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     kept = lines.filter(~removed)
 
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
-    # such as a "You have 2 free articles left." banner, is only removed later).
+    # such as a "You have 2 free articles left." banner, is only removed later; what is still
+    # missing then is looked for again after chrome removal, ``strip_late_dateline``).
     cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
+    kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    return kept, agency, dateline, removed
+
+
+def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) -> Lines:
+    """A second look, after chrome removal, for stories whose dateline was buried under page
+    headers: on their first lines now. Fills ``agency``/``dateline`` in place."""
+    missing = np.array([d is None for d in dateline], dtype=bool)
+    idx = _first_per_story(np.flatnonzero(missing[lines.story]), lines.story, DATELINE_SEARCH_PROSE)
+    return _strip_dateline(lines, idx, agency, dateline) if len(idx) else lines
+
+
+def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, dateline: np.ndarray) -> Lines:
+    """Find the best dateline among the candidate lines of each story and cut it off its line."""
+    n = kept.n_stories
     text = kept.text
     if len(cand_idx):
         m = pc.extract_regex(pc.take(text, pa.array(cand_idx)), _DATELINE)
@@ -154,4 +170,4 @@ def strip_furniture(lines: Lines) -> tuple[Lines, pa.Array, pa.Array, np.ndarray
     nonempty = pc.greater(pc.utf8_length(kept.text), 0).to_numpy(zero_copy_only=False)
     if not nonempty.all():
         kept = kept.filter(nonempty)
-    return kept, pa.array(agency, pa.string()), pa.array(dateline, pa.string()), removed
+    return kept

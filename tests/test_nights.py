@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -68,14 +69,18 @@ def test_two_nights_match_one_run_and_keep_ids(corpus, tmp_path):
     late = s2.assign(g=s2.story_id.map(g))
     late = late[late.g.isin(night1_id.index)]
     share = (late.cluster_id.values == night1_id.loc[late.g].values).mean()
+    # Where night 1 already split a report in two clusters, a late copy carrying either id counts.
+    ids1 = s1.assign(g=s1.story_id.map(g)).groupby("g").cluster_id.agg(set)
+    any_share = np.mean([cid in ids1[r] for cid, r in zip(late.cluster_id, late.g)])
     # The same measure inside the single run: copies the job splits off even when it sees
     # everything at once (recall, not memory) bound what two nights can reach.
     one = _night(tmp_path / "single", "2026-11-20").assign(g=lambda x: x.story_id.map(g))
     one1, one2 = one[one.story_id.isin(s1.story_id)], one[one.story_id.isin(late.story_id)]
     mode1 = one1.groupby("g").cluster_id.agg(lambda x: x.mode()[0])
     ceiling = (one2.cluster_id.values == mode1.loc[one2.g].values).mean()
-    print(f"night-2 copies carrying the night-1 id: {share:.4f} (single-run ceiling {ceiling:.4f}); F1 {two:.4f} vs {single:.4f}")
-    assert len(late) > 300 and share >= ceiling - 0.01 and share >= 0.93, (share, ceiling)
+    print(f"night-2 copies carrying a night-1 id of their report: {any_share:.4f}, its main id: {share:.4f} "
+          f"(single-run ceiling {ceiling:.4f}); F1 {two:.4f} vs {single:.4f}")
+    assert len(late) > 300 and any_share >= 0.97 and share >= ceiling - 0.01, (any_share, share, ceiling)
     # clusters/ for night 2 holds every touched cluster with its full membership.
     c2 = _night(tmp_path / "two", "2026-11-21", "clusters")
     assert set(c2.cluster_id) == set(s2.cluster_id)
