@@ -1,0 +1,92 @@
+"""Every option of `dedup run`, `dedup synth` and `dedup eval`, through typer's runner."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import DEMO, DEMO_GOLD, OTHER, ROOT, WIRE, shared_path, write_jsonl
+
+DEDUP = str(Path(sys.executable).with_name("dedup"))
+
+
+def _batch(tmp_path):
+    return write_jsonl(tmp_path / "b.jsonl", [{"id": f"s{i}", "body": w} for i, w in enumerate(WIRE + OTHER)])
+
+
+def test_log_formats_and_levels(tmp_path):
+    batch, out = _batch(tmp_path), tmp_path / "out"
+    base = [DEDUP, "run", "--input", str(batch), "--output", str(out), "--run-date", "2026-11-20"]
+    r = subprocess.run(base + ["--log-format", "json"], capture_output=True, text=True, check=True)
+    lines = [json.loads(x) for x in r.stderr.splitlines() if x.strip()]
+    assert lines and all({"time", "level", "message"} <= set(x) for x in lines)
+    assert any("stage fingerprint" in x["message"] or "stage clean" in x["message"] for x in lines)
+    r = subprocess.run(base + ["--quiet"], capture_output=True, text=True, check=True)
+    assert r.stderr.strip() == "" and "2026-11-20: 8 records" in r.stdout
+    r = subprocess.run(base + ["--verbose"], capture_output=True, text=True, check=True)
+    assert " INFO " in r.stderr and "stage read" in r.stderr
+    r = subprocess.run(base + ["--log-format", "xml"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--log-format" in r.stderr
+
+
+def test_workers_and_run_date_reach_the_manifest(tmp_path, cli):
+    out = tmp_path / "out"
+    r = cli("run", "--input", _batch(tmp_path), "--output", out, "--run-date", "2026-11-19", "--workers", "1")
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "runs" / "run_date=2026-11-19" / "manifest.json").read_text())
+    assert m["config"]["run"]["workers"] == 1 and m["run_date"] == "2026-11-19"
+
+
+def test_config_file_with_flag_overrides(tmp_path, cli):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input:\n  path: {tmp_path / 'nowhere.jsonl'}\noutput:\n  path: {tmp_path / 'ignored'}\n"
+                   "dedup:\n  threshold: 0.6\n")
+    out = tmp_path / "out"
+    r = cli("run", "--config", cfg, "--input", _batch(tmp_path), "--output", out, "--run-date", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    assert (out / "stories").exists() and not (tmp_path / "ignored").exists()
+    m = json.loads((out / "runs" / "run_date=2026-11-20" / "manifest.json").read_text())
+    assert m["config"]["dedup"]["threshold"] == 0.6
+
+
+def test_run_needs_a_config_or_an_input(cli):
+    r = cli("run")
+    assert r.exit_code == 2 and "--config" in r.output
+
+
+def test_bad_run_date_is_a_usage_error(tmp_path, cli):
+    r = cli("run", "--input", _batch(tmp_path), "--output", tmp_path / "o", "--run-date", "26/11/2026")
+    assert r.exit_code == 2 and "run_date" in r.output
+
+
+def test_eval_command_on_the_demo(tmp_path, cli):
+    out = tmp_path / "out"
+    assert cli("run", "--input", DEMO, "--output", out, "--run-date", "2026-11-26", "-q").exit_code == 0
+    r = cli("eval", "--stories", out / "stories", "--gold", DEMO_GOLD, "--run-date", "2026-11-26", "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert res["precision"] == 1.0 and res["f1"] >= 0.95
+    r = cli("eval", "--stories", out / "stories", "--gold", DEMO_GOLD, "--examples", "2")
+    assert r.exit_code == 0 and "F1" in r.output
+    r = cli("eval", "--stories", tmp_path / "missing", "--gold", DEMO_GOLD)
+    assert r.exit_code == 2 and "--stories not found" in r.output
+
+
+def test_synth_command(tmp_path, cli):
+    src = shared_path("corpora", "reuters21578")
+    out = tmp_path / "c"
+    r = cli("synth", "--n", "300", "--out", out, "--source", src, "--seed", "4")
+    assert r.exit_code == 0, r.output
+    gold = pd.read_csv(out / "gold.csv")
+    assert len(gold) == 300 == sum(1 for _ in open(out / "batch.jsonl"))
+    assert (out / "batch-clean.jsonl").exists()
+    r = cli("synth", "--n", "10", "--out", out, "--source", tmp_path / "nope")
+    assert r.exit_code == 2 and "--source" in r.output
+
+
+def test_library_api_matches_the_cli(tmp_path):
+    from dedup import load_config, run
+
+    res = run(load_config(ROOT / "configs" / "demo.yaml", output=str(tmp_path / "lib")))
+    assert res.counts["read"] == 59 and res.run_date == "2026-11-26"
