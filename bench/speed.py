@@ -613,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
                 line += (f" (pipeline time alone, without process start and imports: "
                          f"{base.internal_s / ours.internal_s:.2f}x)")
             print(line)
+        if base:
+            print("datasketch's own split: " + ", ".join(f"{k} {v['seconds']:.2f} s" for k, v in base.stages.items())
+                  + (f" (total {base.internal_s:.2f} s)" if base.internal_s is not None else ""))
     elif len(dedup_runs) > 1:
         print()
         print(scaling_table(dedup_runs))

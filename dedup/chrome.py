@@ -158,9 +158,11 @@ def remove_chrome(
     min_stories: int = 3,
     min_share: float = 0.0,
     generic: bool = True,
-) -> tuple[Lines, np.ndarray]:
-    """Lines with chrome removed, and a boolean mask (over the input lines) of what was removed."""
+) -> tuple[Lines, np.ndarray, int]:
+    """Lines with chrome removed, a boolean mask (over the input lines) of what was removed, and
+    how many of those the learned chrome removed (the rest: generic patterns and edges)."""
     keep = np.ones(len(lines.text), dtype=bool)
+    learned_hits = 0
     words = lines.words()
     if model is not None and model.keys.size:
         n = model.count_of(_outlet_keys(outlets, lines.story, lines.key_hash()))
@@ -169,10 +171,11 @@ def remove_chrome(
             per_outlet = np.array([model.outlet_stories.get(o, 0) for o in outlets.fill_null("").to_pylist()], np.float64)
             hit &= n >= min_share * per_outlet[lines.story]
         keep &= ~hit
+        learned_hits = int(hit.sum())
     if generic:
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
         low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
         keep[short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)]] = False
         keep &= ~lines.is_headline_bullet()
     keep = _edge_trim(lines.story, lines.is_prose(), keep)
-    return lines.filter(keep), ~keep
+    return lines.filter(keep), ~keep, learned_hits

@@ -69,6 +69,7 @@ class Cleaned:
     chrome_lines: np.ndarray  # lines removed as chrome, per story
     words: np.ndarray  # words in body_clean, per story
     removed: pa.Table  # (outlet, line, stories): the chrome lines removed, for people to inspect
+    learned_removed: int = 0  # lines removed because the outlet's learned chrome had them
 
 
 def finish(
@@ -82,7 +83,8 @@ def finish(
 ) -> Cleaned:
     lines = Lines.split(text)
     lines, agency, dateline, _ = strip_furniture(lines)
-    kept, removed = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share, generic=generic)
+    kept, removed, learned_hits = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share,
+                                                generic=generic)
     kept = strip_late_dateline(kept, agency, dateline)
     body_clean = kept.join()
     words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
@@ -99,6 +101,7 @@ def finish(
         chrome_lines=lines.count_per_story(removed),
         words=words,
         removed=shown,
+        learned_removed=learned_hits,
     )
 
 

@@ -291,16 +291,19 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         )
         removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
             [("n", "sum")])
-        return cleaned, c.fp_text.filter(keep), rejected, removed, c.removed
+        return cleaned, c.fp_text.filter(keep), rejected, removed, (c.removed, c.learned_removed)
 
     out = CleanOutput([], [], None, [], {}, [])
     meta_parts: list[pa.Table] = []
     t_fp = 0.0
+    learned_removed = 0
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=total)
-        for cleaned, fp_text, rejected, removed, shown in bounded_map(pool, clean_chunk, spills, settings.run.workers):
+        for cleaned, fp_text, rejected, removed, (shown, learned) in bounded_map(
+                pool, clean_chunk, spills, settings.run.workers):
             out.removed_lines.append(shown)
+            learned_removed += learned
             progress.update(cleaned.num_rows + rejected.num_rows)
             if rejected.num_rows:
                 out.rejects.append(rejected)
@@ -327,8 +330,11 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     out.meta = pa.concat_tables(meta_parts) if meta_parts else None
     n, emptied = out.n, sum(r.num_rows for r in out.rejects)
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3), "peak_rss_mb": peak_rss_mb(),
-                          "stories": n, "emptied": emptied, "learned_chrome_lines": model.n_learned(ch.min_stories),
-                          "chrome_lines_removed": int(sum(out.chrome_removed.values()))}
+                          "stories": n, "emptied": emptied,
+                          # (outlet, line) keys seen in >= chrome.min_stories stories, before the min_share test
+                          "learned_chrome_lines": model.n_learned(ch.min_stories),
+                          "chrome_lines_removed": int(sum(out.chrome_removed.values())),
+                          "chrome_lines_removed_learned": learned_removed}
     sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n,
                                 "shingles": sum(int(f.values.shape[0]) for f in out.fingerprints),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}

@@ -43,7 +43,7 @@ def test_compare_with_baseline_end_to_end(cache, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     # The printed tables.
     assert "pipeline" in p.stdout and "stories/s" in p.stdout and "peak RSS MB" in p.stdout
-    assert "speed ratio, datasketch wall / dedup wall:" in p.stdout
+    assert "speed ratio, datasketch wall / dedup wall:" in p.stdout and "datasketch's own split: read " in p.stdout
     assert "dedup stages at 500 stories" in p.stdout
     for stage in ("read", "clean", "fingerprint", "candidates", "verify", "cluster", "write"):
         assert f"\n{stage} " in p.stdout
