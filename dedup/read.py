@@ -479,10 +479,3 @@ def sha256_file(path: str) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def empty_records() -> pa.Table:
-    return pa.table({c: pa.array([], t) for c, t in zip(RECORD_COLUMNS, [
-        pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.timestamp("us", tz="UTC"),
-        pa.large_string()])})
-
