@@ -87,7 +87,8 @@ def finish(
                                                 generic=generic)
     kept = strip_late_dateline(kept, agency, dateline)
     body_clean = kept.join()
-    words = pc.count_substring_regex(body_clean, r"\S+").to_numpy().astype(np.int64)
+    # Words per story from the per-line counts already computed, not another pass over the text.
+    words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)
     short = removed & (pc.utf8_length(lines.text).to_numpy() <= 200)
     shown = pa.table({
         "outlet": pc.take(outlets.fill_null(""), pa.array(lines.story[short])).cast(pa.string()),
