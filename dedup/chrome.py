@@ -58,9 +58,9 @@ _GENERIC_RE = "(" + ")|(".join(GENERIC_PATTERNS) + ")"
 
 def _outlet_keys(outlets: pa.Array, stories: np.ndarray, key_hash: np.ndarray) -> np.ndarray:
     """One uint64 per (outlet of the line's story, line key)."""
-    from dedup.fingerprint import _utf8_buffers, string_hashes
+    from dedup.fingerprint import hash_strings
 
-    oh = string_hashes(*_utf8_buffers(outlets.cast(pa.large_string()).fill_null("")))
+    oh = hash_strings(outlets.fill_null(""))
     return (oh[stories] * np.uint64(0x9E3779B97F4A7C15)) ^ key_hash
 
 
@@ -168,7 +168,11 @@ def remove_chrome(
         n = model.count_of(_outlet_keys(outlets, lines.story, lines.key_hash()))
         hit = n >= min_stories
         if min_share > 0 and hit.any():
-            per_outlet = np.array([model.outlet_stories.get(o, 0) for o in outlets.fill_null("").to_pylist()], np.float64)
+            # Stories seen per outlet, looked up for each story (an unseen outlet counts 0: index -1).
+            names = pa.array(list(model.outlet_stories), pa.string())
+            seen = np.append(np.array(list(model.outlet_stories.values()), np.float64), 0.0)
+            at = pc.fill_null(pc.index_in(outlets.fill_null("").cast(pa.string()), value_set=names), -1)
+            per_outlet = seen[at.to_numpy()]
             hit &= n >= min_share * per_outlet[lines.story]
         keep &= ~hit
         learned_hits = int(hit.sum())

@@ -163,17 +163,10 @@ class _Fp:
         return np.diff(self.offsets)
 
 
-def _string_hashes(values: pa.Array) -> np.ndarray:
-    from dedup.fingerprint import _utf8_buffers, string_hashes
-
-    data, offsets = _utf8_buffers(values)
-    return string_hashes(data, offsets)
-
-
 def _fingerprint_rows(rows: list[dict], s: DedupSettings) -> _Fp:
     """Fingerprints as the run computed them: fingerprint text, shingles, MinHash, the token-sequence
     hash for exact matches, and the lowercased-headline hash."""
-    from dedup.fingerprint import fingerprint
+    from dedup.fingerprint import fingerprint, hash_strings
     from dedup.normalize import fingerprint_text
 
     bodies = pa.array([r.get("body_clean") or "" for r in rows], pa.large_string())
@@ -184,11 +177,8 @@ def _fingerprint_rows(rows: list[dict], s: DedupSettings) -> _Fp:
     heads = pc.utf8_lower(pa.array([r.get("headline") for r in rows], pa.string()))
     pub = pa.array([r.get("published_at") for r in rows], pa.timestamp("us", tz="UTC"))
     pub = pc.fill_null(pub.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy()
-    text_hash = getattr(fp, "text_hash", None)
-    if text_hash is None:  # older fingerprint module: the hash of the fingerprint text
-        text_hash = _string_hashes(fingerprint_text(bodies))
     return _Fp([r["story_id"] for r in rows], fp.signatures, fp.offsets, fp.values, words,
-               np.asarray(text_hash), _string_hashes(heads), pub)
+               fp.text_hash, hash_strings(heads), pub)
 
 
 @dataclass

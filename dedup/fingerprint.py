@@ -343,6 +343,11 @@ def _utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets
 
 
+def hash_strings(values: pa.Array) -> np.ndarray:
+    """Stable 64-bit FNV-1a hash of each string (0 for null or empty): headlines, outlets."""
+    return string_hashes(*_utf8_buffers(values))
+
+
 def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int) -> Fingerprints:
     """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
     data, offsets = _utf8_buffers(texts)

@@ -32,7 +32,7 @@ from dedup import candidates as cand
 from dedup import clean, cluster, verify
 from dedup.chrome import ChromeModel
 from dedup.config import Settings
-from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.fingerprint import Fingerprints, fingerprint, hash_strings
 from dedup.report import write_report
 from dedup.read import REJECT_SCHEMA, ReadStats, discover, read_chunks, sha256_file
 from dedup.state import StateError, load_window, prune, write_night
@@ -132,14 +132,6 @@ def state_lock(state_dir: Path):
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
-
-
-def _hash_strings(values: pa.Array) -> np.ndarray:
-    """Stable 64-bit hashes of strings (0 for null/empty), via the fingerprint kernel's FNV."""
-    from dedup.fingerprint import _utf8_buffers, string_hashes
-
-    data, offsets = _utf8_buffers(values)
-    return string_hashes(data, offsets)
 
 
 def _package_versions() -> dict:
@@ -319,7 +311,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "published_at": cleaned.column("published_at"),
                 "words": cleaned.column("words"),
                 "text_hash": pa.array(fp.text_hash),
-                "headline_hash": pa.array(_hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+                "headline_hash": pa.array(hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
             }))
             p2 = staging.work / f"clean-{len(out.spills):05d}.parquet"
             pq.write_table(cleaned, p2, compression="lz4")

@@ -125,7 +125,7 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
 def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) -> Lines:
     """A second look, after chrome removal, for stories whose dateline was buried under page
     headers: on their first lines now. Fills ``agency``/``dateline`` in place."""
-    missing = np.array([d is None for d in dateline], dtype=bool)
+    missing = np.equal(dateline, None)
     idx = _first_per_story(np.flatnonzero(missing[lines.story]), lines.story, DATELINE_SEARCH_PROSE)
     return _strip_dateline(lines, idx, agency, dateline) if len(idx) else lines
 
