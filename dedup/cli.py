@@ -66,6 +66,10 @@ def run(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: today, UTC)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Override run.engine: local or spark "
+                                         "(spark needs pip install 'dedup[spark]')."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Override spark.master, e.g. local[2] "
+                                               "(under spark-submit, leave it to --master there)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
     log_format: str = typer.Option("text", "--log-format", help="text (timestamped lines) or json (one object a line)."),
@@ -80,7 +84,8 @@ def run(
     if config is None and input is None:
         _fail("give --config FILE or at least --input and --output", EXIT_USAGE)
     try:
-        overrides = {"run.workers": workers} if workers is not None else None
+        overrides = {k: v for k, v in (("run.workers", workers), ("run.engine", engine),
+                                       ("spark.master", spark_master)) if v is not None}
         settings = load_config(config, input=input, output=output, run_date=run_date, overrides=overrides)
         result = run_job(settings)
     except (ConfigError, InputError) as e:

@@ -119,7 +119,27 @@ class DedupSettings(_Strict):
 class RunSettings(_Strict):
     workers: int = Field(2, ge=1, le=64, description="Processes for the clean and fingerprint stages.")
     chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
-    engine: Literal["local"] = "local"
+    engine: Literal["local", "spark"] = Field(
+        "local",
+        description="local: this machine (threads, numba). spark: the same stages on Apache Spark DataFrames "
+        "(needs pip install 'dedup[spark]'; see the spark section and README 'Running on Spark').",
+    )
+
+
+class SparkSettings(_Strict):
+    """Used only with ``run.engine: spark``. Under ``spark-submit`` leave ``master`` unset: the
+    submitted master and ``--conf`` settings win; ``conf`` here fills in what they do not set."""
+
+    master: Optional[str] = Field(
+        None, description="Spark master URL, e.g. local[2], yarn, k8s://...; default: what spark-submit gave, "
+        "else local[*].")
+    app_name: str = Field("dedup", description="Spark application name.")
+    partitions: int = Field(
+        0, ge=0, description="Partitions for the story stages and shuffles; 0: Spark's default parallelism x 2.")
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings (spark.executor.memory, ...).")
+    max_rounds: int = Field(
+        100, ge=1, description="Cap on the rounds of the distributed canonical choice (each round settles at least "
+        "the best-ranked story left; real batches settle in a handful).")
 
 
 class Settings(_Strict):
@@ -129,6 +149,7 @@ class Settings(_Strict):
     chrome: ChromeSettings = Field(default_factory=ChromeSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     run_date: Optional[dt.date] = Field(None, description="Night to write; default today (UTC).")
 
     @model_validator(mode="after")

@@ -155,6 +155,12 @@ def _top_lines(t: pa.Table, k: int) -> dict:
 def run(settings: Settings) -> RunResult:
     """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
     night = settings.run_date.isoformat()
+    body = _run
+    if settings.run.engine == "spark":
+        from dedup.spark.session import require_pyspark
+
+        require_pyspark()  # before the lock and any output: a missing extra is a usage error
+        from dedup.spark.engine import run_night as body
     out = Path(settings.output.path)
     out.mkdir(parents=True, exist_ok=True)
     with state_lock(settings.state_path):
@@ -163,7 +169,7 @@ def run(settings: Settings) -> RunResult:
             log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
         staging = Staging(out, night, settings.state_path)
         try:
-            result = _run(settings, staging, night)
+            result = body(settings, staging, night)
         except BaseException:
             staging.abandon()
             raise

@@ -86,10 +86,18 @@ def list_nights(state_path: Path) -> list[str]:
 
 
 def _sha256(path: Path) -> str:
+    """Of a file, or of a folder of part files (as the Spark engine writes each table): the
+    names and contents of its visible files in name order."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    for f in files:
+        if f != path:
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -124,20 +132,19 @@ def empty_window() -> Window:
 
 def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     """The nights before ``night`` within the retention window, checked and merged."""
-    end = dt.date.fromisoformat(night)
-    start = end - dt.timedelta(days=retention_days)
-    nights = [x for x in list_nights(state_path) if start <= dt.date.fromisoformat(x) < end]
+    nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
     canon, members, chromes = [], [], []
     for x in nights:
         d = night_dir(state_path, x)
-        _verify(d, x)
-        canon.append(pq.read_table(d / "canonicals.parquet").cast(CANONICALS_SCHEMA))
-        members.append(pq.read_table(d / "members.parquet").cast(MEMBERS_SCHEMA))
-        ck = pq.read_table(d / "chrome.parquet")
-        ou = pq.read_table(d / "outlets.parquet")
-        chromes.append(ChromeModel(ck.column("key").to_numpy(), ck.column("stories").to_numpy(),
+        # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
+        canon.append(_read(d / "canonicals.parquet", CANONICALS_SCHEMA))
+        members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
+        ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
+        ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
+        chromes.append(ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
+                                   ck.column("stories").cast(pa.int64()).to_numpy(),
                                    dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))))
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence.
@@ -150,6 +157,21 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
     return Window(nights, c, m, ChromeModel.combine(chromes))
+
+
+def window_nights(state_path: Path, night: str, retention_days: int) -> list[str]:
+    """The nights before ``night`` within the retention window, each checked (``StateError``)."""
+    end = dt.date.fromisoformat(night)
+    start = end - dt.timedelta(days=retention_days)
+    nights = [x for x in list_nights(state_path) if start <= dt.date.fromisoformat(x) < end]
+    for x in nights:
+        _verify(night_dir(state_path, x), x)
+    return nights
+
+
+def _read(path: Path, schema: pa.Schema) -> pa.Table:
+    t = pq.read_table(path, columns=schema.names)
+    return t.cast(schema, safe=False)
 
 
 def _verify(d: Path, night: str) -> None:
@@ -167,7 +189,7 @@ def _verify(d: Path, night: str) -> None:
                          f"{STATE_VERSION}: {how}")
     for name in FILES:
         p = d / name
-        if not p.is_file() or _sha256(p) != meta.get("sha256", {}).get(name):
+        if not p.exists() or _sha256(p) != meta.get("sha256", {}).get(name):
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
 
 
@@ -184,10 +206,16 @@ def write_night(
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
                    dest / "outlets.parquet", compression="zstd")
     pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
+    return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
+                                        "chrome_keys": int(chrome.keys.size)})
+
+
+def write_manifest(dest: Path, night: str, rows: dict) -> dict:
+    """The night's manifest, written last: its checksums vouch for the files beside it."""
     meta = {
         "version": STATE_VERSION,
         "night": night,
-        "rows": {"canonicals": canonicals.num_rows, "members": members.num_rows, "chrome_keys": int(chrome.keys.size)},
+        "rows": rows,
         "sha256": {name: _sha256(dest / name) for name in FILES},
     }
     (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
