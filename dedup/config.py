@@ -127,12 +127,12 @@ class RunSettings(_Strict):
 
 
 class SparkSettings(_Strict):
-    """Used only with ``run.engine: spark``. Under ``spark-submit`` leave ``master`` unset: the
-    submitted master and ``--conf`` settings win; ``conf`` here fills in what they do not set."""
+    """Used only with ``run.engine: spark``. Under ``spark-submit``, the submitted ``--master``
+    and ``--conf`` settings win; ``conf`` here fills in what they do not set."""
 
     master: Optional[str] = Field(
-        None, description="Spark master URL, e.g. local[2], yarn, k8s://...; default: what spark-submit gave, "
-        "else local[*].")
+        None, description="Spark master URL, e.g. local[2], yarn, k8s://...; under spark-submit its --master wins; "
+        "default local[*].")
     app_name: str = Field("dedup", description="Spark application name.")
     partitions: int = Field(
         0, ge=0, description="Partitions for the story stages and shuffles; 0: Spark's default parallelism x 2.")

@@ -64,6 +64,7 @@ def run_night(settings, staging, night: str):
     ch, d, inp = settings.chrome, settings.dedup, settings.input
     files = discover(inp)
 
+    _describe(spark, "read")
     with sl.stage("read", files=len(files)) as st:
         fdf = spark.createDataFrame([(i, f.path, f.format, f.bytes) for i, f in enumerate(files)],
                                     "file_idx int, path string, format string, bytes long").repartition(len(files))
@@ -97,6 +98,7 @@ def run_night(settings, staging, night: str):
         raise RunFailed(f"{stats.rejected} of {stats.records} records rejected, over input.max_reject_ratio="
                         f"{inp.max_reject_ratio}; top reasons: {top}. Nothing was written for {night}.")
 
+    _describe(spark, "state")
     with sl.stage("state") as st:
         try:
             nights, wcanon, wmembers, wchrome, woutlets = S.load_window(
@@ -109,6 +111,7 @@ def run_night(settings, staging, night: str):
         else:
             st.update(nights=0, clusters=0)
 
+    _describe(spark, "clean+fingerprint")
     t0 = time.perf_counter()
     # Tonight's chrome counts, and the model the cleaner uses: tonight's plus the window's, cut to
     # the keys that can ever count as chrome (>= min_stories), which is small enough to broadcast.
@@ -140,7 +143,7 @@ def run_night(settings, staging, night: str):
                                              F.sum("chrome_lines_removed").alias("learned"),
                                              F.count(F.lit(1)).alias("batches")).first()
     tonight = (cl.where("kind = 'story'").drop("kind", "reason", "raw", "line", "stories", "seconds", "fp_seconds")
-               .withColumn("node", F.monotonically_increasing_id()).persist(keep))
+               .withColumn("node", F.monotonically_increasing_id()).localCheckpoint())
     n = tonight.count()
     empties = cl.where("kind = 'empty'").persist(keep)
     emptied = empties.count()
@@ -160,6 +163,7 @@ def run_night(settings, staging, night: str):
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size,
                                 "executor_seconds": round(float(timing.fs or 0), 3)}
 
+    _describe(spark, "candidates")
     with sl.stage("candidates") as st:
         long_max = F.lit(np.iinfo(np.int64).max)
         nodes = tonight.select(
@@ -174,7 +178,8 @@ def run_night(settings, staging, night: str):
                 F.col("cluster_id").alias("tie"), F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
                 "words", "text_hash", "headline_hash", F.size("shingles").cast("long").alias("n_shingles"),
                 "signature", "shingles"))
-        nodes = nodes.select(*NODE_COLS).persist(keep)
+        # Checkpointed, not just cached: node ids must never be recomputed differently.
+        nodes = nodes.select(*NODE_COLS).localCheckpoint()
         total_nodes = nodes.count()
         g = G.build(spark, nodes, settings)
         st.update(pairs=g.pairs, bands=g.bands, rows=g.rows, big_buckets=g.big_buckets)
@@ -182,6 +187,7 @@ def run_night(settings, staging, night: str):
     sl.stages["verify"] = {"seconds": 0.0, "peak_rss_mb": _rss(), "pairs": g.pairs, "matches": g.matches,
                            "note": "timed with candidates (one Spark plan)"}
 
+    _describe(spark, "cluster")
     with sl.stage("cluster") as st:
         members = G.member_scores(nodes, g.labels, d.threshold).persist(keep)
         per = members.groupBy("label").count()
@@ -191,6 +197,7 @@ def run_night(settings, staging, night: str):
         st.update(clusters=clusters_n, new_clusters=new_n, earlier_clusters_joined=clusters_n - new_n,
                   duplicates=n - new_n, largest=int(s.largest or 0), rounds=g.rounds, nodes=total_nodes)
 
+    _describe(spark, "write")
     with sl.stage("write") as st:
         new_canon_nodes = members.where("node = label").select("node")
         new_ids = (tonight.join(new_canon_nodes, "node").select("node", "story_id")
@@ -284,6 +291,12 @@ def run_night(settings, staging, night: str):
     if counts["accepted"] + counts["rejected"] != counts["read"]:
         raise RunFailed(f"record accounting is off: {counts}")
     return RunResult(night, Path(settings.output.path), counts, manifest)
+
+
+def _describe(spark, stage: str) -> None:
+    """Label the Spark jobs of a stage, so the Spark UI and its REST API (and bench/spark.py's
+    per-stage executor costs) show which part of the night they belong to."""
+    spark.sparkContext.setJobDescription(f"dedup {stage}")
 
 
 def _rss() -> float:

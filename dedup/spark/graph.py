@@ -63,13 +63,13 @@ def candidates(nodes, d, bands: int, rows: int):
     w = Window.partitionBy("band", "key").orderBy(*RANK)
     keys = (keys.withColumn("pos", F.row_number().over(w))
             .withColumn("head", F.first("node").over(w))
-            .withColumn("pred", F.lag("node").over(w)))
+            .withColumn("pred", F.lag("node").over(w))).persist()
     pairs = (keys.where("pos > 1").select(F.col("head").alias("l"), F.col("node").alias("r"))
              .unionByName(keys.where("pos > 2").select(F.col("pred").alias("l"), F.col("node").alias("r")))
              .distinct())
     big = keys.where("pos = 1").select("band", "key").join(
         keys.groupBy("band", "key").count().where(F.col("count") > d.max_bucket), ["band", "key"]).count()
-    return pairs, big
+    return pairs, big, keys
 
 
 def verify(nodes, pairs, d):
@@ -166,8 +166,9 @@ def build(spark, nodes, settings) -> Graph:
 
     d = settings.dedup
     bands, rows = lsh_params(d.candidate_threshold, d.num_perm)
-    pairs, big = candidates(nodes, d, bands, rows)
+    pairs, big, keys = candidates(nodes, d, bands, rows)
     scored = verify(nodes, pairs, d).localCheckpoint()
+    keys.unpersist()
     n_pairs = scored.count()
     edges = scored.where("match").select("l", "r", "long_pair").localCheckpoint()
     n_match = edges.count()

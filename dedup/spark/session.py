@@ -42,25 +42,31 @@ def get_session(settings: Settings):
     PYSPARK_PYTHON defaults to this interpreter unless the environment sets it.
     """
     require_pyspark()
+    import warnings
+
+    # pyspark 4.3 warns that it does not fully support pandas 3; the engine moves data as Arrow
+    # (mapInArrow), never through pandas, so the warning says nothing about this job.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     active = SparkSession.getActiveSession()
     sp = settings.spark
-    builder = SparkSession.builder.appName(sp.app_name)
-    # Under spark-submit the driver finds its JVM through PYSPARK_GATEWAY_PORT, and the submitted
-    # --master must win; run directly, there is no master unless we give one.
+    builder = SparkSession.builder
+    # Under spark-submit the driver finds its JVM through PYSPARK_GATEWAY_PORT, and what was
+    # submitted (--master, --conf) wins over the config; run directly, the config decides.
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ
-    if active is None and sp.master:
-        builder = builder.master(sp.master)
-    elif active is None and not submitted:
-        builder = builder.master("local[*]")
-    for k, v in {**DEFAULTS, **sp.conf}.items():
-        builder = builder.config(k, v)
+    if active is None and not submitted:
+        builder = builder.master(sp.master or "local[*]")
+    given = set()
+    if submitted:
+        from pyspark import SparkConf
+
+        given = {k for k, _ in SparkConf().getAll()}
+    for k, v in {"spark.app.name": sp.app_name, **DEFAULTS, **sp.conf}.items():
+        if k not in given:
+            builder = builder.config(k, v)
     spark = active or builder.getOrCreate()
-    if active is not None:
-        for k, v in sp.conf.items():
-            spark.conf.set(k, v)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

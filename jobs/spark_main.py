@@ -1,0 +1,14 @@
+"""What spark-submit runs: the ``dedup`` command line, inside the driver spark-submit started.
+
+    spark-submit [spark options] jobs/spark_main.py run --config prod.yaml --engine spark --run-date D
+
+The engine finds the session spark-submit set up (its --master and --conf win over the config's
+``spark`` section). jobs/spark-submit.sh wraps this with the night's date and sane defaults.
+"""
+import sys
+
+from dedup.cli import app
+
+if __name__ == "__main__":
+    sys.argv[0] = "dedup"
+    app()
