@@ -93,8 +93,8 @@ def test_score_partition_equals_verify_on_the_same_pairs():
                               headline_hash=hh, threshold=0.5, containment_threshold=0.8, short_words=30)
 
     def side(rows, pre):
-        sets = [fp.values[fp.offsets[i]:fp.offsets[i + 1]].astype(np.int64).tolist() for i in rows]
-        return {pre + "shingles": pa.array(sets, pa.list_(pa.int64())), pre + "words": pa.array(words[rows]),
+        sub = fp.take(rows)
+        return {pre + "shingles": P.packed(sub.offsets, sub.values), pre + "words": pa.array(words[rows]),
                 pre + "text_hash": pa.array(P.as_signed(fp.text_hash[rows])),
                 pre + "headline_hash": pa.array(P.as_signed(hh[rows]))}
 
@@ -107,9 +107,9 @@ def test_score_partition_equals_verify_on_the_same_pairs():
 def test_band_rows_are_the_local_band_keys():
     fp = _fp([" ".join(WIRE), " ".join(OTHER), WIRE[2]])
     bands, rows = lsh_params(0.2, 64)
-    sig = fp.signatures.astype(np.int64)
+    sig = fp.signatures
     batch = pa.RecordBatch.from_pydict({"node": pa.array([10, 11, 12], pa.int64()),
-                                        "signature": pa.array(sig.tolist(), pa.list_(pa.int64()))})
+                                        "signature": P.packed(np.arange(4) * sig.shape[1], sig.reshape(-1))})
     got = pa.Table.from_batches(list(P.band_rows(iter([batch]), bands, rows)))
     want = band_keys(fp.signatures, bands, rows)
     assert got.num_rows == 3 * bands
@@ -128,7 +128,9 @@ def test_state_files_of_either_engine_read_back_with_the_same_bits(tmp_path):
     assert got.num_rows == local.num_rows > 0
     assert got.schema.field("text_hash").type == pa.int64()
     assert (P.as_unsigned(got.column("text_hash").to_numpy()) == local.column("text_hash").to_numpy()).all()
-    assert got.column("shingles").to_pylist() == local.column("shingles").to_pylist()
+    assert P.packed_to_lists(got.column("shingles")).to_pylist() == local.column("shingles").to_pylist()
+    offs, vals = P.unpacked(got.column("signature"))
+    assert (vals.reshape(got.num_rows, -1) == np.array(local.column("signature").to_pylist())).all()
 
 
 def test_missing_pyspark_is_a_usage_error_that_says_what_to_install(cli, tmp_path, monkeypatch):
@@ -172,14 +174,17 @@ def test_canonical_rounds_equal_the_sequential_star_clustering(spark):
         right = np.where(rank[a] < rank[b], b, a)
         pairs = np.unique(np.stack([left, right], 1), axis=0)
         want = star_clusters(n, rank, pairs[:, 0], pairs[:, 1], fixed=fixed)
-        nodes = spark.createDataFrame(
+        # Node ids increase in rank order (``graph.rank_nodes``): story i is node rank[i].
+        nodes = G.rank_nodes(spark.createDataFrame(
             [(int(i), bool(fixed[i]), 0, int(rank[i]), 0, "", "") for i in range(n)],
-            "node long, fixed boolean, g int, neg_shingles long, pub long, story_id string, tie string")
-        edges = spark.createDataFrame([(int(x), int(y)) for x, y in pairs], "l long, r long")
+            "story long, fixed boolean, g int, neg_shingles long, pub long, story_id string, tie string"))
+        node_of = {r.story: r.node for r in nodes.select("story", "node").collect()}
+        story_of = {v: k for k, v in node_of.items()}
+        edges = spark.createDataFrame([(node_of[int(x)], node_of[int(y)]) for x, y in pairs], "l long, r long")
         labels, rounds = G.canonicals(spark, nodes, edges, max_rounds=500)
         got = np.full(n, -1)
         for r in labels.collect():
-            got[r.node] = r.label
+            got[story_of[r.node]] = story_of[r.label]
         assert (got == want).all(), f"trial {trial}"
         assert rounds >= 2
 

@@ -30,8 +30,8 @@ from dedup.write import partition, write_json
 
 log = logging.getLogger("dedup")
 
-NODE_COLS = ["node", "fixed", "g", "neg_shingles", "pub", "story_id", "tie", "file_idx", "record", "words",
-             "text_hash", "headline_hash", "n_shingles", "signature", "shingles"]
+MATCH_COLS = ["file_idx", "record", "story_id", "published_at", "words", "text_hash", "headline_hash", "n_shingles",
+              "signature", "shingles"]
 
 
 def _sum_stats(rows: list[str]) -> ReadStats:
@@ -142,9 +142,8 @@ def run_night(settings, staging, night: str):
     timing = cl.where("kind = 'timing'").agg(F.sum("seconds").alias("s"), F.sum("fp_seconds").alias("fs"),
                                              F.sum("chrome_lines_removed").alias("learned"),
                                              F.count(F.lit(1)).alias("batches")).first()
-    tonight = (cl.where("kind = 'story'").drop("kind", "reason", "raw", "line", "stories", "seconds", "fp_seconds")
-               .withColumn("node", F.monotonically_increasing_id()).localCheckpoint())
-    n = tonight.count()
+    stories = cl.where("kind = 'story'").drop("kind", "reason", "raw", "line", "stories", "seconds", "fp_seconds")
+    n = stories.count()
     empties = cl.where("kind = 'empty'").persist(keep)
     emptied = empties.count()
     removed_by_outlet = {r.outlet: int(r.n) for r in cl.where("kind in ('story', 'empty')")
@@ -166,21 +165,22 @@ def run_night(settings, staging, night: str):
     _describe(spark, "candidates")
     with sl.stage("candidates") as st:
         long_max = F.lit(np.iinfo(np.int64).max)
-        nodes = tonight.select(
-            "node", F.lit(False).alias("fixed"), F.lit(1).alias("g"), (-F.col("n_shingles")).alias("neg_shingles"),
-            F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), "story_id", F.lit("").alias("tie"),
-            "file_idx", "record", "words", "text_hash", "headline_hash", "n_shingles", "signature", "shingles")
+        # Only what matching needs goes through the rank sort and the joins; the text stays in
+        # ``stories`` until the write stage joins it back by (file, record).
+        nodes = stories.select(
+            *MATCH_COLS, F.lit(False).alias("fixed"), F.lit(1).alias("g"),
+            (-F.col("n_shingles")).alias("neg_shingles"),
+            F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), F.lit("").alias("tie"))
         if wcanon is not None:
             nodes = nodes.unionByName(wcanon.select(
-                (F.lit(-1) - F.monotonically_increasing_id()).alias("node"), F.lit(True).alias("fixed"),
-                F.lit(0).alias("g"), (-F.size("shingles")).cast("long").alias("neg_shingles"),
-                F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), "story_id",
-                F.col("cluster_id").alias("tie"), F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
-                "words", "text_hash", "headline_hash", F.size("shingles").cast("long").alias("n_shingles"),
-                "signature", "shingles"))
-        # Checkpointed, not just cached: node ids must never be recomputed differently.
-        nodes = nodes.select(*NODE_COLS).localCheckpoint()
+                "story_id", "published_at", "words", "text_hash", "headline_hash", "signature", "shingles",
+                F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
+                (F.length("shingles") / 4).cast("long").alias("n_shingles"),
+                F.lit(True).alias("fixed"), F.lit(0).alias("g"), (-F.length("shingles") / 4).cast("long").alias("neg_shingles"),
+                F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), F.col("cluster_id").alias("tie")))
+        nodes = G.rank_nodes(nodes)
         total_nodes = nodes.count()
+        tonight = stories.join(nodes.where("g = 1").select("file_idx", "record", "node"), ["file_idx", "record"])
         g = G.build(spark, nodes, settings)
         st.update(pairs=g.pairs, bands=g.bands, rows=g.rows, big_buckets=g.big_buckets)
     # Candidates and verification run as one Spark plan; their seconds are reported together.
@@ -190,8 +190,8 @@ def run_night(settings, staging, night: str):
     _describe(spark, "cluster")
     with sl.stage("cluster") as st:
         members = G.member_scores(nodes, g.labels, d.threshold).persist(keep)
-        per = members.groupBy("label").count()
-        s = per.agg(F.count(F.lit(1)).alias("clusters"), F.sum((F.col("label") >= 0).cast("long")).alias("new"),
+        per = members.groupBy("label", "label_g").count()
+        s = per.agg(F.count(F.lit(1)).alias("clusters"), F.sum((F.col("label_g") == 1).cast("long")).alias("new"),
                     F.max("count").alias("largest")).first()
         clusters_n, new_n = int(s.clusters or 0), int(s.new or 0)
         st.update(clusters=clusters_n, new_clusters=new_n, earlier_clusters_joined=clusters_n - new_n,
@@ -215,7 +215,7 @@ def run_night(settings, staging, night: str):
         members_all = tonight_members
         old_canon = None
         if wcanon is not None:
-            touched_old = members.where("label < 0").select(F.col("label").alias("node")).distinct()
+            touched_old = members.where("label_g = 0").select(F.col("label").alias("node")).distinct()
             old_ids = nodes.join(touched_old, "node").select(F.col("tie").alias("cluster_id"))
             old_canon = wcanon.join(old_ids, "cluster_id")
             members_all = members_all.unionByName(
@@ -286,7 +286,7 @@ def run_night(settings, staging, night: str):
                      dest=staging.path("runs", "report.html"))
     except Exception:  # noqa: BLE001 - a report problem must not lose the night's tables
         log.warning("could not write report.html for %s", night, exc_info=True)
-    for df in (raw, records, cl, tonight, empties, nodes, members, cids, members_all, outlets_tonight):
+    for df in (raw, records, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
     if counts["accepted"] + counts["rejected"] != counts["read"]:
         raise RunFailed(f"record accounting is off: {counts}")

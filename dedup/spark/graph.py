@@ -1,8 +1,10 @@
 """Candidates, verification and clusters on Spark: the local engine's rules as DataFrame operations.
 
 ``nodes`` has one row per story in play: earlier nights' canonicals (``fixed``, group ``g`` 0)
-and tonight's stories (group 1), each with its fingerprint and the columns of its rank key
-``RANK`` (the local ``cluster.preference_rank``: group, most shingles, earliest, smallest id).
+and tonight's stories (group 1), each with its fingerprint. Node ids increase in canonical
+preference order (``RANK``, the local ``cluster.preference_rank``: group, most shingles, earliest,
+smallest id; see ``rank_nodes``), so "better-ranked" is "smaller id" everywhere below, and
+shuffles carry one long instead of the five columns of the rank key.
 
 * Candidates: band keys (and the exact-text and short-story headline keys) grouped by Spark's
   shuffle; within a bucket, in rank order, each member pairs with the bucket head and with its
@@ -49,6 +51,14 @@ def _F():
     return F
 
 
+def rank_nodes(nodes):
+    """Give every node an id that increases in ``RANK`` order: after a global sort, Spark's
+    monotonically increasing id is (partition, position), and partitions are range-ordered.
+    Checkpointed, not just cached: the ids must never be recomputed differently."""
+    F = _F()
+    return nodes.orderBy(*RANK).withColumn("node", F.monotonically_increasing_id()).localCheckpoint()
+
+
 def candidates(nodes, d, bands: int, rows: int):
     """Candidate pairs (l better-ranked, r) and the number of buckets over ``max_bucket``."""
     from pyspark.sql import Window
@@ -59,8 +69,7 @@ def candidates(nodes, d, bands: int, rows: int):
     keys = keys.unionByName(
         nodes.where((F.col("words") < d.short_words) & (F.col("headline_hash") != 0))
         .select(F.lit(-2).alias("band"), F.col("headline_hash").alias("key"), "node"))
-    keys = keys.join(nodes.select("node", *RANK), "node")
-    w = Window.partitionBy("band", "key").orderBy(*RANK)
+    w = Window.partitionBy("band", "key").orderBy("node")
     keys = (keys.withColumn("pos", F.row_number().over(w))
             .withColumn("head", F.first("node").over(w))
             .withColumn("pred", F.lag("node").over(w))).persist()
@@ -113,10 +122,8 @@ def canonicals(spark, nodes, edges, max_rounds: int):
                           .otherwise(F.lit(1)).alias("st"))
                   .localCheckpoint())
     canon = status.where("st = 1").select(F.col("node").alias("u"))
-    ranked = nodes.select(F.col("node").alias("u"), F.struct(*RANK).alias("rk"))
-    best = (e.join(canon, "u").join(ranked, "u")
-            .groupBy("v").agg(F.min(F.struct("rk", "u")).alias("b"))
-            .select(F.col("v").alias("node"), F.col("b.u").alias("label")))
+    best = (e.join(canon, "u").groupBy("v").agg(F.min("u").alias("label"))
+            .select(F.col("v").alias("node"), "label"))
     labels = (status.where("st = 1").select("node", F.col("node").alias("label"))
               .unionByName(best))
     return labels.localCheckpoint(), rounds
@@ -154,10 +161,10 @@ def member_scores(nodes, labels, threshold: float):
     """Tonight's stories with their label, similarity, containment and relation to the canonical."""
     F = _F()
     mine = nodes.where("g = 1").select("node", "shingles", "text_hash")
-    canon = nodes.select(F.col("node").alias("label"), F.col("shingles").alias("c_shingles"),
-                         F.col("text_hash").alias("c_text_hash"))
+    canon = nodes.select(F.col("node").alias("label"), F.col("g").alias("label_g"),
+                         F.col("shingles").alias("c_shingles"), F.col("text_hash").alias("c_text_hash"))
     return (labels.join(mine, "node").join(canon, "label")
-            .select("node", "label", "shingles", "c_shingles", "text_hash", "c_text_hash")
+            .select("node", "label", "label_g", "shingles", "c_shingles", "text_hash", "c_text_hash")
             .mapInArrow(partial(P.member_scores, threshold=threshold), P.MEMBER_DDL))
 
 

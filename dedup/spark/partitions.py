@@ -3,7 +3,8 @@
 Each function here takes an iterator of ``pyarrow.RecordBatch`` and yields batches in the Spark
 schema named beside it (``mapInArrow``). They import nothing from Spark, so the tests call
 them directly. Spark has no unsigned integers: 64-bit hashes travel as int64 with the same bits
-(``as_signed``), and uint32 shingles and signature values as int64 (same value).
+(``as_signed``); a story's shingle set and signature (uint32 runs) travel as one binary value
+(``packed``).
 
 Tables that mix kinds of rows (``kind``: record / reject / stats, story / empty / chrome_line /
 timing) let one pass over the text produce everything that pass knows, instead of two passes.
@@ -36,21 +37,21 @@ CLEAN_FIELDS = [
     ("story_id", pa.string()), ("outlet", pa.string()), ("url", pa.string()), ("headline", pa.string()),
     ("published_at", TS), ("was_html", pa.bool_()), ("body_clean", pa.string()), ("agency", pa.string()),
     ("dateline", pa.string()), ("words", I64), ("chrome_lines_removed", I64), ("text_hash", I64),
-    ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.list_(I64)), ("shingles", pa.list_(I64)),
+    ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
     ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
     ("seconds", pa.float64()), ("fp_seconds", pa.float64()),
 ]
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
              "headline string, published_at timestamp, was_html boolean, body_clean string, agency string, "
              "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
-             "n_shingles long, signature array<long>, shingles array<long>, reason string, raw string, line string, "
+             "n_shingles long, signature binary, shingles binary, reason string, raw string, line string, "
              "stories long, seconds double, fp_seconds double")
 
 CHROME_DDL = "key long, stories long"
 BAND_DDL = "band int, key long, node long"
 SCORE_DDL = "l long, r long, match boolean, long_pair boolean"
 OVERLAP_DDL = "s long, c long, inter long, con double"
-MEMBER_DDL = "node long, label long, similarity double, containment double, relation string"
+MEMBER_DDL = "node long, label long, label_g int, similarity double, containment double, relation string"
 
 
 def as_signed(a: np.ndarray) -> np.ndarray:
@@ -76,16 +77,35 @@ def _batch(fields: list, cols: dict, n: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=[f for f, _ in fields])
 
 
-def _lists(offsets: np.ndarray, values: np.ndarray) -> pa.Array:
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values.astype(np.int64)))
+def packed(offsets: np.ndarray, values: np.ndarray) -> pa.Array:
+    """Runs of uint32 (story i: ``values[offsets[i]:offsets[i+1]]``) as one binary value each,
+    little-endian: half the bytes of Spark's array<long> in every shuffle, and no copy to build."""
+    data = np.ascontiguousarray(values, dtype="<u4")
+    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1,
+                                 [None, pa.py_buffer(np.ascontiguousarray(offsets * 4, dtype=np.int32)),
+                                  pa.py_buffer(data)])
 
 
-def _flat(col) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets from 0, values) of a list<long> column."""
+def unpacked(col) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, uint32 values) of a column written by ``packed``."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    offs = col.offsets.to_numpy().astype(np.int64)
-    vals = pc.list_flatten(col).to_numpy()
-    return offs - offs[0], vals
+    bufs = col.buffers()
+    ob = np.frombuffer(bufs[1], dtype=np.int32)[col.offset: col.offset + len(col) + 1].astype(np.int64)
+    buf = bufs[2]
+    vals = np.frombuffer(buf, dtype="<u4") if buf is not None and buf.size else np.empty(0, np.uint32)
+    return (ob - ob[0]) // 4, vals[ob[0] // 4: ob[-1] // 4]
+
+
+def lists_to_packed(col) -> pa.Array:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    offs = np.asarray(col.offsets.to_numpy(), dtype=np.int64)
+    vals = pc.list_flatten(col).to_numpy().astype(np.uint32)
+    return packed(offs - offs[0], vals)
+
+
+def packed_to_lists(col) -> pa.Array:
+    offs, vals = unpacked(col)
+    return pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(vals.astype(np.int64)))
 
 
 # -- read --------------------------------------------------------------------------------------
@@ -166,8 +186,9 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome: dict,
                 "dateline": c.dateline.filter(keep), "words": c.words[ok], "chrome_lines_removed": c.chrome_lines[ok],
                 "text_hash": as_signed(fp.text_hash),
                 "headline_hash": as_signed(hash_strings(pc.utf8_lower(g.column("headline")))),
-                "n_shingles": np.diff(fp.offsets), "signature": _lists(np.arange(n + 1) * sig.shape[1], sig.reshape(-1)),
-                "shingles": _lists(fp.offsets, fp.values),
+                "n_shingles": np.diff(fp.offsets),
+                "signature": packed(np.arange(n + 1) * sig.shape[1], sig.reshape(-1)),
+                "shingles": packed(fp.offsets, fp.values),
             })
             yield _batch(CLEAN_FIELDS, cols, n)
         bad = b.filter(pa.array(~ok))
@@ -198,8 +219,8 @@ def band_rows(batches: Iterator[pa.RecordBatch], bands: int, rows: int):
         n = b.num_rows
         if not n:
             continue
-        _, vals = _flat(b.column("signature"))
-        sigs = vals.astype(np.uint32).reshape(n, -1)
+        _, vals = unpacked(b.column("signature"))
+        sigs = vals.reshape(n, -1)
         keys = band_keys(np.ascontiguousarray(sigs), bands, rows)  # (bands, n)
         node = b.column("node").to_numpy()
         yield pa.RecordBatch.from_arrays(
@@ -215,8 +236,8 @@ def score(batches: Iterator[pa.RecordBatch], threshold: float, containment_thres
         m = b.num_rows
         if not m:
             continue
-        lo, lv = _flat(b.column("l_shingles"))
-        ro, rv = _flat(b.column("r_shingles"))
+        lo, lv = unpacked(b.column("l_shingles"))
+        ro, rv = unpacked(b.column("r_shingles"))
         # Both sides as one CSR: left sets are rows [0, m), right sets rows [m, 2m).
         offsets = np.concatenate([lo, ro[1:] + lo[-1]])
         values = np.concatenate([lv, rv]).astype(np.uint32)
@@ -238,8 +259,8 @@ def _inter(b: pa.RecordBatch, a: str, c: str) -> tuple[np.ndarray, np.ndarray, n
     from dedup import verify
 
     m = b.num_rows
-    ao, av = _flat(b.column(a))
-    co, cv = _flat(b.column(c))
+    ao, av = unpacked(b.column(a))
+    co, cv = unpacked(b.column(c))
     offsets = np.concatenate([ao, co[1:] + ao[-1]])
     values = np.concatenate([av, cv]).astype(np.uint32)
     idx = np.arange(m, dtype=np.int64)
@@ -273,8 +294,9 @@ def member_scores(batches: Iterator[pa.RecordBatch], threshold: float):
                             np.where(same, "exact", np.where(sim >= threshold, "near",
                                                              np.where(sz <= szl, "truncated", "extended"))))
         yield pa.RecordBatch.from_arrays(
-            [b.column("node"), b.column("label"), pa.array(np.round(sim, 4)), pa.array(np.round(con, 4)),
-             pa.array(relation, pa.string())], names=["node", "label", "similarity", "containment", "relation"])
+            [b.column("node"), b.column("label"), b.column("label_g"), pa.array(np.round(sim, 4)),
+             pa.array(np.round(con, 4)), pa.array(relation, pa.string())],
+            names=["node", "label", "label_g", "similarity", "containment", "relation"])
 
 
 def cluster_ids(batches: Iterator[pa.RecordBatch]):
@@ -289,8 +311,12 @@ def cluster_ids(batches: Iterator[pa.RecordBatch]):
 # -- state files -------------------------------------------------------------------------------
 
 STATE_CANON_DDL = ("cluster_id string, story_id string, headline string, body string, agency string, "
-                   "published_at timestamp, words long, text_hash long, headline_hash long, signature array<long>, "
-                   "shingles array<long>, night string")
+                   "published_at timestamp, words long, text_hash long, headline_hash long, signature binary, "
+                   "shingles binary, night string")
+# As written to a state night: lists, the local engine's layout (STATE_CANON_DDL's binary columns
+# are the engine's own, packed form).
+STATE_CANON_OUT_DDL = STATE_CANON_DDL.replace("signature binary", "signature array<long>").replace(
+    "shingles binary", "shingles array<long>")
 STATE_MEMBERS_DDL = "cluster_id string, story_id string, outlet string, published_at timestamp, night string"
 STATE_CHROME_DDL = "key long, stories long, night string"
 STATE_OUTLETS_DDL = "outlet string, stories long, night string"
@@ -310,8 +336,8 @@ def read_state_files(batches: Iterator[pa.RecordBatch], ddl_fields: list[tuple[s
                     cols.append(pa.array([row["night"]] * t.num_rows, pa.string()))
                     continue
                 col = t.column(name).combine_chunks()
-                if pa.types.is_large_list(col.type) or pa.types.is_list(col.type):
-                    col = col.cast(pa.list_(col.type.value_type)).cast(pa.list_(I64))
+                if typ == "binary":
+                    col = lists_to_packed(col)
                 elif typ == "long" and pa.types.is_unsigned_integer(col.type):
                     col = col.cast(I64, safe=False)
                 elif typ == "string":
@@ -331,3 +357,10 @@ def ddl_fields(ddl: str) -> list[tuple[str, str]]:
         name, typ = part.split(" ", 1)
         out.append((name, typ))
     return out
+
+
+def state_canonicals_out(batches: Iterator[pa.RecordBatch]):
+    """Canonicals in the engine's packed form -> the state layout (signature and shingles as lists)."""
+    for b in batches:
+        cols = [packed_to_lists(b.column(n)) if n in ("signature", "shingles") else b.column(n) for n in b.schema.names]
+        yield pa.RecordBatch.from_arrays(cols, names=b.schema.names)

@@ -55,7 +55,8 @@ def write_night(dest: Path, night: str, canonicals, members, chrome, outlets, ch
 
     cols = [c.split(" ")[0] for c in P.STATE_CANON_DDL.split(", ")]
     parts = {
-        "canonicals.parquet": canonicals.withColumn("night", F.lit(night)).select(*cols),
+        "canonicals.parquet": canonicals.withColumn("night", F.lit(night)).select(*cols).mapInArrow(
+            P.state_canonicals_out, P.STATE_CANON_OUT_DDL),
         "members.parquet": members.select("cluster_id", "story_id", "outlet", "published_at"),
         "chrome.parquet": chrome.select("key", "stories"),
         "outlets.parquet": outlets.select("outlet", "stories"),
