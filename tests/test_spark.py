@@ -118,21 +118,6 @@ def test_band_rows_are_the_local_band_keys():
     assert got.column("node").to_pylist()[:3] == [10, 11, 12]
 
 
-def test_state_files_of_either_engine_read_back_with_the_same_bits(tmp_path):
-    out = tmp_path / "out"
-    run(load_config(input=str(DEMO), output=str(out), run_date="2026-11-20"))
-    d = out / "_state" / "nights" / "run_date=2026-11-20"
-    local = pq.read_table(d / "canonicals.parquet")
-    rows = pa.RecordBatch.from_pydict({"night": ["2026-11-20"], "path": [str(d / "canonicals.parquet")]})
-    got = pa.Table.from_batches(list(P.read_state_files(iter([rows]), P.ddl_fields(P.STATE_CANON_DDL))))
-    assert got.num_rows == local.num_rows > 0
-    assert got.schema.field("text_hash").type == pa.int64()
-    assert (P.as_unsigned(got.column("text_hash").to_numpy()) == local.column("text_hash").to_numpy()).all()
-    assert P.packed_to_lists(got.column("shingles")).to_pylist() == local.column("shingles").to_pylist()
-    offs, vals = P.unpacked(got.column("signature"))
-    assert (vals.reshape(got.num_rows, -1) == np.array(local.column("signature").to_pylist())).all()
-
-
 def test_missing_pyspark_is_a_usage_error_that_says_what_to_install(cli, tmp_path, monkeypatch):
     import builtins
 
@@ -189,6 +174,29 @@ def test_canonical_rounds_equal_the_sequential_star_clustering(spark):
         assert rounds >= 2
 
 
+def test_local_state_read_by_spark_keeps_every_bit(spark, tmp_path):
+    """Spark reads the local engine's uint64 hashes as decimal(20,0); they come back as int64 with
+    the same bits, and the uint32 lists as packed runs with the same values."""
+    from dedup.spark import state as S
+
+    out = tmp_path / "out"
+    run(load_config(input=str(DEMO), output=str(out), run_date="2026-11-20"))
+    state = out / "_state"
+    d = state / "nights" / "run_date=2026-11-20"
+    local = pq.read_table(d / "canonicals.parquet").sort_by("cluster_id")
+    got = S._read(spark, state, ["2026-11-20"], "canonicals.parquet", P.STATE_CANON_DDL).toArrow().sort_by("cluster_id")
+    assert got.num_rows == local.num_rows > 0
+    assert (P.as_unsigned(got.column("text_hash").to_numpy()) == local.column("text_hash").to_numpy()).all()
+    assert (P.as_unsigned(got.column("headline_hash").to_numpy()) == local.column("headline_hash").to_numpy()).all()
+    assert P.packed_to_lists(got.column("shingles").combine_chunks()).to_pylist() == local.column("shingles").to_pylist()
+    _, vals = P.unpacked(got.column("signature").combine_chunks())
+    assert (vals.reshape(got.num_rows, -1) == np.array(local.column("signature").to_pylist())).all()
+    keys = pq.read_table(d / "chrome.parquet").column("key").to_numpy()
+    assert (keys >= 2 ** 63).any()  # the decimal path is exercised
+    got_keys = S._read(spark, state, ["2026-11-20"], "chrome.parquet", P.STATE_CHROME_DDL).toArrow().column("key")
+    assert sorted(P.as_unsigned(got_keys.to_numpy()).tolist()) == sorted(keys.tolist())
+
+
 def test_demo_batch_same_tables_as_local(spark, tmp_path):
     lo = _run("local", DEMO, tmp_path / "local", "2026-11-20")
     sp = _run("spark", DEMO, tmp_path / "spark", "2026-11-20")
@@ -202,7 +210,7 @@ def test_demo_batch_same_tables_as_local(spark, tmp_path):
     assert (tmp_path / "spark" / "runs" / "run_date=2026-11-20" / "report.html").is_file()
 
 
-def test_ids_duplicated_across_files_rejected_as_locally(spark, tmp_path):
+def test_ids_duplicated_across_files_rejected_as_locally(spark, tmp_path, cli):
     src = tmp_path / "in"
     src.mkdir()
     a = [{"id": "a0", "outlet": "Alpha", "headline": "Port fire", "body": "\n".join(WIRE)},
@@ -212,13 +220,18 @@ def test_ids_duplicated_across_files_rejected_as_locally(spark, tmp_path):
     write_jsonl(src / "a.jsonl", a)
     write_jsonl(src / "b.jsonl", b)
     lo = _run("local", src, tmp_path / "local", "2026-11-20")
-    sp = _run("spark", src, tmp_path / "spark", "2026-11-20")
-    assert lo.counts == sp.counts and lo.counts["rejected"] == 1
+    # Through the command line: --engine and --spark-master reach the run's config.
+    r = cli("run", "--input", src, "--output", tmp_path / "spark", "--run-date", "2026-11-20", "--engine", "spark",
+            "--spark-master", "local[2]")
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "spark" / "runs" / "run_date=2026-11-20" / "manifest.json").read_text())
+    assert m["config"]["run"]["engine"] == "spark" and m["config"]["spark"]["master"] == "local[2]"
+    assert lo.counts == m["counts"] and lo.counts["rejected"] == 1
     # The raw text of a cross-file duplicate is its body on Spark, the whole JSON line locally.
     assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20", skip_reject_raw=True)
     r = _table(tmp_path / "spark", "rejects", "2026-11-20").to_pylist()
     assert r[0]["reason"] == "duplicate id: first seen at a.jsonl:2"
-    assert sp.counts["clusters"] == 2 and sp.counts["duplicates"] == 1
+    assert m["counts"]["clusters"] == 2 and m["counts"]["duplicates"] == 1
 
 
 @pytest.fixture(scope="module")

@@ -322,33 +322,12 @@ STATE_CHROME_DDL = "key long, stories long, night string"
 STATE_OUTLETS_DDL = "outlet string, stories long, night string"
 
 
-def read_state_files(batches: Iterator[pa.RecordBatch], ddl_fields: list[tuple[str, str]]):
-    """Rows (night, path) -> that state file's rows in Spark's types, whichever engine wrote it
-    (a single file or a folder of part files; unsigned columns arrive as signed with the same bits)."""
-    import pyarrow.parquet as pq
-
+def pack_columns(batches: Iterator[pa.RecordBatch]):
+    """List columns of uint32 values (state files as Spark reads them) -> packed binary."""
     for b in batches:
-        for row in b.to_pylist():
-            t = pq.read_table(row["path"])
-            cols = []
-            for name, typ in ddl_fields:
-                if name == "night":
-                    cols.append(pa.array([row["night"]] * t.num_rows, pa.string()))
-                    continue
-                col = t.column(name).combine_chunks()
-                if typ == "binary":
-                    col = lists_to_packed(col)
-                elif typ == "long" and pa.types.is_unsigned_integer(col.type):
-                    col = col.cast(I64, safe=False)
-                elif typ == "string":
-                    col = col.cast(pa.string())
-                elif typ == "timestamp":
-                    col = col.cast(TS)
-                else:
-                    col = col.cast(I64)
-                cols.append(col)
-            for rb in pa.table(cols, names=[n for n, _ in ddl_fields]).to_batches(max_chunksize=10_000):
-                yield rb
+        cols = [lists_to_packed(c) if pa.types.is_list(c.type) or pa.types.is_large_list(c.type) else c
+                for c in b.columns]
+        yield pa.RecordBatch.from_arrays(cols, names=b.schema.names)
 
 
 def ddl_fields(ddl: str) -> list[tuple[str, str]]:

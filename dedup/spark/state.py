@@ -1,27 +1,52 @@
 """The state window read, and the night's state written, by Spark (layout: ``dedup.state``).
 
 The nights in the window are chosen and checked (version, checksums) on the driver, exactly as
-the local engine does; their files are then read by executors, one task per file, whichever
-engine wrote them: a single Parquet file (local) or a folder of part files (Spark). The night's
-own state is written by Spark as folders of part files, and its manifest last, by the driver.
+the local engine does; their tables are then read with ``spark.read.parquet`` (split by row
+group across executors), whichever engine wrote them: a single Parquet file (local) or a folder of
+part files (Spark). Types are brought to the engine's: Spark reads the local engine's uint64
+hashes as decimal(20,0), turned back into int64 with the same bits; shingle sets and signatures
+are packed (``partitions.packed``). The night's own state is written by Spark as folders of part
+files in the local engine's layout, and its manifest last, by the driver.
 """
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from dedup.spark import partitions as P
 from dedup.state import FILES, night_dir, window_nights, write_manifest
 
 
-def _files_df(spark, state_path: Path, nights: list[str], name: str):
-    rows = [(x, str(night_dir(state_path, x) / name)) for x in nights]
-    return spark.createDataFrame(rows, "night string, path string").repartition(max(1, len(rows)))
-
-
 def _read(spark, state_path, nights, name, ddl):
-    return _files_df(spark, state_path, nights, name).mapInArrow(
-        partial(P.read_state_files, ddl_fields=P.ddl_fields(ddl)), ddl)
+    """One state table over the window's nights, in the types of ``ddl`` (plus ``night``)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType
+
+    two63 = F.expr("CAST('9223372036854775808' AS DECIMAL(21,0))")
+    two64 = F.expr("CAST('18446744073709551616' AS DECIMAL(21,0))")
+    fields = P.ddl_fields(ddl)
+    parts = []
+    for x in nights:
+        df = spark.read.parquet(str(night_dir(state_path, x) / name))
+        cols = []
+        for col, typ in fields:
+            if col == "night":
+                cols.append(F.lit(x).alias("night"))
+                continue
+            c = F.col(col)
+            if typ == "long" and isinstance(df.schema[col].dataType, DecimalType):
+                c = F.when(c >= two63, c - two64).otherwise(c).cast("long")
+            elif typ == "binary":
+                c = c.cast("array<long>")
+            else:
+                c = c.cast(typ)
+            cols.append(c.alias(col))
+        parts.append(df.select(*cols))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    if any(t == "binary" for _, t in fields):
+        out = out.mapInArrow(P.pack_columns, ddl)  # lists in, packed out
+    return out
 
 
 def load_window(spark, state_path: Path, night: str, retention_days: int):
