@@ -314,3 +314,17 @@ def test_spark_submit_script_runs_a_night(spark, tmp_path):
     assert m["engine"] == "spark" and m["spark"]["master"] == "local[2]"
     bad = subprocess.run(["bash", str(root / "jobs" / "spark-submit.sh"), "--bogus"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown option --bogus" in bad.stderr
+
+
+def test_text_folder_input_same_as_local(spark, tmp_path):
+    """A folder of .txt pages (headline on line 1, outlet = folder name), several files per task."""
+    for outlet in ("harbour-daily", "river-post"):
+        d = tmp_path / "pages" / outlet
+        d.mkdir(parents=True)
+        (d / f"fire-{outlet}.txt").write_text("Port fire under control\n\n" + "\n\n".join(WIRE), encoding="utf-8")
+        (d / f"oaks-{outlet}.txt").write_text("Oaks planted\n\n" + "\n\n".join(OTHER[1:] + WIRE[:1]), encoding="utf-8")
+    (tmp_path / "pages" / "river-post" / "short.txt").write_text("Fire\n\n" + WIRE[0][:120], encoding="utf-8")
+    lo = _run("local", tmp_path / "pages", tmp_path / "local", "2026-11-20")
+    sp = _run("spark", tmp_path / "pages", tmp_path / "spark", "2026-11-20")
+    assert sp.counts == lo.counts and lo.counts["read"] == 5 and lo.counts["duplicates"] >= 2
+    assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20")

@@ -67,7 +67,9 @@ def run_night(settings, staging, night: str):
     _describe(spark, "read")
     with sl.stage("read", files=len(files)) as st:
         fdf = spark.createDataFrame([(i, f.path, f.format, f.bytes) for i, f in enumerate(files)],
-                                    "file_idx int, path string, format string, bytes long").repartition(len(files))
+                                    "file_idx int, path string, format string, bytes long")
+        # One task per file, up to a few per core: a folder of thousands of pages is not thousands of tasks.
+        fdf = fdf.repartition(min(len(files), 4 * nparts))
         raw = fdf.mapInArrow(partial(P.read_files, input_json=inp.model_dump_json(),
                                      raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size),
                              P.READ_DDL).persist(keep)
