@@ -7,7 +7,6 @@ whatever Spark chose to run lazily later. ``peak_rss_mb`` in the manifest is the
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -16,17 +15,16 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
-from dedup.chrome import ChromeModel
-from dedup.read import ReadStats, discover, sha256_file
+from dedup.read import ReadStats, discover
 from dedup.spark import graph as G
 from dedup.spark import partitions as P
 from dedup.spark import state as S
 from dedup.spark import tables as T
 from dedup.spark.session import get_session, partitions
 from dedup.state import StateError
-from dedup.write import partition, write_json
+from dedup.manifest import finish_night
+from dedup.write import partition
 
 log = logging.getLogger("dedup")
 
@@ -53,7 +51,7 @@ def run_night(settings, staging, night: str):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from dedup.pipeline import RunFailed, RunResult, StageLog, StateFailed, _package_versions, _top_lines
+    from dedup.pipeline import RunFailed, RunResult, StageLog, StateFailed
 
     t_start = time.perf_counter()
     spark = get_session(settings)
@@ -243,55 +241,17 @@ def run_night(settings, staging, night: str):
         st.update(**counts_w, state_clusters=state_meta["rows"]["canonicals"])
         top_chrome = chrome_lines.toArrow()
 
-    counts = {
-        "read": stats.records,
-        "accepted": stats.accepted - emptied,
-        "rejected": stats.rejected + emptied,
-        "clusters": clusters_n,
-        "duplicates": n - new_n,
-        "joined_earlier_clusters": clusters_n - new_n,
-        "html_bodies": html,
-        "bad_dates": stats.bad_dates,
-        "reencoded": stats.reencoded,
-    }
-    reasons = dict(stats.reasons)
-    if emptied:
-        reasons["no story text left after removing HTML, chrome and furniture"] = emptied
-    versions = _package_versions()
-    versions["pyspark"] = spark.version
-    manifest = {
-        "run_date": night,
-        "status": "ok",
-        "engine": "spark",
-        "spark": {"master": spark.sparkContext.master, "partitions": nparts,
-                  "default_parallelism": spark.sparkContext.defaultParallelism},
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "seconds_total": round(time.perf_counter() - t_start, 3),
-        "config": settings.model_dump(mode="json"),
-        "inputs": [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files],
-        "counts": counts,
-        "reject_reasons": reasons,
-        "stages": sl.stages,
-        "chrome_lines_removed_by_outlet": dict(sorted(removed_by_outlet.items(), key=lambda kv: -kv[1])),
-        "chrome_top_lines_by_outlet": _top_lines(top_chrome, 10),
-        "lsh": {"bands": g.bands, "rows": g.rows, "candidate_threshold": d.candidate_threshold},
-        "state": {"path": str(settings.state_path), "window_nights": nights, "version": state_meta["version"]},
-        "versions": versions,
-    }
-    write_json(manifest, staging.path("runs", "manifest.json"))
-    try:
-        from dedup.report import write_report
-
-        part = partition(night)
-        write_report(Path(settings.output.path), night, manifest, staging.dir / "stories" / part,
-                     staging.dir / "clusters" / part, staging.dir / "rejects" / part,
-                     dest=staging.path("runs", "report.html"))
-    except Exception:  # noqa: BLE001 - a report problem must not lose the night's tables
-        log.warning("could not write report.html for %s", night, exc_info=True)
+    part = partition(night)
+    counts, manifest = finish_night(
+        settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats, emptied=emptied,
+        cluster=sl.stages["cluster"], html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
+        top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
+        stories=staging.dir / "stories" / part, clusters=staging.dir / "clusters" / part,
+        rejects=staging.dir / "rejects" / part, extra_versions={"pyspark": spark.version},
+        extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
+                                            "default_parallelism": spark.sparkContext.defaultParallelism}})
     for df in (raw, records, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
-    if counts["accepted"] + counts["rejected"] != counts["read"]:
-        raise RunFailed(f"record accounting is off: {counts}")
     return RunResult(night, Path(settings.output.path), counts, manifest)
 
 
