@@ -20,12 +20,37 @@ from functools import lru_cache
 
 import numba
 import numpy as np
-from scipy.integrate import quad
+
+# lsh_params results for equal weights, computed by the search below: importing scipy for the
+# integrals costs a third of a second per run, more than the whole search. tests/
+# test_candidates_verify_cluster.py checks every entry against datasketch.
+_KNOWN_PARAMS = {
+    16: {0.1: (15, 1), 0.15: (9, 1), 0.2: (7, 1), 0.25: (8, 2), 0.3: (8, 2), 0.4: (6, 2), 0.5: (5, 3),
+         0.6: (4, 4), 0.7: (3, 5), 0.8: (2, 8), 0.9: (1, 15)},
+    32: {0.1: (15, 1), 0.15: (9, 1), 0.2: (16, 2), 0.25: (16, 2), 0.3: (12, 2), 0.4: (10, 3), 0.5: (8, 4),
+         0.6: (6, 5), 0.7: (5, 6), 0.8: (3, 10), 0.9: (2, 16)},
+    64: {0.1: (15, 1), 0.15: (32, 2), 0.2: (28, 2), 0.25: (18, 2), 0.3: (21, 3), 0.4: (16, 4), 0.5: (14, 4),
+         0.6: (10, 6), 0.7: (8, 8), 0.8: (5, 11), 0.9: (3, 21)},
+    128: {0.1: (64, 2), 0.15: (51, 2), 0.2: (28, 2), 0.25: (42, 3), 0.3: (37, 3), 0.4: (32, 4), 0.5: (25, 5),
+          0.6: (18, 7), 0.7: (14, 9), 0.8: (9, 13), 0.9: (5, 25)},
+    256: {0.1: (117, 2), 0.15: (51, 2), 0.2: (85, 3), 0.25: (64, 3), 0.3: (64, 4), 0.4: (51, 5), 0.5: (42, 6),
+          0.6: (32, 8), 0.7: (25, 10), 0.8: (17, 15), 0.9: (9, 28)},
+}
 
 
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
     """(bands, rows) minimising weighted false-positive + false-negative probability (datasketch's rule)."""
+    if fp_weight == 0.5 and fn_weight == 0.5:
+        known = _KNOWN_PARAMS.get(num_perm, {}).get(threshold)
+        if known is not None:
+            return known
+    return _search_params(threshold, num_perm, fp_weight, fn_weight)
+
+
+def _search_params(threshold: float, num_perm: int, fp_weight: float, fn_weight: float) -> tuple[int, int]:
+    from scipy.integrate import quad
+
     best, opt = float("inf"), (0, 0)
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
@@ -51,16 +76,30 @@ def band_keys(sigs, bands, rows):
     return out
 
 
-@numba.njit(cache=True)
-def _bucket_pairs(sorted_keys, order, max_bucket, out):
-    """Emit (bucket head, member) and (predecessor, member) pairs as codes left << 32 | right.
+@numba.njit(inline="always")
+def _set_add(table, code):
+    """Add a (non-zero) pair code to an open-addressing set; 1 if it was not there yet."""
+    mask = np.uint64(table.shape[0] - 1)
+    j = ((code * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)) & mask
+    while True:
+        t = table[j]
+        if t == code:
+            return 0
+        if t == 0:
+            table[j] = code
+            return 1
+        j = (j + np.uint64(1)) & mask
 
-    Buckets are sorted by rank, so the left story of every pair is the better-ranked one.
-    Returns the number of codes written and the number of buckets over ``max_bucket``.
-    """
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_pairs_into(sorted_keys, order, max_bucket, table, count):
+    """Add the (bucket head, member) and (predecessor, member) pairs of one band to the set
+    ``table`` as codes left << 32 | right. Buckets are sorted by rank, so the left story of every
+    pair is the better-ranked one. A set, not a list sorted afterwards: the same pair comes from
+    most bands, and sorting every copy cost more than the rest of the stage.
+    Returns the number of codes in the set and the number of buckets over ``max_bucket``."""
     n = sorted_keys.shape[0]
     big = 0
-    pos = 0
     i = 0
     while i < n:
         j = i + 1
@@ -71,13 +110,20 @@ def _bucket_pairs(sorted_keys, order, max_bucket, out):
         head = np.uint64(order[i]) << np.uint64(32)
         for t in range(i + 1, j):
             member = np.uint64(order[t])
-            out[pos] = head | member
-            pos += 1
+            count += _set_add(table, head | member)
             if t - 1 > i:
-                out[pos] = (np.uint64(order[t - 1]) << np.uint64(32)) | member
-                pos += 1
+                count += _set_add(table, (np.uint64(order[t - 1]) << np.uint64(32)) | member)
         i = j
-    return pos, big
+    return count, big
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_grow(table):
+    out = np.zeros(table.shape[0] * 2, np.uint64)
+    for t in table:
+        if t != 0:
+            _set_add(out, t)
+    return out
 
 
 @dataclass
@@ -111,22 +157,19 @@ def generate(
     keys = band_keys(signatures, bands, rows)
     all_keys = list(keys) + [np.asarray(k, dtype=np.uint64) for k in extra_keys]
     del keys
-    parts, big = [], 0
     by_rank = np.argsort(rank, kind="stable")
-    buf = np.empty(2 * n, np.uint64)
+    table = np.zeros(1 << max(12, (4 * n).bit_length()), np.uint64)
+    count, big = 0, 0
     for k in all_keys:
         # Sort by key, ties in rank order: a stable sort of the rank-ordered keys.
         order = by_rank[np.argsort(k[by_rank], kind="stable")]
-        pos, nb = _bucket_pairs(k[order], order.astype(np.int64), max_bucket, buf)
+        if 2 * (count + 2 * n) > table.shape[0]:  # at most 2 new codes per story and band
+            table = _set_grow(table)
+        count, nb = _bucket_pairs_into(k[order], order.astype(np.int64), max_bucket, table, count)
         big += nb
-        if pos:  # pairs are unique within a band; repeats across bands go in one pass below
-            parts.append(buf[:pos].copy())
     all_keys.clear()
-    if not parts:
-        return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), bands, rows, big)
-    code = np.concatenate(parts)
-    del parts
+    code = table[table != 0]
+    del table
     code.sort()
-    code = code[np.r_[True, code[1:] != code[:-1]]]
     return Candidates((code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64),
                       bands, rows, big)

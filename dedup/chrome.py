@@ -78,16 +78,23 @@ class ChromeModel:
 
     def observe(self, outlets: pa.Array, lines: Lines) -> None:
         """Count each (outlet, line key) once per story."""
-        short = pc.less_equal(pc.utf8_length(lines.text), MAX_CHROME_LINE_CHARS).to_numpy(zero_copy_only=False)
+        short = lines.at_most_chars(MAX_CHROME_LINE_CHARS)
         k = _outlet_keys(outlets, lines.story[short], lines.key_hash()[short])
         # Once per story: sort (key, story) pairs, keep the first of each, count per key.
         st = lines.story[short].astype(np.uint64)
-        order = np.lexsort((st, k))
+        # Lines come in story order, so a stable sort by key alone orders by (key, story).
+        order = np.argsort(k, kind="stable") if np.all(st[1:] >= st[:-1]) else np.lexsort((st, k))
         k, st = k[order], st[order]
         first = np.ones(k.size, bool)
         first[1:] = (k[1:] != k[:-1]) | (st[1:] != st[:-1])
-        uk, cnt = np.unique(k[first], return_counts=True)
-        self._add(uk, cnt)
+        k = k[first]
+        # Already sorted: runs of equal keys are counted without np.unique sorting them again.
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if k.size else np.empty(0, np.int64)
+        uk, cnt = k[starts], np.diff(np.r_[starts, k.size])
+        if self.keys.size:
+            self._add(uk, cnt)
+        else:
+            self.keys, self.counts = uk, cnt.astype(np.int64)
         for vc in pc.value_counts(outlets.fill_null("")).to_pylist():
             o = vc["values"]
             self.outlet_stories[o] = self.outlet_stories.get(o, 0) + vc["counts"]
@@ -123,7 +130,7 @@ class ChromeModel:
         return np.where(self.keys[pos] == keys, self.counts[pos], 0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _edge_trim(story, prose, keep):
     """Drop non-prose lines before a story's first prose line and after its last one."""
     n = story.shape[0]

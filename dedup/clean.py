@@ -21,7 +21,9 @@ import pyarrow.compute as pc
 from dedup.chrome import ChromeModel, remove_chrome
 from dedup import html as _html
 from dedup.lines import Lines
-from dedup.normalize import fingerprint_text
+from dedup.normalize import (
+    FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
+)
 from dedup.wire import strip_furniture, strip_late_dateline
 
 
@@ -31,10 +33,13 @@ _ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200
 
 def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
+    if isinstance(bodies, pa.ChunkedArray):
+        bodies = bodies.combine_chunks()
+    # One compiled pass flags what each body needs, so each fix below (each a copy of the column)
+    # touches only the bodies that need it: markup, Unicode normalization, odd characters.
+    flags = flags_of(bodies, "NFC")
     # Only bodies with both "<" and ">" can be markup: the rest skip the per-body check.
-    maybe = np.flatnonzero(
-        pc.and_(pc.match_substring(bodies, "<"), pc.match_substring(bodies, ">")).fill_null(False).to_numpy(zero_copy_only=False)
-    )
+    maybe = np.flatnonzero((flags & FLAG_LT) & ((flags & FLAG_GT) >> 1))
     is_html = np.zeros(len(bodies), dtype=bool)
     if maybe.size:
         cand = pc.take(bodies, pa.array(maybe)).to_pylist()
@@ -45,14 +50,19 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
         for i in np.flatnonzero(is_html):
             raw[i] = _html.html_to_text(raw[i])
         text = pa.array(raw, pa.large_string())
-    # Each pass copies the whole column, so a chunk only pays for the fixes it needs: plain ASCII
-    # needs no Unicode normalization, and one scan tells whether any odd character is there.
-    if not pc.all(pc.string_is_ascii(text)).as_py():
-        text = pc.utf8_normalize(text, "NFC")
-    if pc.any(pc.match_substring_regex(text, _ODD)).as_py():
-        text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
-        text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
-        text = pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+        flags = flags_of(text, "NFC")
+    rows = np.flatnonzero(flags & FLAG_NORMALIZE)
+    if len(rows):
+        text = normalize_rows(text, "NFC", flags)
+        # Normalizing changes characters, so those strings are looked at again for odd ones.
+        flags[rows] = flags_of(pc.take(text, pa.array(rows)), "NFC")
+    odd = np.flatnonzero(flags & FLAG_ODD)
+    if len(odd):
+        fix = pc.take(text, pa.array(odd))
+        fix = pc.replace_substring_regex(fix, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+        fix = pc.replace_substring_regex(fix, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+        fix = pc.replace_substring_regex(fix, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+        text = replace_rows(text, odd, fix)
     return text, is_html
 
 
@@ -81,7 +91,21 @@ def finish(
     min_share: float = 0.0,
     generic: bool = True,
 ) -> Cleaned:
-    lines = Lines.split(text)
+    return finish_lines(Lines.split(text), outlets, model, min_stories=min_stories, min_share=min_share,
+                        generic=generic)
+
+
+def finish_lines(
+    lines: Lines,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    *,
+    min_stories: int = 3,
+    min_share: float = 0.0,
+    generic: bool = True,
+) -> Cleaned:
+    """``finish`` from the text already split into lines (and measured, when the caller kept the
+    measurements from ``observe_chrome``: they are a third of the work)."""
     lines, agency, dateline, _ = strip_furniture(lines)
     kept, removed, learned_hits = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share,
                                                 generic=generic)
@@ -89,7 +113,7 @@ def finish(
     body_clean = kept.join()
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)
-    short = removed & (pc.utf8_length(lines.text).to_numpy() <= 200)
+    short = removed & lines.at_most_chars(200)
     shown = pa.table({
         "outlet": pc.take(outlets.fill_null(""), pa.array(lines.story[short])).cast(pa.string()),
         "line": lines.text.filter(pa.array(short)).cast(pa.string()),

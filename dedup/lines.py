@@ -26,7 +26,9 @@ def _is_space(c):
     return c == 32 or c == 9 or c == 10 or c == 13
 
 
-@numba.njit(parallel=True, cache=True)
+# One thread, without the GIL: cleaning already runs a chunk per worker thread, and a parallel
+# kernel launched from each of them only added thread hand-offs.
+@numba.njit(cache=True, nogil=True)
 def _line_stats(data, offsets):
     """Per line: word count, sentence ending, bullet start, and a key hash.
 
@@ -40,7 +42,7 @@ def _line_stats(data, offsets):
     ends = np.zeros(n, np.bool_)
     bullet = np.zeros(n, np.bool_)
     key = np.zeros(n, np.uint64)
-    for i in numba.prange(n):
+    for i in range(n):
         s = offsets[i]
         e = offsets[i + 1]
         h = _FNV_OFFSET
@@ -123,8 +125,25 @@ class Lines:
         parts = pc.split_pattern(bodies.fill_null(""), "\n")
         flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
         story = pc.list_parent_indices(parts).to_numpy().astype(np.int64)
-        keep = pc.greater(pc.utf8_length(flat), 0)
+        keep = pc.greater(pc.binary_length(flat), 0)  # bytes: no scan of the text, unlike characters
         return Lines(flat.filter(keep), story[keep.to_numpy(zero_copy_only=False)], len(bodies))
+
+    def to_table(self) -> pa.Table:
+        """The lines and their measurements as one table (for a work file); ``from_table`` back."""
+        words, ends, bullet, key = self._line_stats()
+        return pa.table({"text": self.text, "story": self.story, "words": words, "ends": ends, "bullet": bullet,
+                         "key": key})
+
+    @staticmethod
+    def from_table(t: pa.Table, n_stories: int) -> "Lines":
+        def col(name):
+            return t.column(name).combine_chunks()
+
+        def np_col(name):
+            return col(name).to_numpy(zero_copy_only=False)
+
+        return Lines(col("text"), np_col("story"), n_stories,
+                     (np_col("words"), np_col("ends"), np_col("bullet"), np_col("key")))
 
     def _line_stats(self) -> tuple:
         if self._stats is None:
@@ -148,6 +167,28 @@ class Lines:
         """A sentence of the story rather than a label, price, bullet, menu item or button."""
         words, ends, bullet, _ = self._line_stats()
         return ~bullet & (((words >= 3) & ends) | (words >= 20))
+
+    def at_most_chars(self, limit: int) -> np.ndarray:
+        """Lines of at most ``limit`` characters. A line of at most that many bytes is; only the
+        longer ones have their characters counted."""
+        out = (pc.binary_length(self.text).to_numpy(zero_copy_only=False) <= limit)
+        longer = np.flatnonzero(~out)
+        if len(longer):
+            out[longer] = pc.utf8_length(pc.take(self.text, pa.array(longer))).to_numpy(zero_copy_only=False) <= limit
+        return out
+
+    def with_text(self, text: pa.Array, changed: np.ndarray) -> "Lines":
+        """These lines with ``text`` instead, which differs from theirs only at rows ``changed``:
+        the measurements of the other lines are kept, not computed again."""
+        out = Lines(text, self.story, self.n_stories)
+        if self._stats is not None:
+            stats = tuple(a.copy() for a in self._stats)
+            if len(changed):
+                new = _line_stats(*_utf8_buffers(pc.take(text, pa.array(changed))))
+                for a, b in zip(stats, new):
+                    a[changed] = b
+            out._stats = stats
+        return out
 
     def filter(self, mask: np.ndarray) -> "Lines":
         out = Lines(self.text.filter(pa.array(mask)), self.story[mask], self.n_stories)

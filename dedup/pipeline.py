@@ -26,17 +26,17 @@ import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from dedup import candidates as cand
 from dedup import clean, cluster, verify
 from dedup.chrome import ChromeModel
 from dedup.config import Settings
 from dedup.fingerprint import Fingerprints, fingerprint, hash_strings
+from dedup.lines import Lines
 from dedup.report import write_report
 from dedup.read import REJECT_SCHEMA, ReadStats, discover, read_chunks, sha256_file
 from dedup.state import StateError, load_window, prune, write_night
-from dedup.write import Staging, recover, write_json, write_tables
+from dedup.write import Staging, read_spill, recover, write_json, write_spill, write_tables
 
 log = logging.getLogger("dedup")
 
@@ -193,6 +193,11 @@ def bounded_map(pool: ThreadPoolExecutor, fn, items, window: int):
         yield fut.result()
 
 
+def _lines_spill(p: Path) -> Path:
+    """The work file of a chunk's text split into lines (``Lines.to_table``), beside the chunk's."""
+    return p.with_name(p.stem + "-lines.arrow")
+
+
 @dataclass
 class ReadOutput:
     spills: list[Path]
@@ -209,11 +214,14 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
         text, is_html = clean.prepare(records.column("body").combine_chunks())
         records = records.drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+        # Split and measured once: learning chrome here and cleaning later both need the lines.
+        lines = Lines.split(text)
         seen = ChromeModel()
         if settings.chrome.enabled:
-            clean.observe_chrome(seen, records.column("outlet").combine_chunks(), text)
-        p = staging.work / f"read-{i:05d}.parquet"
-        pq.write_table(records, p, compression="lz4")
+            seen.observe(records.column("outlet").combine_chunks(), lines)
+        p = staging.work / f"read-{i:05d}.arrow"
+        write_spill(records, p)
+        write_spill(lines.to_table(), _lines_spill(p))
         return p, seen, int(is_html.sum())
 
     out = ReadOutput([], [], ChromeModel(), 0)
@@ -262,10 +270,11 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     reason = "no story text left after removing HTML, chrome and furniture"
 
     def clean_chunk(p: Path):
-        records = pq.read_table(p)
+        records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
-        c = clean.finish(records.column("text").combine_chunks(), outlets, model if ch.enabled else None,
-                         min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
+        lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
+        c = clean.finish_lines(lines, outlets, model if ch.enabled else None,
+                               min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
@@ -319,12 +328,13 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "text_hash": pa.array(fp.text_hash),
                 "headline_hash": pa.array(hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
             }))
-            p2 = staging.work / f"clean-{len(out.spills):05d}.parquet"
-            pq.write_table(cleaned, p2, compression="lz4")
+            p2 = staging.work / f"clean-{len(out.spills):05d}.arrow"
+            write_spill(cleaned, p2)
             out.spills.append(p2)
         progress.close()
     for p in spills:
         p.unlink()
+        _lines_spill(p).unlink()
     out.meta = pa.concat_tables(meta_parts) if meta_parts else None
     n, emptied = out.n, sum(r.num_rows for r in out.rejects)
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3), "peak_rss_mb": peak_rss_mb(),
@@ -392,6 +402,11 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     pub_ns = np.concatenate([_ns(wc.column("published_at").combine_chunks()),
                              _ns(meta.column("published_at").combine_chunks()) if n else np.empty(0, np.int64)])
     fixed = np.arange(N) < ns
+    # The manifest's input checksums, on a thread while the stages from here on leave a core idle
+    # at times (the files were just read, so they come from the page cache).
+    hasher = ThreadPoolExecutor(max_workers=1)
+    sha256s = hasher.map(sha256_file, [f.path for f in files])
+    hasher.shutdown(wait=False)
 
     with sl.stage("candidates") as st:
         # Earlier nights' canonicals first, then tonight's stories, each in preference order.
@@ -448,14 +463,20 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
                   largest=int(np.bincount(tl).max()) if n else 0)
 
     with sl.stage("write") as st:
+        # stories/ is finished on a thread of its own while the state is written.
+        finish_stories: list = []
         counts = write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window,
-                              reject_tables, headline_hash)
-        state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
-        st.update(**counts)
-        top_chrome = clean.top_removed(removed_lines, 50)
-        state_meta = write_night(staging.state_dir, night, state_canon, state_members,
-                                 model, model.outlet_stories, top_chrome)
-        st.update(state_clusters=state_meta["rows"]["canonicals"])
+                              reject_tables, headline_hash, finish_later=finish_stories)
+        try:
+            state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
+            st.update(**counts)
+            top_chrome = clean.top_removed(removed_lines, 50)
+            state_meta = write_night(staging.state_dir, night, state_canon, state_members,
+                                     model, model.outlet_stories, top_chrome)
+            st.update(state_clusters=state_meta["rows"]["canonicals"])
+        finally:
+            for finish in finish_stories:
+                finish()
 
     counts = {
         "read": stats.records,
@@ -477,7 +498,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds_total": round(time.perf_counter() - t_start, 3),
         "config": settings.model_dump(mode="json"),
-        "inputs": [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files],
+        "inputs": [dict(f.to_dict(), sha256=h) for f, h in zip(files, sha256s)],
         "counts": counts,
         "reject_reasons": reasons,
         "stages": sl.stages,

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import numba
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -137,23 +137,164 @@ def _decode(b: bytes, stats: ReadStats) -> str:
 RawItem = tuple[str, int, str, object, str | None]
 
 
-def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[list[tuple[int, bytes]], str | None]]:
-    """Blocks of (line number, line) of at most ``size`` non-blank lines; the last block carries
-    the error that ended the file early, if any (a truncated gzip, an I/O error)."""
-    block: list[tuple[int, bytes]] = []
-    n = 0
-    with _open_binary(f.path) as fh:
+# Bytes read from a file at a time: big enough that Python touches each block of lines once,
+# small enough that memory stays about one chunk of text.
+_READ_BYTES = 32 << 20
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+
+
+@numba.njit(cache=True, nogil=True)
+def _newlines(buf, start):
+    """Positions of the "\n" bytes in buf[start:]. Eight bytes are tested at a time (a word has
+    a newline iff ``x ^ 0x0a..`` has a zero byte): over twice as fast as a loop over bytes."""
+    n = buf.shape[0]
+    nw = n // 8
+    words = buf[: nw * 8].view(np.uint64)
+    out = np.empty(0, np.int64)
+    for fill in range(2):  # count, then fill
+        k = 0
+        for i in range(start // 8, nw):
+            x = words[i] ^ _NEWLINES
+            if (x - _ONES) & ~x & _HIGHS:
+                for j in range(max(i * 8, start), i * 8 + 8):
+                    if buf[j] == 10:
+                        if fill:
+                            out[k] = j
+                        k += 1
+        for j in range(max(nw * 8, start), n):
+            if buf[j] == 10:
+                if fill:
+                    out[k] = j
+                k += 1
+        if not fill:
+            out = np.empty(k, np.int64)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_lines(buf, start, final):
+    """The lines of buf[start:] (split at "\n"; the last one only when ``final``, otherwise it
+    may still be incomplete): start, end without trailing "\r"/"\n", and index among all lines
+    of the non-blank ones (blank: only ASCII whitespace, as ``bytes.strip`` sees it); the number
+    of lines, blank ones included; and where the unscanned rest begins."""
+    n = buf.shape[0]
+    nl = _newlines(buf, start)
+    total = nl.shape[0]
+    last = final and n > start and buf[n - 1] != 10
+    if last:
+        total += 1
+    starts = np.empty(total, np.int64)
+    ends = np.empty(total, np.int64)
+    index = np.empty(total, np.int64)
+    m = 0
+    s = start
+    for k in range(total):
+        i = nl[k] if k < nl.shape[0] else n
+        e = i
+        while e > s and (buf[e - 1] == 13 or buf[e - 1] == 10):
+            e -= 1
+        blank = True
+        for j in range(s, e):
+            c = buf[j]
+            if not (c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12):
+                blank = False
+                break
+        if not blank:
+            starts[m] = s
+            ends[m] = e
+            index[m] = k
+            m += 1
+        s = min(i + 1, n)
+    return starts[:m], ends[:m], index[:m], total, s
+
+
+@dataclass
+class _Block:
+    """Non-blank lines of a JSONL file as positions in one buffer read from it."""
+
+    buf: memoryview
+    numbers: np.ndarray  # int64 line number in the file (1-based, blank lines counted)
+    starts: np.ndarray
+    ends: np.ndarray  # end of the line without its "\r\n"
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def line(self, i: int) -> bytes:
+        return bytes(self.buf[self.starts[i] : self.ends[i]])
+
+    def lines(self) -> list[tuple[int, bytes]]:
+        return [(int(n), bytes(self.buf[s:e])) for n, s, e in zip(self.numbers, self.starts, self.ends)]
+
+    def next_record(self) -> int:
+        """The record number given to an error after this block (1 for an empty block)."""
+        return int(self.numbers[-1]) + 1 if len(self) else 1
+
+
+def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Exception | None]:
+    """``carry`` followed by up to _READ_BYTES more of the file, in one new buffer; the number of
+    bytes read; and the error that stopped the reading, if any. A plain file is read straight into
+    the buffer (no second copy of the data). A gzip file is read in the small pieces its
+    decompressor yields, so that a truncated one keeps all that could be decompressed."""
+    if not gz:
+        buf = bytearray(len(carry) + _READ_BYTES)
+        buf[: len(carry)] = carry
         try:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    block.append((n, line.rstrip(b"\r\n")))
-                    if len(block) >= size:
-                        yield block, None
-                        block = []
+            got = fh.readinto(memoryview(buf)[len(carry):])
         except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
-            yield block, f"file ends early or is unreadable after record {n}: {type(e).__name__}: {e}"
-            return
-    yield block, None
+            return carry, 0, e
+        return memoryview(buf)[: len(carry) + got], got, None
+    parts: list = [carry]
+    got = 0
+    err = None
+    try:
+        while got < _READ_BYTES:
+            d = fh.read1(_READ_BYTES - got)
+            if not d:
+                break
+            parts.append(d)
+            got += len(d)
+    except Exception as e:  # noqa: BLE001
+        err = e
+    return memoryview(b"".join(parts)), got, err
+
+
+def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]]:
+    """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
+    file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
+    into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
+    the block's bytes where they are (iterating, stripping and joining lines in Python cost more)."""
+    gz = f.path.lower().endswith(".gz")
+    with _open_binary(f.path) as fh:
+        buf = memoryview(b"")
+        starts = ends = numbers = np.empty(0, np.int64)
+        scanned = 0  # buf[:scanned] is split into lines already
+        lines = 0  # lines of the file up to buf[scanned]
+        while True:
+            buf, got, err = _read_piece(fh, gz, buf)
+            final = err is not None or not got
+            s, e_, idx, total, scanned = _scan_lines(np.frombuffer(buf, np.uint8), scanned, final and err is None)
+            starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
+            numbers = np.concatenate([numbers, idx + lines + 1])
+            lines += total
+            k = 0
+            while len(numbers) - k >= size:
+                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size]), None
+                k += size
+            if final:
+                msg = None if err is None else (
+                    f"file ends early or is unreadable after record {lines}: {type(err).__name__}: {err}")
+                yield _Block(buf, numbers[k:], starts[k:], ends[k:]), msg
+                return
+            # Keep only the lines not yet handed out and the incomplete last line.
+            cut = int(starts[k]) if k < len(starts) else scanned
+            buf = buf[cut:]
+            starts, ends, numbers = starts[k:] - cut, ends[k:] - cut, numbers[k:]
+            scanned -= cut
 
 
 def _jsonl_item(path: str, n: int, line: bytes, stats: ReadStats) -> RawItem:
@@ -164,23 +305,27 @@ def _jsonl_item(path: str, n: int, line: bytes, stats: ReadStats) -> RawItem:
         return path, n, text, None, f"invalid JSON: {e.msg} at column {e.colno}"
 
 
-def _jsonl_fast(lines: list[tuple[int, bytes]], fields: dict[str, str]) -> pa.Table | None:
+def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
     """Parse a block with Arrow's multithreaded JSON reader, or None when any line needs the
     careful per-line path (invalid JSON, a non-object, a field of another type, bad UTF-8)."""
-    if not lines or any(not ln.startswith(b"{") for _, ln in lines):
+    if not len(block):
         return None
-    buf = b"\n".join(ln for _, ln in lines)
+    data = np.frombuffer(block.buf, np.uint8)
+    if not (data[block.starts] == ord("{")).all():
+        return None
+    # The block's bytes as they are in the file: Arrow skips the blank lines and "\r" between.
+    buf = pa.py_buffer(block.buf[int(block.starts[0]) : int(block.ends[-1])])
     schema = pa.schema([(theirs, pa.string()) for theirs in dict.fromkeys(fields.values())])
     try:
         t = pajson.read_json(
-            io.BytesIO(buf),
-            read_options=pajson.ReadOptions(block_size=max(1 << 20, len(buf) // 2 + 1)),
+            pa.BufferReader(buf),
+            read_options=pajson.ReadOptions(block_size=max(1 << 20, buf.size // 2 + 1)),
             parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
         t.validate(full=True)  # Arrow's reader does not check UTF-8; the careful path decodes it
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    return t if t.num_rows == len(lines) else None
+    return t if t.num_rows == len(block) else None
 
 
 def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
@@ -240,10 +385,10 @@ def iter_items(files: list[InputFile], settings: InputSettings, stats: ReadStats
     for f in files:
         if f.format == "jsonl":
             for block, err in _jsonl_blocks(f, 10_000):
-                for n, line in block:
+                for n, line in block.lines():
                     yield _jsonl_item(f.path, n, line, stats)
                 if err:
-                    yield f.path, (block[-1][0] + 1 if block else 1), "", None, err
+                    yield f.path, block.next_record(), "", None, err
         elif f.format == "csv":
             yield from _csv_items(f, stats)
         elif f.format == "parquet":
@@ -278,6 +423,137 @@ def _as_id(v) -> tuple[str | None, str | None]:
     return s, None
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ids_add(table, keys, store, offs, n, data, offsets, check):
+    """Look up each checked string (in order) in an open-addressing table of the strings seen so
+    far (``keys``: their hashes; ``store``/``offs``: their bytes, compared in full on a hash hit).
+    Returns the index of the earlier equal string per row (-1: new, and added) and the new count."""
+    mask = np.uint64(table.shape[0] - 1)
+    m = offsets.shape[0] - 1
+    first = np.full(m, -1, np.int64)
+    for i in range(m):
+        if not check[i]:
+            continue
+        s = offsets[i]
+        size = offsets[i + 1] - s
+        h = _FNV_OFFSET
+        for q in range(size):
+            h = (h ^ np.uint64(data[s + q])) * _FNV_PRIME
+        j = h & mask
+        while True:
+            t = table[j]
+            if t < 0:
+                table[j] = n
+                keys[n] = h
+                o = offs[n]
+                store[o : o + size] = data[s : s + size]
+                offs[n + 1] = o + size
+                n += 1
+                break
+            if keys[t] == h and offs[t + 1] - offs[t] == size:
+                o = offs[t]
+                same = True
+                for q in range(size):
+                    if store[o + q] != data[s + q]:
+                        same = False
+                        break
+                if same:
+                    first[i] = t
+                    break
+            j = (j + np.uint64(1)) & mask
+    return first, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _ids_rehash(table, keys, n):
+    mask = np.uint64(table.shape[0] - 1)
+    for t in range(n):
+        j = keys[t] & mask
+        while table[j] >= 0:
+            j = (j + np.uint64(1)) & mask
+        table[j] = t
+
+
+def _grow(a: np.ndarray, need: int) -> np.ndarray:
+    if a.shape[0] >= need:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Data bytes and int64 offsets of a string array (slices and both offset widths)."""
+    _, offs_buf, data_buf = arr.buffers()
+    wide = arr.type in (pa.large_string(), pa.large_binary())
+    offs = np.frombuffer(offs_buf, np.int64 if wide else np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else np.zeros(1, np.uint8)
+    return data, offs.astype(np.int64)
+
+
+class SeenIds:
+    """The story ids accepted so far in the batch and where each was first seen: a hash table in
+    compiled code, so that checking a chunk of ids for duplicates takes no Python per id."""
+
+    def __init__(self):
+        self.table = np.full(1 << 12, -1, np.int64)
+        self.keys = np.empty(1 << 11, np.uint64)
+        self.store = np.empty(1 << 16, np.uint8)
+        self.offs = np.zeros((1 << 11) + 1, np.int64)
+        self.source = np.empty(1 << 11, np.int32)
+        self.record = np.empty(1 << 11, np.int64)
+        self.sources: list[str] = []
+        self._source_index: dict[str, int] = {}
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, ids: pa.Array, check: np.ndarray, sources: list[str], records: np.ndarray) -> np.ndarray:
+        """For each id with ``check`` set, in order: the index of its first occurrence when it was
+        seen before (a duplicate), else -1 and it is remembered with its source and record."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        data, offsets = _string_buffers(ids.cast(pa.large_string()) if ids.type != pa.string() else ids)
+        m = len(ids)
+        need = self.n + m
+        self.keys = _grow(self.keys, need)
+        self.offs = _grow(self.offs, need + 1)
+        self.source = _grow(self.source, need)
+        self.record = _grow(self.record, need)
+        self.store = _grow(self.store, int(self.offs[self.n]) + int(offsets[-1] - offsets[0]))
+        if 2 * need > self.table.shape[0]:
+            size = self.table.shape[0]
+            while 2 * need > size:
+                size *= 2
+            self.table = np.full(size, -1, np.int64)
+            _ids_rehash(self.table, self.keys, self.n)
+        before = self.n
+        first, self.n = _ids_add(self.table, self.keys, self.store, self.offs, self.n, data, offsets,
+                                 np.ascontiguousarray(check, dtype=np.bool_))
+        added = np.flatnonzero(np.asarray(check, bool) & (first < 0))
+        idx = np.array([self._source_id(sources[i]) for i in added] if len(sources) != 1 else
+                       [self._source_id(sources[0])] * len(added), np.int32)
+        self.source[before : self.n] = idx
+        self.record[before : self.n] = np.asarray(records)[added]
+        return first
+
+    def _source_id(self, source: str) -> int:
+        k = self._source_index.get(source)
+        if k is None:
+            k = self._source_index[source] = len(self.sources)
+            self.sources.append(os.path.basename(source))
+        return k
+
+    def where(self, k: int) -> str:
+        """"file:record" of the first occurrence of id number ``k``."""
+        return f"{self.sources[self.source[k]]}:{self.record[k]}"
+
+
 class Validator:
     """Turns raw items into record columns and reject rows; remembers the ids seen in the batch."""
 
@@ -287,113 +563,122 @@ class Validator:
         self.max_body = settings.max_body_bytes
         self.raw_max = raw_max_chars
         self.stats = stats
-        self.seen: dict[str, str] = {}
+        self.seen = SeenIds()
 
     def reject(self, rejects: list, source: str, record: int, story_id: str | None, reason: str, raw: str) -> None:
         self.stats.rejected += 1
         self.stats.reasons[reason.split(":")[0]] += 1
         rejects.append((source, record, story_id, reason, raw[: self.raw_max] if raw else raw))
 
-    def columns(self, source: str, block: list[tuple[int, bytes]], t: pa.Table) -> tuple[pa.Table, pa.Table]:
+    def columns(self, source: str, block: _Block, t: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Vectorized checks of a block Arrow parsed as string columns (same rules as ``chunk``)."""
         return _columns_impl(self, source, block, t)
 
     def chunk(self, items: list[RawItem]) -> tuple[pa.Table, pa.Table]:
-        cols = {c: [] for c in RECORD_COLUMNS}
+        rows: list[tuple] = []  # (item, source, record, raw, sid, body, obj) passing every check but the last
         rejects: list[tuple] = []
+        at: list[int] = []  # item of each reject, to keep rejects in input order
         F = self.fields
-        for source, record, raw, obj, err in items:
+        for k, (source, record, raw, obj, err) in enumerate(items):
             self.stats.records += 1
+            n_rej = len(rejects)
             if err is not None:
                 self.reject(rejects, source, record, None, err, raw)
-                continue
-            if not isinstance(obj, dict):
+            elif not isinstance(obj, dict):
                 self.reject(rejects, source, record, None, f"record is not an object (got {type(obj).__name__})", raw)
-                continue
-            if not raw:
-                raw = json.dumps(obj, default=str, ensure_ascii=False)[: self.raw_max]
-            sid, why = _as_id(obj.get(F["id"]))
-            if why:
-                self.reject(rejects, source, record, None, f"{why} (field '{F['id']}')", raw)
-                continue
-            body = obj.get(F["body"])
-            if not isinstance(body, str):
-                what = "missing body" if body is None else f"body is not a string (got {type(body).__name__})"
-                self.reject(rejects, source, record, sid, f"{what} (field '{F['body']}')", raw)
-                continue
-            body = _as_text(body)
-            if not body.strip():
-                self.reject(rejects, source, record, sid, "empty body", raw)
-                continue
-            if len(body) > self.max_body and len(body.encode("utf-8")) > self.max_body:
-                self.reject(rejects, source, record, sid, f"body too large: over input.max_body_bytes={self.max_body}", raw)
-                continue
-            first = self.seen.get(sid)
-            if first is not None:
-                self.reject(rejects, source, record, sid, f"duplicate id: first seen at {first}", raw)
-                continue
-            self.seen[sid] = f"{os.path.basename(source)}:{record}"
-            cols["source"].append(source)
-            cols["record"].append(record)
-            cols["story_id"].append(sid)
-            cols["outlet"].append(_as_text(obj.get(F["outlet"])) or self.default_outlet)
-            cols["url"].append(_as_text(obj.get(F["url"])))
-            cols["headline"].append(_as_text(obj.get(F["headline"])))
-            cols["published_at"].append(_as_text(obj.get(F["published_at"])))
-            cols["body"].append(body)
+            else:
+                if not raw:
+                    raw = json.dumps(obj, default=str, ensure_ascii=False)[: self.raw_max]
+                sid, why = _as_id(obj.get(F["id"]))
+                body = obj.get(F["body"])
+                if why:
+                    self.reject(rejects, source, record, None, f"{why} (field '{F['id']}')", raw)
+                elif not isinstance(body, str):
+                    what = "missing body" if body is None else f"body is not a string (got {type(body).__name__})"
+                    self.reject(rejects, source, record, sid, f"{what} (field '{F['body']}')", raw)
+                else:
+                    body = _as_text(body)
+                    if not body.strip():
+                        self.reject(rejects, source, record, sid, "empty body", raw)
+                    elif len(body) > self.max_body and len(body.encode("utf-8")) > self.max_body:
+                        self.reject(rejects, source, record, sid,
+                                    f"body too large: over input.max_body_bytes={self.max_body}", raw)
+                    else:
+                        rows.append((k, source, record, raw, sid, body, obj))
+            at.extend([k] * (len(rejects) - n_rej))
+        # Duplicate ids last: against every id accepted before, in this chunk or an earlier one.
+        first = self.seen.add(pa.array([r[4] for r in rows], pa.string()), np.ones(len(rows), bool),
+                              [r[1] for r in rows], np.array([r[2] for r in rows], np.int64))
+        for (k, source, record, raw, sid, _, _), f in zip(rows, first):
+            if f >= 0:
+                self.reject(rejects, source, record, sid, f"duplicate id: first seen at {self.seen.where(f)}", raw)
+                at.append(k)
+        rows = [r for r, f in zip(rows, first) if f < 0]
         table = pa.table(
             {
-                "source": pa.array(cols["source"], pa.string()),
-                "record": pa.array(cols["record"], pa.int64()),
-                "story_id": pa.array(cols["story_id"], pa.string()),
-                "outlet": pa.array(cols["outlet"], pa.string()),
-                "url": pa.array(cols["url"], pa.string()),
-                "headline": pa.array(cols["headline"], pa.string()),
-                "published_at": parse_dates(cols["published_at"], self.stats),
-                "body": pa.array(cols["body"], pa.large_string()),
+                "source": pa.array([r[1] for r in rows], pa.string()),
+                "record": pa.array([r[2] for r in rows], pa.int64()),
+                "story_id": pa.array([r[4] for r in rows], pa.string()),
+                "outlet": pa.array([_as_text(r[6].get(F["outlet"])) or self.default_outlet for r in rows], pa.string()),
+                "url": pa.array([_as_text(r[6].get(F["url"])) for r in rows], pa.string()),
+                "headline": pa.array([_as_text(r[6].get(F["headline"])) for r in rows], pa.string()),
+                "published_at": parse_dates([_as_text(r[6].get(F["published_at"])) for r in rows], self.stats),
+                "body": pa.array([r[5] for r in rows], pa.large_string()),
             }
         )
         self.stats.accepted += table.num_rows
+        order = np.argsort(np.array(at, np.int64), kind="stable")
         rej = pa.Table.from_pylist(
-            [dict(zip(REJECT_SCHEMA.names, r)) for r in rejects], schema=REJECT_SCHEMA
+            [dict(zip(REJECT_SCHEMA.names, rejects[i])) for i in order], schema=REJECT_SCHEMA
         )
         return table, rej
 
 
-def _columns_impl(v: "Validator", source: str, block: list[tuple[int, bytes]], t: pa.Table) -> tuple[pa.Table, pa.Table]:
+def _blank(body: pa.Array) -> np.ndarray:
+    """Bodies that are empty or only whitespace (Arrow's Unicode trim). Only a body whose first
+    byte is a control, a space or non-ASCII can be: the rest skip the trim, which copies text."""
+    data, offs = _string_buffers(body)
+    first = data[np.minimum(offs[:-1], data.shape[0] - 1)]
+    maybe = np.flatnonzero((offs[1:] == offs[:-1]) | (first <= 0x20) | (first >= 0x7F))
+    out = np.zeros(len(body), bool)
+    if maybe.size:
+        sub = pc.take(body, pa.array(maybe)).fill_null("")
+        out[maybe] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(sub)), 0).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tuple[pa.Table, pa.Table]:
     F = v.fields
     n = t.num_rows
     v.stats.records += n
-    ids = pc.utf8_trim_whitespace(t.column(F["id"]))
-    body = t.column(F["body"])
-    reason = np.full(n, None, dtype=object)
-    def mark(mask, text):
-        m = np.asarray(mask, dtype=bool) & (reason == None)  # noqa: E711 - elementwise on object array
-        reason[m] = text
-    mark(pc.is_null(ids).to_numpy(zero_copy_only=False), f"missing id (field '{F['id']}')")
-    mark(pc.equal(ids, "").fill_null(False).to_numpy(zero_copy_only=False), f"empty id (field '{F['id']}')")
-    mark(pc.is_null(body).to_numpy(zero_copy_only=False), f"missing body (field '{F['body']}')")
-    blen = pc.binary_length(body.fill_null(""))
-    mark(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(body.fill_null(""))), 0).to_numpy(zero_copy_only=False), "empty body")
-    mark(pc.greater(blen, v.max_body).to_numpy(zero_copy_only=False),
-         f"body too large: over input.max_body_bytes={v.max_body}")
-    id_list = ids.to_pylist()
-    base = os.path.basename(source)
-    for i, sid in enumerate(id_list):
-        if reason[i] is not None:
-            continue
-        first = v.seen.get(sid)
-        if first is not None:
-            reason[i] = f"duplicate id: first seen at {first}"
-        else:
-            v.seen[sid] = f"{base}:{block[i][0]}"
-    bad = np.flatnonzero(reason != None)  # noqa: E711
+    ids = pc.utf8_trim_whitespace(t.column(F["id"]).combine_chunks())
+    body = t.column(F["body"]).combine_chunks()
+
+    def mask(a: pa.Array) -> np.ndarray:
+        return a.fill_null(False).to_numpy(zero_copy_only=False)
+
+    # The first rule a record breaks is its reason (same order as Validator.chunk).
+    rules = [
+        (mask(pc.is_null(ids)), f"missing id (field '{F['id']}')"),
+        (mask(pc.equal(ids, "")), f"empty id (field '{F['id']}')"),
+        (mask(pc.is_null(body)), f"missing body (field '{F['body']}')"),
+        (_blank(body), "empty body"),
+        (mask(pc.greater(pc.binary_length(body.fill_null("")), v.max_body)),
+         f"body too large: over input.max_body_bytes={v.max_body}"),
+    ]
+    rule = np.zeros(n, np.int8)  # 0: fine so far, k: broke rules[k - 1]
+    for k, (m, _) in enumerate(rules, 1):
+        rule[(rule == 0) & m] = k
+    first = v.seen.add(ids, rule == 0, [source], block.numbers)
+    dup = first >= 0
+    ok = (rule == 0) & ~dup
     rejects = []
-    for i in bad:
-        v.reject(rejects, source, block[i][0], id_list[i], reason[i], block[i][1].decode("utf-8", "replace"))
-    ok = pa.array(reason == None)  # noqa: E711
-    g = t.filter(ok)
-    lines_ok = np.array([ln for ln, _ in block], dtype=np.int64)[reason == None]  # noqa: E711
+    for i in np.flatnonzero(~ok):
+        why = rules[rule[i] - 1][1] if rule[i] else f"duplicate id: first seen at {v.seen.where(first[i])}"
+        v.reject(rejects, source, int(block.numbers[i]), ids[i].as_py(), why, block.line(i).decode("utf-8", "replace"))
+    all_ok = bool(ok.all())
+    g = t if all_ok else t.filter(pa.array(ok))
+    lines_ok = block.numbers if all_ok else block.numbers[ok]
 
     def col(name):
         theirs = F[name]
@@ -406,12 +691,12 @@ def _columns_impl(v: "Validator", source: str, block: list[tuple[int, bytes]], t
         {
             "source": pa.array([source] * g.num_rows, pa.string()),
             "record": pa.array(lines_ok),
-            "story_id": pc.utf8_trim_whitespace(col("id")),
+            "story_id": ids if all_ok else ids.filter(pa.array(ok)),
             "outlet": outlet,
             "url": col("url"),
             "headline": col("headline"),
             "published_at": parse_dates(col("published_at"), v.stats),
-            "body": col("body").cast(pa.large_string()),
+            "body": (body if all_ok else body.filter(pa.array(ok))).cast(pa.large_string()),
         }
     )
     v.stats.accepted += table.num_rows
@@ -432,6 +717,8 @@ def parse_dates(values, stats: ReadStats) -> pa.Array:
         return arr.cast(pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
+    import pandas as pd  # deferred: a quarter second to import, and feeds with ISO dates never need it
+
     s = pd.Series(arr.to_pylist(), dtype="object")
     parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
     retry = parsed.isna() & s.notna()
@@ -466,9 +753,9 @@ def read_chunks(
             if fast is not None:
                 yield v.columns(f.path, block, fast)
                 continue
-            items = [_jsonl_item(f.path, n, line, stats) for n, line in block]
+            items = [_jsonl_item(f.path, n, line, stats) for n, line in block.lines()]
             if err:
-                items.append((f.path, (block[-1][0] + 1 if block else 1), "", None, err))
+                items.append((f.path, block.next_record(), "", None, err))
             if items:
                 yield v.chunk(items)
 

@@ -20,11 +20,13 @@ import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc  # noqa: F401 - pa.ipc for the work files
 import pyarrow.parquet as pq
 
 from dedup.read import REJECT_SCHEMA
@@ -197,6 +199,19 @@ def write_table(table: pa.Table, path: Path, schema: pa.Schema) -> None:
     pq.write_table(table.select(schema.names).cast(schema), path, compression="zstd")
 
 
+def write_spill(table: pa.Table, path: Path) -> None:
+    """A work file of the staging folder: Arrow IPC, uncompressed. It is read back once within
+    the run, so Parquet's encoding and compression only cost time (about 10x the write and read)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        w.write_table(table)
+
+
+def read_spill(path: Path) -> pa.Table:
+    """A work file written by ``write_spill``, memory-mapped (no copy; the file may be unlinked
+    while the table is in use)."""
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -210,9 +225,13 @@ _CANON_COLS = ["cluster_id", "story_id", "headline", "body_clean", "agency", "wo
 
 
 def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window, reject_tables,
-                 headline_hash) -> dict:
+                 headline_hash, finish_later: list | None = None) -> dict:
     """Stream tonight's cleaned chunks into stories/, build clusters/ (with earlier members of
-    touched clusters) and rejects/, and return the counts plus the night's state tables."""
+    touched clusters) and rejects/, and return the counts plus the night's state tables.
+
+    With ``finish_later`` (a list), stories/ may still be being written on return: a callable
+    that waits for it and closes the file is appended, for the caller to run before anything
+    reads stories/ (meanwhile it can write the state)."""
     N = label.shape[0]
     ns = window.n
     wc = window.canonicals
@@ -222,31 +241,63 @@ def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, f
     cid_of_row[canon_rows] = [_cluster_id(story_ids[r]) for r in canon_rows]
     cluster_ids = cid_of_row[label]
     writer = pq.ParquetWriter(staging.path("stories", "part-0.parquet"), STORIES_SCHEMA, compression="zstd")
-    canon_parts = []
-    start = ns
-    try:
-        for p in spill2:
-            t = pq.read_table(p)
-            k = t.num_rows
-            sl = slice(start, start + k)
-            lab = label[sl]
-            t = (
-                t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
-                .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
-                .append_column("similarity", pa.array(np.round(sim[sl], 4)))
-                .append_column("containment", pa.array(np.round(con[sl], 4)))
-                .append_column("relation", pa.array(relation[sl], pa.string()))
-                .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
-            )
-            writer.write_table(t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA))
-            canon_parts.append(t.filter(t.column("is_canonical")).select(_CANON_COLS))
-            start += k
-            p.unlink()
-    finally:
-        writer.close()
+    # Encoding and compressing stories/ is most of this stage: it goes on a thread of its own
+    # (Parquet writing releases the GIL) while this one builds clusters/, rejects/ and the state.
+    pending: list = []
+    canon_parts, member_parts = [], []
+    pool = ThreadPoolExecutor(max_workers=1)
 
-    tonight = pq.read_table(staging.path("stories", "part-0.parquet"),
-                            columns=["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
+    def finish() -> None:
+        try:
+            for f in pending:
+                f.result()
+        finally:
+            pool.shutdown(wait=True)  # every write done before the file is closed
+            writer.close()
+
+    try:
+        _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
+                        con, relation, story_ids)
+        result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
+                                       canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash)
+    except BaseException:
+        finish()
+        raise
+    if finish_later is None:
+        finish()
+    else:
+        finish_later.append(finish)
+    return result
+
+
+def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, start, label, cluster_ids, sim, con,
+                    relation, story_ids) -> None:
+    """Hand each cleaned chunk, with its cluster columns, to the stories/ writer thread; keep the
+    members and canonical rows that the other tables need."""
+    for p in spill2:
+        t = read_spill(p)
+        k = t.num_rows
+        sl = slice(start, start + k)
+        lab = label[sl]
+        t = (
+            t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
+            .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
+            .append_column("similarity", pa.array(np.round(sim[sl], 4)))
+            .append_column("containment", pa.array(np.round(con[sl], 4)))
+            .append_column("relation", pa.array(relation[sl], pa.string()))
+            .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
+        )
+        out = t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA)
+        pending.append(pool.submit(writer.write_table, out))
+        member_parts.append(out.select(MEMBERS_SCHEMA.names).cast(MEMBERS_SCHEMA))
+        canon_parts.append(t.filter(t.column("is_canonical")).select(_CANON_COLS))
+        start += k
+        p.unlink()
+
+
+def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows, cid_of_row,
+                          story_ids, fp_all, reject_tables, headline_hash) -> dict:
+    tonight = pa.concat_tables(member_parts) if member_parts else MEMBERS_SCHEMA.empty_table()
     # Earlier clusters that gained members tonight: their canonical rows and earlier members.
     touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
     old_canon = wc.take(pa.array(touched_old, pa.int64()))

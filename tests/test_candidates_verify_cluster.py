@@ -13,6 +13,18 @@ def test_lsh_params_match_datasketch(threshold, num_perm):
     assert candidates.lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 
+@pytest.mark.parametrize("num_perm", sorted(candidates._KNOWN_PARAMS))
+def test_known_lsh_params_match_datasketch(num_perm):
+    for threshold, params in candidates._KNOWN_PARAMS[num_perm].items():
+        assert params == _optimal_param(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)
+        assert params == candidates._search_params(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)
+
+
+def test_lsh_params_off_the_table_are_searched():
+    assert candidates.lsh_params(0.21, 64) == _optimal_param(0.21, 64, 0.5, 0.5)
+    assert candidates.lsh_params(0.2, 64, 0.3, 0.7) == _optimal_param(0.2, 64, 0.3, 0.7)
+
+
 def _fp(texts, k=4):
     return fingerprint(pa.array(texts), num_perm=128, shingle_size=k, seed=1)
 
@@ -93,3 +105,29 @@ def test_rescue_joins_lone_story_contained_in_canonical():
     out = cluster.rescue(label, np.array([1]), np.array([2]), np.array([True]),
                          lambda s, c: np.full(len(s), 0.4), 0.5)
     assert out.tolist() == [0, 0, 2]
+
+
+def test_candidates_equal_sorting_every_band():
+    # Reference: per band, sort by (key, rank) and pair each member with its bucket's head and
+    # its predecessor; the union of all bands, sorted.
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 4, (300, 16), dtype=np.uint64).astype(np.uint32)  # many collisions
+    rank = rng.permutation(300)
+    extra = rng.integers(0, 30, 300).astype(np.uint64)
+    c = candidates.generate(sig, rank, threshold=0.5, max_bucket=20, extra_keys=[extra])
+    bands, rows = candidates.lsh_params(0.5, 16)
+    keys = list(candidates.band_keys(sig, bands, rows)) + [extra]
+    expect, big = set(), 0
+    for k in keys:
+        order = sorted(range(300), key=lambda i: (k[i], rank[i]))
+        groups = {}
+        for i in order:
+            groups.setdefault(k[i], []).append(i)
+        for members in groups.values():
+            big += len(members) > 20
+            for t in range(1, len(members)):
+                expect.add((members[0], members[t]))
+                if t > 1:
+                    expect.add((members[t - 1], members[t]))
+    assert list(zip(c.left.tolist(), c.right.tolist())) == sorted(expect)
+    assert c.big_buckets == big

@@ -1,9 +1,14 @@
+import unicodedata
+
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 
 from dedup.chrome import ChromeModel
 from dedup.clean import finish, observe_chrome, prepare
 from dedup.fingerprint import shingle_hashes
-from dedup.normalize import fingerprint_text
+from dedup.normalize import fingerprint_text, inert_table, replace_rows
 from tests.conftest import OTHER, WIRE, shared_path
 
 CHROME = ["THE ORRVALE POST", "Sign in | Register", "Our readers get three free articles each month. Subscribe today to keep reading every story.",
@@ -110,3 +115,78 @@ def test_real_seed_copy_loses_its_chrome():
         assert chrome not in out
     assert out.startswith("Russian President Vladimir Putin")
     assert out.rstrip().endswith("Konstantin Kalachev said.")
+
+
+# --- The shortcuts of prepare and fingerprint_text give what the whole-column passes gave ----------
+
+_TRICKY = ["plain ascii, nothing to do", "“Quoted” – dashed — café’s", "e\u0301 and A\u030a compose",
+           "\u212b\u2126 are singletons", "ﬁ ligature ½ Ｆ full-width ² super", "tab\there\r\nCRLF\x0bVT\x0cFF",
+           "nbsp\u00a0thin\u2009ideographic\u3000space", "zero\u200bwidth\ufeffBOM soft\u00adhyphen", "NUL\x00 DEL\x7f",
+           "line\u2028sep\u2029para\u0085nel", "Hangul \u1100\u1161 가", "emoji 😀 İ ß Σ", "", None,
+           "a < b > c", "x <b>bold</b> y", "U+2000\u2000 U+2001\u2001 U+205F\u205f"]
+
+
+def _whole_column_prepare(bodies: pa.Array) -> pa.Array:
+    text = bodies
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        text = pc.utf8_normalize(text, "NFC")
+    text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+    text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+    return pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+
+
+@pytest.mark.parametrize("typ", [pa.string(), pa.large_string()])
+def test_prepare_and_fingerprint_text_equal_whole_column_passes(typ):
+    bodies = pa.array(_TRICKY + ["x"] * 3, typ)
+    for arr in (bodies, bodies.slice(2), bodies.slice(5, 4)):
+        text, _ = prepare(arr)
+        assert text.to_pylist() == _whole_column_prepare(arr).to_pylist()
+        assert text.type == arr.type
+        expect = pc.utf8_lower(pc.utf8_normalize(text, "NFKC"))
+        assert fingerprint_text(text).to_pylist() == expect.to_pylist()
+
+
+def test_inert_characters_are_their_own_normal_form():
+    for form in ("NFC", "NFKC"):
+        table = inert_table(form)
+        inert = [chr(cp) for cp in np.flatnonzero(table)]
+        assert inert and all(unicodedata.normalize(form, c) == c and not unicodedata.combining(c) for c in inert)
+        # Next to any other inert character or ASCII, still unchanged.
+        s = "".join(inert) + "a" + "".join(reversed(inert))
+        assert unicodedata.normalize(form, s) == s
+    assert not inert_table("NFC")[0x2000] and not inert_table("NFKC")[0xA0]
+
+
+def test_replace_rows_equals_a_take():
+    rng = np.random.default_rng(0)
+    for typ in (pa.string(), pa.large_string()):
+        texts = pa.array([f"s{i}" * int(rng.integers(0, 4)) for i in range(50)], typ).slice(3)
+        rows = np.sort(rng.choice(len(texts), 12, replace=False))
+        new = pa.array([f"new{i}" for i in range(12)], typ)
+        out = replace_rows(texts, rows, new)
+        expect = texts.to_pylist()
+        for r, v in zip(rows, new.to_pylist()):
+            expect[r] = v
+        assert out.to_pylist() == expect and out.type == typ
+
+
+def test_lines_measurements_survive_replacing_and_work_files():
+    from dedup.lines import Lines
+
+    text, _ = prepare(pa.array(["\n".join(WIRE[:3]), "  Short line  \n\nTwo  words", "é" * 300 + "\nx"], pa.large_string()))
+    lines = Lines.split(text)
+    fresh = Lines(lines.text, lines.story, lines.n_stories)
+    for a, b in zip(lines._line_stats(), fresh._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    back = Lines.from_table(lines.to_table(), lines.n_stories)
+    assert back.text.equals(lines.text)
+    for a, b in zip(back._line_stats(), lines._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    changed = np.array([0, 3])
+    new_text = replace_rows(lines.text, changed, pa.array(["NEW 1. words here.", "- bullet"], lines.text.type))
+    kept = lines.with_text(new_text, changed)
+    for a, b in zip(kept._line_stats(), Lines(new_text, lines.story, lines.n_stories)._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    for limit in (3, 10, 299, 300, 301):
+        expect = pc.utf8_length(lines.text).to_numpy() <= limit
+        np.testing.assert_array_equal(lines.at_most_chars(limit), expect)

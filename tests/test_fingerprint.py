@@ -65,3 +65,12 @@ def test_estimate_tracks_exact_jaccard():
     exact = len(sa & sb) / len(sa | sb)
     est = float(np.mean(fp.signatures[0] == fp.signatures[1]))
     assert abs(est - exact) < 0.1
+
+
+def test_long_stories_shingle_sets_are_sorted_unique():
+    # Over 32 shingles a story's hashes are radix sorted; repeats collapse.
+    words = " ".join(f"w{i % 150}" for i in range(600))
+    fp = fingerprint(pa.array([words, words[:400]]), num_perm=16, shingle_size=4, seed=1)
+    for i in range(2):
+        s = fp.values[fp.offsets[i]:fp.offsets[i + 1]]
+        np.testing.assert_array_equal(s, np.unique(shingle_hashes([words, words[:400]][i], 4)))

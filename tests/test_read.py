@@ -1,7 +1,9 @@
 import gzip
 import json
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dedup.config import load_config
@@ -95,3 +97,42 @@ def test_missing_input_is_an_input_error(tmp_path):
     s = load_config(overrides={"input": {"path": str(tmp_path / "nope.jsonl")}, "output": {"path": str(tmp_path)}})
     with pytest.raises(InputError, match="input.path not found"):
         discover(s.input)
+
+
+def test_jsonl_lines_blank_crlf_and_no_final_newline(tmp_path):
+    recs = [json.dumps({"id": f"s{i}", "body": WIRE[i % 5]}) for i in range(7)]
+    raw = (recs[0] + "\r\n\r\n" + recs[1] + "\n   \n" + recs[2] + "\n\t\n" + recs[3] + "\n" + recs[4] + "\n"
+           + recs[5] + "\r\n" + recs[6])
+    p = tmp_path / "b.jsonl"
+    p.write_bytes(raw.encode())
+    for size in (1, 3, 100):
+        s = load_config(overrides={"input": {"path": str(p)}, "output": {"path": str(tmp_path / "out")}})
+        got = [r for r, _ in read_chunks(discover(s.input), s.input, 2000, size, ReadStats())]
+        t = pa.concat_tables(got)
+        assert t.column("story_id").to_pylist() == [f"s{i}" for i in range(7)]
+        assert t.column("record").to_pylist() == [1, 3, 5, 7, 8, 9, 10]
+
+
+def test_duplicate_ids_across_chunks_and_formats(tmp_path):
+    lines = [{"id": f"s{i % 4}", "body": WIRE[i % 5]} for i in range(10)] + ["not json", {"id": " s1 ", "body": "x y z"}]
+    p = write_jsonl(tmp_path / "b.jsonl", lines)
+    recs, rejs, stats = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["s0", "s1", "s2", "s3"]
+    dup = rejs[rejs.reason.str.startswith("duplicate id")]
+    assert dup.record.tolist() == [5, 6, 7, 8, 9, 10, 12]
+    assert dup.reason.tolist()[0] == "duplicate id: first seen at b.jsonl:1"
+    assert dup.reason.tolist()[-1] == "duplicate id: first seen at b.jsonl:2"
+    assert rejs.record.tolist() == sorted(rejs.record.tolist())  # rejects in input order
+
+
+def test_seen_ids_compare_whole_ids():
+    from dedup.read import SeenIds
+
+    seen = SeenIds()
+    ids = [f"id-{i}" for i in range(5000)]
+    first = seen.add(pa.array(ids), np.ones(5000, bool), ["a.jsonl"], np.arange(1, 5001))
+    assert (first < 0).all() and len(seen) == 5000
+    again = seen.add(pa.array(["id-7", "id-70000", "", "id-4999"]), np.array([True, True, True, False]), ["b.jsonl"],
+                     np.array([1, 2, 3, 4]))
+    assert again.tolist() == [7, -1, -1, -1]
+    assert seen.where(7) == "a.jsonl:8"
