@@ -44,11 +44,13 @@ def top_lines(t: pa.Table, k: int) -> dict:
 def finish_night(*, settings, staging, night: str, t_start: float, files, stats: ReadStats, emptied: int,
                  cluster: dict, html: int, stages: dict, removed_by_outlet: dict, top_chrome: pa.Table,
                  bands: int, rows: int, window_nights: list, state_version, stories: Path, clusters: Path,
-                 rejects: Path, extra: dict | None = None, extra_versions: dict | None = None) -> tuple[dict, dict]:
+                 rejects: Path, extra: dict | None = None, extra_versions: dict | None = None,
+                 sha256s: list[str] | None = None) -> tuple[dict, dict]:
     """Write the manifest and the report into ``staging``; return (counts, manifest).
 
     ``cluster`` holds the cluster stage's clusters, duplicates and earlier_clusters_joined;
-    ``extra`` adds top-level keys (the Spark engine's ``engine`` and ``spark``).
+    ``extra`` adds top-level keys (``engine``, and the Spark engine's ``spark``); ``sha256s`` are
+    the input files' checksums when the engine computed them already (else they are computed here).
     Raises ``RunFailed`` if the records do not add up (a bug, never bad input).
     """
     from dedup.pipeline import RunFailed
@@ -76,7 +78,8 @@ def finish_night(*, settings, staging, night: str, t_start: float, files, stats:
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds_total": round(time.perf_counter() - t_start, 3),
         "config": settings.model_dump(mode="json"),
-        "inputs": [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files],
+        "inputs": [dict(f.to_dict(), sha256=h) for f, h in
+                   zip(files, sha256s if sha256s is not None else [sha256_file(f.path) for f in files])],
         "counts": counts,
         "reject_reasons": reasons,
         "stages": stages,

@@ -12,14 +12,12 @@ import datetime as dt
 import fcntl
 import logging
 import os
-import platform
 import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numba
@@ -33,10 +31,10 @@ from dedup.chrome import ChromeModel
 from dedup.config import Settings
 from dedup.fingerprint import Fingerprints, fingerprint, hash_strings
 from dedup.lines import Lines
-from dedup.report import write_report
+from dedup.manifest import finish_night
 from dedup.read import REJECT_SCHEMA, ReadStats, discover, read_chunks, sha256_file
 from dedup.state import StateError, load_window, prune, write_night
-from dedup.write import Staging, read_spill, recover, write_json, write_spill, write_tables
+from dedup.write import Staging, read_spill, recover, write_spill, write_tables
 
 log = logging.getLogger("dedup")
 
@@ -132,24 +130,6 @@ def state_lock(state_dir: Path):
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
-
-
-def _package_versions() -> dict:
-    out = {"python": platform.python_version()}
-    for pkg in ("dedup", "datasketch", "numpy", "numba", "pyarrow", "pandas", "scipy", "trafilatura", "selectolax"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _top_lines(t: pa.Table, k: int) -> dict:
-    out: dict[str, list] = {}
-    for o, line, n in zip(t.column("outlet").to_pylist(), t.column("line").to_pylist(), t.column("stories").to_pylist()):
-        if len(out.setdefault(o, [])) < k:
-            out[o].append({"line": line, "stories": n})
-    return out
 
 
 def run(settings: Settings) -> RunResult:
@@ -478,43 +458,11 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
             for finish in finish_stories:
                 finish()
 
-    counts = {
-        "read": stats.records,
-        "accepted": stats.accepted - empty_rejects,
-        "rejected": stats.rejected + empty_rejects,
-        "clusters": sl.stages["cluster"]["clusters"],
-        "duplicates": sl.stages["cluster"]["duplicates"],
-        "joined_earlier_clusters": sl.stages["cluster"]["earlier_clusters_joined"],
-        "html_bodies": html_count,
-        "bad_dates": stats.bad_dates,
-        "reencoded": stats.reencoded,
-    }
-    reasons = dict(stats.reasons)
-    if empty_rejects:
-        reasons["no story text left after removing HTML, chrome and furniture"] = empty_rejects
-    manifest = {
-        "run_date": night,
-        "status": "ok",
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "seconds_total": round(time.perf_counter() - t_start, 3),
-        "config": settings.model_dump(mode="json"),
-        "inputs": [dict(f.to_dict(), sha256=h) for f, h in zip(files, sha256s)],
-        "counts": counts,
-        "reject_reasons": reasons,
-        "stages": sl.stages,
-        "chrome_lines_removed_by_outlet": dict(sorted(chrome_removed.items(), key=lambda kv: -kv[1])),
-        "chrome_top_lines_by_outlet": _top_lines(top_chrome, 10),
-        "lsh": {"bands": cands.bands, "rows": cands.rows, "candidate_threshold": d.candidate_threshold},
-        "state": {"path": str(settings.state_path), "window_nights": window.nights, "version": state_meta["version"]},
-        "versions": _package_versions(),
-    }
-    write_json(manifest, staging.path("runs", "manifest.json"))
-    try:
-        write_report(Path(settings.output.path), night, manifest, staging.path("stories", "part-0.parquet"),
-                     staging.path("clusters", "part-0.parquet"), staging.path("rejects", "part-0.parquet"),
-                     dest=staging.path("runs", "report.html"))
-    except Exception:  # noqa: BLE001 - a report problem must not lose the night's tables
-        log.warning("could not write report.html for %s", night, exc_info=True)
-    if counts["accepted"] + counts["rejected"] != counts["read"]:
-        raise RunFailed(f"record accounting is off: {counts}")  # a bug, never bad input
+    counts, manifest = finish_night(
+        settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats,
+        emptied=empty_rejects, cluster=sl.stages["cluster"], html=html_count, stages=sl.stages,
+        removed_by_outlet=chrome_removed, top_chrome=top_chrome, bands=cands.bands, rows=cands.rows,
+        window_nights=window.nights, state_version=state_meta["version"], sha256s=list(sha256s),
+        stories=staging.path("stories", "part-0.parquet"), clusters=staging.path("clusters", "part-0.parquet"),
+        rejects=staging.path("rejects", "part-0.parquet"), extra={"engine": "local"})
     return RunResult(night, Path(settings.output.path), counts, manifest)
