@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "corpora" / "reuters21578")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--partitions", type=int, default=0, help="spark.partitions (0: 2 x default parallelism)")
-    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--driver-memory", default="8g", help="local mode: the executors live in the driver JVM")
     ap.add_argument("--no-local", action="store_true", help="skip the local engine run")
     ap.add_argument("--target", type=int, default=100_000_000, help="stories for the cluster estimate")
     ap.add_argument("--executors", default="8,32,128,512", help="executor counts for the estimate")

@@ -85,6 +85,9 @@ def run_night(settings, staging, night: str):
                 F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
             rec = rec.where("_k = 1").drop("_k", "_first")
         records = rec.repartition(nparts).persist(keep)
+        # Rejects kept apart, so the raw read (text twice over) can leave memory once records exist.
+        read_rejects = raw.where("kind = 'reject'").select("source", "record", "story_id", "reason", "raw").persist(keep)
+        read_rejects.count()
         agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
         html = int(agg.html or 0)
         dups = dup_rejects.count() if dup_rejects is not None else 0
@@ -92,6 +95,7 @@ def run_night(settings, staging, night: str):
             stats.accepted -= dups
             stats.rejected += dups
             stats.reasons["duplicate id"] += dups
+        raw.unpersist()
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html)
     if stats.records and stats.rejected / stats.records > inp.max_reject_ratio:
         top = ", ".join(f"{r} ({n})" for r, n in stats.reasons.most_common(3))
@@ -146,6 +150,7 @@ def run_night(settings, staging, night: str):
     n = stories.count()
     empties = cl.where("kind = 'empty'").persist(keep)
     emptied = empties.count()
+    records.unpersist()  # cleaned text and fingerprints (cl) from here on
     removed_by_outlet = {r.outlet: int(r.n) for r in cl.where("kind in ('story', 'empty')")
                          .groupBy(F.coalesce("outlet", F.lit("")).alias("outlet"))
                          .agg(F.sum("chrome_lines_removed").alias("n")).collect() if r.n}
@@ -225,7 +230,7 @@ def run_night(settings, staging, night: str):
         out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all)
         T.write(out_clusters, staging.dir / "clusters" / partition(night))
         dup_parts = [dup_rejects] if dup_rejects is not None else []
-        out_rejects = T.rejects(raw.where("kind = 'reject'"), *dup_parts, empties)
+        out_rejects = T.rejects(read_rejects, *dup_parts, empties)
         T.write(out_rejects, staging.dir / "rejects" / partition(night), files=1)
         counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied}
 
@@ -250,7 +255,7 @@ def run_night(settings, staging, night: str):
         rejects=staging.dir / "rejects" / part, extra_versions={"pyspark": spark.version},
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism}})
-    for df in (raw, records, cl, empties, nodes, members, cids, members_all, outlets_tonight):
+    for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
 
