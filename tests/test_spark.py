@@ -137,7 +137,7 @@ def test_missing_pyspark_is_a_usage_error_that_says_what_to_install(cli, tmp_pat
 
 # -- on Spark -------------------------------------------------------------------------------------
 
-def test_canonical_rounds_equal_the_sequential_star_clustering(spark):
+def test_canonical_rounds_equal_the_sequential_star_clustering(spark, tmp_path):
     """Random match graphs (chains, stars, fixed nodes): the rounds pick the same canonicals and
     members as ``dedup.cluster.star_clusters``, which takes stories one by one in rank order."""
     from dedup.spark import graph as G
@@ -166,7 +166,7 @@ def test_canonical_rounds_equal_the_sequential_star_clustering(spark):
         node_of = {r.story: r.node for r in nodes.select("story", "node").collect()}
         story_of = {v: k for k, v in node_of.items()}
         edges = spark.createDataFrame([(node_of[int(x)], node_of[int(y)]) for x, y in pairs], "l long, r long")
-        labels, rounds = G.canonicals(spark, nodes, edges, max_rounds=500)
+        labels, rounds = G.canonicals(spark, nodes, edges, max_rounds=500, workdir=tmp_path / f"t{trial}")
         got = np.full(n, -1)
         for r in labels.collect():
             got[story_of[r.node]] = story_of[r.label]

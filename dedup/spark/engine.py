@@ -186,7 +186,7 @@ def run_night(settings, staging, night: str):
         nodes = G.rank_nodes(nodes)
         total_nodes = nodes.count()
         tonight = stories.join(nodes.where("g = 1").select("file_idx", "record", "node"), ["file_idx", "record"])
-        g = G.build(spark, nodes, settings)
+        g = G.build(spark, nodes, settings, staging.work / "spark")
         st.update(pairs=g.pairs, bands=g.bands, rows=g.rows, big_buckets=g.big_buckets)
     # Candidates and verification run as one Spark plan; their seconds are reported together.
     sl.stages["verify"] = {"seconds": 0.0, "peak_rss_mb": _rss(), "pairs": g.pairs, "matches": g.matches,

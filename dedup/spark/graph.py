@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from dedup.spark import partitions as P
 
@@ -49,6 +50,16 @@ def _F():
     from pyspark.sql import functions as F
 
     return F
+
+
+def fresh(df, workdir, name: str):
+    """``df`` written to Parquet under ``workdir`` and read back: the lineage ends there, and so
+    do the plan statistics. (A ``localCheckpoint`` keeps the statistics of the plan it cut; Spark
+    estimates a join as the product of its sides, so across the rounds below those estimates
+    doubled in digits every round and planning alone took minutes at 200k stories.)"""
+    path = str(Path(workdir) / name)
+    df.write.mode("overwrite").parquet(path)
+    return df.sparkSession.read.parquet(path)
 
 
 def rank_nodes(nodes):
@@ -92,14 +103,15 @@ def verify(nodes, pairs, d):
     return scored
 
 
-def canonicals(spark, nodes, edges, max_rounds: int):
+def canonicals(spark, nodes, edges, max_rounds: int, workdir):
     """(node, label) for every node: the rounds described in the module docstring."""
     F = _F()
     fixed = nodes.where("fixed").select(F.col("node").alias("r"))
     # A fixed node is always canonical: an edge into one never makes it a member.
     e = edges.select("l", "r").join(fixed, "r", "left_anti").select(F.col("l").alias("u"), F.col("r").alias("v"))
-    e = e.localCheckpoint()
-    status = nodes.select("node", F.when(F.col("fixed"), F.lit(1)).otherwise(F.lit(0)).alias("st")).localCheckpoint()
+    e = fresh(e, workdir, "edges-uv")
+    status = fresh(nodes.select("node", F.when(F.col("fixed"), F.lit(1)).otherwise(F.lit(0)).alias("st")),
+                   workdir, "status-0")
     rounds = 0
     while True:
         open_n = status.where("st = 0").count()
@@ -115,21 +127,20 @@ def canonicals(spark, nodes, edges, max_rounds: int):
                .groupBy("v")
                .agg(F.max((F.col("su") == 1).cast("int")).alias("has_in"),
                     F.max((F.col("su") == 0).cast("int")).alias("has_open")))
-        status = (status.join(agg, status.node == agg.v, "left")
-                  .select("node", F.when(F.col("st") != 0, F.col("st"))
-                          .when(F.col("has_in") == 1, F.lit(2))
-                          .when(F.col("has_open") == 1, F.lit(0))
-                          .otherwise(F.lit(1)).alias("st"))
-                  .localCheckpoint())
+        status = fresh(status.join(agg, status.node == agg.v, "left")
+                       .select("node", F.when(F.col("st") != 0, F.col("st"))
+                               .when(F.col("has_in") == 1, F.lit(2))
+                               .when(F.col("has_open") == 1, F.lit(0))
+                               .otherwise(F.lit(1)).alias("st")), workdir, f"status-{rounds}")
     canon = status.where("st = 1").select(F.col("node").alias("u"))
     best = (e.join(canon, "u").groupBy("v").agg(F.min("u").alias("label"))
             .select(F.col("v").alias("node"), "label"))
     labels = (status.where("st = 1").select("node", F.col("node").alias("label"))
               .unionByName(best))
-    return labels.localCheckpoint(), rounds
+    return fresh(labels, workdir, "labels"), rounds
 
 
-def rescue(nodes, labels, edges, min_containment: float):
+def rescue(nodes, labels, edges, min_containment: float, workdir):
     """Stories left alone join the cluster of a member they match (``dedup.cluster.rescue``)."""
     F = _F()
     sizes = labels.groupBy("label").count()
@@ -154,7 +165,7 @@ def rescue(nodes, labels, edges, min_containment: float):
             .select(F.col("s").alias("node"), F.col("b.c").alias("moved")))
     out = (labels.join(best, "node", "left")
            .select("node", F.coalesce("moved", "label").alias("label")))
-    return out.localCheckpoint()
+    return fresh(out, workdir, "labels-rescued")
 
 
 def member_scores(nodes, labels, threshold: float):
@@ -168,19 +179,19 @@ def member_scores(nodes, labels, threshold: float):
             .mapInArrow(partial(P.member_scores, threshold=threshold), P.MEMBER_DDL))
 
 
-def build(spark, nodes, settings) -> Graph:
+def build(spark, nodes, settings, workdir) -> Graph:
     from dedup.candidates import lsh_params
 
     d = settings.dedup
     bands, rows = lsh_params(d.candidate_threshold, d.num_perm)
     pairs, big, keys = candidates(nodes, d, bands, rows)
-    scored = verify(nodes, pairs, d).localCheckpoint()
+    scored = fresh(verify(nodes, pairs, d), workdir, "scored")
     keys.unpersist()
     n_pairs = scored.count()
-    edges = scored.where("match").select("l", "r", "long_pair").localCheckpoint()
+    edges = fresh(scored.where("match").select("l", "r", "long_pair"), workdir, "edges")
     n_match = edges.count()
     if big:
         log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", big, d.max_bucket)
-    labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds)
-    labels = rescue(nodes, labels, edges, d.rescue_containment)
+    labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir)
+    labels = rescue(nodes, labels, edges, d.rescue_containment, workdir)
     return Graph(labels, edges, n_pairs, n_match, big, bands, rows, rounds)
