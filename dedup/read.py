@@ -32,6 +32,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from dedup.config import InputSettings
+from dedup.normalize import string_buffers
 
 RECORD_COLUMNS = ("source", "record", "story_id", "outlet", "url", "headline", "published_at", "body")
 REJECT_SCHEMA = pa.schema(
@@ -486,15 +487,6 @@ def _grow(a: np.ndarray, need: int) -> np.ndarray:
     return out
 
 
-def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Data bytes and int64 offsets of a string array (slices and both offset widths)."""
-    _, offs_buf, data_buf = arr.buffers()
-    wide = arr.type in (pa.large_string(), pa.large_binary())
-    offs = np.frombuffer(offs_buf, np.int64 if wide else np.int32)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else np.zeros(1, np.uint8)
-    return data, offs.astype(np.int64)
-
-
 class SeenIds:
     """The story ids accepted so far in the batch and where each was first seen: a hash table in
     compiled code, so that checking a chunk of ids for duplicates takes no Python per id."""
@@ -518,7 +510,7 @@ class SeenIds:
         seen before (a duplicate), else -1 and it is remembered with its source and record."""
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
-        data, offsets = _string_buffers(ids.cast(pa.large_string()) if ids.type != pa.string() else ids)
+        data, offsets = string_buffers(ids.cast(pa.large_string()) if ids.type != pa.string() else ids)
         m = len(ids)
         need = self.n + m
         self.keys = _grow(self.keys, need)
@@ -637,7 +629,7 @@ class Validator:
 def _blank(body: pa.Array) -> np.ndarray:
     """Bodies that are empty or only whitespace (Arrow's Unicode trim). Only a body whose first
     byte is a control, a space or non-ASCII can be: the rest skip the trim, which copies text."""
-    data, offs = _string_buffers(body)
+    data, offs = string_buffers(body)
     first = data[np.minimum(offs[:-1], data.shape[0] - 1)]
     maybe = np.flatnonzero((offs[1:] == offs[:-1]) | (first <= 0x20) | (first >= 0x7F))
     out = np.zeros(len(body), bool)
