@@ -20,6 +20,18 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def reuters_corpus(tmp_path_factory, n: int, seed: int) -> Path:
+    """A labeled corpus of ``n`` stories built from ../shared's Reuters-21578, or skip without it."""
+    src = SHARED / "corpora" / "reuters21578"
+    if not src.is_dir():
+        pytest.skip("shared Reuters corpus not present")
+    from dedup.synth import build_corpus
+
+    d = tmp_path_factory.mktemp(f"corpus{n}")
+    build_corpus(src, n, d, seed=seed)
+    return d
+
+
 @pytest.fixture
 def cli():
     from dedup.cli import app

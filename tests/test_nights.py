@@ -19,7 +19,7 @@ from dedup.evaluate import evaluate
 from dedup.pipeline import StateFailed, state_lock
 from dedup.state import list_nights, night_dir
 from dedup.write import Staging, _apply, recover
-from tests.conftest import OTHER, SHARED, WIRE, write_jsonl
+from tests.conftest import OTHER, WIRE, reuters_corpus, write_jsonl
 
 DEDUP = str(Path(sys.executable).with_name("dedup"))
 
@@ -35,13 +35,7 @@ def _night(out, night, table="stories"):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    src = SHARED / "corpora" / "reuters21578"
-    if not src.is_dir():
-        pytest.skip("shared Reuters corpus not present")
-    from dedup.synth import build_corpus
-
-    d = tmp_path_factory.mktemp("corpus")
-    build_corpus(src, 3000, d, seed=11)
+    d = reuters_corpus(tmp_path_factory, 3000, seed=11)
     recs = [json.loads(line) for line in (d / "batch.jsonl").read_text(encoding="utf-8").splitlines()]
     return d, recs, pd.read_csv(d / "gold.csv", dtype=str)
 

@@ -23,7 +23,7 @@ from dedup.cluster import star_clusters
 from dedup.evaluate import evaluate
 from dedup.fingerprint import fingerprint
 from dedup.spark import partitions as P
-from tests.conftest import DEMO, OTHER, SHARED, WIRE, write_jsonl
+from tests.conftest import DEMO, OTHER, WIRE, reuters_corpus, write_jsonl
 
 
 def _spark_available() -> str | None:
@@ -236,14 +236,7 @@ def test_ids_duplicated_across_files_rejected_as_locally(spark, tmp_path, cli):
 
 @pytest.fixture(scope="module")
 def corpus20k(tmp_path_factory):
-    src = SHARED / "corpora" / "reuters21578"
-    if not src.is_dir():
-        pytest.skip("shared Reuters corpus not present")
-    from dedup.synth import build_corpus
-
-    d = tmp_path_factory.mktemp("corpus20k")
-    build_corpus(src, 20_000, d, seed=21)
-    return d
+    return reuters_corpus(tmp_path_factory, 20_000, seed=21)
 
 
 def test_20k_stories_over_two_nights_same_clusters_ids_canonicals_and_state(spark, corpus20k, tmp_path):
