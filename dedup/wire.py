@@ -133,7 +133,6 @@ def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) 
 
 def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, dateline: np.ndarray) -> Lines:
     """Find the best dateline among the candidate lines of each story and cut it off its line."""
-    n = kept.n_stories
     text = kept.text
     hit_idx = np.empty(0, np.int64)
     if len(cand_idx):

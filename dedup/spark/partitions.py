@@ -236,11 +236,7 @@ def score(batches: Iterator[pa.RecordBatch], threshold: float, containment_thres
         m = b.num_rows
         if not m:
             continue
-        lo, lv = unpacked(b.column("l_shingles"))
-        ro, rv = unpacked(b.column("r_shingles"))
-        # Both sides as one CSR: left sets are rows [0, m), right sets rows [m, 2m).
-        offsets = np.concatenate([lo, ro[1:] + lo[-1]])
-        values = np.concatenate([lv, rv]).astype(np.uint32)
+        offsets, values = _pair_csr(b, "l_shingles", "r_shingles")
         idx = np.arange(m, dtype=np.int64)
 
         def both(name):
@@ -255,16 +251,23 @@ def score(batches: Iterator[pa.RecordBatch], threshold: float, containment_thres
                                          names=["l", "r", "match", "long_pair"])
 
 
+def _pair_csr(b: pa.RecordBatch, a: str, c: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides' packed sets as one CSR (``verify``'s layout): side ``a`` of pair p is row p,
+    side ``c`` is row p + m."""
+    ao, av = unpacked(b.column(a))
+    co, cv = unpacked(b.column(c))
+    return np.concatenate([ao, co[1:] + ao[-1]]), np.concatenate([av, cv]).astype(np.uint32)
+
+
 def _inter(b: pa.RecordBatch, a: str, c: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|A ∩ C| per pair, and the sizes of A and C."""
     from dedup import verify
 
     m = b.num_rows
-    ao, av = unpacked(b.column(a))
-    co, cv = unpacked(b.column(c))
-    offsets = np.concatenate([ao, co[1:] + ao[-1]])
-    values = np.concatenate([av, cv]).astype(np.uint32)
+    offsets, values = _pair_csr(b, a, c)
     idx = np.arange(m, dtype=np.int64)
-    return verify.intersections(offsets, values, idx, idx + m), np.diff(ao), np.diff(co)
+    sizes = np.diff(offsets)
+    return verify.intersections(offsets, values, idx, idx + m), sizes[:m], sizes[m:]
 
 
 def containment(batches: Iterator[pa.RecordBatch]):
