@@ -19,10 +19,10 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
 try:
-    from dedup.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from dedup.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate
 
 
 def read_jsonl(path: str | Path) -> tuple[list[str], list[str]]:

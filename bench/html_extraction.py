@@ -159,7 +159,7 @@ def _selectolax_main() -> Callable[[str], str]:
     """
     from selectolax.lexbor import LexborHTMLParser
 
-    from dedup.html import block_text
+    from dedup.stages.text.html import block_text
 
     def furniture(node) -> bool:
         attrs = node.attributes
@@ -199,12 +199,12 @@ def _selectolax_main() -> Callable[[str], str]:
 
 
 def _selectolax_visible() -> Callable[[str], str]:
-    from dedup.html import visible_text
+    from dedup.stages.text.html import visible_text
     return visible_text
 
 
 def _dedup() -> Callable[[str], str]:
-    from dedup.html import html_to_text
+    from dedup.stages.text.html import html_to_text
     return html_to_text
 
 

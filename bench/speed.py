@@ -1,6 +1,6 @@
 """Speed benchmark: `dedup run` end to end, against the plain datasketch pipeline.
 
-Builds a labeled batch with the corpus builder (``dedup.synth``), times ``dedup run`` on it as a
+Builds a labeled batch with the corpus builder (``bench/synth/corpus.py``), times ``dedup run`` on it as a
 child process (JSONL in, Parquet out), reads the night's manifest for per-stage seconds and peak
 memory, and scores the stories against gold (pairwise precision / recall / F1).
 
@@ -8,7 +8,7 @@ memory, and scores the stories against gold (pairwise precision / recall / F1).
     python bench/speed.py --sizes 100000,300000,1000000    # dedup alone at several sizes (scaling)
 
 Options: ``--chrome`` (the batch with outlet chrome; default: chrome-free bodies), ``--corpus DIR``
-(a corpus folder written by dedup.synth, or a cache folder: corpora are built into and reused from
+(a corpus folder written by bench/synth/corpus.py, or a cache folder: corpora are built into and reused from
 DIR/n<N>-seed<S>), ``--keep DIR`` (leave generated corpora and outputs there; by default they go to
 a temporary folder that is deleted), ``--workers N`` (dedup's run.workers), ``--json FILE``.
 
@@ -49,10 +49,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    from dedup.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(ROOT))
-    from dedup.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "corpora" / "reuters21578"
 BASELINE_SCRIPT = ROOT / "bench" / "baseline_datasketch.py"
@@ -225,7 +225,7 @@ def get_corpus(n: int, seed: int, *, cache: Path | None, workdir: Path, keep: bo
         raise SystemExit(f"speed: Reuters-21578 source folder not found: {source} (--source)")
     check_disk(d.parent, n * (CORPUS_BYTES_PER_STORY + OUTPUT_BYTES_PER_STORY), f"a {n:,}-story corpus and its output")
     print(f"building a {n:,}-story corpus in {d} ...", flush=True)
-    cmd = [sys.executable, "-m", "dedup.synth", "--n", str(n), "--out", str(d), "--seed", str(seed),
+    cmd = [sys.executable, str(Path(__file__).resolve().parent / "synth" / "corpus.py"), "--n", str(n), "--out", str(d), "--seed", str(seed),
            "--source", str(source)]
     m = run_measured(cmd, stdout=log_dir / f"synth-n{n}.out", stderr=log_dir / f"synth-n{n}.log")
     if m.returncode != 0 or corpus_stories(d) != n:

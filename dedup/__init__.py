@@ -10,8 +10,8 @@ from dedup.config import ConfigError, Settings, load_config
 
 
 def run(settings: Settings):
-    """Run one night; see ``dedup.pipeline.run``."""
-    from dedup.pipeline import run as _run
+    """Run one night; see ``dedup.night.run.run``."""
+    from dedup.night.run import run as _run
 
     return _run(settings)
 

@@ -75,8 +75,8 @@ def run(
     log_format: str = typer.Option("text", "--log-format", help="text (timestamped lines) or json (one object a line)."),
 ) -> None:
     """Run the job for one night and write stories/, clusters/, rejects/ and runs/ under the output folder."""
-    from dedup.pipeline import RunFailed, run as run_job
-    from dedup.read import InputError
+    from dedup.errors import InputError, RunFailed
+    from dedup.night.run import run as run_job
 
     if log_format not in ("text", "json"):
         _fail("--log-format must be 'text' or 'json'", EXIT_USAGE)
@@ -109,13 +109,28 @@ def synth(
     source: Path = typer.Option(Path("../shared/corpora/reuters21578"), "--source", help="Reuters-21578 .sgm folder."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same corpus)."),
 ) -> None:
-    """Build a labeled syndication corpus from Reuters-21578 wire reports."""
-    from dedup.synth import build_corpus
-
+    """Build a labeled syndication corpus from Reuters-21578 wire reports (from a checkout: the
+    builder is test data tooling in bench/synth/corpus.py, not part of the installed job)."""
+    build_corpus = _corpus_builder()
     if not source.is_dir():
         _fail(f"--source folder not found: {source}", EXIT_USAGE)
     stats = build_corpus(source, n, out, seed=seed)
     typer.echo(json.dumps(stats, indent=2, default=str))
+
+
+def _corpus_builder():
+    """``build_corpus`` from the checkout's bench/synth/corpus.py, or a one-line usage error."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "synth" / "corpus.py"
+    if not path.is_file():
+        _fail("dedup synth runs from a checkout of the repository (bench/synth/corpus.py); "
+              "this installation has no bench/ folder", EXIT_USAGE)
+    spec = importlib.util.spec_from_file_location("dedup_bench_corpus", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod.build_corpus
 
 
 @app.command("eval")
@@ -129,7 +144,7 @@ def eval_cmd(
     """Pairwise precision, recall, F1 and adjusted Rand index against gold clusters, with the wrong pairs."""
     import pandas as pd
 
-    from dedup.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate
 
     if not stories.exists():
         _fail(f"--stories not found: {stories}", EXIT_USAGE)
@@ -165,7 +180,8 @@ def explain_cmd(
     color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Shared passages in colour, not [[ ]] (default: on a terminal)."),
 ) -> None:
     """Why two stories are, or are not, in one cluster: texts side by side, figures, LSH and the rules."""
-    from dedup.explain import NotFound, explain, render_html, render_text, terminal_width
+    from dedup.errors import NotFound
+    from dedup.tools.explain import explain, render_html, render_text, terminal_width
 
     try:
         e = explain(output, story_a, story_b, run_date)
@@ -191,7 +207,8 @@ def show_cmd(
     width: Optional[int] = typer.Option(None, "--width", help="Line width (default: the terminal's)."),
 ) -> None:
     """A cluster: its canonical, every member with outlet, time, relation and similarity, headline variants."""
-    from dedup.explain import NotFound, render_cluster, show, terminal_width
+    from dedup.errors import NotFound
+    from dedup.tools.explain import render_cluster, show, terminal_width
 
     try:
         v = show(output, cluster_id, story_id=story, run_date=run_date)
@@ -209,8 +226,8 @@ def report_cmd(
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night)."),
 ) -> None:
     """(Re)build runs/run_date=NIGHT/report.html, the night's run report, from its tables and manifest."""
-    from dedup.explain import NotFound
-    from dedup.report import report_for_night
+    from dedup.errors import NotFound
+    from dedup.tools.report import report_for_night
 
     try:
         path = report_for_night(output, run_date)
@@ -220,10 +237,6 @@ def report_cmd(
         logging.getLogger("dedup").debug("report failed", exc_info=True)
         _fail(f"could not build the report: {type(err).__name__}: {err}", EXIT_FAILED)
     typer.echo(str(path))
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

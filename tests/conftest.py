@@ -25,7 +25,7 @@ def reuters_corpus(tmp_path_factory, n: int, seed: int) -> Path:
     src = SHARED / "corpora" / "reuters21578"
     if not src.is_dir():
         pytest.skip("shared Reuters corpus not present")
-    from dedup.synth import build_corpus
+    from bench.synth.corpus import build_corpus
 
     d = tmp_path_factory.mktemp(f"corpus{n}")
     build_corpus(src, n, d, seed=seed)

@@ -1,0 +1,125 @@
+"""Where everything lives on disk: the one module that knows paths.
+
+Output (``output.path``), hive partitions so that ``pd.read_parquet(out / "stories")`` returns every
+night with a ``run_date`` column::
+
+    stories/run_date=YYYY-MM-DD/*.parquet     part-0.parquet (local engine) or Spark's part files
+    clusters/run_date=YYYY-MM-DD/*.parquet
+    rejects/run_date=YYYY-MM-DD/*.parquet
+    runs/run_date=YYYY-MM-DD/manifest.json, report.html
+    .staging/<night>-<pid>/                   a run's private copy until the commit
+    .trash/<night>-<pid>/                     the partitions a commit replaced, removed after it
+    .commit-<night>.json                      the commit's journal while it runs
+
+State (``state.path``)::
+
+    run.lock
+    nights/run_date=YYYY-MM-DD/               canonicals, members, chrome counts (``dedup.night.state``)
+    .staging/<night>-<pid>/run_date=.../
+
+Both engines write, and every tool reads, through these functions, so a partition written as one
+file or as Spark's part files reads the same everywhere.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dedup.errors import NotFound
+
+TABLES = ("stories", "clusters", "rejects", "runs")
+PARQUET_TABLES = ("stories", "clusters", "rejects")
+LOCAL_PART = "part-0.parquet"
+
+
+def partition(night: str) -> str:
+    """The hive partition folder name of a night: ``run_date=YYYY-MM-DD``."""
+    return f"run_date={night}"
+
+
+def night_of(partition_name: str) -> str:
+    """``run_date=YYYY-MM-DD`` -> ``YYYY-MM-DD``."""
+    return partition_name.split("=", 1)[1]
+
+
+# -- output -------------------------------------------------------------------------------------
+
+def partition_dir(root: Path, table: str, night: str) -> Path:
+    """``<root>/<table>/run_date=<night>``: a night's folder of one output table."""
+    return Path(root) / table / partition(night)
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partition folder, sorted (Spark's ``_SUCCESS`` and ``.crc`` left out)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def has_partition(root: Path, table: str, night: str) -> bool:
+    return bool(part_files(partition_dir(root, table, night)))
+
+
+def read_partition(root: Path, table: str, night: str, columns: list[str] | None = None, filters=None) -> pa.Table:
+    """One night of one output table as an Arrow table, whichever engine wrote it.
+
+    Raises ``NotFound`` when the night has no such partition."""
+    files = part_files(partition_dir(root, table, night))
+    if not files:
+        raise NotFound(f"night {night} has no {table} under {root} (nights: {', '.join(list_nights(root, table)) or 'none'})")
+    return read_files(files, columns=columns, filters=filters)
+
+
+def read_files(files: list[Path], columns: list[str] | None = None, filters=None) -> pa.Table:
+    """The part files of one partition as one table (no partition column added)."""
+    return pq.ParquetDataset([str(f) for f in files], filters=filters, partitioning=None).read(columns=columns)
+
+
+def list_nights(root: Path, table: str = "stories") -> list[str]:
+    """Nights with a partition of ``table`` under the output root, oldest first."""
+    base = Path(root) / table
+    if not base.is_dir():
+        return []
+    return sorted(night_of(p.name) for p in base.glob("run_date=*") if p.is_dir())
+
+
+def manifest_path(root: Path, night: str) -> Path:
+    return partition_dir(root, "runs", night) / "manifest.json"
+
+
+def report_path(root: Path, night: str) -> Path:
+    return partition_dir(root, "runs", night) / "report.html"
+
+
+def staging_dir(root: Path, night: str, pid: int) -> Path:
+    return Path(root) / ".staging" / f"{night}-{pid}"
+
+
+def trash_dir(root: Path, night: str, pid: int) -> Path:
+    return Path(root) / ".trash" / f"{night}-{pid}"
+
+
+def journal_path(root: Path, night: str) -> Path:
+    return Path(root) / f".commit-{night}.json"
+
+
+# -- state --------------------------------------------------------------------------------------
+
+def state_night_dir(state_path: Path, night: str) -> Path:
+    """``<state>/nights/run_date=<night>``: one night's state files."""
+    return Path(state_path) / "nights" / partition(night)
+
+
+def state_nights(state_path: Path) -> list[str]:
+    """Nights in the state, oldest first."""
+    base = Path(state_path) / "nights"
+    if not base.is_dir():
+        return []
+    return sorted(night_of(p.name) for p in base.iterdir() if p.name.startswith("run_date="))
+
+
+def state_lock_path(state_path: Path) -> Path:
+    return Path(state_path) / "run.lock"

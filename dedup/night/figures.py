@@ -1,0 +1,75 @@
+"""A night's figures: seconds, memory and counts per stage, as both engines report them.
+
+``StageLog`` collects one dict per stage (in the order they ran), which becomes the manifest's
+``stages`` key and the report's stage table; ``Progress`` shows a bar on a terminal.
+"""
+from __future__ import annotations
+
+import logging
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("dedup")
+
+
+@dataclass
+class StageLog:
+    """Seconds and counts per stage, in the order they ran."""
+
+    stages: dict = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, **counts):
+        t0 = time.perf_counter()
+        entry = {"seconds": 0.0, **counts}
+        self.stages[name] = entry
+        log.info("stage %s: started", name)
+        try:
+            yield entry
+        finally:
+            entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
+            entry["peak_rss_mb"] = peak_rss_mb()
+            extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
+            log.info("stage %s: %.2fs %s", name, entry["seconds"], extra)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class Progress:
+    """A progress bar on a terminal; a plain log line every few chunks otherwise."""
+
+    def __init__(self, stage: str, unit: str, total: int | None = None):
+        self.stage, self.unit, self.done, self.t0 = stage, unit, 0, time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=stage, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+        else:
+            log.debug("stage %s: %d %s so far (%.1fs)", self.stage, self.done, self.unit, time.perf_counter() - self.t0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class RunResult:
+    """What a night produced: its date, output folder, the manifest's ``counts`` and the manifest."""
+
+    run_date: str
+    output: Path
+    counts: dict
+    manifest: dict

@@ -1,0 +1,78 @@
+"""One night, start to finish: the lock, recovery of a killed commit, the staging folder, the
+engine (local or Spark), the commit and the state's retention.
+
+``run(settings)`` is what ``dedup run`` and ``dedup.run`` call. The engines (``dedup.night.local``,
+``dedup.night.spark.engine``) only produce the night inside the staging folder; everything that
+makes a night durable is here, once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from dedup import layout
+from dedup.config import Settings
+from dedup.errors import LockBusy
+from dedup.night import local
+from dedup.night.figures import RunResult
+from dedup.night.staging import Staging, recover
+from dedup.night.state import prune
+
+log = logging.getLogger("dedup")
+
+
+@contextmanager
+def state_lock(state_dir: Path):
+    """One run at a time per state folder. flock dies with its process, so a crash never wedges it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = layout.state_lock_path(state_dir)
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise LockBusy(f"another dedup run holds {path} ({holder}); wait for it to finish") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def run(settings: Settings) -> RunResult:
+    """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
+    night = settings.run_date.isoformat()
+    body = local.run_night
+    if settings.run.engine == "spark":
+        from dedup.night.spark.session import require_pyspark
+
+        require_pyspark()  # before the lock and any output: a missing extra is a usage error
+        from dedup.night.spark.engine import run_night as body
+    out = Path(settings.output.path)
+    out.mkdir(parents=True, exist_ok=True)
+    with state_lock(settings.state_path):
+        fixed = recover(out, settings.state_path)
+        if fixed:
+            log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
+        staging = Staging(out, night, settings.state_path)
+        try:
+            result = body(settings, staging, night)
+        except BaseException:
+            staging.abandon()
+            raise
+        staging.commit()
+        gone = prune(settings.state_path, settings.state.retention_days)
+        if gone:
+            log.info("state: dropped nights older than the %d-day window: %s", settings.state.retention_days, ", ".join(gone))
+    log.info("night %s written to %s: %s", night, out, result.counts)
+    return result

@@ -1,0 +1,266 @@
+"""One night on Spark: read -> clean -> fingerprint -> candidates -> verify -> cluster -> write.
+
+Called by ``dedup.night.local.run`` inside the local engine's lock and staging, so the commit,
+recovery, retention and exit codes are the same for both engines. Each stage ends in a Spark
+action (a persist and a count), so the manifest's per-stage seconds are the stage's own, not
+whatever Spark chose to run lazily later. ``peak_rss_mb`` in the manifest is the driver's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from dedup import layout
+from dedup.errors import StateError, StateFailed
+from dedup.night.figures import RunResult, StageLog, peak_rss_mb
+from dedup.night.policy import check_reject_ratio
+from dedup.stages.read import ReadStats, discover
+from dedup.stages.reasons import DUPLICATE_ID_PREFIX
+from dedup.night.spark import graph as G
+from dedup.night.spark import partitions as P
+from dedup.night.spark import state as S
+from dedup.night.spark import tables as T
+from dedup.night.spark.session import get_session, partitions
+from dedup.night.manifest import finish_night
+
+log = logging.getLogger("dedup")
+
+MATCH_COLS = ["file_idx", "record", "story_id", "published_at", "words", "text_hash", "headline_hash", "n_shingles",
+              "signature", "shingles"]
+
+
+def _sum_stats(rows: list[str]) -> ReadStats:
+    st = ReadStats()
+    for r in rows:
+        d = json.loads(r)
+        st.records += d["records"]
+        st.accepted += d["accepted"]
+        st.rejected += d["rejected"]
+        st.reasons.update(Counter(d["reasons"]))
+        st.bad_dates += d["bad_dates"]
+        st.reencoded += d["reencoded"]
+    return st
+
+
+def run_night(settings, staging, night: str):
+    """The Spark body of ``dedup.night.local.run``; returns its RunResult."""
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+
+    t_start = time.perf_counter()
+    spark = get_session(settings)
+    nparts = partitions(spark, settings)
+    spark.conf.set("spark.sql.shuffle.partitions", str(nparts))
+    keep = StorageLevel.MEMORY_AND_DISK
+    sl = StageLog()
+    ch, d, inp = settings.chrome, settings.dedup, settings.input
+    files = discover(inp)
+
+    _describe(spark, "read")
+    with sl.stage("read", files=len(files)) as st:
+        fdf = spark.createDataFrame([(i, f.path, f.format, f.bytes) for i, f in enumerate(files)],
+                                    "file_idx int, path string, format string, bytes long")
+        # One task per file, up to a few per core: a folder of thousands of pages is not thousands of tasks.
+        fdf = fdf.repartition(min(len(files), 4 * nparts))
+        raw = fdf.mapInArrow(partial(P.read_files, input_json=inp.model_dump_json(),
+                                     raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size),
+                             P.READ_DDL).persist(keep)
+        stats = _sum_stats([r.stats for r in raw.where("kind = 'stats'").select("stats").collect()])
+        rec = raw.where("kind = 'record'").drop("reason", "raw", "stats", "kind")
+        dup_rejects = None
+        if len(files) > 1:
+            # The reader checks ids within a file; across files the first in input order wins.
+            w = Window.partitionBy("story_id").orderBy("file_idx", "record")
+            where = F.concat(F.element_at(F.split("source", "/"), -1), F.lit(":"), F.col("record").cast("string"))
+            rec = rec.withColumn("_k", F.row_number().over(w)).withColumn("_first", F.first(where).over(w))
+            dup_rejects = rec.where("_k > 1").select(
+                "source", "record", "story_id",
+                F.concat(F.lit(DUPLICATE_ID_PREFIX), F.col("_first")).alias("reason"),
+                F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
+            rec = rec.where("_k = 1").drop("_k", "_first")
+        records = rec.repartition(nparts).persist(keep)
+        # Rejects kept apart, so the raw read (text twice over) can leave memory once records exist.
+        read_rejects = raw.where("kind = 'reject'").select("source", "record", "story_id", "reason", "raw").persist(keep)
+        read_rejects.count()
+        agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
+        html = int(agg.html or 0)
+        dups = dup_rejects.count() if dup_rejects is not None else 0
+        if dups:
+            stats.accepted -= dups
+            stats.rejected += dups
+            stats.reasons["duplicate id"] += dups
+        raw.unpersist()
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html)
+    check_reject_ratio(stats.records, stats.rejected, stats.reasons, inp.max_reject_ratio, night)
+
+    _describe(spark, "state")
+    with sl.stage("state") as st:
+        try:
+            nights, wcanon, wmembers, wchrome, woutlets = S.load_window(
+                spark, settings.state_path, night, settings.state.retention_days)
+        except StateError as e:
+            raise StateFailed(str(e)) from None
+        if wcanon is not None:
+            wcanon = wcanon.persist(keep)
+            st.update(nights=len(nights), clusters=wcanon.count())
+        else:
+            st.update(nights=0, clusters=0)
+
+    _describe(spark, "clean+fingerprint")
+    t0 = time.perf_counter()
+    # Tonight's chrome counts, and the model the cleaner uses: tonight's plus the window's, cut to
+    # the keys that can ever count as chrome (>= min_stories), which is small enough to broadcast.
+    if ch.enabled:
+        chrome_tonight = (records.select("outlet", "text").mapInArrow(P.chrome_counts, P.CHROME_DDL)
+                          .groupBy("key").agg(F.sum("stories").alias("stories"))).persist(keep)
+    else:
+        chrome_tonight = spark.createDataFrame([], P.CHROME_DDL)
+    outlets_tonight = records.groupBy(F.coalesce("outlet", F.lit("")).alias("outlet")).agg(
+        F.count(F.lit(1)).alias("stories")).persist(keep)
+    outlet_stories = {r.outlet: r.stories for r in outlets_tonight.collect()} if ch.enabled else {}
+    combined = chrome_tonight
+    if wchrome is not None:
+        combined = combined.unionByName(wchrome).groupBy("key").agg(F.sum("stories").alias("stories"))
+        for r in woutlets.collect():
+            outlet_stories[r.outlet] = outlet_stories.get(r.outlet, 0) + r.stories
+    learned = combined.where(F.col("stories") >= ch.min_stories).toArrow()
+    keys = learned.column("key").to_numpy().astype(np.int64)
+    order = np.argsort(keys.view(np.uint64), kind="stable")
+    model_bc = spark.sparkContext.broadcast(
+        (keys[order], learned.column("stories").to_numpy().astype(np.int64)[order], outlet_stories))
+
+    cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
+                        "text", "was_html").mapInArrow(
+        partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch.model_dump(),
+                dedup=d.model_dump(), min_body_words=inp.min_body_words, raw_max_chars=settings.output.raw_max_chars),
+        P.CLEAN_DDL).persist(keep)
+    timing = cl.where("kind = 'timing'").agg(F.sum("seconds").alias("s"), F.sum("fp_seconds").alias("fs"),
+                                             F.sum("chrome_lines_removed").alias("learned"),
+                                             F.count(F.lit(1)).alias("batches")).first()
+    stories = cl.where("kind = 'story'").drop("kind", "reason", "raw", "line", "stories", "seconds", "fp_seconds")
+    n = stories.count()
+    empties = cl.where("kind = 'empty'").persist(keep)
+    emptied = empties.count()
+    records.unpersist()  # cleaned text and fingerprints (cl) from here on
+    removed_by_outlet = {r.outlet: int(r.n) for r in cl.where("kind in ('story', 'empty')")
+                         .groupBy(F.coalesce("outlet", F.lit("")).alias("outlet"))
+                         .agg(F.sum("chrome_lines_removed").alias("n")).collect() if r.n}
+    wall = time.perf_counter() - t0
+    cpu = float(timing.s or 0) + float(timing.fs or 0)
+    # Executors clean and fingerprint in one pass; the wall time is split in their CPU proportions.
+    fp_share = float(timing.fs or 0) / cpu if cpu else 0.0
+    sl.stages["clean"] = {"seconds": round(wall * (1 - fp_share), 3), "peak_rss_mb": _rss(), "stories": n,
+                          "emptied": emptied, "learned_chrome_lines": int(keys.size),
+                          "chrome_lines_removed": int(sum(removed_by_outlet.values())),
+                          "chrome_lines_removed_learned": int(timing.learned or 0),
+                          "executor_seconds": round(float(timing.s or 0), 3), "batches": int(timing.batches or 0)}
+    sl.stages["fingerprint"] = {"seconds": round(wall * fp_share, 3), "peak_rss_mb": _rss(), "stories": n,
+                                "num_perm": d.num_perm, "shingle_size": d.shingle_size,
+                                "executor_seconds": round(float(timing.fs or 0), 3)}
+
+    _describe(spark, "candidates")
+    with sl.stage("candidates") as st:
+        long_max = F.lit(np.iinfo(np.int64).max)
+        # Only what matching needs goes through the rank sort and the joins; the text stays in
+        # ``stories`` until the write stage joins it back by (file, record).
+        nodes = stories.select(
+            *MATCH_COLS, F.lit(False).alias("fixed"), F.lit(1).alias("g"),
+            (-F.col("n_shingles")).alias("neg_shingles"),
+            F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), F.lit("").alias("tie"))
+        if wcanon is not None:
+            nodes = nodes.unionByName(wcanon.select(
+                "story_id", "published_at", "words", "text_hash", "headline_hash", "signature", "shingles",
+                F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
+                (F.length("shingles") / 4).cast("long").alias("n_shingles"),
+                F.lit(True).alias("fixed"), F.lit(0).alias("g"), (-F.length("shingles") / 4).cast("long").alias("neg_shingles"),
+                F.coalesce(F.unix_micros("published_at"), long_max).alias("pub"), F.col("cluster_id").alias("tie")))
+        nodes = G.rank_nodes(nodes)
+        total_nodes = nodes.count()
+        tonight = stories.join(nodes.where("g = 1").select("file_idx", "record", "node"), ["file_idx", "record"])
+        g = G.build(spark, nodes, settings, staging.work / "spark")
+        st.update(pairs=g.pairs, bands=g.bands, rows=g.rows, big_buckets=g.big_buckets)
+    # Candidates and verification run as one Spark plan; their seconds are reported together.
+    sl.stages["verify"] = {"seconds": 0.0, "peak_rss_mb": _rss(), "pairs": g.pairs, "matches": g.matches,
+                           "note": "timed with candidates (one Spark plan)"}
+
+    _describe(spark, "cluster")
+    with sl.stage("cluster") as st:
+        members = G.member_scores(nodes, g.labels, d.threshold).persist(keep)
+        per = members.groupBy("label", "label_g").count()
+        s = per.agg(F.count(F.lit(1)).alias("clusters"), F.sum((F.col("label_g") == 1).cast("long")).alias("new"),
+                    F.max("count").alias("largest")).first()
+        clusters_n, new_n = int(s.clusters or 0), int(s.new or 0)
+        st.update(clusters=clusters_n, new_clusters=new_n, earlier_clusters_joined=clusters_n - new_n,
+                  duplicates=n - new_n, largest=int(s.largest or 0), rounds=g.rounds, nodes=total_nodes)
+
+    _describe(spark, "write")
+    with sl.stage("write") as st:
+        new_canon_nodes = members.where("node = label").select("node")
+        new_ids = (tonight.join(new_canon_nodes, "node").select("node", "story_id")
+                   .mapInArrow(P.cluster_ids, "node long, cluster_id string"))
+        cids = tonight.join(new_ids, "node").select("node", "cluster_id", "story_id")
+        if wcanon is not None:
+            wnodes = nodes.where("g = 0").select("node", F.col("tie").alias("cluster_id"), "story_id")
+            cids = cids.unionByName(wnodes)
+        cids = cids.persist(keep)
+        out_stories = T.stories(tonight, members, cids)
+        T.write(out_stories, staging.partition_dir("stories"))
+
+        tonight_members = (out_stories.select("cluster_id", "story_id", "outlet", "published_at"))
+        new_canon = (tonight.join(new_canon_nodes, "node").join(cids.select("node", "cluster_id"), "node"))
+        members_all = tonight_members
+        old_canon = None
+        if wcanon is not None:
+            touched_old = members.where("label_g = 0").select(F.col("label").alias("node")).distinct()
+            old_ids = nodes.join(touched_old, "node").select(F.col("tie").alias("cluster_id"))
+            old_canon = wcanon.join(old_ids, "cluster_id")
+            members_all = members_all.unionByName(
+                wmembers.join(old_ids, "cluster_id").select("cluster_id", "story_id", "outlet", "published_at"))
+        members_all = members_all.persist(keep)
+        empty_old = spark.createDataFrame([], P.STATE_CANON_DDL)
+        out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all)
+        T.write(out_clusters, staging.partition_dir("clusters"))
+        dup_parts = [dup_rejects] if dup_rejects is not None else []
+        out_rejects = T.rejects(read_rejects, *dup_parts, empties)
+        T.write(out_rejects, staging.partition_dir("rejects"), files=1)
+        counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied}
+
+        chrome_lines = T.top_chrome_lines(cl.where("kind = 'chrome_line'").select("outlet", "line", "stories"), 50)
+        state_canon = new_canon.select("cluster_id", "story_id", "headline", F.col("body_clean").alias("body"),
+                                       "agency", "published_at", "words", "text_hash", "headline_hash", "signature",
+                                       "shingles")
+        if old_canon is not None:
+            state_canon = state_canon.unionByName(old_canon.drop("night"))
+        state_meta = S.write_night(staging.state_dir, night, state_canon, members_all, chrome_tonight,
+                                   outlets_tonight if ch.enabled else spark.createDataFrame([], "outlet string, stories long"),
+                                   chrome_lines)
+        st.update(**counts_w, state_clusters=state_meta["rows"]["canonicals"])
+        top_chrome = chrome_lines.toArrow()
+
+    counts, manifest = finish_night(
+        settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats, emptied=emptied,
+        cluster=sl.stages["cluster"], html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
+        top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
+        extra_versions={"pyspark": spark.version},
+        extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
+                                            "default_parallelism": spark.sparkContext.defaultParallelism}})
+    for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
+        df.unpersist()
+    return RunResult(night, Path(settings.output.path), counts, manifest)
+
+
+def _describe(spark, stage: str) -> None:
+    """Label the Spark jobs of a stage, so the Spark UI and its REST API (and bench/spark.py's
+    per-stage executor costs) show which part of the night they belong to."""
+    spark.sparkContext.setJobDescription(f"dedup {stage}")
+
+
+_rss = peak_rss_mb

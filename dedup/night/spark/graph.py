@@ -1,0 +1,196 @@
+"""Candidates, verification and clusters on Spark: the local engine's rules as DataFrame operations.
+
+``nodes`` has one row per story in play: earlier nights' canonicals (``fixed``, group ``g`` 0)
+and tonight's stories (group 1), each with its fingerprint. Node ids increase in canonical
+preference order (``RANK``, the local ``cluster.preference_rank``: group, most shingles, earliest,
+smallest id; see ``rank_nodes``), so "better-ranked" is "smaller id" everywhere below, and
+shuffles carry one long instead of the five columns of the rank key.
+
+* Candidates: band keys (and the exact-text and short-story headline keys) grouped by Spark's
+  shuffle; within a bucket, in rank order, each member pairs with the bucket head and with its
+  predecessor, exactly the pairs of ``dedup.stages.candidates``.
+* Verify: each pair joined to both fingerprints and scored by ``dedup.stages.verify.score_pairs``.
+* Canonicals: the local engine takes stories in rank order and makes a story canonical unless a
+  better-ranked canonical matches it. That is the lexicographically first maximal independent set
+  of the match graph, which rounds of joins find without any sequential pass: each round, a story
+  with a canonical better-ranked neighbour is out, and a story whose better-ranked neighbours are
+  all out is canonical. Each round settles at least the best-ranked open story; real batches,
+  made of stars, settle in a handful of rounds. A member joins its best-ranked canonical
+  neighbour, as in ``dedup.stages.cluster._star``.
+* Rescue and member scores: as ``dedup.stages.cluster.rescue`` and the local cluster stage.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from dedup.night.spark import partitions as P
+
+log = logging.getLogger("dedup")
+
+RANK = ["g", "neg_shingles", "pub", "story_id", "tie"]  # canonical preference, best first
+ROW = ["g", "tie", "file_idx", "record"]  # the local engine's row order (its tie-break in rescue)
+
+
+@dataclass
+class Graph:
+    labels: object  # DataFrame (node, label)
+    pairs: int
+    matches: int
+    big_buckets: int
+    bands: int
+    rows: int
+    rounds: int
+
+
+def _F():
+    from pyspark.sql import functions as F
+
+    return F
+
+
+def fresh(df, workdir, name: str):
+    """``df`` written to Parquet under ``workdir`` and read back: the lineage ends there, and so
+    do the plan statistics. (A ``localCheckpoint`` keeps the statistics of the plan it cut; Spark
+    estimates a join as the product of its sides, so across the rounds below those estimates
+    doubled in digits every round and planning alone took minutes at 200k stories.)"""
+    path = str(Path(workdir) / name)
+    df.write.mode("overwrite").parquet(path)
+    return df.sparkSession.read.parquet(path)
+
+
+def rank_nodes(nodes):
+    """Give every node an id that increases in ``RANK`` order: after a global sort, Spark's
+    monotonically increasing id is (partition, position), and partitions are range-ordered.
+    Checkpointed, not just cached: the ids must never be recomputed differently."""
+    F = _F()
+    return nodes.orderBy(*RANK).withColumn("node", F.monotonically_increasing_id()).localCheckpoint()
+
+
+def candidates(nodes, d, bands: int, rows: int):
+    """Candidate pairs (l better-ranked, r) and the number of buckets over ``max_bucket``."""
+    from pyspark.sql import Window
+
+    F = _F()
+    keys = nodes.select("node", "signature").mapInArrow(partial(P.band_rows, bands=bands, rows=rows), P.BAND_DDL)
+    keys = keys.unionByName(nodes.select(F.lit(-1).alias("band"), F.col("text_hash").alias("key"), "node"))
+    keys = keys.unionByName(
+        nodes.where((F.col("words") < d.short_words) & (F.col("headline_hash") != 0))
+        .select(F.lit(-2).alias("band"), F.col("headline_hash").alias("key"), "node"))
+    w = Window.partitionBy("band", "key").orderBy("node")
+    keys = (keys.withColumn("pos", F.row_number().over(w))
+            .withColumn("head", F.first("node").over(w))
+            .withColumn("pred", F.lag("node").over(w))).persist()
+    pairs = (keys.where("pos > 1").select(F.col("head").alias("l"), F.col("node").alias("r"))
+             .unionByName(keys.where("pos > 2").select(F.col("pred").alias("l"), F.col("node").alias("r")))
+             .distinct())
+    big = keys.where("pos = 1").select("band", "key").join(
+        keys.groupBy("band", "key").count().where(F.col("count") > d.max_bucket), ["band", "key"]).count()
+    return pairs, big, keys
+
+
+def verify(nodes, pairs, d):
+    F = _F()
+    feat = ["shingles", "words", "text_hash", "headline_hash"]
+    left = nodes.select(F.col("node").alias("l"), *[F.col(c).alias("l_" + c) for c in feat])
+    right = nodes.select(F.col("node").alias("r"), *[F.col(c).alias("r_" + c) for c in feat])
+    scored = pairs.join(left, "l").join(right, "r").mapInArrow(
+        partial(P.score, threshold=d.threshold, containment_threshold=d.containment_threshold,
+                short_words=d.short_words), P.SCORE_DDL)
+    return scored
+
+
+def canonicals(spark, nodes, edges, max_rounds: int, workdir):
+    """(node, label) for every node: the rounds described in the module docstring."""
+    F = _F()
+    fixed = nodes.where("fixed").select(F.col("node").alias("r"))
+    # A fixed node is always canonical: an edge into one never makes it a member.
+    e = edges.select("l", "r").join(fixed, "r", "left_anti").select(F.col("l").alias("u"), F.col("r").alias("v"))
+    e = fresh(e, workdir, "edges-uv")
+    status = fresh(nodes.select("node", F.when(F.col("fixed"), F.lit(1)).otherwise(F.lit(0)).alias("st")),
+                   workdir, "status-0")
+    rounds = 0
+    while True:
+        open_n = status.where("st = 0").count()
+        if open_n == 0:
+            break
+        rounds += 1
+        if rounds > max_rounds:
+            raise RuntimeError(f"canonical choice did not settle in spark.max_rounds={max_rounds} rounds "
+                               f"({open_n} stories open); raise spark.max_rounds")
+        open_v = status.where("st = 0").select(F.col("node").alias("v"))
+        agg = (e.join(open_v, "v")
+               .join(status.select(F.col("node").alias("u"), F.col("st").alias("su")), "u")
+               .groupBy("v")
+               .agg(F.max((F.col("su") == 1).cast("int")).alias("has_in"),
+                    F.max((F.col("su") == 0).cast("int")).alias("has_open")))
+        status = fresh(status.join(agg, status.node == agg.v, "left")
+                       .select("node", F.when(F.col("st") != 0, F.col("st"))
+                               .when(F.col("has_in") == 1, F.lit(2))
+                               .when(F.col("has_open") == 1, F.lit(0))
+                               .otherwise(F.lit(1)).alias("st")), workdir, f"status-{rounds}")
+    canon = status.where("st = 1").select(F.col("node").alias("u"))
+    best = (e.join(canon, "u").groupBy("v").agg(F.min("u").alias("label"))
+            .select(F.col("v").alias("node"), "label"))
+    labels = (status.where("st = 1").select("node", F.col("node").alias("label"))
+              .unionByName(best))
+    return fresh(labels, workdir, "labels"), rounds
+
+
+def rescue(nodes, labels, edges, min_containment: float, workdir):
+    """Stories left alone join the cluster of a member they match (``dedup.stages.cluster.rescue``)."""
+    F = _F()
+    sizes = labels.groupBy("label").count()
+    alone = (labels.join(sizes, "label").join(nodes.select("node", "fixed"), "node")
+             .select("node", "label", ((F.col("count") == 1) & ~F.col("fixed")).alias("alone")))
+    m = edges.where("long_pair").select("l", "r")
+    both = m.select(F.col("l").alias("a"), F.col("r").alias("b")).unionByName(
+        m.select(F.col("r").alias("a"), F.col("l").alias("b")))
+    a = alone.select(F.col("node").alias("a"), F.col("alone").alias("a_alone"))
+    b = alone.select(F.col("node").alias("b"), F.col("alone").alias("b_alone"), F.col("label").alias("c"))
+    sc = (both.join(a, "a").join(b, "b").where("a_alone and not b_alone")
+          .select(F.col("a").alias("s"), "c").distinct())
+    sh = nodes.select("node", "shingles")
+    scored = (sc.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
+              .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
+              .mapInArrow(P.containment, P.OVERLAP_DDL)
+              .where(F.col("con") >= min_containment))
+    rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
+    # Best canonical per story: highest containment, then the canonical first in row order.
+    best = (scored.join(rowkey, "c")
+            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("b"))
+            .select(F.col("s").alias("node"), F.col("b.c").alias("moved")))
+    out = (labels.join(best, "node", "left")
+           .select("node", F.coalesce("moved", "label").alias("label")))
+    return fresh(out, workdir, "labels-rescued")
+
+
+def member_scores(nodes, labels, threshold: float):
+    """Tonight's stories with their label, similarity, containment and relation to the canonical."""
+    F = _F()
+    mine = nodes.where("g = 1").select("node", "shingles", "text_hash")
+    canon = nodes.select(F.col("node").alias("label"), F.col("g").alias("label_g"),
+                         F.col("shingles").alias("c_shingles"), F.col("text_hash").alias("c_text_hash"))
+    return (labels.join(mine, "node").join(canon, "label")
+            .select("node", "label", "label_g", "shingles", "c_shingles", "text_hash", "c_text_hash")
+            .mapInArrow(partial(P.member_scores, threshold=threshold), P.MEMBER_DDL))
+
+
+def build(spark, nodes, settings, workdir) -> Graph:
+    from dedup.stages.candidates import lsh_params
+
+    d = settings.dedup
+    bands, rows = lsh_params(d.candidate_threshold, d.num_perm)
+    pairs, big, keys = candidates(nodes, d, bands, rows)
+    scored = fresh(verify(nodes, pairs, d), workdir, "scored")
+    keys.unpersist()
+    n_pairs = scored.count()
+    edges = fresh(scored.where("match").select("l", "r", "long_pair"), workdir, "edges")
+    n_match = edges.count()
+    if big:
+        log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", big, d.max_bucket)
+    labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir)
+    labels = rescue(nodes, labels, edges, d.rescue_containment, workdir)
+    return Graph(labels, n_pairs, n_match, big, bands, rows, rounds)

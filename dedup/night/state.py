@@ -1,0 +1,203 @@
+"""What the job remembers between nights, under ``state.path`` (default ``<output>/_state``).
+
+Layout (format version ``STATE_VERSION``)::
+
+    run.lock                                  one run at a time (flock; dies with its process)
+    nights/run_date=YYYY-MM-DD/
+        canonicals.parquet   one row per cluster the night created or touched: its id, its
+                             canonical story (id, headline, body, agency, published_at, words) and
+                             the canonical's fingerprint (signature list<uint32>, shingle set
+                             list<uint32>, text and headline hashes)
+        members.parquet      (cluster_id, story_id, outlet, published_at) of every member of those
+                             clusters, earlier nights' members included
+        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64)
+        outlets.parquet      stories seen per outlet that night
+        chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
+                             stories): what the learned chrome looks like, for people
+        manifest.json        version, night, row counts and the sha256 of each file above
+
+A night is matched against the *window*: the nights before it, at most ``state.retention_days``
+back. Only earlier nights count, so a rerun of a night sees exactly what its first run saw and
+replaces its own partition; a backfill of an old night reads the nights before it and does not
+rewrite the nights after it (they keep the ids they were given). For each cluster the latest
+night's row is the truth, so a cluster touched every night never falls out of the window.
+
+Partitions are written in the run's staging folder and moved into place by the same journaled
+commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dedup import layout
+from dedup.errors import StateError
+from dedup.schemas import CANONICALS_SCHEMA, MEMBERS_SCHEMA
+from dedup.stages.chrome import ChromeModel
+
+STATE_VERSION = 1
+FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet", "chrome_lines.parquet")
+
+
+
+# Paths come from ``dedup.layout``; these names are what the rest of the night imports.
+night_dir = layout.state_night_dir
+list_nights = layout.state_nights
+
+
+def _sha256(path: Path) -> str:
+    """Of a file, or of a folder of part files (as the Spark engine writes each table): the
+    names and contents of its visible files in name order."""
+    h = hashlib.sha256()
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    for f in files:
+        if f != path:
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Window:
+    nights: list[str]
+    canonicals: pa.Table  # latest row per cluster_id, CANONICALS_SCHEMA
+    members: pa.Table  # unique (cluster_id, story_id), MEMBERS_SCHEMA
+    chrome: ChromeModel
+
+    @property
+    def n(self) -> int:
+        return self.canonicals.num_rows
+
+    def signatures(self, num_perm: int) -> np.ndarray:
+        if not self.n:
+            return np.empty((0, num_perm), np.uint32)
+        flat = pc.list_flatten(self.canonicals.column("signature").combine_chunks()).to_numpy()
+        return flat.reshape(self.n, -1).astype(np.uint32, copy=False)
+
+    def shingle_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        col = self.canonicals.column("shingles").combine_chunks()
+        offsets = np.asarray(col.offsets.to_numpy(), dtype=np.int64) - int(col.offsets[0].as_py()) if self.n \
+            else np.zeros(1, np.int64)
+        values = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False) if self.n else np.empty(0, np.uint32)
+        return offsets, values
+
+
+def empty_window() -> Window:
+    return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
+
+
+def load_window(state_path: Path, night: str, retention_days: int) -> Window:
+    """The nights before ``night`` within the retention window, checked and merged."""
+    nights = window_nights(state_path, night, retention_days)
+    if not nights:
+        return empty_window()
+    canon, members, chromes = [], [], []
+    for x in nights:
+        d = night_dir(state_path, x)
+        # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
+        canon.append(_read(d / "canonicals.parquet", CANONICALS_SCHEMA))
+        members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
+        ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
+        ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
+        chromes.append(ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
+                                   ck.column("stories").cast(pa.int64()).to_numpy(),
+                                   dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))))
+    c = pa.concat_tables(canon)
+    # Latest night's row per cluster: sort by night descending, keep first occurrence.
+    c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
+    cid = c.column("cluster_id").to_numpy(zero_copy_only=False)
+    first = np.ones(len(cid), bool)
+    first[1:] = cid[1:] != cid[:-1]
+    c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
+    m = pa.concat_tables(members)
+    m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
+        ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
+    return Window(nights, c, m, ChromeModel.combine(chromes))
+
+
+def window_nights(state_path: Path, night: str, retention_days: int) -> list[str]:
+    """The nights before ``night`` within the retention window, each checked (``StateError``)."""
+    end = dt.date.fromisoformat(night)
+    start = end - dt.timedelta(days=retention_days)
+    nights = [x for x in list_nights(state_path) if start <= dt.date.fromisoformat(x) < end]
+    for x in nights:
+        _verify(night_dir(state_path, x), x)
+    return nights
+
+
+def _read(path: Path, schema: pa.Schema) -> pa.Table:
+    t = pq.read_table(path, columns=schema.names)
+    return t.cast(schema, safe=False)
+
+
+def _verify(d: Path, night: str) -> None:
+    how = (f"delete {d} and rerun night {night} (dedup run --run-date {night}) to rebuild it; "
+           f"later nights keep their ids")
+    mf = d / "manifest.json"
+    if not mf.is_file():
+        raise StateError(f"state night {night} has no manifest.json (an interrupted write?): {how}")
+    try:
+        meta = json.loads(mf.read_text())
+    except json.JSONDecodeError:
+        raise StateError(f"state night {night}: manifest.json is not valid JSON: {how}") from None
+    if meta.get("version") != STATE_VERSION:
+        raise StateError(f"state night {night} has format version {meta.get('version')}, this dedup reads "
+                         f"{STATE_VERSION}: {how}")
+    for name in FILES:
+        p = d / name
+        if not p.exists() or _sha256(p) != meta.get("sha256", {}).get(name):
+            raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
+
+
+def write_night(
+    dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict,
+    chrome_lines: pa.Table,
+) -> dict:
+    dest.mkdir(parents=True, exist_ok=True)
+    pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
+    pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
+    pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.counts, pa.int64())}),
+                   dest / "chrome.parquet", compression="zstd")
+    pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
+                             "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
+                   dest / "outlets.parquet", compression="zstd")
+    pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
+    return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
+                                        "chrome_keys": int(chrome.keys.size)})
+
+
+def write_manifest(dest: Path, night: str, rows: dict) -> dict:
+    """The night's manifest, written last: its checksums vouch for the files beside it."""
+    meta = {
+        "version": STATE_VERSION,
+        "night": night,
+        "rows": rows,
+        "sha256": {name: _sha256(dest / name) for name in FILES},
+    }
+    (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def prune(state_path: Path, retention_days: int) -> list[str]:
+    """Drop nights older than the newest night minus the retention window."""
+    nights = list_nights(state_path)
+    if not nights:
+        return []
+    cutoff = dt.date.fromisoformat(nights[-1]) - dt.timedelta(days=retention_days)
+    gone = [x for x in nights if dt.date.fromisoformat(x) < cutoff]
+    for x in gone:
+        shutil.rmtree(night_dir(state_path, x), ignore_errors=True)
+    return gone

@@ -1,0 +1,145 @@
+"""The local engine's write stage: tonight's tables streamed into the staging folder, and the
+rows of the night's state.
+
+``stories`` is streamed chunk by chunk from the cleaned work files, with the cluster columns
+attached; ``clusters`` and ``rejects`` are built in Arrow (``dedup.stages.tables``); the state
+rows (new canonicals with their fingerprints, touched earlier clusters) are returned for
+``dedup.night.state.write_night``. Nothing is visible until the night's commit.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dedup import layout
+from dedup.night.staging import read_spill, write_table
+from dedup.schemas import CLUSTERS_SCHEMA, MEMBERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
+from dedup.stages.tables import CANON_COLUMNS, cluster_id, clusters_table
+
+
+def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window, reject_tables,
+                 headline_hash, finish_later: list | None = None) -> dict:
+    """Stream tonight's cleaned chunks into stories/, build clusters/ (with earlier members of
+    touched clusters) and rejects/, and return the counts plus the night's state tables.
+
+    With ``finish_later`` (a list), stories/ may still be being written on return: a callable
+    that waits for it and closes the file is appended, for the caller to run before anything
+    reads stories/ (meanwhile it can write the state)."""
+    N = label.shape[0]
+    ns = window.n
+    wc = window.canonicals
+    cid_of_row = np.empty(N, dtype=object)
+    cid_of_row[:ns] = wc.column("cluster_id").to_pylist()
+    canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
+    cid_of_row[canon_rows] = [cluster_id(story_ids[r]) for r in canon_rows]
+    cluster_ids = cid_of_row[label]
+    writer = pq.ParquetWriter(staging.path("stories", layout.LOCAL_PART), STORIES_SCHEMA, compression="zstd")
+    # Encoding and compressing stories/ is most of this stage: it goes on a thread of its own
+    # (Parquet writing releases the GIL) while this one builds clusters/, rejects/ and the state.
+    pending: list = []
+    canon_parts, member_parts = [], []
+    pool = ThreadPoolExecutor(max_workers=1)
+
+    def finish() -> None:
+        try:
+            for f in pending:
+                f.result()
+        finally:
+            pool.shutdown(wait=True)  # every write done before the file is closed
+            writer.close()
+
+    try:
+        _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
+                        con, relation, story_ids)
+        result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
+                                       canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash)
+    except BaseException:
+        finish()
+        raise
+    if finish_later is None:
+        finish()
+    else:
+        finish_later.append(finish)
+    return result
+
+
+def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, start, label, cluster_ids, sim, con,
+                    relation, story_ids) -> None:
+    """Hand each cleaned chunk, with its cluster columns, to the stories/ writer thread; keep the
+    members and canonical rows that the other tables need."""
+    for p in spill2:
+        t = read_spill(p)
+        k = t.num_rows
+        sl = slice(start, start + k)
+        lab = label[sl]
+        t = (
+            t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
+            .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
+            .append_column("similarity", pa.array(np.round(sim[sl], 4)))
+            .append_column("containment", pa.array(np.round(con[sl], 4)))
+            .append_column("relation", pa.array(relation[sl], pa.string()))
+            .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
+        )
+        out = t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA)
+        pending.append(pool.submit(writer.write_table, out))
+        member_parts.append(out.select(MEMBERS_SCHEMA.names).cast(MEMBERS_SCHEMA))
+        canon_parts.append(t.filter(t.column("is_canonical")).select(CANON_COLUMNS))
+        start += k
+        p.unlink()
+
+
+def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows, cid_of_row,
+                          story_ids, fp_all, reject_tables, headline_hash) -> dict:
+    tonight = pa.concat_tables(member_parts) if member_parts else MEMBERS_SCHEMA.empty_table()
+    # Earlier clusters that gained members tonight: their canonical rows and earlier members.
+    touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
+    old_canon = wc.take(pa.array(touched_old, pa.int64()))
+    old_ids = old_canon.column("cluster_id")
+    old_members = window.members.filter(pc.is_in(window.members.column("cluster_id"), value_set=old_ids))
+    members = pa.concat_tables([tonight, old_members])
+
+    new_canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(
+        {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
+                                         ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
+                                         ("published_at", pa.timestamp("us", tz="UTC"))]})
+    canon = pa.concat_tables([
+        new_canon.cast(pa.schema([(c, new_canon.schema.field(c).type) for c in CANON_COLUMNS])),
+        old_canon.select(["cluster_id", "story_id", "headline", "body", "agency", "words", "published_at"])
+        .rename_columns(CANON_COLUMNS).cast(new_canon.select(CANON_COLUMNS).schema),
+    ])
+    # Sorted once: the clusters table's lists and the state's members file both want this order.
+    members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
+    clusters = clusters_table(canon, members)
+    write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA)
+
+    rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
+    write_table(rejects, staging.path("rejects", layout.LOCAL_PART), REJECT_SCHEMA)
+
+    # State for this night: new clusters' canonicals with their fingerprints, and the touched
+    # earlier clusters carried forward so that active clusters never age out of the window.
+    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)
+    state_canon = pa.table({
+        "cluster_id": pa.array(cid_of_row[rows], pa.string()),
+        "story_id": pa.array(story_ids[rows], pa.string()),
+    })
+    info = canon.select(["cluster_id", "headline", "body_clean", "agency", "published_at", "words"])
+    at = pc.index_in(state_canon.column("cluster_id"), value_set=info.column("cluster_id"))
+    for src, dst in (("headline", "headline"), ("body_clean", "body"), ("agency", "agency"),
+                     ("published_at", "published_at"), ("words", "words")):
+        state_canon = state_canon.append_column(dst, pc.take(info.column(src), at))
+    sig = fp_all.signatures[rows]
+    sets = fp_all.take(rows)
+    state_canon = (
+        state_canon.append_column("text_hash", pa.array(fp_all.text_hash[rows], pa.uint64()))
+        .append_column("headline_hash", pa.array(headline_hash[rows], pa.uint64()))
+        .append_column("signature", pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), sig.shape[1])
+                       .cast(pa.list_(pa.uint32())) if len(rows) else pa.array([], pa.list_(pa.uint32())))
+        .append_column("shingles", pa.LargeListArray.from_arrays(pa.array(sets.offsets), pa.array(sets.values, pa.uint32())))
+        .append_column("night", pa.array([night] * len(rows), pa.string()))
+    )
+    return {"stories": tonight.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows,
+            "_state_canonicals": state_canon, "_state_members": members}

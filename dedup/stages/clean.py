@@ -1,0 +1,143 @@
+"""Clean stage: from the body as delivered to the story text the analyst sees.
+
+Two steps, because chrome is learned over the whole batch between them:
+
+``prepare``  (per chunk, before learning)
+    HTML pages to text (``dedup.stages.text.html``), Unicode NFC, control characters and NULs removed,
+    exotic spaces and line breaks made plain. Output: one line per paragraph.
+``finish``   (per chunk, after learning)
+    wire furniture out (``dedup.stages.text.wire``: agency and dateline become columns), chrome out
+    (``dedup.stages.chrome``), lines joined back into ``body_clean``; then the fingerprint text
+    (``dedup.stages.text.normalize``) and its word count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.stages.chrome import ChromeModel, remove_chrome
+from dedup.stages.text import html as _html
+from dedup.stages.text.lines import Lines
+from dedup.stages.text.normalize import (
+    FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
+)
+from dedup.stages.text.wire import strip_furniture, strip_late_dateline
+
+
+_ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}"
+        r"\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]")
+
+
+def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
+    if isinstance(bodies, pa.ChunkedArray):
+        bodies = bodies.combine_chunks()
+    # One compiled pass flags what each body needs, so each fix below (each a copy of the column)
+    # touches only the bodies that need it: markup, Unicode normalization, odd characters.
+    flags = flags_of(bodies, "NFC")
+    # Only bodies with both "<" and ">" can be markup: the rest skip the per-body check.
+    maybe = np.flatnonzero((flags & FLAG_LT) & ((flags & FLAG_GT) >> 1))
+    is_html = np.zeros(len(bodies), dtype=bool)
+    if maybe.size:
+        cand = pc.take(bodies, pa.array(maybe)).to_pylist()
+        is_html[maybe] = [_html.looks_like_html(b) for b in cand]
+    text = bodies
+    if is_html.any():
+        raw = bodies.to_pylist()
+        for i in np.flatnonzero(is_html):
+            raw[i] = _html.html_to_text(raw[i])
+        text = pa.array(raw, pa.large_string())
+        flags = flags_of(text, "NFC")
+    rows = np.flatnonzero(flags & FLAG_NORMALIZE)
+    if len(rows):
+        text = normalize_rows(text, "NFC", flags)
+        # Normalizing changes characters, so those strings are looked at again for odd ones.
+        flags[rows] = flags_of(pc.take(text, pa.array(rows)), "NFC")
+    odd = np.flatnonzero(flags & FLAG_ODD)
+    if len(odd):
+        fix = pc.take(text, pa.array(odd))
+        fix = pc.replace_substring_regex(fix, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+        fix = pc.replace_substring_regex(fix, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+        fix = pc.replace_substring_regex(fix, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+        text = replace_rows(text, odd, fix)
+    return text, is_html
+
+
+def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array) -> None:
+    model.observe(outlets, Lines.split(text))
+
+
+@dataclass
+class Cleaned:
+    body_clean: pa.Array
+    fp_text: pa.Array
+    agency: pa.Array
+    dateline: pa.Array
+    chrome_lines: np.ndarray  # lines removed as chrome, per story
+    words: np.ndarray  # words in body_clean, per story
+    removed: pa.Table  # (outlet, line, stories): the chrome lines removed, for people to inspect
+    learned_removed: int = 0  # lines removed because the outlet's learned chrome had them
+
+
+def finish(
+    text: pa.Array,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    *,
+    min_stories: int = 3,
+    min_share: float = 0.0,
+    generic: bool = True,
+) -> Cleaned:
+    return finish_lines(Lines.split(text), outlets, model, min_stories=min_stories, min_share=min_share,
+                        generic=generic)
+
+
+def finish_lines(
+    lines: Lines,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    *,
+    min_stories: int = 3,
+    min_share: float = 0.0,
+    generic: bool = True,
+) -> Cleaned:
+    """``finish`` from the text already split into lines (and measured, when the caller kept the
+    measurements from ``observe_chrome``: they are a third of the work)."""
+    lines, agency, dateline, _ = strip_furniture(lines)
+    kept, removed, learned_hits = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share,
+                                                generic=generic)
+    kept = strip_late_dateline(kept, agency, dateline)
+    body_clean = kept.join()
+    # Words per story from the per-line counts already computed, not another pass over the text.
+    words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)
+    short = removed & lines.at_most_chars(200)
+    shown = pa.table({
+        "outlet": pc.take(outlets.fill_null(""), pa.array(lines.story[short])).cast(pa.string()),
+        "line": lines.text.filter(pa.array(short)).cast(pa.string()),
+    }).group_by(["outlet", "line"]).aggregate([("line", "count")]).rename_columns(["outlet", "line", "stories"])
+    return Cleaned(
+        body_clean=body_clean,
+        fp_text=fingerprint_text(body_clean),
+        agency=pa.array(agency, pa.string()),
+        dateline=pa.array(dateline, pa.string()),
+        chrome_lines=lines.count_per_story(removed),
+        words=words,
+        removed=shown,
+        learned_removed=learned_hits,
+    )
+
+
+def top_removed(parts: list[pa.Table], per_outlet: int) -> pa.Table:
+    """The chrome lines removed most often, per outlet (outlet, line, stories)."""
+    if not parts:
+        return pa.table({"outlet": pa.array([], pa.string()), "line": pa.array([], pa.string()),
+                         "stories": pa.array([], pa.int64())})
+    t = pa.concat_tables(parts).group_by(["outlet", "line"]).aggregate([("stories", "sum")]).rename_columns(
+        ["outlet", "line", "stories"]).sort_by([("outlet", "ascending"), ("stories", "descending"), ("line", "ascending")])
+    o = t.column("outlet").to_numpy(zero_copy_only=False)
+    starts = np.r_[0, np.flatnonzero(o[1:] != o[:-1]) + 1] if len(o) else np.empty(0, np.int64)
+    nth = np.arange(len(o)) - np.repeat(starts, np.diff(np.r_[starts, len(o)])) if len(o) else np.empty(0, np.int64)
+    return t.filter(pa.array(nth < per_outlet))

@@ -1,0 +1,122 @@
+"""Cluster stage: stars around canonical stories, so that similarity never chains.
+
+Stories are taken in canonical-preference order (``rank``): most complete first (most shingles
+after cleaning), then earliest published, then smallest id. A story not yet in a cluster opens
+one and becomes its canonical; every story that *itself* matches that canonical (a verified
+pair, ``dedup.stages.verify``) and is not yet taken joins it. So A~B and B~C never pull C into A's
+cluster unless C matches A's canonical too: one generic sentence shared by two stories cannot
+merge two clusters.
+
+A second, "rescue" pass handles copies that match a member but fell just short against the
+canonical (a truncated *and* edited copy): a story left alone joins the cluster of a matching
+member when its containment in that cluster's canonical is at least ``rescue_containment``.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def preference_rank(n_shingles: np.ndarray, published_ns: np.ndarray, story_ids: np.ndarray) -> np.ndarray:
+    """rank[i] = position of story i in canonical-preference order (0 = first choice).
+
+    ``published_ns`` holds int64 nanoseconds with missing dates as int64 max (they sort last).
+    """
+    t = pa.table({"s": pa.array(-n_shingles.astype(np.int64)), "p": pa.array(published_ns, pa.int64()),
+                  "i": pa.array(story_ids, pa.string()) if not isinstance(story_ids, pa.Array) else story_ids})
+    order = pc.sort_indices(t, sort_keys=[("s", "ascending"), ("p", "ascending"), ("i", "ascending")]).to_numpy()
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return rank
+
+
+@numba.njit(cache=True)
+def _star(n, rank_order, indptr, indices, fixed):
+    label = np.full(n, -1, dtype=np.int64)
+    for s in rank_order:
+        if label[s] >= 0:
+            continue
+        label[s] = s
+        for k in range(indptr[s], indptr[s + 1]):
+            t = indices[k]
+            if label[t] < 0 and not fixed[t]:
+                label[t] = s
+    return label
+
+
+def star_clusters(
+    n: int, rank: np.ndarray, left: np.ndarray, right: np.ndarray, fixed: np.ndarray | None = None
+) -> np.ndarray:
+    """label[i] = row of the canonical of story i's cluster. Edges are verified matches.
+
+    ``fixed`` rows (earlier nights' canonicals) always head their own cluster: two clusters
+    that already have ids are never merged after the fact.
+    """
+    if fixed is None:
+        fixed = np.zeros(n, dtype=bool)
+    a = np.concatenate([left, right])
+    b = np.concatenate([right, left])
+    order = np.argsort(a, kind="stable")
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+    rank_order = np.argsort(rank, kind="stable").astype(np.int64)
+    return _star(n, rank_order, indptr, b[order].astype(np.int64), fixed)
+
+
+def rescue(
+    label: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    match: np.ndarray,
+    containment_to: "callable",
+    min_containment: float,
+    movable: np.ndarray | None = None,
+) -> np.ndarray:
+    """Let stories left alone join the cluster of a member they match (see module docstring).
+
+    ``containment_to(s, c)`` returns the containment of story s in story c (arrays).
+    """
+    sizes = np.bincount(label, minlength=label.shape[0])
+    alone = sizes[label] == 1
+    if movable is not None:
+        alone &= movable
+    a = np.concatenate([left[match], right[match]])
+    b = np.concatenate([right[match], left[match]])
+    pick = alone[a] & ~alone[b]
+    s, c = a[pick], label[b[pick]]
+    if s.size == 0:
+        return label
+    con = containment_to(s, c)
+    ok = con >= min_containment
+    s, c, con = s[ok], c[ok], con[ok]
+    # Best canonical per story: highest containment, then the better-ranked canonical row.
+    order = np.lexsort((c, -con, s))
+    first = np.ones(order.shape[0], bool)
+    first[1:] = s[order][1:] != s[order][:-1]
+    out = label.copy()
+    out[s[order][first]] = c[order][first]
+    return out
+
+
+def member_scores(inter: np.ndarray, size: np.ndarray, canonical_size: np.ndarray, is_canonical: np.ndarray,
+                  same_text: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each member's ``similarity``, ``containment`` and ``relation`` to its canonical.
+
+    Inputs are per member, shape (n,): ``inter`` = |S ∩ C| of the shingle sets, ``size`` = |S|,
+    ``canonical_size`` = |C|, ``is_canonical`` (bool), ``same_text`` (bool: equal normalized token
+    sequences). Returns float64 Jaccard |S∩C|/|S∪C|, float64 containment |S∩C|/min(|S|,|C|) (1.0
+    for empty sets), and the relation (object array of str): ``canonical``, ``exact``, ``near``
+    (Jaccard >= ``threshold``), else ``truncated`` (|S| <= |C|) or ``extended``.
+    """
+    union = size + canonical_size - inter
+    sim = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    small = np.minimum(size, canonical_size)
+    con = np.where(small > 0, inter / np.maximum(small, 1), 1.0)
+    relation = np.where(
+        is_canonical, "canonical",
+        np.where(same_text, "exact",
+                 np.where(sim >= threshold, "near", np.where(size <= canonical_size, "truncated", "extended"))),
+    )
+    return sim, con, relation

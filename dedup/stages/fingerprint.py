@@ -1,0 +1,401 @@
+"""Fingerprint stage: word shingles and MinHash signatures, computed in compiled code.
+
+Input is the *fingerprint text* of each story (``dedup.stages.text.normalize``: NFKC, lowercased, furniture
+removed) as an Arrow string array. Tokens come from the normalizing tokenizer (below:
+house style folded word by word); a shingle is ``shingle_size`` consecutive tokens. A story with
+fewer tokens than that has one shingle made of all its tokens.
+
+Hashes
+    token  : 64-bit FNV-1a of the token's bytes, mapped through the house-style tables
+    shingle: the token hashes folded with a multiply-xorshift mix, then the high 32 bits.
+             32-bit shingle hashes are what datasketch's ``affine32`` scheme expects.
+
+MinHash
+    Identical to ``datasketch.MinHash(num_perm, seed, scheme="affine32")`` updated with the
+    same shingle hashes (``hashfunc`` = identity): each hash is pre-mixed with the MurmurHash3
+    32-bit finalizer, then ``a_k * h + b_k mod 2**32`` per permutation, minimum kept.
+    ``tests/test_fingerprint.py`` holds the parity test. The Jaccard estimate from two
+    signatures has standard error ``sqrt(J (1 - J) / num_perm)`` (0.044 at J = 0.5, 128 perms).
+
+Besides the signatures the stage keeps each story's *set* of shingle hashes (sorted, unique;
+CSR layout) so that verification can compute exact Jaccard and containment: 4 bytes a shingle,
+about 700 MB for a million 1 KB stories, instead of the text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from dedup.stages.text.normalize import (
+    DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, WORD_FROM, WORD_TO, string_buffers,
+)
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) parameters datasketch draws for ``scheme="affine32"`` (same RNG, same order)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+# --- The normalizing tokenizer -------------------------------------------------------------
+# Tokens are maximal runs of ASCII letters and digits or non-ASCII letters (bytes >= 0x80 other
+# than the punctuation sequences below), lowercased (ASCII), hashed with 64-bit FNV-1a, then
+# folded through the house-style tables of ``dedup.stages.text.normalize``. Separators besides ASCII
+# punctuation and spaces: U+00A0-U+00BF (no-break space, guillemets, middle dot ...) and
+# U+2000-U+206F (typographic spaces, dashes, quotes, bullets, ellipsis).
+# It lives in this module, not its own, because numba's on-disk cache is invalidated per source
+# file: a tokenizer change in another file would leave stale compiled kernels here.
+
+
+
+def _byte_classes() -> np.ndarray:
+    """0: part of a word; 1: an ASCII separator; 2 and 3: lead bytes of the UTF-8 punctuation
+    ranges U+00A0-U+00BF and U+2000-U+207F. A table lookup per byte instead of comparisons."""
+    cls = np.zeros(256, np.uint8)
+    for c in range(128):
+        if not chr(c).isalnum():
+            cls[c] = 1
+    cls[0xC2], cls[0xE2] = 2, 3
+    return cls
+
+
+_CLS = _byte_classes()
+
+
+def _lower_table() -> np.ndarray:
+    """Per byte: its ASCII-lowercase form when it is part of a word, 0 when it may start a
+    separator (class != 0). One lookup decides and lowercases the common byte."""
+    low = np.zeros(256, np.uint8)
+    for c in range(256):
+        if _CLS[c] == 0:
+            low[c] = c + 32 if 65 <= c <= 90 else c
+    return low
+
+
+_LOW = _lower_table()
+
+
+@numba.njit(inline="always")
+def _sep_len(data, i, end):
+    """Bytes of a separator starting at i (0 when data[i] starts a word character)."""
+    k = _CLS[data[i]]
+    if k == 0:
+        return 0
+    if k == 1:
+        return 1
+    if k == 2:
+        return 2 if (i + 1 < end and 0xA0 <= data[i + 1] <= 0xBF) else 0
+    return 3 if (i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81)) else 0
+
+
+@numba.njit(inline="always")
+def _lookup(keys, values, h):
+    """values[h] in an open-addressing table (see normalize._table), or h itself."""
+    mask = np.uint64(keys.shape[0] - 1)
+    i = h & mask
+    while keys[i] != 0:
+        if keys[i] == h:
+            return values[i]
+        i = (i + np.uint64(1)) & mask
+    return h
+
+
+@numba.njit(inline="always")
+def _member(keys, h):
+    mask = np.uint64(keys.shape[0] - 1)
+    i = h & mask
+    while keys[i] != 0:
+        if keys[i] == h:
+            return True
+        i = (i + np.uint64(1)) & mask
+    return False
+
+
+@numba.njit(inline="always")
+def _pair_key(a, b):
+    return (a * np.uint64(31)) ^ b
+
+
+@numba.njit(cache=True)
+def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magnitudes, drop, h_pct, h_dollars, h_us):
+    raw = np.empty((end - start) // 2 + 2, dtype=np.uint64)
+    dollar = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
+    n = 0
+    pending_dollar = False
+    i = start
+    while i < end:
+        c = data[i]
+        if _LOW[c] == 0:  # only then can a separator start here
+            k = _sep_len(data, i, end)
+            if k > 0:
+                if c == 37:  # % is a word
+                    raw[n] = h_pct
+                    n += 1
+                elif c == 36:  # $: the next number is dollars; "US$" is just "$"
+                    pending_dollar = True
+                    if n > 0 and i > start and _sep_len(data, i - 1, end) == 0 and raw[n - 1] == h_us:
+                        n -= 1
+                i += k
+                continue
+        h = _FNV_OFFSET
+        is_number = 48 <= c <= 57
+        while i < end:
+            c = data[i]
+            lc = _LOW[c]
+            if lc == 0:
+                if _sep_len(data, i, end) > 0:
+                    # 1,000,000 is one number, and 720.4 is one number (the point is kept)
+                    if (c == 44 or c == 46) and is_number and i + 1 < end and 48 <= data[i + 1] <= 57 \
+                            and 48 <= data[i - 1] <= 57:
+                        if c == 46:
+                            h = (h ^ np.uint64(c)) * _FNV_PRIME
+                        i += 1
+                        continue
+                    break
+                lc = c  # a lead byte of a non-ASCII letter
+            h = (h ^ np.uint64(lc)) * _FNV_PRIME
+            i += 1
+        raw[n] = _lookup(word_from, word_to, h)
+        dollar[n] = pending_dollar and is_number
+        if is_number:
+            pending_dollar = False
+        n += 1
+    # Second pass: word pairs, dropped words, dollars after the amount.
+    out = np.empty(n * 2 + 1, dtype=np.uint64)
+    m = 0
+    t = 0
+    while t < n:
+        h = raw[t]
+        if t + 1 < n:
+            ph = _lookup(pair_from, pair_to, _pair_key(h, raw[t + 1]))
+            if ph != _pair_key(h, raw[t + 1]):
+                out[m] = ph
+                m += 1
+                t += 2
+                continue
+        if _member(drop, h):
+            t += 1
+            continue
+        out[m] = h
+        m += 1
+        if dollar[t]:
+            if t + 1 < n and _member(magnitudes, raw[t + 1]):
+                out[m] = raw[t + 1]
+                m += 1
+                t += 1
+            out[m] = h_dollars
+            m += 1
+        t += 1
+    return out[:m]
+
+
+TABLES = (WORD_FROM, WORD_TO, PAIR_FROM, PAIR_TO, MAGNITUDE_HASHES, DROP_HASHES,
+          np.uint64(H_PCT), np.uint64(H_DOLLARS), np.uint64(H_US))
+
+
+@numba.njit(inline="always")
+def _fmix32(h):
+    # numba widens uint32 arithmetic to 64 bits, so every product is cut back to 32 bits.
+    h = np.uint32(h ^ (h >> np.uint32(16)))
+    h = np.uint32(np.uint64(h) * np.uint64(0x85EBCA6B) & np.uint64(0xFFFFFFFF))
+    h = np.uint32(h ^ (h >> np.uint32(13)))
+    h = np.uint32(np.uint64(h) * np.uint64(0xC2B2AE35) & np.uint64(0xFFFFFFFF))
+    return np.uint32(h ^ (h >> np.uint32(16)))
+
+
+@numba.njit(inline="always")
+def _fold(acc, th):
+    acc = (acc ^ th) * _MIX
+    return acc ^ (acc >> np.uint64(29))
+
+
+@numba.njit(cache=True)
+def _shingles(data, start, end, k, tables):
+    """Shingle hashes of data[start:end] in order, the number of (normalized) tokens, and a hash
+    of the whole normalized token sequence (identical texts after house style, 0 for none)."""
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us = tables
+    toks = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us)
+    nt = toks.shape[0]
+    seq = np.uint64(0)
+    for t in range(nt):
+        seq = _fold(seq, toks[t])
+    if nt == 0:
+        return np.empty(0, dtype=np.uint32), 0, seq
+    ns = nt - k + 1 if nt >= k else 1
+    kk = k if nt >= k else nt
+    out = np.empty(ns, dtype=np.uint32)
+    for s in range(ns):
+        acc = np.uint64(kk)
+        for t in range(kk):
+            acc = _fold(acc, toks[s + t])
+        out[s] = np.uint32(acc >> np.uint64(32))
+    return out, nt, seq | np.uint64(1)
+
+
+@numba.njit(inline="always")
+def _sort_u32(x, tmp):
+    """Sort x in place: insertion sort when short, else LSD radix sort by bytes. For a story's
+    ~100 shingle hashes that is several times faster than np.sort (a quicksort and a copy)."""
+    n = x.shape[0]
+    if n <= 32:
+        for i in range(1, n):
+            v = x[i]
+            j = i - 1
+            while j >= 0 and x[j] > v:
+                x[j + 1] = x[j]
+                j -= 1
+            x[j + 1] = v
+        return
+    cnt = np.empty(256, np.int64)
+    src = x
+    dst = tmp
+    for shift in range(0, 32, 8):
+        sh = np.uint32(shift)
+        cnt[:] = 0
+        for i in range(n):
+            cnt[(src[i] >> sh) & np.uint32(255)] += 1
+        total = 0
+        for d in range(256):
+            c = cnt[d]
+            cnt[d] = total
+            total += c
+        for i in range(n):
+            d = (src[i] >> sh) & np.uint32(255)
+            dst[cnt[d]] = src[i]
+            cnt[d] += 1
+        src, dst = dst, src
+    # an even number of passes: the sorted values are back in x
+
+
+@numba.njit(parallel=True, cache=True)
+def _fingerprint_kernel(data, offsets, k, a, b, tables):
+    n = offsets.shape[0] - 1
+    num_perm = a.shape[0]
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    sigs = np.empty((n, num_perm), dtype=np.uint32)
+    ntok = np.zeros(n, dtype=np.int64)
+    seqh = np.zeros(n, dtype=np.uint64)
+    uniq = np.zeros(n, dtype=np.int64)
+    # A story of L bytes has fewer than L + 5 shingles (the "$" rule can add a word per number),
+    # so each story gets that much room, and the chunk's text bounds the buffer.
+    starts = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        starts[d + 1] = starts[d] + (offsets[d + 1] - offsets[d]) + 5
+    values = np.empty(starts[n], dtype=np.uint32)
+    for d in numba.prange(n):
+        sh, nt, sq = _shingles(data, offsets[d], offsets[d + 1], k, tables)
+        _sort_u32(sh, np.empty_like(sh))
+        ntok[d] = nt
+        seqh[d] = sq
+        m = 0
+        for i in range(sh.shape[0]):
+            if i == 0 or sh[i] != sh[i - 1]:
+                values[starts[d] + m] = sh[i]
+                m += 1
+        uniq[d] = m
+        row = np.full(num_perm, _EMPTY, dtype=np.uint32)
+        for i in range(m):
+            hv = np.uint64(_fmix32(values[starts[d] + i]))
+            for p in range(num_perm):
+                v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
+                if v < row[p]:
+                    row[p] = v
+        sigs[d, :] = row
+    ustarts = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        ustarts[d + 1] = ustarts[d] + uniq[d]
+    uvalues = np.empty(ustarts[n], dtype=np.uint32)
+    for d in numba.prange(n):
+        uvalues[ustarts[d] : ustarts[d + 1]] = values[starts[d] : starts[d] + uniq[d]]
+    return sigs, ustarts, uvalues, ntok, seqh
+
+
+@numba.njit(parallel=True, cache=True)
+def string_hashes(data, offsets):
+    """64-bit FNV-1a of each whole string; 0 for empty strings."""
+    n = offsets.shape[0] - 1
+    out = np.zeros(n, dtype=np.uint64)
+    for d in numba.prange(n):
+        if offsets[d + 1] > offsets[d]:
+            h = _FNV_OFFSET
+            for i in range(offsets[d], offsets[d + 1]):
+                h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+            out[d] = h | np.uint64(1)
+    return out
+
+
+@dataclass
+class Fingerprints:
+    """MinHash signatures plus exact shingle sets of a batch of stories (row-aligned)."""
+
+    signatures: np.ndarray  # (n, num_perm) uint32
+    offsets: np.ndarray  # (n + 1,) int64: story i's shingles are values[offsets[i]:offsets[i+1]]
+    values: np.ndarray  # uint32, sorted and unique within each story
+    n_tokens: np.ndarray  # (n,) int64 words in the fingerprint text
+    text_hash: np.ndarray  # (n,) uint64 hash of the normalized token sequence (0: no tokens)
+
+    @property
+    def n_shingles(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return self.signatures.shape[0]
+
+    @staticmethod
+    def concat(parts: list["Fingerprints"], num_perm: int) -> "Fingerprints":
+        if not parts:
+            return Fingerprints(
+                np.empty((0, num_perm), np.uint32), np.zeros(1, np.int64), np.empty(0, np.uint32),
+                np.empty(0, np.int64), np.empty(0, np.uint64),
+            )
+        offs = [parts[0].offsets]
+        base = parts[0].offsets[-1]
+        for p in parts[1:]:
+            offs.append(p.offsets[1:] + base)
+            base += p.offsets[-1]
+        return Fingerprints(
+            np.concatenate([p.signatures for p in parts]),
+            np.concatenate(offs),
+            np.concatenate([p.values for p in parts]),
+            np.concatenate([p.n_tokens for p in parts]),
+            np.concatenate([p.text_hash for p in parts]),
+        )
+
+    def take(self, idx: np.ndarray) -> "Fingerprints":
+        lens = self.n_shingles[idx]
+        offs = np.zeros(len(idx) + 1, np.int64)
+        np.cumsum(lens, out=offs[1:])
+        vals = np.concatenate([self.values[self.offsets[i] : self.offsets[i + 1]] for i in idx]) if len(idx) else self.values[:0]
+        return Fingerprints(self.signatures[idx], offs, vals, self.n_tokens[idx], self.text_hash[idx])
+
+
+def hash_strings(values: pa.Array) -> np.ndarray:
+    """Stable 64-bit FNV-1a hash of each string (0 for null or empty): headlines, outlets."""
+    return string_hashes(*string_buffers(values))
+
+
+def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int) -> Fingerprints:
+    """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
+    data, offsets = string_buffers(texts)
+    a, b = permutations(num_perm, seed)
+    sigs, offs, vals, ntok, seqh = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES)
+    return Fingerprints(sigs, offs, vals, ntok, seqh)
+
+
+def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
+    """The shingle hashes of one text (with repeats, in order): the values fed to MinHash."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if data.size == 0:
+        return np.empty(0, np.uint32)
+    return _shingles(data, 0, data.size, shingle_size, TABLES)[0]

@@ -1,0 +1,748 @@
+"""Read stage: input files to chunks of valid records, and a reject for everything else.
+
+Formats (``input.format``, or by extension): JSONL (``.jsonl``, ``.jsonl.gz``, ``.json``,
+``.ndjson``), CSV (``.csv``, ``.csv.gz``), Parquet (``.parquet``), and a directory of plain
+text files as scrapers save them (``.txt``: headline on the first line, then the page text;
+id = file name without extension, outlet = folder name unless ``input.outlet`` says otherwise).
+
+A record is rejected, never dropped, when it cannot be read (invalid JSON, not an object), has
+no usable id or body, has a body over ``input.max_body_bytes``, or repeats an id already seen
+in the batch. Text in an odd encoding is decoded as cp1252/latin-1 rather than rejected.
+Unreadable dates do not reject a story: ``published_at`` is left empty and counted.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from dedup.config import InputSettings
+from dedup.errors import InputError
+from dedup.schemas import REJECT_SCHEMA
+from dedup.stages.reasons import duplicate_id
+from dedup.stages.text.normalize import string_buffers
+
+_EXT_FORMATS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
+    ".txt": "text",
+}
+
+
+@dataclass
+class InputFile:
+    path: str
+    format: str
+    bytes: int
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "format": self.format, "bytes": self.bytes}
+
+
+@dataclass
+class ReadStats:
+    records: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    bad_dates: int = 0
+    reencoded: int = 0
+
+
+def format_of(path: Path, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    fmt = _EXT_FORMATS.get(os.path.splitext(name)[1])
+    if fmt is None:
+        raise InputError(f"cannot tell the format of {path}: set input.format (jsonl, csv, parquet, text)")
+    return fmt
+
+
+def discover(settings: InputSettings) -> list[InputFile]:
+    """The input files, sorted, with sizes. A directory of .txt files is one text input."""
+    raw = settings.path
+    p = Path(raw)
+    if any(ch in raw for ch in "*?["):
+        paths = sorted(Path(x) for x in glob.glob(raw, recursive=True) if Path(x).is_file())
+        if not paths:
+            raise InputError(f"input.path matches no files: {raw}")
+    elif p.is_dir():
+        paths = sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith("."))
+        if settings.format in ("auto", "text"):
+            txt = [x for x in paths if x.suffix.lower() == ".txt"]
+            if settings.format == "text" or (txt and len(txt) == len(paths)):
+                paths = txt
+        paths = [x for x in paths if settings.format != "auto" or _known(x)]
+        if not paths:
+            raise InputError(f"input.path is a directory with no readable input files: {raw}")
+    elif p.is_file():
+        paths = [p]
+    else:
+        raise InputError(f"input.path not found: {raw}")
+    return [InputFile(str(x), format_of(x, settings.format), x.stat().st_size) for x in paths]
+
+
+def _known(p: Path) -> bool:
+    try:
+        format_of(p, "auto")
+        return True
+    except InputError:
+        return False
+
+
+def _open_binary(path: str):
+    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+
+
+def _decode(b: bytes, stats: ReadStats) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        stats.reencoded += 1
+        try:
+            return b.decode("cp1252")
+        except UnicodeDecodeError:
+            return b.decode("latin-1")
+
+
+# A raw item: (source, record number, raw text for rejects, parsed object or None, error or None)
+RawItem = tuple[str, int, str, object, str | None]
+
+
+# Bytes read from a file at a time: big enough that Python touches each block of lines once,
+# small enough that memory stays about one chunk of text.
+_READ_BYTES = 32 << 20
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+
+
+@numba.njit(cache=True, nogil=True)
+def _newlines(buf, start):
+    """Positions of the "\n" bytes in buf[start:]. Eight bytes are tested at a time (a word has
+    a newline iff ``x ^ 0x0a..`` has a zero byte): over twice as fast as a loop over bytes."""
+    n = buf.shape[0]
+    nw = n // 8
+    words = buf[: nw * 8].view(np.uint64)
+    out = np.empty(0, np.int64)
+    for fill in range(2):  # count, then fill
+        k = 0
+        for i in range(start // 8, nw):
+            x = words[i] ^ _NEWLINES
+            if (x - _ONES) & ~x & _HIGHS:
+                for j in range(max(i * 8, start), i * 8 + 8):
+                    if buf[j] == 10:
+                        if fill:
+                            out[k] = j
+                        k += 1
+        for j in range(max(nw * 8, start), n):
+            if buf[j] == 10:
+                if fill:
+                    out[k] = j
+                k += 1
+        if not fill:
+            out = np.empty(k, np.int64)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_lines(buf, start, final):
+    """The lines of buf[start:] (split at "\n"; the last one only when ``final``, otherwise it
+    may still be incomplete): start, end without trailing "\r"/"\n", and index among all lines
+    of the non-blank ones (blank: only ASCII whitespace, as ``bytes.strip`` sees it); the number
+    of lines, blank ones included; and where the unscanned rest begins."""
+    n = buf.shape[0]
+    nl = _newlines(buf, start)
+    total = nl.shape[0]
+    last = final and n > start and buf[n - 1] != 10
+    if last:
+        total += 1
+    starts = np.empty(total, np.int64)
+    ends = np.empty(total, np.int64)
+    index = np.empty(total, np.int64)
+    m = 0
+    s = start
+    for k in range(total):
+        i = nl[k] if k < nl.shape[0] else n
+        e = i
+        while e > s and (buf[e - 1] == 13 or buf[e - 1] == 10):
+            e -= 1
+        blank = True
+        for j in range(s, e):
+            c = buf[j]
+            if not (c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12):
+                blank = False
+                break
+        if not blank:
+            starts[m] = s
+            ends[m] = e
+            index[m] = k
+            m += 1
+        s = min(i + 1, n)
+    return starts[:m], ends[:m], index[:m], total, s
+
+
+@dataclass
+class _Block:
+    """Non-blank lines of a JSONL file as positions in one buffer read from it."""
+
+    buf: memoryview
+    numbers: np.ndarray  # int64 line number in the file (1-based, blank lines counted)
+    starts: np.ndarray
+    ends: np.ndarray  # end of the line without its "\r\n"
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def line(self, i: int) -> bytes:
+        return bytes(self.buf[self.starts[i] : self.ends[i]])
+
+    def lines(self) -> list[tuple[int, bytes]]:
+        return [(int(n), bytes(self.buf[s:e])) for n, s, e in zip(self.numbers, self.starts, self.ends)]
+
+    def next_record(self) -> int:
+        """The record number given to an error after this block (1 for an empty block)."""
+        return int(self.numbers[-1]) + 1 if len(self) else 1
+
+
+def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Exception | None]:
+    """``carry`` followed by up to _READ_BYTES more of the file, in one new buffer; the number of
+    bytes read; and the error that stopped the reading, if any. A plain file is read straight into
+    the buffer (no second copy of the data). A gzip file is read in the small pieces its
+    decompressor yields, so that a truncated one keeps all that could be decompressed."""
+    if not gz:
+        buf = bytearray(len(carry) + _READ_BYTES)
+        buf[: len(carry)] = carry
+        try:
+            got = fh.readinto(memoryview(buf)[len(carry):])
+        except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
+            return carry, 0, e
+        return memoryview(buf)[: len(carry) + got], got, None
+    parts: list = [carry]
+    got = 0
+    err = None
+    try:
+        while got < _READ_BYTES:
+            d = fh.read1(_READ_BYTES - got)
+            if not d:
+                break
+            parts.append(d)
+            got += len(d)
+    except Exception as e:  # noqa: BLE001
+        err = e
+    return memoryview(b"".join(parts)), got, err
+
+
+def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]]:
+    """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
+    file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
+    into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
+    the block's bytes where they are (iterating, stripping and joining lines in Python cost more)."""
+    gz = f.path.lower().endswith(".gz")
+    with _open_binary(f.path) as fh:
+        buf = memoryview(b"")
+        starts = ends = numbers = np.empty(0, np.int64)
+        scanned = 0  # buf[:scanned] is split into lines already
+        lines = 0  # lines of the file up to buf[scanned]
+        while True:
+            buf, got, err = _read_piece(fh, gz, buf)
+            final = err is not None or not got
+            s, e_, idx, total, scanned = _scan_lines(np.frombuffer(buf, np.uint8), scanned, final and err is None)
+            starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
+            numbers = np.concatenate([numbers, idx + lines + 1])
+            lines += total
+            k = 0
+            while len(numbers) - k >= size:
+                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size]), None
+                k += size
+            if final:
+                msg = None if err is None else (
+                    f"file ends early or is unreadable after record {lines}: {type(err).__name__}: {err}")
+                yield _Block(buf, numbers[k:], starts[k:], ends[k:]), msg
+                return
+            # Keep only the lines not yet handed out and the incomplete last line.
+            cut = int(starts[k]) if k < len(starts) else scanned
+            buf = buf[cut:]
+            starts, ends, numbers = starts[k:] - cut, ends[k:] - cut, numbers[k:]
+            scanned -= cut
+
+
+def _jsonl_item(path: str, n: int, line: bytes, stats: ReadStats) -> RawItem:
+    text = _decode(line, stats)
+    try:
+        return path, n, text, json.loads(text), None
+    except json.JSONDecodeError as e:
+        return path, n, text, None, f"invalid JSON: {e.msg} at column {e.colno}"
+
+
+def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
+    """Parse a block with Arrow's multithreaded JSON reader, or None when any line needs the
+    careful per-line path (invalid JSON, a non-object, a field of another type, bad UTF-8)."""
+    if not len(block):
+        return None
+    data = np.frombuffer(block.buf, np.uint8)
+    if not (data[block.starts] == ord("{")).all():
+        return None
+    # The block's bytes as they are in the file: Arrow skips the blank lines and "\r" between.
+    buf = pa.py_buffer(block.buf[int(block.starts[0]) : int(block.ends[-1])])
+    schema = pa.schema([(theirs, pa.string()) for theirs in dict.fromkeys(fields.values())])
+    try:
+        t = pajson.read_json(
+            pa.BufferReader(buf),
+            read_options=pajson.ReadOptions(block_size=max(1 << 20, buf.size // 2 + 1)),
+            parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        )
+        t.validate(full=True)  # Arrow's reader does not check UTF-8; the careful path decodes it
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return t if t.num_rows == len(block) else None
+
+
+def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
+    with _open_binary(f.path) as fh:
+        data = fh.read()
+    text = _decode(data, stats)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        yield f.path, 1, text[:200], None, f"invalid CSV header: {e}"
+        return
+    n = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            n += 1
+            yield f.path, n, "", None, f"invalid CSV row: {e}"
+            continue
+        n += 1
+        raw = ",".join(row)
+        if len(row) != len(header):
+            yield f.path, n, raw, None, f"CSV row has {len(row)} fields, header has {len(header)}"
+            continue
+        yield f.path, n, raw, dict(zip(header, row)), None
+
+
+def _parquet_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
+    try:
+        pf = pq.ParquetFile(f.path)
+    except Exception as e:  # noqa: BLE001
+        yield f.path, 0, "", None, f"unreadable Parquet file: {e}"
+        return
+    n = 0
+    for batch in pf.iter_batches(batch_size=10_000):
+        for row in batch.to_pylist():
+            n += 1
+            yield f.path, n, "", row, None
+
+
+def _text_items(f: InputFile, stats: ReadStats, outlet: str | None) -> Iterator[RawItem]:
+    p = Path(f.path)
+    with _open_binary(f.path) as fh:
+        text = _decode(fh.read(), stats)
+    headline, _, body = text.lstrip("\ufeff").partition("\n")
+    name = p.name[:-3] if p.name.endswith(".gz") else p.name
+    obj = {"id": os.path.splitext(name)[0], "headline": headline.strip(), "body": body, "outlet": outlet or p.parent.name}
+    yield f.path, 1, text, obj, None
+
+
+def iter_items(files: list[InputFile], settings: InputSettings, stats: ReadStats) -> Iterator[RawItem]:
+    for f in files:
+        if f.format == "jsonl":
+            for block, err in _jsonl_blocks(f, 10_000):
+                for n, line in block.lines():
+                    yield _jsonl_item(f.path, n, line, stats)
+                if err:
+                    yield f.path, block.next_record(), "", None, err
+        elif f.format == "csv":
+            yield from _csv_items(f, stats)
+        elif f.format == "parquet":
+            yield from _parquet_items(f, stats)
+        else:
+            yield from _text_items(f, stats, settings.outlet)
+
+
+def _as_text(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates from "\ud800" escapes
+            v = v.encode("utf-8", "replace").decode("utf-8")
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    return None
+
+
+def _as_id(v) -> tuple[str | None, str | None]:
+    """A story id, or the reason it is not one. Whole numbers are taken as ids (many feeds use them)."""
+    if v is None:
+        return None, "missing id"
+    if isinstance(v, bool) or isinstance(v, float) or not isinstance(v, (str, int)):
+        return None, f"id is not a string (got {type(v).__name__})"
+    s = _as_text(v).strip()
+    if not s:
+        return None, "empty id"
+    return s, None
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ids_add(table, keys, store, offs, n, data, offsets, check):
+    """Look up each checked string (in order) in an open-addressing table of the strings seen so
+    far (``keys``: their hashes; ``store``/``offs``: their bytes, compared in full on a hash hit).
+    Returns the index of the earlier equal string per row (-1: new, and added) and the new count."""
+    mask = np.uint64(table.shape[0] - 1)
+    m = offsets.shape[0] - 1
+    first = np.full(m, -1, np.int64)
+    for i in range(m):
+        if not check[i]:
+            continue
+        s = offsets[i]
+        size = offsets[i + 1] - s
+        h = _FNV_OFFSET
+        for q in range(size):
+            h = (h ^ np.uint64(data[s + q])) * _FNV_PRIME
+        j = h & mask
+        while True:
+            t = table[j]
+            if t < 0:
+                table[j] = n
+                keys[n] = h
+                o = offs[n]
+                store[o : o + size] = data[s : s + size]
+                offs[n + 1] = o + size
+                n += 1
+                break
+            if keys[t] == h and offs[t + 1] - offs[t] == size:
+                o = offs[t]
+                same = True
+                for q in range(size):
+                    if store[o + q] != data[s + q]:
+                        same = False
+                        break
+                if same:
+                    first[i] = t
+                    break
+            j = (j + np.uint64(1)) & mask
+    return first, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _ids_rehash(table, keys, n):
+    mask = np.uint64(table.shape[0] - 1)
+    for t in range(n):
+        j = keys[t] & mask
+        while table[j] >= 0:
+            j = (j + np.uint64(1)) & mask
+        table[j] = t
+
+
+def _grow(a: np.ndarray, need: int) -> np.ndarray:
+    if a.shape[0] >= need:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+class SeenIds:
+    """The story ids accepted so far in the batch and where each was first seen: a hash table in
+    compiled code, so that checking a chunk of ids for duplicates takes no Python per id."""
+
+    def __init__(self):
+        self.table = np.full(1 << 12, -1, np.int64)
+        self.keys = np.empty(1 << 11, np.uint64)
+        self.store = np.empty(1 << 16, np.uint8)
+        self.offs = np.zeros((1 << 11) + 1, np.int64)
+        self.source = np.empty(1 << 11, np.int32)
+        self.record = np.empty(1 << 11, np.int64)
+        self.sources: list[str] = []
+        self._source_index: dict[str, int] = {}
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, ids: pa.Array, check: np.ndarray, sources: list[str], records: np.ndarray) -> np.ndarray:
+        """For each id with ``check`` set, in order: the index of its first occurrence when it was
+        seen before (a duplicate), else -1 and it is remembered with its source and record."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        data, offsets = string_buffers(ids.cast(pa.large_string()) if ids.type != pa.string() else ids)
+        m = len(ids)
+        need = self.n + m
+        self.keys = _grow(self.keys, need)
+        self.offs = _grow(self.offs, need + 1)
+        self.source = _grow(self.source, need)
+        self.record = _grow(self.record, need)
+        self.store = _grow(self.store, int(self.offs[self.n]) + int(offsets[-1] - offsets[0]))
+        if 2 * need > self.table.shape[0]:
+            size = self.table.shape[0]
+            while 2 * need > size:
+                size *= 2
+            self.table = np.full(size, -1, np.int64)
+            _ids_rehash(self.table, self.keys, self.n)
+        before = self.n
+        first, self.n = _ids_add(self.table, self.keys, self.store, self.offs, self.n, data, offsets,
+                                 np.ascontiguousarray(check, dtype=np.bool_))
+        added = np.flatnonzero(np.asarray(check, bool) & (first < 0))
+        idx = np.array([self._source_id(sources[i]) for i in added] if len(sources) != 1 else
+                       [self._source_id(sources[0])] * len(added), np.int32)
+        self.source[before : self.n] = idx
+        self.record[before : self.n] = np.asarray(records)[added]
+        return first
+
+    def _source_id(self, source: str) -> int:
+        k = self._source_index.get(source)
+        if k is None:
+            k = self._source_index[source] = len(self.sources)
+            self.sources.append(os.path.basename(source))
+        return k
+
+    def where(self, k: int) -> str:
+        """"file:record" of the first occurrence of id number ``k``."""
+        return f"{self.sources[self.source[k]]}:{self.record[k]}"
+
+
+class Validator:
+    """Turns raw items into record columns and reject rows; remembers the ids seen in the batch."""
+
+    def __init__(self, settings: InputSettings, raw_max_chars: int, stats: ReadStats):
+        self.fields = {name: settings.fields.get(name, name) for name in ("id", "body", "outlet", "url", "headline", "published_at")}
+        self.default_outlet = settings.outlet
+        self.max_body = settings.max_body_bytes
+        self.raw_max = raw_max_chars
+        self.stats = stats
+        self.seen = SeenIds()
+
+    def reject(self, rejects: list, source: str, record: int, story_id: str | None, reason: str, raw: str) -> None:
+        self.stats.rejected += 1
+        self.stats.reasons[reason.split(":")[0]] += 1
+        rejects.append((source, record, story_id, reason, raw[: self.raw_max] if raw else raw))
+
+    def columns(self, source: str, block: _Block, t: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Vectorized checks of a block Arrow parsed as string columns (same rules as ``chunk``)."""
+        return _columns_impl(self, source, block, t)
+
+    def chunk(self, items: list[RawItem]) -> tuple[pa.Table, pa.Table]:
+        rows: list[tuple] = []  # (item, source, record, raw, sid, body, obj) passing every check but the last
+        rejects: list[tuple] = []
+        at: list[int] = []  # item of each reject, to keep rejects in input order
+        F = self.fields
+        for k, (source, record, raw, obj, err) in enumerate(items):
+            self.stats.records += 1
+            n_rej = len(rejects)
+            if err is not None:
+                self.reject(rejects, source, record, None, err, raw)
+            elif not isinstance(obj, dict):
+                self.reject(rejects, source, record, None, f"record is not an object (got {type(obj).__name__})", raw)
+            else:
+                if not raw:
+                    raw = json.dumps(obj, default=str, ensure_ascii=False)[: self.raw_max]
+                sid, why = _as_id(obj.get(F["id"]))
+                body = obj.get(F["body"])
+                if why:
+                    self.reject(rejects, source, record, None, f"{why} (field '{F['id']}')", raw)
+                elif not isinstance(body, str):
+                    what = "missing body" if body is None else f"body is not a string (got {type(body).__name__})"
+                    self.reject(rejects, source, record, sid, f"{what} (field '{F['body']}')", raw)
+                else:
+                    body = _as_text(body)
+                    if not body.strip():
+                        self.reject(rejects, source, record, sid, "empty body", raw)
+                    elif len(body) > self.max_body and len(body.encode("utf-8")) > self.max_body:
+                        self.reject(rejects, source, record, sid,
+                                    f"body too large: over input.max_body_bytes={self.max_body}", raw)
+                    else:
+                        rows.append((k, source, record, raw, sid, body, obj))
+            at.extend([k] * (len(rejects) - n_rej))
+        # Duplicate ids last: against every id accepted before, in this chunk or an earlier one.
+        first = self.seen.add(pa.array([r[4] for r in rows], pa.string()), np.ones(len(rows), bool),
+                              [r[1] for r in rows], np.array([r[2] for r in rows], np.int64))
+        for (k, source, record, raw, sid, _, _), f in zip(rows, first):
+            if f >= 0:
+                self.reject(rejects, source, record, sid, duplicate_id(self.seen.where(f)), raw)
+                at.append(k)
+        rows = [r for r, f in zip(rows, first) if f < 0]
+        table = pa.table(
+            {
+                "source": pa.array([r[1] for r in rows], pa.string()),
+                "record": pa.array([r[2] for r in rows], pa.int64()),
+                "story_id": pa.array([r[4] for r in rows], pa.string()),
+                "outlet": pa.array([_as_text(r[6].get(F["outlet"])) or self.default_outlet for r in rows], pa.string()),
+                "url": pa.array([_as_text(r[6].get(F["url"])) for r in rows], pa.string()),
+                "headline": pa.array([_as_text(r[6].get(F["headline"])) for r in rows], pa.string()),
+                "published_at": parse_dates([_as_text(r[6].get(F["published_at"])) for r in rows], self.stats),
+                "body": pa.array([r[5] for r in rows], pa.large_string()),
+            }
+        )
+        self.stats.accepted += table.num_rows
+        order = np.argsort(np.array(at, np.int64), kind="stable")
+        rej = pa.Table.from_pylist(
+            [dict(zip(REJECT_SCHEMA.names, rejects[i])) for i in order], schema=REJECT_SCHEMA
+        )
+        return table, rej
+
+
+def _blank(body: pa.Array) -> np.ndarray:
+    """Bodies that are empty or only whitespace (Arrow's Unicode trim). Only a body whose first
+    byte is a control, a space or non-ASCII can be: the rest skip the trim, which copies text."""
+    data, offs = string_buffers(body)
+    first = data[np.minimum(offs[:-1], data.shape[0] - 1)]
+    maybe = np.flatnonzero((offs[1:] == offs[:-1]) | (first <= 0x20) | (first >= 0x7F))
+    out = np.zeros(len(body), bool)
+    if maybe.size:
+        sub = pc.take(body, pa.array(maybe)).fill_null("")
+        out[maybe] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(sub)), 0).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tuple[pa.Table, pa.Table]:
+    F = v.fields
+    n = t.num_rows
+    v.stats.records += n
+    ids = pc.utf8_trim_whitespace(t.column(F["id"]).combine_chunks())
+    body = t.column(F["body"]).combine_chunks()
+
+    def mask(a: pa.Array) -> np.ndarray:
+        return a.fill_null(False).to_numpy(zero_copy_only=False)
+
+    # The first rule a record breaks is its reason (same order as Validator.chunk).
+    rules = [
+        (mask(pc.is_null(ids)), f"missing id (field '{F['id']}')"),
+        (mask(pc.equal(ids, "")), f"empty id (field '{F['id']}')"),
+        (mask(pc.is_null(body)), f"missing body (field '{F['body']}')"),
+        (_blank(body), "empty body"),
+        (mask(pc.greater(pc.binary_length(body.fill_null("")), v.max_body)),
+         f"body too large: over input.max_body_bytes={v.max_body}"),
+    ]
+    rule = np.zeros(n, np.int8)  # 0: fine so far, k: broke rules[k - 1]
+    for k, (m, _) in enumerate(rules, 1):
+        rule[(rule == 0) & m] = k
+    first = v.seen.add(ids, rule == 0, [source], block.numbers)
+    dup = first >= 0
+    ok = (rule == 0) & ~dup
+    rejects = []
+    for i in np.flatnonzero(~ok):
+        why = rules[rule[i] - 1][1] if rule[i] else duplicate_id(v.seen.where(first[i]))
+        v.reject(rejects, source, int(block.numbers[i]), ids[i].as_py(), why, block.line(i).decode("utf-8", "replace"))
+    all_ok = bool(ok.all())
+    g = t if all_ok else t.filter(pa.array(ok))
+    lines_ok = block.numbers if all_ok else block.numbers[ok]
+
+    def col(name):
+        theirs = F[name]
+        return g.column(theirs) if theirs in g.column_names else pa.nulls(g.num_rows, pa.string())
+
+    outlet = col("outlet")
+    if v.default_outlet is not None:
+        outlet = pc.fill_null(outlet, v.default_outlet)
+    table = pa.table(
+        {
+            "source": pa.array([source] * g.num_rows, pa.string()),
+            "record": pa.array(lines_ok),
+            "story_id": ids if all_ok else ids.filter(pa.array(ok)),
+            "outlet": outlet,
+            "url": col("url"),
+            "headline": col("headline"),
+            "published_at": parse_dates(col("published_at"), v.stats),
+            "body": (body if all_ok else body.filter(pa.array(ok))).cast(pa.large_string()),
+        }
+    )
+    v.stats.accepted += table.num_rows
+    rej = pa.Table.from_pylist([dict(zip(REJECT_SCHEMA.names, r)) for r in rejects], schema=REJECT_SCHEMA)
+    return table, rej
+
+
+def parse_dates(values, stats: ReadStats) -> pa.Array:
+    """ISO 8601 (any offset) or common feed formats, to UTC; unreadable ones become null.
+
+    Arrow parses the usual case (every value ISO 8601 with an offset or Z) in one vectorized
+    cast; anything else goes through pandas, which also reads naive times as UTC.
+    """
+    arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    try:
+        return arr.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    import pandas as pd  # deferred: a quarter second to import, and feeds with ISO dates never need it
+
+    s = pd.Series(arr.to_pylist(), dtype="object")
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    retry = parsed.isna() & s.notna()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(s[retry], utc=True, errors="coerce", format="mixed")
+    stats.bad_dates += int((parsed.isna() & s.notna() & (s.astype(str).str.strip() != "")).sum())
+    return pa.array(parsed.astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC"))
+
+
+def read_chunks(
+    files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Yield (records, rejects) tables of at most ``chunk_size`` items each.
+
+    JSONL blocks that parse cleanly go through Arrow's JSON reader and vectorized checks; a
+    block with anything odd in it is read line by line, so every bad line gets its own reason.
+    """
+    v = Validator(settings, raw_max_chars, stats)
+    for f in files:
+        if f.format != "jsonl":
+            buf: list[RawItem] = []
+            for item in iter_items([f], settings, stats):
+                buf.append(item)
+                if len(buf) >= chunk_size:
+                    yield v.chunk(buf)
+                    buf = []
+            if buf:
+                yield v.chunk(buf)
+            continue
+        for block, err in _jsonl_blocks(f, chunk_size):
+            fast = _jsonl_fast(block, v.fields) if err is None else None
+            if fast is not None:
+                yield v.columns(f.path, block, fast)
+                continue
+            items = [_jsonl_item(f.path, n, line, stats) for n, line in block.lines()]
+            if err:
+                items.append((f.path, block.next_record(), "", None, err))
+            if items:
+                yield v.chunk(items)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,14 @@
+"""The reject reasons the stages write into ``rejects.reason``, each worded once.
+
+The report groups reasons by their text before the first colon (``dedup.tools.report.reason_key``),
+so keep a reason's fixed part first and its details after a colon.
+"""
+from __future__ import annotations
+
+EMPTIED = "no story text left after removing HTML, chrome and furniture"
+DUPLICATE_ID_PREFIX = "duplicate id: first seen at "
+
+
+def duplicate_id(first_seen: str) -> str:
+    """``duplicate id: first seen at <file>:<record>``."""
+    return DUPLICATE_ID_PREFIX + first_seen

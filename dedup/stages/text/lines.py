@@ -1,0 +1,209 @@
+"""Story bodies as Arrow columns of lines: split, measure and join back, without Python loops.
+
+Cleaning works line by line (a scraped page puts each paragraph and each piece of chrome on a
+line of its own). ``Lines`` is the flat view: one row per non-empty line, with the row of the
+story it came from, in order. What cleaning asks of a line (its words, whether it ends a
+sentence, whether it is a bullet, its identity key) comes from one compiled pass over the
+Arrow buffers (``_line_stats``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.stages.text.normalize import string_buffers
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(inline="always")
+def _is_space(c):
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+# One thread, without the GIL: cleaning already runs a chunk per worker thread, and a parallel
+# kernel launched from each of them only added thread hand-offs.
+@numba.njit(cache=True, nogil=True)
+def _line_stats(data, offsets):
+    """Per line: word count, sentence ending, bullet start, and a key hash.
+
+    The key ignores ASCII case, collapses runs of digits to one "0" and runs of spaces to one
+    space, so "Last Updated : Sep 02 2016 | 10:42 PM" recurs across stories as one line.
+    A sentence ends in . ! or ? (optionally followed by closing quotes or brackets), or in a
+    closing quote. Bullets: • · ▪ ► ◦ * + > - at the start, or a number and "." or ")" ("1. ").
+    """
+    n = offsets.shape[0] - 1
+    words = np.zeros(n, np.int64)
+    ends = np.zeros(n, np.bool_)
+    bullet = np.zeros(n, np.bool_)
+    key = np.zeros(n, np.uint64)
+    for i in range(n):
+        s = offsets[i]
+        e = offsets[i + 1]
+        h = _FNV_OFFSET
+        w = 0
+        in_word = False
+        prev_digit = False
+        prev_space = False
+        for p in range(s, e):
+            c = data[p]
+            if _is_space(c):
+                in_word = False
+                prev_digit = False
+                if not prev_space:
+                    h = (h ^ np.uint64(32)) * _FNV_PRIME
+                prev_space = True
+                continue
+            prev_space = False
+            if not in_word:
+                w += 1
+                in_word = True
+            if 48 <= c <= 57:
+                if not prev_digit:
+                    h = (h ^ np.uint64(48)) * _FNV_PRIME
+                prev_digit = True
+                continue
+            prev_digit = False
+            if 65 <= c <= 90:
+                c += 32
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+        words[i] = w
+        key[i] = h
+        if e > s:
+            c0 = data[s]
+            if c0 == 42 or c0 == 43 or c0 == 45 or c0 == 62:  # * + - >
+                bullet[i] = True
+            elif 48 <= c0 <= 57:  # a numbered item: "1. ", "12) "
+                q = s + 1
+                if q < e and 48 <= data[q] <= 57:
+                    q += 1
+                if q + 1 < e and (data[q] == 46 or data[q] == 41) and data[q + 1] == 32:
+                    bullet[i] = True
+            elif e - s >= 2 and c0 == 0xC2 and data[s + 1] == 0xB7:  # ·
+                bullet[i] = True
+            elif e - s >= 3 and c0 == 0xE2 and (
+                (data[s + 1] == 0x80 and data[s + 2] == 0xA2)  # •
+                or (data[s + 1] == 0x96 and (data[s + 2] == 0xAA or data[s + 2] == 0xBA))  # ▪ ►
+                or (data[s + 1] == 0x97 and data[s + 2] == 0xA6)  # ◦
+            ):
+                bullet[i] = True
+            # Sentence end: skip closing quotes/brackets from the end, then look for . ! ?
+            p = e - 1
+            quote = False
+            while p >= s:
+                c = data[p]
+                if c == 34 or c == 39 or c == 41 or c == 93:  # " ' ) ]
+                    quote = quote or c == 34 or c == 39
+                    p -= 1
+                elif p - 2 >= s and data[p - 2] == 0xE2 and data[p - 1] == 0x80 and (c == 0x9D or c == 0x99):  # ” ’
+                    quote = True
+                    p -= 3
+                else:
+                    break
+            # ". ! ?" before any closing marks, or a line that ends in a closing quote (speech).
+            if (p >= s and (data[p] == 46 or data[p] == 33 or data[p] == 63)) or quote:
+                ends[i] = True
+    return words, ends, bullet, key
+
+
+@dataclass
+class Lines:
+    text: pa.Array  # the line, whitespace-trimmed
+    story: np.ndarray  # int64 row of the story in its chunk
+    n_stories: int
+    _stats: tuple | None = field(default=None, repr=False)
+
+    @staticmethod
+    def split(bodies: pa.Array) -> "Lines":
+        if isinstance(bodies, pa.ChunkedArray):
+            bodies = bodies.combine_chunks()
+        parts = pc.split_pattern(bodies.fill_null(""), "\n")
+        flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+        story = pc.list_parent_indices(parts).to_numpy().astype(np.int64)
+        keep = pc.greater(pc.binary_length(flat), 0)  # bytes: no scan of the text, unlike characters
+        return Lines(flat.filter(keep), story[keep.to_numpy(zero_copy_only=False)], len(bodies))
+
+    def to_table(self) -> pa.Table:
+        """The lines and their measurements as one table (for a work file); ``from_table`` back."""
+        words, ends, bullet, key = self._line_stats()
+        return pa.table({"text": self.text, "story": self.story, "words": words, "ends": ends, "bullet": bullet,
+                         "key": key})
+
+    @staticmethod
+    def from_table(t: pa.Table, n_stories: int) -> "Lines":
+        def col(name):
+            return t.column(name).combine_chunks()
+
+        def np_col(name):
+            return col(name).to_numpy(zero_copy_only=False)
+
+        return Lines(col("text"), np_col("story"), n_stories,
+                     (np_col("words"), np_col("ends"), np_col("bullet"), np_col("key")))
+
+    def _line_stats(self) -> tuple:
+        if self._stats is None:
+            data, offsets = string_buffers(self.text)
+            self._stats = _line_stats(data, offsets)
+        return self._stats
+
+    def key_hash(self) -> np.ndarray:
+        """What makes two lines "the same line": case, digits and spacing ignored (uint64)."""
+        return self._line_stats()[3]
+
+    def words(self) -> np.ndarray:
+        return self._line_stats()[0]
+
+    def is_headline_bullet(self) -> np.ndarray:
+        """A bulleted line with no sentence ending: an item of a list of other headlines."""
+        words, ends, bullet, _ = self._line_stats()
+        return bullet & ~ends & (words <= 15)
+
+    def is_prose(self) -> np.ndarray:
+        """A sentence of the story rather than a label, price, bullet, menu item or button."""
+        words, ends, bullet, _ = self._line_stats()
+        return ~bullet & (((words >= 3) & ends) | (words >= 20))
+
+    def at_most_chars(self, limit: int) -> np.ndarray:
+        """Lines of at most ``limit`` characters. A line of at most that many bytes is; only the
+        longer ones have their characters counted."""
+        out = (pc.binary_length(self.text).to_numpy(zero_copy_only=False) <= limit)
+        longer = np.flatnonzero(~out)
+        if len(longer):
+            out[longer] = pc.utf8_length(pc.take(self.text, pa.array(longer))).to_numpy(zero_copy_only=False) <= limit
+        return out
+
+    def with_text(self, text: pa.Array, changed: np.ndarray) -> "Lines":
+        """These lines with ``text`` instead, which differs from theirs only at rows ``changed``:
+        the measurements of the other lines are kept, not computed again."""
+        out = Lines(text, self.story, self.n_stories)
+        if self._stats is not None:
+            stats = tuple(a.copy() for a in self._stats)
+            if len(changed):
+                new = _line_stats(*string_buffers(pc.take(text, pa.array(changed))))
+                for a, b in zip(stats, new):
+                    a[changed] = b
+            out._stats = stats
+        return out
+
+    def filter(self, mask: np.ndarray) -> "Lines":
+        out = Lines(self.text.filter(pa.array(mask)), self.story[mask], self.n_stories)
+        if self._stats is not None:
+            out._stats = tuple(a[mask] for a in self._stats)
+        return out
+
+    def join(self) -> pa.Array:
+        """One string per story: its remaining lines joined with newlines ("" when none left)."""
+        counts = np.bincount(self.story, minlength=self.n_stories)
+        offsets = np.zeros(self.n_stories + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        text = self.text.cast(pa.large_string())
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets), text)
+        return pc.binary_join(lists, pa.scalar("\n", pa.large_string()))
+
+    def count_per_story(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.story[mask], minlength=self.n_stories)

@@ -1,0 +1,251 @@
+"""Fingerprint text: the cleaned body folded so that house style does not look like an edit.
+
+Outlets rewrite wire copy to their style: "pct" becomes "percent", "per cent" or "%",
+"mln dlrs" becomes "million dollars" or "$... million", "U.S." becomes "US", quotes turn
+typographic. Folding happens in two places:
+
+* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
+* the tokenizer (``dedup.stages.fingerprint``), word by word in compiled code, with the tables below:
+  every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
+  number (1,000 = 1000; 720.4 stays one token); "%" is the word "pct"; "$5 million" and "US$5 million" read as
+  "5 million dollars"; typographic quotes and dashes separate words like their ASCII forms; a
+  lone "s" (from possessives split at the apostrophe) is dropped.
+
+The result is only hashed, never shown. Changing a table changes every fingerprint.
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# One word -> its canonical spelling.
+WORDS: dict[str, str] = {
+    "percent": "pct", "percentage": "pct", "pc": "pct",
+    "mln": "million", "mlns": "million", "mn": "million",
+    "bln": "billion", "blns": "billion", "bn": "billion",
+    "trln": "trillion", "tn": "trillion",
+    "dlr": "dollars", "dlrs": "dollars", "dollar": "dollars",
+    "vs": "versus", "v": "versus",
+    "cts": "cents", "ct": "cents", "cent": "cents",
+    "shr": "share", "shrs": "shares",
+    "qtr": "quarter", "qtly": "quarterly", "yr": "year", "yrs": "years",
+    "govt": "government", "intl": "international",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+}
+# Two words -> one.
+PAIRS: dict[tuple[str, str], str] = {
+    ("per", "cent"): "pct", ("per", "cents"): "pct",
+    ("u", "s"): "us", ("u", "k"): "uk", ("e", "u"): "eu", ("u", "n"): "un",
+}
+MAGNITUDES = ("million", "billion", "trillion")
+DROP = ("s",)
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+
+
+def word_hash(word: str) -> int:
+    """The tokenizer's hash of one lowercase ASCII word (FNV-1a 64)."""
+    h = _FNV_OFFSET
+    for c in word.encode("utf-8"):
+        h = ((h ^ c) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _table(pairs: list[tuple[int, int]], slots: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing hash table (linear probing, key 0 = empty) the tokenizer probes in
+    one or two steps per word: most words are in no table, and a sorted search per word cost
+    more than the rest of fingerprinting together."""
+    keys = np.zeros(slots, np.uint64)
+    values = np.zeros(slots, np.uint64)
+    for k, v in pairs:
+        i = k & (slots - 1)
+        while keys[i] != 0:
+            i = (i + 1) & (slots - 1)
+        keys[i], values[i] = k, v
+    return keys, values
+
+
+WORD_FROM, WORD_TO = _table([(word_hash(k), word_hash(v)) for k, v in WORDS.items()])
+# Pair keys: first-word hash mixed with second-word hash (same mix as tokens._pair_key).
+PAIR_FROM, PAIR_TO = _table(
+    [(((word_hash(a) * 31) ^ word_hash(b)) & 0xFFFFFFFFFFFFFFFF, word_hash(v)) for (a, b), v in PAIRS.items()]
+)
+H_PCT = word_hash("pct")
+H_DOLLARS = word_hash("dollars")
+H_US = word_hash("us")
+MAGNITUDE_HASHES = _table([(word_hash(m), 1) for m in MAGNITUDES])[0]
+DROP_HASHES = _table([(word_hash(d), 1) for d in DROP])[0]
+
+
+# --- Which strings a Unicode normalization would change -------------------------------------
+# Normalizing a column costs ~10 ns a byte of its non-ASCII strings, and in news copy those are
+# mostly plain text with typographic quotes and dashes, which no normal form changes. A character
+# is *inert* under a form when it is assigned, of combining class 0, its own normal form, and never
+# the second half of a canonical composition (those are combining marks, Hangul jamo and a few
+# Indic vowel signs, none in these ranges): a string of ASCII and inert characters is then its own
+# normal form (the Unicode quick check), and only the other strings go through Arrow.
+_INERT_RANGES = ((0x80, 0x250), (0x2000, 0x20D0))
+
+
+@functools.lru_cache(maxsize=4)
+def inert_table(form: str) -> np.ndarray:
+    """inert_table(form)[cp]: code point cp is inert under ``form`` (NFC, NFKC); False above the table."""
+    table = np.zeros(_INERT_RANGES[-1][1], np.bool_)
+    for lo, hi in _INERT_RANGES:
+        for cp in range(lo, hi):
+            c = chr(cp)
+            table[cp] = (unicodedata.category(c) != "Cn" and unicodedata.combining(c) == 0
+                         and unicodedata.normalize(form, c) == c)
+    return table
+
+
+FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII = 1, 2, 4, 8, 16
+
+
+def _ascii_flags() -> np.ndarray:
+    t = np.zeros(128, np.uint8)
+    t[ord("<")], t[ord(">")] = FLAG_LT, FLAG_GT
+    for c in list(range(32)) + [127]:
+        if c != 10:
+            t[c] = FLAG_ODD
+    return t
+
+
+_ASCII_FLAGS = _ascii_flags()
+
+
+@numba.njit(cache=True, nogil=True)
+def text_flags(data, offsets, inert):
+    """Per string, OR of: FLAG_LT / FLAG_GT it has "<" / ">"; FLAG_NORMALIZE it has a character
+    that is not ASCII and not ``inert``; FLAG_ODD it has a control character other than "\n" or
+    one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte."""
+    n = offsets.shape[0] - 1
+    out = np.zeros(n, np.uint8)
+    for i in range(n):
+        f = 0
+        p = offsets[i]
+        e = offsets[i + 1]
+        while p < e:
+            c = data[p]
+            if c < 0x80:
+                f |= np.int64(_ASCII_FLAGS[c])
+                p += 1
+                continue
+            f |= 16
+            if c < 0xE0 and p + 1 < e:
+                cp = ((np.int64(c) & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F)
+                p += 2
+            elif c < 0xF0 and p + 2 < e:
+                cp = ((np.int64(c) & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F)
+                p += 3
+            else:  # beyond the table (or not UTF-8): let Arrow decide
+                cp = 0x10000
+                p += 4
+            if cp >= inert.shape[0] or not inert[cp]:
+                f |= 4
+            if (cp == 0x85 or cp == 0xA0 or cp == 0xAD or (0x2000 <= cp <= 0x200D) or cp == 0x2028 or cp == 0x2029
+                    or cp == 0x202F or cp == 0x205F or cp == 0x3000 or cp == 0xFEFF):
+                f |= 8
+        out[i] = f
+    return out
+
+
+def string_buffers(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-copy views of a string or large_string array's data bytes (uint8) and offsets (int64,
+    n + 1 of them; a slice's own part). Nulls read as empty strings; chunks are combined."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.null_count:
+        texts = texts.fill_null("")
+    _, offs_buf, data_buf = texts.buffers()
+    wide = texts.type in (pa.large_string(), pa.large_binary())
+    offs = np.frombuffer(offs_buf, np.int64 if wide else np.int32)[texts.offset : texts.offset + len(texts) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else np.zeros(1, np.uint8)
+    return data, offs.astype(np.int64, copy=False)
+
+
+def flags_of(texts: pa.Array, form: str = "NFC") -> np.ndarray:
+    """``text_flags`` of each string (0 for nulls)."""
+    data, offs = string_buffers(texts)
+    flags = text_flags(data, offs, inert_table(form))
+    if texts.null_count:
+        flags[~texts.is_valid().to_numpy(zero_copy_only=False)] = 0
+    return flags
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter(data, offsets, new_data, new_offsets, rows):
+    """The bytes and offsets of the strings (data, offsets) with those at ``rows`` (sorted)
+    replaced by the strings (new_data, new_offsets)."""
+    n = offsets.shape[0] - 1
+    out_offsets = np.empty(n + 1, np.int64)
+    total = 0
+    r = 0
+    for i in range(n):
+        out_offsets[i] = total
+        if r < rows.shape[0] and rows[r] == i:
+            total += new_offsets[r + 1] - new_offsets[r]
+            r += 1
+        else:
+            total += offsets[i + 1] - offsets[i]
+    out_offsets[n] = total
+    out = np.empty(total, np.uint8)
+    r = 0
+    for i in range(n):
+        o = out_offsets[i]
+        if r < rows.shape[0] and rows[r] == i:
+            out[o : out_offsets[i + 1]] = new_data[new_offsets[r] : new_offsets[r + 1]]
+            r += 1
+        else:
+            out[o : out_offsets[i + 1]] = data[offsets[i] : offsets[i + 1]]
+    return out, out_offsets
+
+
+def replace_rows(texts: pa.Array, rows: np.ndarray, new: pa.Array) -> pa.Array:
+    """``texts`` with the strings at ``rows`` (sorted) replaced by ``new``, in one copy."""
+    if not len(rows):
+        return texts
+    new = new.cast(texts.type)
+    if texts.null_count or new.null_count or texts.type not in (pa.string(), pa.large_string()):
+        index = np.arange(len(texts), dtype=np.int64)
+        index[rows] = len(texts) + np.arange(len(rows), dtype=np.int64)
+        return pc.take(pa.concat_arrays([texts, new]), pa.array(index))
+    data, offsets = _scatter(*string_buffers(texts), *string_buffers(new), np.asarray(rows, np.int64))
+    if texts.type == pa.string():
+        if offsets[-1] >= 2**31:
+            return replace_rows(texts.cast(pa.large_string()), rows, new).cast(pa.string())
+        offsets = offsets.astype(np.int32)
+    return pa.Array.from_buffers(texts.type, len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def normalize_rows(texts: pa.Array, form: str, flags: np.ndarray | None = None) -> pa.Array:
+    """``pc.utf8_normalize(texts, form)``, normalizing only the strings the form could change."""
+    if flags is None:
+        flags = flags_of(texts, form)
+    rows = np.flatnonzero(flags & FLAG_NORMALIZE)
+    if not len(rows):
+        return texts
+    if len(rows) == len(texts):
+        return pc.utf8_normalize(texts, form)
+    return replace_rows(texts, rows, pc.utf8_normalize(pc.take(texts, pa.array(rows)), form))
+
+
+def fingerprint_text(body_clean: pa.Array) -> pa.Array:
+    """The string each story is shingled from (the tokenizer does the rest)."""
+    if isinstance(body_clean, pa.ChunkedArray):
+        body_clean = body_clean.combine_chunks()
+    # ASCII strings are their own NFKC and lowercase byte by byte; only the others need Unicode.
+    flags = flags_of(body_clean, "NFKC")
+    rows = np.flatnonzero(flags & FLAG_NONASCII)
+    lower = pc.ascii_lower(body_clean)
+    if not len(rows):
+        return lower
+    other = normalize_rows(pc.take(body_clean, pa.array(rows)), "NFKC", flags[rows])
+    return replace_rows(lower, rows, pc.utf8_lower(other))

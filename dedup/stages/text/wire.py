@@ -1,0 +1,178 @@
+"""Wire furniture: datelines and agency credits.
+
+Outlets move these around freely ("VLADIVOSTOK (AFP) -", "AFP Vladivostok" on a line of its
+own, "MUMBAI, Nov 26 (PTI):", "(Reporting by ...; Editing by ...)"), so they are recorded as
+columns (``agency``, ``dateline``) and kept out of the body the fingerprint sees.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.stages.text.lines import Lines
+from dedup.stages.text.normalize import replace_rows
+
+# Canonical agency name for each spelling that appears in credits.
+AGENCIES = {
+    "afp": "AFP", "agence france-presse": "AFP", "agence france presse": "AFP",
+    "reuters": "Reuters", "reuter": "Reuters", "thomson reuters": "Reuters",
+    "ap": "AP", "associated press": "AP", "the associated press": "AP",
+    "pti": "PTI", "press trust of india": "PTI",
+    "ians": "IANS", "ani": "ANI", "uni": "UNI",
+    "xinhua": "Xinhua", "dpa": "dpa", "efe": "EFE", "kyodo": "Kyodo", "yonhap": "Yonhap",
+    "tass": "TASS", "bloomberg": "Bloomberg", "upi": "UPI", "aap": "AAP", "ansa": "ANSA",
+}
+_AGENCY_ALT = "|".join(sorted((k.replace(" ", r"\s+") for k in AGENCIES), key=len, reverse=True))
+
+# A line that is only a credit: "AFP", "AFP Vladivostok", "By Reuters", "Reuters New York",
+# "(AP)", "Source: PTI", "Reuter" (the 1987 sign-off).
+_CREDIT_LINE = (
+    rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
+    r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
+)
+# A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
+_BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
+# Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
+_CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
+# Dateline at the start of the first paragraph. Either a place in capitals, or a place with an
+# agency in brackets or a date, then a dash or colon. "Russian President Putin said" does not match.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATELINE = (
+    r"^(?P<dateline>"
+    # NEW YORK, Mar 3 (Reuters) -  |  Valencia, Spain (AFP) -  |  Hyderabad, Nov 26 (PTI)  |  PUNE:
+    rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})?"
+    r"(?:,\s*[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+)?){0,2}?"
+    rf"(?:,\s*(?P<date>{_MONTH}\s+\d{{1,2}}))?"
+    rf"(?:\s*\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\)\s*[-–—:]{{0,2}}|\s*[-–—:]{{1,2}}))\s+"
+    # ...and then the story's first sentence, not a date or a label ("First Published: 26 Nov").
+    r"(?P<next>[A-Z0-9\"“‘'])"
+)
+
+
+# The dateline is looked for on the first lines and the first prose lines of each story (page
+# headers come first on a scraped page).
+DATELINE_SEARCH_LINES = 8
+DATELINE_SEARCH_PROSE = 3
+# Words that open a line with "Word:" but are labels, not places.
+NOT_PLACES = np.array([
+    "disclaimer", "note", "update", "updated", "editor", "editors", "watch", "also", "read", "photo", "source",
+    "sources", "warning", "correction", "advertisement", "sponsored", "exclusive", "breaking", "live", "opinion",
+    "analysis", "video", "listen", "related", "published", "copyright", "tags", "topics", "share", "comment",
+    "first published", "last updated", "last modified", "posted", "date", "time", "edited", "written",
+    "read more", "also read", "more", "trending", "latest", "top stories", "newsletter", "subscribe",
+    "written by", "edited by", "reported by", "by", "photo by", "credit", "image credit",
+], dtype=object)
+
+
+def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
+    """The first k of the given line indices within each story."""
+    st = story[idx]
+    if not len(st):
+        return idx
+    starts = np.r_[0, np.flatnonzero(st[1:] != st[:-1]) + 1]
+    nth = np.arange(len(st)) - np.repeat(starts, np.diff(np.r_[starts, len(st)]))
+    return idx[nth < k]
+
+
+def _agency_name(raw: pa.Array) -> pa.Array:
+    lowered = pc.replace_substring_regex(pc.utf8_lower(raw), r"\s+", " ")
+    keys = pa.array(list(AGENCIES.keys()))
+    vals = pa.array(list(AGENCIES.values()))
+    idx = pc.index_in(lowered, value_set=keys)
+    return pc.take(vals, idx)
+
+
+def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
+    """Remove credit lines and the leading dateline.
+
+    Returns the remaining lines, the agency per story (None when none was credited), the
+    dateline per story (object arrays), and the mask of removed lines.
+    """
+    n = lines.n_stories
+    agency = np.full(n, None, dtype=object)
+    words = lines.words()
+    # Credits are a few words at most: only those lines go through the regex.
+    short_idx = np.flatnonzero(words <= 6)
+    credit = pc.extract_regex(pc.take(lines.text, pa.array(short_idx)), _CREDIT_LINE)
+    hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
+    is_credit = np.zeros(len(words), dtype=bool)
+    is_credit[short_idx[hit]] = True
+    by_idx = np.flatnonzero((words <= 12) & ~is_credit)
+    byline = pc.extract_regex(pc.take(lines.text, pa.array(by_idx)), _BYLINE)
+    by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
+    for s_, a in zip(lines.story[by_idx[by_hit]][::-1],
+                     _agency_name(pc.struct_field(byline.filter(pa.array(by_hit)), "agency")).to_numpy(zero_copy_only=False)[::-1]):
+        agency[s_] = a
+    is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
+    if is_credit.any():
+        names = _agency_name(pc.struct_field(credit.filter(pa.array(hit)), "agency")).to_numpy(zero_copy_only=False)
+        # The first credit of a story names its agency.
+        for s, a in zip(lines.story[is_credit][::-1], names[::-1]):
+            agency[s] = a
+    removed = is_credit | is_trailer
+    kept = lines.filter(~removed)
+
+    # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
+    # such as a "You have 2 free articles left." banner, is only removed later; what is still
+    # missing then is looked for again after chrome removal, ``strip_late_dateline``).
+    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
+                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
+    dateline = np.full(n, None, dtype=object)
+    kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    return kept, agency, dateline, removed
+
+
+def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) -> Lines:
+    """A second look, after chrome removal, for stories whose dateline was buried under page
+    headers: on their first lines now. Fills ``agency``/``dateline`` in place."""
+    missing = np.equal(dateline, None)
+    idx = _first_per_story(np.flatnonzero(missing[lines.story]), lines.story, DATELINE_SEARCH_PROSE)
+    return _strip_dateline(lines, idx, agency, dateline) if len(idx) else lines
+
+
+def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, dateline: np.ndarray) -> Lines:
+    """Find the best dateline among the candidate lines of each story and cut it off its line."""
+    text = kept.text
+    hit_idx = np.empty(0, np.int64)
+    if len(cand_idx):
+        cand = pc.take(text, pa.array(cand_idx))
+        # A plain match is several times cheaper than extracting the groups, and few candidate
+        # lines match: groups are extracted from those only. at[i]: row of candidate i in m.
+        matched = np.flatnonzero(pc.match_substring_regex(cand, _DATELINE).to_numpy(zero_copy_only=False))
+        m = pc.extract_regex(pc.take(cand, pa.array(matched)), _DATELINE)
+        at = np.full(len(cand_idx), -1, np.int64)
+        at[matched] = np.arange(len(matched))
+        vi = matched
+        if len(vi):
+            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(m.take(pa.array(at[vi])), "place")))
+            vi = vi[~np.isin(places.fill_null("").to_numpy(zero_copy_only=False), NOT_PLACES)]
+        # Per story, the best candidate: one naming an agency, then one with a date, then the first.
+        sub = m.take(pa.array(at[vi]))
+        score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
+                 + pc.is_valid(pc.struct_field(sub, "date")).to_numpy(zero_copy_only=False).astype(int))
+        order = np.lexsort((vi, -score, kept.story[cand_idx[vi]]))
+        st_sorted = kept.story[cand_idx[vi[order]]]
+        first = np.ones(len(order), bool)
+        first[1:] = st_sorted[1:] != st_sorted[:-1]
+        pick = np.sort(vi[order][first])
+        if len(pick):
+            hit_idx = cand_idx[pick]
+            hit = m.take(pa.array(at[pick]))
+            dl = pc.struct_field(hit, "dateline")
+            # Cut each head line after its own dateline (only the few first lines go through Python).
+            cut = pc.utf8_length(dl).to_numpy()
+            heads_hit = pc.take(text, pa.array(hit_idx)).to_pylist()
+            new_heads = pa.array([h[k:].lstrip() for h, k in zip(heads_hit, cut)], text.type)
+            ag = _agency_name(pc.struct_field(hit, "agency")).to_numpy(zero_copy_only=False)
+            for s, a, d in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist()):
+                dateline[s] = d
+                if a is not None and agency[s] is None:
+                    agency[s] = a
+            text = replace_rows(text, hit_idx, new_heads)
+    # Only the cut lines changed: the other lines keep their measurements.
+    kept = kept.with_text(text, hit_idx)
+    nonempty = pc.greater(pc.binary_length(kept.text), 0).to_numpy(zero_copy_only=False)
+    if not nonempty.all():
+        kept = kept.filter(nonempty)
+    return kept

@@ -1,0 +1,167 @@
+"""The whole job, through the CLI and the library, on the demo batch and on small batches."""
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from dedup import load_config, run
+
+from tests.conftest import DEMO, DEMO_GOLD, OTHER, ROOT, WIRE, shared_path, write_jsonl
+
+STORY_COLUMNS = ["story_id", "outlet", "url", "headline", "published_at", "cluster_id", "is_canonical", "similarity", "body_clean"]
+CLUSTER_COLUMNS = ["cluster_id", "canonical_story_id", "headline", "body", "size", "outlets", "story_ids",
+                   "first_published_at", "last_published_at"]
+REJECT_COLUMNS = ["source", "record", "story_id", "reason", "raw"]
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    res = run(load_config(ROOT / "configs" / "demo.yaml", output=str(out)))
+    return out, res
+
+
+def test_demo_contract_columns_and_types(demo_out):
+    out, _ = demo_out
+    s = pd.read_parquet(out / "stories")
+    c = pd.read_parquet(out / "clusters")
+    r = pd.read_parquet(out / "rejects")
+    assert set(STORY_COLUMNS + ["run_date"]) <= set(s.columns)
+    assert set(CLUSTER_COLUMNS + ["run_date"]) <= set(c.columns)
+    assert set(REJECT_COLUMNS + ["run_date"]) <= set(r.columns)
+    assert str(s.published_at.dtype) == "datetime64[us, UTC]"
+    assert s.is_canonical.dtype == bool and s.similarity.dtype == float
+    assert set(s.run_date.astype(str)) == {"2026-11-26"}
+    # clusters agree with stories
+    assert c["size"].sum() == len(s)
+    assert c.cluster_id.is_unique and s.story_id.is_unique
+    for row in c.itertuples():
+        members = s[s.cluster_id == row.cluster_id]
+        assert sorted(members.story_id) == sorted(row.story_ids)
+        assert members[members.is_canonical].story_id.tolist() == [row.canonical_story_id]
+        assert sorted(set(members.outlet)) == sorted(row.outlets)
+
+
+def test_demo_every_record_in_exactly_one_table(demo_out):
+    out, res = demo_out
+    s = pd.read_parquet(out / "stories")
+    r = pd.read_parquet(out / "rejects")
+    n_lines = sum(1 for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert len(s) + len(r) == n_lines == res.counts["read"]
+    keys = set(zip(s.source, s.record)) | set(zip(r.source, r.record))
+    assert len(keys) == n_lines
+
+
+def test_demo_clusters_match_gold(demo_out):
+    out, _ = demo_out
+    s = pd.read_parquet(out / "stories")
+    from dedup.tools.evaluate import evaluate
+
+    gold = pd.read_csv(DEMO_GOLD, dtype=str)
+    res = evaluate(s[["story_id", "cluster_id"]], gold)
+    assert res.precision == 1.0
+    assert res.recall >= 0.95
+
+
+def test_demo_manifest(demo_out):
+    out, res = demo_out
+    m = json.loads((out / "runs" / "run_date=2026-11-26" / "manifest.json").read_text())
+    assert m["counts"] == res.counts
+    assert {"read", "clean", "fingerprint", "candidates", "verify", "cluster", "write"} <= set(m["stages"])
+    # Stages run one after another inside the night: their seconds add up to at most its total.
+    assert 0 < sum(st["seconds"] for st in m["stages"].values()) <= m["seconds_total"] + 0.01
+    assert m["inputs"][0]["sha256"] and m["inputs"][0]["bytes"] == DEMO.stat().st_size
+    assert m["config"]["dedup"]["num_perm"] == 64
+    assert m["versions"]["datasketch"] == "2.0.0"
+    assert sum(m["chrome_lines_removed_by_outlet"].values()) > 0
+
+
+def test_rerun_replaces_the_night_whole(tmp_path, cli):
+    out = tmp_path / "out"
+    batch = write_jsonl(tmp_path / "b.jsonl", [{"id": f"s{i}", "body": w} for i, w in enumerate(WIRE + OTHER)])
+    assert cli("run", "--input", batch, "--output", out, "--run-date", "2026-11-20").exit_code == 0
+    small = write_jsonl(tmp_path / "c.jsonl", [{"id": "only", "body": WIRE[0]}])
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-21").exit_code == 0
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20").exit_code == 0
+    s = pd.read_parquet(out / "stories")
+    assert sorted(s[s.run_date.astype(str) == "2026-11-20"].story_id) == ["only"]
+    assert sorted(s[s.run_date.astype(str) == "2026-11-21"].story_id) == ["only"]
+    assert not list(out.glob(".staging/*")) and not list(out.glob(".commit-*"))
+
+
+def test_syndicated_copies_cluster_through_the_cli(tmp_path, cli):
+    full = "\n".join(WIRE)
+    chrome = "\n".join(["THE ORRVALE POST", "Subscribe today for full access to every story.", "Next Story"])
+    recs = [
+        {"id": "wire", "body": "TALLVIK, Nov 24 (Reuters) - " + full, "outlet": "Wire", "published_at": "2026-11-24T01:00:00Z"},
+        {"id": "post", "body": chrome + "\nTallvik (Reuters): " + full.replace("twenty-two", "22") + "\n" + chrome,
+         "outlet": "Post", "headline": "Fire on grain ship put out"},
+        {"id": "short", "body": "\n".join(WIRE[:2]), "outlet": "Ledger"},
+        *[{"id": f"o{i}", "body": o, "outlet": "Post"} for i, o in enumerate(OTHER)],
+    ]
+    out = tmp_path / "out"
+    r = cli("run", "--input", write_jsonl(tmp_path / "b.jsonl", recs), "--output", out, "--run-date", "2026-11-24")
+    assert r.exit_code == 0, r.output
+    s = pd.read_parquet(out / "stories").set_index("story_id")
+    assert s.loc["post", "cluster_id"] == s.loc["wire", "cluster_id"] == s.loc["short", "cluster_id"]
+    assert s.loc["wire", "is_canonical"] and s.loc["short", "relation"] == "truncated"
+    assert s.loc["post", "agency"] == "Reuters"
+    assert len({s.loc[f"o{i}", "cluster_id"] for i in range(3)} | {s.loc["wire", "cluster_id"]}) == 4
+    assert "Subscribe" not in s.loc["post", "body_clean"]
+
+
+def test_config_errors_are_one_line_exit_2(tmp_path, cli):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("input:\n  path: x.jsonl\n  colour: blue\noutput:\n  path: out\n")
+    r = cli("run", "--config", bad)
+    assert r.exit_code == 2 and "input.colour" in r.output and "Traceback" not in r.output
+    bad.write_text("input:\n  path: x.jsonl\noutput:\n  path: out\ndedup:\n  num_perm: many\n")
+    r = cli("run", "--config", bad)
+    assert r.exit_code == 2 and "dedup.num_perm" in r.output
+    good = tmp_path / "g.yaml"
+    good.write_text(f"input:\n  path: {tmp_path / 'missing.jsonl'}\noutput:\n  path: {tmp_path / 'out'}\n")
+    r = cli("run", "--config", good)
+    assert r.exit_code == 2 and "input.path not found" in r.output
+    r = cli("run", "--config", tmp_path / "nope.yaml")
+    assert r.exit_code == 2 and "config file not found" in r.output
+
+
+def test_mostly_garbage_fails_and_writes_nothing(tmp_path, cli):
+    recs = ["{broken"] * 8 + [{"id": "a", "body": WIRE[0]}, {"id": "b", "body": WIRE[1]}]
+    out = tmp_path / "out"
+    r = cli("run", "--input", write_jsonl(tmp_path / "b.jsonl", recs), "--output", out, "--run-date", "2026-11-24")
+    assert r.exit_code == 1 and "max_reject_ratio" in r.output
+    assert not (out / "stories").exists()
+
+
+def test_empty_batch_writes_empty_tables(tmp_path, cli):
+    (tmp_path / "e.jsonl").write_text("")
+    out = tmp_path / "out"
+    r = cli("run", "--input", tmp_path / "e.jsonl", "--output", out, "--run-date", "2026-11-24")
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_parquet(out / "stories")) == 0 and len(pd.read_parquet(out / "clusters")) == 0
+
+
+def test_seed_copy_and_its_republication_form_one_cluster(tmp_path):
+    """The real Business Standard/AFP page plus the copy another outlet would run, in the demo batch."""
+    seed = shared_path("seeds", "000_0571628a3c700f2a.txt").read_text(encoding="utf-8")
+    headline, body = seed.split("\n", 1)
+    paras = [p for p in body.split("\n") if len(p.split()) > 15][:4]
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(DEMO, batch / "demo.jsonl")
+    write_jsonl(batch / "extra.jsonl", [
+        {"id": "seed-bs", "body": body, "headline": headline, "outlet": "Business Standard"},
+        {"id": "seed-copy", "body": "VLADIVOSTOK (AFP) - " + "\n".join(paras), "outlet": "Orrvale Post",
+         "headline": "Putin and Abe fail to break island deadlock"},
+    ])
+    out = tmp_path / "out"
+    run(load_config(input=str(batch), output=str(out), run_date="2026-11-26"))
+    s = pd.read_parquet(out / "stories").set_index("story_id")
+    cid = s.loc["seed-bs", "cluster_id"]
+    assert sorted(s.index[s.cluster_id == cid]) == ["seed-bs", "seed-copy"]
+    clean = s.loc["seed-bs", "body_clean"]
+    for chrome in ("Subscribe", "Disclaimer", "Next Story", "₹", "Smart Quarterly", "Last Updated"):
+        assert chrome not in clean
+    assert s.loc["seed-copy", "relation"] == "truncated"

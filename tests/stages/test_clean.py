@@ -1,0 +1,192 @@
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from dedup.stages.chrome import ChromeModel
+from dedup.stages.clean import finish, observe_chrome, prepare
+from dedup.stages.fingerprint import shingle_hashes
+from dedup.stages.text.normalize import fingerprint_text, inert_table, replace_rows
+from tests.conftest import OTHER, WIRE, shared_path
+
+CHROME = ["THE ORRVALE POST", "Sign in | Register", "Our readers get three free articles each month. Subscribe today to keep reading every story.",
+          "Share on Facebook | X | WhatsApp", "Copyright 2026 Orrvale Post Media"]
+
+
+def _clean(bodies, outlets, learn=True):
+    text, html = prepare(pa.array(bodies, pa.large_string()))
+    model = None
+    if learn:
+        model = ChromeModel()
+        observe_chrome(model, pa.array(outlets), text)
+    return finish(text, pa.array(outlets), model, min_stories=3), html
+
+
+def test_learned_chrome_removed_story_text_kept():
+    stories = [[WIRE[0], WIRE[1]], [OTHER[0]], [OTHER[1]], [OTHER[2]]]
+    bodies = ["\n".join(CHROME[:3] + s + CHROME[3:]) for s in stories]
+    c, _ = _clean(bodies, ["post"] * 4)
+    for s, out in zip(stories, c.body_clean.to_pylist()):
+        assert out == "\n".join(s)
+    assert c.chrome_lines.tolist() == [5, 5, 5, 5]
+
+
+def test_line_repeated_twice_in_one_outlet_is_not_chrome():
+    # The same story run twice by one outlet: its paragraphs recur, but only twice.
+    bodies = ["\n".join(WIRE[:3]), "\n".join(WIRE[:3]), OTHER[0]]
+    c, _ = _clean(bodies, ["post"] * 3)
+    assert c.body_clean.to_pylist()[:2] == ["\n".join(WIRE[:3])] * 2
+
+
+def test_chrome_is_per_outlet():
+    note = "Residents near the harbour were told to keep their windows closed."
+    bodies = ["\n".join([note, w]) for w in WIRE[:3]] + [WIRE[3]]
+    c, _ = _clean(bodies, ["a", "b", "c", "a"])
+    assert all(note in b for b in c.body_clean.to_pylist()[:3])
+    c, _ = _clean(bodies, ["a", "a", "a", "a"])
+    assert not any(note in b for b in c.body_clean.to_pylist())
+
+
+def test_generic_chrome_and_edges_for_a_lone_story():
+    body = "\n".join(["Image", "Last Updated : Nov 26 2026 | 10:42 PM IST", WIRE[0], WIRE[1],
+                      "Disclaimer: No Orrvale Post journalist was involved in creation of this content",
+                      "Smart Quarterly", "₹900", "3 Months", "SAVE 25%", "Next Story"])
+    c, _ = _clean([body], ["solo"], learn=False)
+    assert c.body_clean[0].as_py() == WIRE[0] + "\n" + WIRE[1]
+
+
+def test_dateline_and_agency_become_columns():
+    bodies = [
+        "TALLVIK, Nov 24 (Reuters) - " + WIRE[0] + "\n" + WIRE[1] + "\n(Reporting by Ann Berg; Editing by Tom Lee)",
+        "AFP Tallvik\n" + WIRE[0],
+        "Tallvik (PTI): " + WIRE[0],
+        "Disclaimer: this is a line that is not a dateline at all, really.\n" + WIRE[0],
+        WIRE[0],
+    ]
+    c, _ = _clean(bodies, ["a", "b", "c", "d", "e"], learn=False)
+    assert c.agency.to_pylist() == ["Reuters", "AFP", "PTI", None, None]
+    assert c.dateline.to_pylist()[:3] == ["TALLVIK, Nov 24 (Reuters)", None, "Tallvik (PTI)"]
+    assert c.body_clean[0].as_py() == WIRE[0] + "\n" + WIRE[1]
+    assert c.body_clean[2].as_py() == WIRE[0]
+
+
+def test_html_bodies_are_extracted():
+    page = ("<!doctype html><html><head><title>t</title><script>var x=1;</script></head><body><nav>Home | News</nav>"
+            "<article><h1>Fire</h1>" + "".join(f"<p>{w}</p>" for w in WIRE) + "</article><footer>Contact us</footer></body></html>")
+    c, html = _clean([page, WIRE[0]], ["a", "b"], learn=False)
+    assert html.tolist() == [True, False]
+    out = c.body_clean[0].as_py()
+    assert WIRE[0] in out and WIRE[4] in out
+    assert "var x" not in out and "<p>" not in out
+
+
+def test_house_style_folds_to_one_fingerprint_text():
+    variants = [
+        "Profits rose 5.5 pct to 1,200 mln dlrs in the U.S. versus last year's figure.",
+        "Profits rose 5.5 per cent to $1,200 million in the US versus last year’s figure.",
+        "Profits rose 5.5% to 1200 million dollars in the US vs last year's figure.",
+    ]
+    shingles = [shingle_hashes(t, 4).tolist() for t in fingerprint_text(pa.array(variants)).to_pylist()]
+    assert shingles[0] == shingles[1] == shingles[2]
+    assert shingle_hashes("the year's figure", 1).tolist() == shingle_hashes("the year’s figure", 1).tolist()
+    assert shingle_hashes("US$5 million", 3).tolist() == shingle_hashes("5 mln dlrs", 3).tolist()
+
+
+def test_tokenizer_keeps_real_differences():
+    assert shingle_hashes("rose 5 pct", 3).tolist() != shingle_hashes("rose 6 pct", 3).tolist()
+    assert shingle_hashes("the us economy", 3).tolist() != shingle_hashes("the uk economy", 3).tolist()
+
+
+def test_control_characters_and_nul_removed():
+    c, _ = _clean(["The harbour\x00 fire\u200b was contained.\r\nIt burned for eleven hours, officials said on Monday."],
+                  ["a"], learn=False)
+    assert c.body_clean[0].as_py() == "The harbour fire was contained.\nIt burned for eleven hours, officials said on Monday."
+
+
+def test_real_seed_copy_loses_its_chrome():
+    seed = shared_path("seeds", "000_0571628a3c700f2a.txt").read_text(encoding="utf-8")
+    body = seed.split("\n", 1)[1]
+    c, _ = _clean([body], ["Business Standard"], learn=False)
+    out = c.body_clean[0].as_py()
+    assert c.agency[0].as_py() == "AFP"
+    for chrome in ("Subscribe", "Disclaimer", "Next Story", "₹", "Last Updated", "First Published", "Smart Quarterly"):
+        assert chrome not in out
+    assert out.startswith("Russian President Vladimir Putin")
+    assert out.rstrip().endswith("Konstantin Kalachev said.")
+
+
+# --- The shortcuts of prepare and fingerprint_text give what the whole-column passes gave ----------
+
+_TRICKY = ["plain ascii, nothing to do", "“Quoted” – dashed — café’s", "e\u0301 and A\u030a compose",
+           "\u212b\u2126 are singletons", "ﬁ ligature ½ Ｆ full-width ² super", "tab\there\r\nCRLF\x0bVT\x0cFF",
+           "nbsp\u00a0thin\u2009ideographic\u3000space", "zero\u200bwidth\ufeffBOM soft\u00adhyphen", "NUL\x00 DEL\x7f",
+           "line\u2028sep\u2029para\u0085nel", "Hangul \u1100\u1161 가", "emoji 😀 İ ß Σ", "", None,
+           "a < b > c", "x <b>bold</b> y", "U+2000\u2000 U+2001\u2001 U+205F\u205f"]
+
+
+def _whole_column_prepare(bodies: pa.Array) -> pa.Array:
+    text = bodies
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        text = pc.utf8_normalize(text, "NFC")
+    text = pc.replace_substring_regex(text, r"\r\n?|[\x{2028}\x{2029}\x{85}\x0b\x0c]", "\n")
+    text = pc.replace_substring_regex(text, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
+    return pc.replace_substring_regex(text, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
+
+
+@pytest.mark.parametrize("typ", [pa.string(), pa.large_string()])
+def test_prepare_and_fingerprint_text_equal_whole_column_passes(typ):
+    bodies = pa.array(_TRICKY + ["x"] * 3, typ)
+    for arr in (bodies, bodies.slice(2), bodies.slice(5, 4)):
+        text, _ = prepare(arr)
+        assert text.to_pylist() == _whole_column_prepare(arr).to_pylist()
+        assert text.type == arr.type
+        expect = pc.utf8_lower(pc.utf8_normalize(text, "NFKC"))
+        assert fingerprint_text(text).to_pylist() == expect.to_pylist()
+
+
+def test_inert_characters_are_their_own_normal_form():
+    for form in ("NFC", "NFKC"):
+        table = inert_table(form)
+        inert = [chr(cp) for cp in np.flatnonzero(table)]
+        assert inert and all(unicodedata.normalize(form, c) == c and not unicodedata.combining(c) for c in inert)
+        # Next to any other inert character or ASCII, still unchanged.
+        s = "".join(inert) + "a" + "".join(reversed(inert))
+        assert unicodedata.normalize(form, s) == s
+    assert not inert_table("NFC")[0x2000] and not inert_table("NFKC")[0xA0]
+
+
+def test_replace_rows_equals_a_take():
+    rng = np.random.default_rng(0)
+    for typ in (pa.string(), pa.large_string()):
+        texts = pa.array([f"s{i}" * int(rng.integers(0, 4)) for i in range(50)], typ).slice(3)
+        rows = np.sort(rng.choice(len(texts), 12, replace=False))
+        new = pa.array([f"new{i}" for i in range(12)], typ)
+        out = replace_rows(texts, rows, new)
+        expect = texts.to_pylist()
+        for r, v in zip(rows, new.to_pylist()):
+            expect[r] = v
+        assert out.to_pylist() == expect and out.type == typ
+
+
+def test_lines_measurements_survive_replacing_and_work_files():
+    from dedup.stages.text.lines import Lines
+
+    text, _ = prepare(pa.array(["\n".join(WIRE[:3]), "  Short line  \n\nTwo  words", "é" * 300 + "\nx"], pa.large_string()))
+    lines = Lines.split(text)
+    fresh = Lines(lines.text, lines.story, lines.n_stories)
+    for a, b in zip(lines._line_stats(), fresh._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    back = Lines.from_table(lines.to_table(), lines.n_stories)
+    assert back.text.equals(lines.text)
+    for a, b in zip(back._line_stats(), lines._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    changed = np.array([0, 3])
+    new_text = replace_rows(lines.text, changed, pa.array(["NEW 1. words here.", "- bullet"], lines.text.type))
+    kept = lines.with_text(new_text, changed)
+    for a, b in zip(kept._line_stats(), Lines(new_text, lines.story, lines.n_stories)._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    for limit in (3, 10, 299, 300, 301):
+        expect = pc.utf8_length(lines.text).to_numpy() <= limit
+        np.testing.assert_array_equal(lines.at_most_chars(limit), expect)

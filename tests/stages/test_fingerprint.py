@@ -1,0 +1,76 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings, strategies as st
+
+from dedup.stages.fingerprint import fingerprint, permutations, shingle_hashes
+from tests.conftest import OTHER, WIRE
+
+TEXTS = WIRE + OTHER + ["", "one", "two words", "Ünïcode wörds stay together in tokens here"]
+
+
+def _datasketch(text: str, num_perm: int, seed: int, k: int) -> np.ndarray:
+    m = MinHash(num_perm=num_perm, seed=seed, scheme="affine32", hashfunc=int)
+    for h in shingle_hashes(text, k):
+        m.update(h)
+    return m.hashvalues
+
+
+@pytest.mark.parametrize("num_perm,seed,k", [(128, 1, 4), (64, 7, 3), (256, 42, 5)])
+def test_signatures_equal_datasketch_affine32(num_perm, seed, k):
+    fp = fingerprint(pa.array(TEXTS), num_perm=num_perm, shingle_size=k, seed=seed)
+    for i, t in enumerate(TEXTS):
+        np.testing.assert_array_equal(fp.signatures[i], _datasketch(t, num_perm, seed, k), err_msg=t[:40])
+
+
+def test_permutations_are_datasketchs():
+    a, b = permutations(128, 3)
+    m = MinHash(num_perm=128, seed=3, scheme="affine32")
+    np.testing.assert_array_equal(a, m.permutations[0])
+    np.testing.assert_array_equal(b, m.permutations[1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200), max_size=6))
+def test_parity_on_arbitrary_text(texts):
+    fp = fingerprint(pa.array(texts, pa.string()), num_perm=32, shingle_size=3, seed=5)
+    for i, t in enumerate(texts):
+        np.testing.assert_array_equal(fp.signatures[i], _datasketch(t, 32, 5, 3))
+        assert fp.n_shingles[i] == len(set(shingle_hashes(t, 3).tolist()))
+
+
+def test_shingle_sets_are_sorted_unique_and_case_blind():
+    fp = fingerprint(pa.array(["A b c d a b c d", "a B C D A B C D"]), num_perm=16, shingle_size=4, seed=1)
+    s0 = fp.values[fp.offsets[0]:fp.offsets[1]]
+    s1 = fp.values[fp.offsets[1]:fp.offsets[2]]
+    assert np.all(np.diff(s0.astype(np.int64)) > 0)
+    np.testing.assert_array_equal(s0, s1)
+    assert fp.n_shingles[0] == 4  # abcd, bcda, cdab, dabc
+    assert fp.n_tokens.tolist() == [8, 8]
+
+
+def test_short_text_has_one_shingle_and_empty_has_none():
+    fp = fingerprint(pa.array(["two words", ""]), num_perm=16, shingle_size=4, seed=1)
+    assert fp.n_shingles.tolist() == [1, 0]
+    assert np.all(fp.signatures[1] == np.uint32(0xFFFFFFFF))
+
+
+def test_estimate_tracks_exact_jaccard():
+    a = " ".join(WIRE)
+    b = " ".join(WIRE[:3] + OTHER[:1])
+    fp = fingerprint(pa.array([a, b]), num_perm=256, shingle_size=4, seed=1)
+    sa = set(fp.values[fp.offsets[0]:fp.offsets[1]].tolist())
+    sb = set(fp.values[fp.offsets[1]:fp.offsets[2]].tolist())
+    exact = len(sa & sb) / len(sa | sb)
+    est = float(np.mean(fp.signatures[0] == fp.signatures[1]))
+    assert abs(est - exact) < 0.1
+
+
+def test_long_stories_shingle_sets_are_sorted_unique():
+    # Over 32 shingles a story's hashes are radix sorted; repeats collapse.
+    words = " ".join(f"w{i % 150}" for i in range(600))
+    fp = fingerprint(pa.array([words, words[:400]]), num_perm=16, shingle_size=4, seed=1)
+    for i in range(2):
+        s = fp.values[fp.offsets[i]:fp.offsets[i + 1]]
+        np.testing.assert_array_equal(s, np.unique(shingle_hashes([words, words[:400]][i], 4)))

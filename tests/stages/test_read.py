@@ -1,0 +1,138 @@
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from dedup.config import load_config
+from dedup.stages.read import InputError, ReadStats, discover, read_chunks
+from tests.conftest import WIRE, write_jsonl
+
+
+def _read(tmp_path, path, **inp):
+    s = load_config(overrides={"input": {"path": str(path), **inp}, "output": {"path": str(tmp_path / "out")}})
+    stats = ReadStats()
+    recs, rejs = [], []
+    for r, j in read_chunks(discover(s.input), s.input, 2000, 3, stats):
+        recs.append(r.to_pandas())
+        rejs.append(j.to_pandas())
+    return pd.concat(recs), pd.concat(rejs), stats
+
+
+def test_bad_records_are_rejected_with_reasons(tmp_path):
+    lines = [
+        {"id": "ok1", "body": WIRE[0], "published_at": "2026-11-26T06:00:00+05:30"},
+        '{"id": "trunc", "body": "cut',
+        "[1, 2, 3]",
+        {"id": None, "body": "x"},
+        {"id": 3.5, "body": "x"},
+        {"id": "nobody"},
+        {"id": "num", "body": 17},
+        {"id": "empty", "body": "   "},
+        {"id": "ok1", "body": "again"},
+        {"id": 42, "body": WIRE[1], "published_at": "not a date"},
+        {"id": "big", "body": "x" * 3000},
+    ]
+    p = write_jsonl(tmp_path / "b.jsonl", lines)
+    recs, rejs, stats = _read(tmp_path, p, max_body_bytes=2000)
+    assert recs.story_id.tolist() == ["ok1", "42"]
+    reasons = dict(zip(rejs.record, rejs.reason))
+    assert reasons[2].startswith("invalid JSON")
+    assert reasons[3] == "record is not an object (got list)"
+    assert reasons[4].startswith("missing id")
+    assert reasons[5].startswith("id is not a string")
+    assert reasons[6].startswith("missing body")
+    assert reasons[7].startswith("body is not a string")
+    assert reasons[8] == "empty body"
+    assert reasons[9].startswith("duplicate id: first seen at b.jsonl:1")
+    assert reasons[11].startswith("body too large")
+    assert stats.records == 11 and stats.accepted == 2 and stats.rejected == 9
+    assert stats.bad_dates == 1
+    assert recs.published_at.iloc[0] == pd.Timestamp("2026-11-26T00:30:00Z")
+    assert pd.isna(recs.published_at.iloc[1])
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path):
+    data = "".join(json.dumps({"id": f"s{i}", "body": WIRE[i % 5]}) + "\n" for i in range(200)).encode()
+    blob = gzip.compress(data)
+    p = tmp_path / "b.jsonl.gz"
+    p.write_bytes(blob[: len(blob) // 2])
+    recs, rejs, _ = _read(tmp_path, p)
+    assert 0 < len(recs) < 200
+    assert any("ends early" in r for r in rejs.reason)
+
+
+def test_invalid_utf8_is_decoded_not_lost(tmp_path):
+    p = tmp_path / "b.jsonl"
+    p.write_bytes(b'{"id": "a", "body": "Caf\xe9 owners in Tallvik said trade was up."}\n')
+    recs, rejs, stats = _read(tmp_path, p)
+    assert recs.body.iloc[0].startswith("Café owners")
+    assert stats.reencoded == 1 and rejs.empty
+
+
+def test_csv_parquet_and_field_mapping(tmp_path):
+    df = pd.DataFrame({"guid": ["a", "b"], "text": [WIRE[0], WIRE[1]], "source": ["Post", "Ledger"]})
+    df.to_csv(tmp_path / "b.csv", index=False)
+    df.to_parquet(tmp_path / "b.parquet")
+    for name in ("b.csv", "b.parquet"):
+        recs, rejs, _ = _read(tmp_path, tmp_path / name, fields={"id": "guid", "body": "text", "outlet": "source"})
+        assert recs.story_id.tolist() == ["a", "b"] and recs.outlet.tolist() == ["Post", "Ledger"]
+        assert rejs.empty
+
+
+def test_text_folder_like_a_scraper_saves_it(tmp_path):
+    d = tmp_path / "Orrvale Post"
+    d.mkdir()
+    (d / "0001.txt").write_text("Harbour fire contained\n\n" + WIRE[0], encoding="utf-8")
+    (d / "0002.txt").write_text("Library hours\n" + WIRE[1], encoding="utf-8")
+    recs, _, _ = _read(tmp_path, d)
+    assert recs.story_id.tolist() == ["0001", "0002"]
+    assert recs.headline.tolist() == ["Harbour fire contained", "Library hours"]
+    assert set(recs.outlet) == {"Orrvale Post"}
+
+
+def test_missing_input_is_an_input_error(tmp_path):
+    s = load_config(overrides={"input": {"path": str(tmp_path / "nope.jsonl")}, "output": {"path": str(tmp_path)}})
+    with pytest.raises(InputError, match="input.path not found"):
+        discover(s.input)
+
+
+def test_jsonl_lines_blank_crlf_and_no_final_newline(tmp_path):
+    recs = [json.dumps({"id": f"s{i}", "body": WIRE[i % 5]}) for i in range(7)]
+    raw = (recs[0] + "\r\n\r\n" + recs[1] + "\n   \n" + recs[2] + "\n\t\n" + recs[3] + "\n" + recs[4] + "\n"
+           + recs[5] + "\r\n" + recs[6])
+    p = tmp_path / "b.jsonl"
+    p.write_bytes(raw.encode())
+    for size in (1, 3, 100):
+        s = load_config(overrides={"input": {"path": str(p)}, "output": {"path": str(tmp_path / "out")}})
+        got = [r for r, _ in read_chunks(discover(s.input), s.input, 2000, size, ReadStats())]
+        t = pa.concat_tables(got)
+        assert t.column("story_id").to_pylist() == [f"s{i}" for i in range(7)]
+        assert t.column("record").to_pylist() == [1, 3, 5, 7, 8, 9, 10]
+
+
+def test_duplicate_ids_across_chunks_and_formats(tmp_path):
+    lines = [{"id": f"s{i % 4}", "body": WIRE[i % 5]} for i in range(10)] + ["not json", {"id": " s1 ", "body": "x y z"}]
+    p = write_jsonl(tmp_path / "b.jsonl", lines)
+    recs, rejs, stats = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["s0", "s1", "s2", "s3"]
+    dup = rejs[rejs.reason.str.startswith("duplicate id")]
+    assert dup.record.tolist() == [5, 6, 7, 8, 9, 10, 12]
+    assert dup.reason.tolist()[0] == "duplicate id: first seen at b.jsonl:1"
+    assert dup.reason.tolist()[-1] == "duplicate id: first seen at b.jsonl:2"
+    assert rejs.record.tolist() == sorted(rejs.record.tolist())  # rejects in input order
+
+
+def test_seen_ids_compare_whole_ids():
+    from dedup.stages.read import SeenIds
+
+    seen = SeenIds()
+    ids = [f"id-{i}" for i in range(5000)]
+    first = seen.add(pa.array(ids), np.ones(5000, bool), ["a.jsonl"], np.arange(1, 5001))
+    assert (first < 0).all() and len(seen) == 5000
+    again = seen.add(pa.array(["id-7", "id-70000", "", "id-4999"]), np.array([True, True, True, False]), ["b.jsonl"],
+                     np.array([1, 2, 3, 4]))
+    assert again.tolist() == [7, -1, -1, -1]
+    assert seen.where(7) == "a.jsonl:8"

@@ -1,0 +1,297 @@
+"""The run report: its figures equal the night's Parquet tables, it shows only earlier nights for
+drift, it is self-contained, and it renders in headless Chromium."""
+import html
+import json
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dedup import load_config, run
+from dedup.tools.report import DRIFT_NIGHTS, build_report, report_for_night, write_report
+
+from tests.conftest import DEMO, OTHER, ROOT, WIRE, write_jsonl
+
+NIGHT = "2026-11-26"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    """Two nights: the first 30 demo records on 2026-11-25, the whole demo batch on 2026-11-26
+    (so the second night also joins clusters from the first)."""
+    tmp = tmp_path_factory.mktemp("report")
+    lines = DEMO.read_text(encoding="utf-8").splitlines()
+    first = tmp / "first.jsonl"
+    first.write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    root = tmp / "out"
+    run(load_config(ROOT / "configs" / "demo.yaml", input=str(first), output=str(root), run_date="2026-11-25"))
+    run(load_config(ROOT / "configs" / "demo.yaml", input=str(DEMO), output=str(root), run_date=NIGHT))
+    report_for_night(root)  # the latest night
+    return root
+
+
+class _Data(HTMLParser):
+    """Every element's data-* attributes (with its text for KPI values), and the JSON block."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements: list[dict] = []
+        self.json = ""
+        self._in_json = False
+        self._kpi_value = None
+        self._stack: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        data = {k[5:]: v for k, v in a.items() if k.startswith("data-")}
+        if data:
+            data["_tag"] = tag
+            self.elements.append(data)
+        if tag == "script" and a.get("id") == "report-data":
+            self._in_json = True
+        if data.get("metric"):
+            self._kpi_value = data
+        if tag == "div" and a.get("class") == "v" and self._kpi_value is not None:
+            self._kpi_value["_text"] = ""
+            self._stack.append(self._kpi_value)
+            self._kpi_value = None
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_json = False
+        if tag == "div" and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if self._in_json:
+            self.json += data
+        if self._stack:
+            self._stack[-1]["_text"] += data
+
+    def having(self, key):
+        return [e for e in self.elements if key in e]
+
+
+def _parse(html_text: str) -> _Data:
+    p = _Data()
+    p.feed(html_text)
+    return p
+
+
+def _tables(root: Path, night: str):
+    part = f"run_date={night}"
+    s = pd.read_parquet(root / "stories" / part / "part-0.parquet")
+    c = pd.read_parquet(root / "clusters" / part / "part-0.parquet")
+    r = pd.read_parquet(root / "rejects" / part / "part-0.parquet")
+    m = json.loads((root / "runs" / part / "manifest.json").read_text())
+    return s, c, r, m
+
+
+def test_report_figures_equal_the_tables(out):
+    page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")
+    d = _parse(page)
+    s, c, r, m = _tables(out, NIGHT)
+
+    kpi = {e["metric"]: e for e in d.having("metric")}
+    expect = {
+        "read": len(s) + len(r),
+        "accepted": len(s),
+        "rejected": len(r),
+        "clusters": len(c),
+        "duplicates": int((~s.is_canonical).sum()),
+        "largest_cluster": int(c["size"].max()),
+        "html_bodies": m["counts"]["html_bodies"],
+    }
+    for k, v in expect.items():
+        assert int(kpi[k]["value"]) == v, k
+        assert kpi[k]["_text"].strip() == f"{v:,}", k  # what a person reads is the same number
+    assert float(kpi["duplicate_rate"]["value"]) == pytest.approx((~s.is_canonical).mean(), abs=1e-6)
+    assert kpi["duplicate_rate"]["_text"].strip() == f"{(~s.is_canonical).mean() * 100:.1f}%"
+    # ... and agree with the manifest of the run
+    for k in ("read", "accepted", "rejected", "clusters", "duplicates"):
+        assert expect[k] == m["counts"][k], k
+    # this night joined clusters of the night before, and the report says so
+    assert expect["clusters"] > int(s.is_canonical.sum())
+
+    # cluster-size distribution
+    for e in d.having("size-bucket"):
+        lo, _, hi = e["size-bucket"].replace("+", "–").partition("–")
+        lo, hi = int(lo), (int(hi) if hi else (int(lo) if "–" not in e["size-bucket"] and "+" not in e["size-bucket"] else 10 ** 9))
+        sel = c[(c["size"] >= lo) & (c["size"] <= hi)]
+        assert int(e["clusters"]) == len(sel), e
+        assert int(e["stories"]) == int(sel["size"].sum()), e
+    assert sum(int(e["clusters"]) for e in d.having("size-bucket")) == len(c)
+
+    # largest clusters, in order
+    top = c.sort_values(["size", "cluster_id"], ascending=[False, True])
+    top = top[top["size"] > 1].head(10)
+    shown = [(e["cluster-id"], int(e["size"])) for e in d.having("cluster-id")]
+    assert shown == list(zip(top.cluster_id, top["size"]))
+
+    # agencies and the outlets that carry them
+    agency = s.agency.fillna("(no agency credit)")
+    for e in d.having("agency-total"):
+        assert int(e["stories"]) == int((agency == e["agency-total"]).sum())
+        assert int(e["clusters"]) == s[agency == e["agency-total"]].cluster_id.nunique()
+    cross = pd.crosstab(agency, s.outlet)
+    segs = [e for e in d.having("agency") if "outlet" in e]
+    assert segs
+    for e in segs:
+        if e["outlet"] != "other outlets":
+            assert int(e["stories"]) == int(cross.loc[e["agency"], e["outlet"]])
+    assert sum(int(e["stories"]) for e in segs) == len(s)
+
+    # chrome removed per outlet
+    by_outlet = s.groupby("outlet").chrome_lines_removed.sum()
+    chrome = {e["chrome-outlet"]: int(e["lines"]) for e in d.having("chrome-outlet")}
+    assert chrome == {o: int(n) for o, n in by_outlet.items() if n} == m["chrome_lines_removed_by_outlet"]
+    for outlet, top in (m.get("chrome_top_lines_by_outlet") or {}).items():
+        assert f'{top[0]["stories"]}×</span> {html.escape(top[0]["line"][:40])}' in page
+
+    # rejects by reason
+    reasons = r.reason.str.split(":").str[0].value_counts().to_dict()
+    shown = {e["reject-reason"]: int(e["count"]) for e in d.having("reject-reason")}
+    assert shown == reasons == m["reject_reasons"]
+
+    # stage timings
+    assert {e["stage"]: float(e["seconds"]) for e in d.having("stage")} == {
+        k: v["seconds"] for k, v in m["stages"].items()}
+
+    # drift: the night before and tonight, each equal to its own tables
+    rows = {e["night"]: e for e in d.having("night") if e["_tag"] == "tr"}
+    assert list(rows) == ["2026-11-25", NIGHT]
+    for night, e in rows.items():
+        s2, c2, r2, _ = _tables(out, night)
+        assert (int(e["accepted"]), int(e["rejected"]), int(e["clusters"]), int(e["duplicates"])) == (
+            len(s2), len(r2), len(c2), int((~s2.is_canonical).sum()))
+
+    # the embedded JSON carries the same counts
+    data = json.loads(d.json)
+    assert {k: data["counts"][k] for k in expect} == expect
+    assert data["night"] == NIGHT
+
+
+def test_report_is_self_contained_and_escapes_text(tmp_path):
+    batch = write_jsonl(tmp_path / "b.jsonl", [
+        {"id": "x1", "outlet": "Tom & Jerry's <Gazette>", "headline": "<script>alert(1)</script> fire",
+         "body": "\n".join(WIRE)},
+        {"id": "x2", "outlet": "Other", "headline": "Fire", "body": "\n".join(WIRE[:3])},
+        {"id": "x3", "outlet": "Other", "headline": "Library", "body": "\n".join(OTHER)},
+    ])
+    root = tmp_path / "out"
+    run(load_config(None, input=str(batch), output=str(root), run_date=NIGHT))
+    page = report_for_night(root, NIGHT).read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Tom &amp; Jerry&#x27;s &lt;Gazette&gt;" in page
+    # nothing loaded from anywhere: no src/href, no stylesheet links, only the JSON data block
+    assert not re.search(r"\s(src|href)\s*=", page, re.I)
+    assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
+    assert re.findall(r"<script[^>]*>", page) == ['<script type="application/json" id="report-data">']
+    d = _parse(page)
+    assert json.loads(d.json)["counts"]["accepted"] == 3
+    assert d.having("health")[0]["health"] == "ok"
+
+
+def test_drift_reads_only_earlier_nights_at_most_14_and_flags_change(out, tmp_path):
+    """build_report as the pipeline calls it: the night's files in a staging folder, earlier nights'
+    manifests under the output root (a later night there must not show)."""
+    s, c, r, m = _tables(out, NIGHT)
+    root = tmp_path / "root"
+    for day in range(1, 21):  # 2026-11-01 .. 2026-11-20: quiet nights with few duplicates
+        night = f"2026-11-{day:02d}"
+        fake = json.loads(json.dumps(m))
+        fake["run_date"] = night
+        fake["counts"].update(accepted=200, read=200, rejected=0, duplicates=10, clusters=190)
+        (root / "runs" / f"run_date={night}").mkdir(parents=True)
+        (root / "runs" / f"run_date={night}" / "manifest.json").write_text(json.dumps(fake))
+    later = root / "runs" / "run_date=2026-11-30"
+    later.mkdir(parents=True)
+    (later / "manifest.json").write_text(json.dumps(dict(m, run_date="2026-11-30")))
+    staging = tmp_path / "staging"
+    files = []
+    for t in ("stories", "clusters", "rejects"):
+        f = staging / t / f"run_date={NIGHT}" / "part-0.parquet"
+        f.parent.mkdir(parents=True)
+        shutil.copy(out / t / f"run_date={NIGHT}" / "part-0.parquet", f)
+        files.append(f.parent)
+    page = build_report(root, NIGHT, m, *files)
+    d = _parse(page)
+    nights = [e["night"] for e in d.having("night") if e["_tag"] == "tr"]
+    assert nights == [f"2026-11-{day:02d}" for day in range(7, 21)] + [NIGHT]
+    assert len(nights) == DRIFT_NIGHTS + 1
+    # a duplicate rate of ~50% after nights of 5% is drift, and the page says so at the top
+    assert d.having("health")[0]["health"] == "warn"
+    assert {e["check"] for e in d.having("check")} >= {"duplicate_rate", "accepted"}
+    dest = write_report(root, NIGHT, m, *files, dest=tmp_path / "r" / "report.html")
+    assert dest.read_text(encoding="utf-8").count('data-metric="accepted"') == 1
+
+
+def test_report_cli(out, cli, tmp_path):
+    r = cli("report", "--output", out, "--run-date", "2026-11-25")
+    assert r.exit_code == 0, r.output
+    path = out / "runs" / "run_date=2026-11-25" / "report.html"
+    assert r.output.strip() == str(path) and path.is_file()
+    assert _parse(path.read_text(encoding="utf-8")).having("metric")[1]["value"] == str(
+        len(pd.read_parquet(out / "stories" / "run_date=2026-11-25")))
+    r = cli("report", "--output", out)
+    assert r.exit_code == 0 and r.output.strip().endswith(f"run_date={NIGHT}/report.html")
+    assert cli("report", "--output", out, "--run-date", "2026-01-01").exit_code == 2
+    assert cli("report", "--output", tmp_path / "empty").exit_code == 2
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+
+
+def _png_size_and_colours(path: Path) -> tuple[int, int, int]:
+    """Width, height and the number of distinct byte values of the decoded scanlines."""
+    raw = path.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", raw[16:24])
+    idat, pos = b"", 8
+    while pos < len(raw):
+        n = struct.unpack(">I", raw[pos:pos + 4])[0]
+        kind = raw[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            idat += raw[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    pixels = zlib.decompress(idat)
+    return w, h, len(set(pixels[:: 97]))
+
+
+def test_report_renders_in_headless_chromium(out, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    page = out / "runs" / f"run_date={NIGHT}" / "report.html"
+    url = page.resolve().as_uri()
+    dom = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p1'}", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=60)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # Chromium parsed the whole page: the data block at the end, every chart and figure
+    assert 'id="report-data"' in dom.stdout
+    assert dom.stdout.count("<svg") == page.read_text(encoding="utf-8").count("<svg") >= 5
+    assert 'data-metric="accepted"' in dom.stdout
+    shot = tmp_path / "report.png"
+    res = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p2'}", f"--screenshot={shot}",
+                          "--window-size=1280,1600", url], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
+    w, h, colours = _png_size_and_colours(shot)
+    assert (w, h) == (1280, 1600)
+    assert colours > 20  # text and charts drawn, not a blank page
