@@ -39,6 +39,9 @@ from dedup.write import Staging, read_spill, recover, write_spill, write_tables
 log = logging.getLogger("dedup")
 
 
+WALL_REASON = "only a consent/paywall/JavaScript wall, no story text"
+
+
 class RunFailed(Exception):
     """The run could not produce a trustworthy night (exit code 1)."""
 
@@ -198,7 +201,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         lines = Lines.split(text)
         seen = ChromeModel()
         if settings.chrome.enabled:
-            seen.observe(records.column("outlet").combine_chunks(), lines)
+            seen.observe(records.column("outlet").combine_chunks(), lines, min_stories=settings.chrome.min_stories)
         p = staging.work / f"read-{i:05d}.arrow"
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
@@ -262,7 +265,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "source": bad.column("source"),
                 "record": bad.column("record"),
                 "story_id": bad.column("story_id"),
-                "reason": pa.array([reason] * bad.num_rows, pa.string()),
+                "reason": pa.array(np.where(c.wall_only[~ok], WALL_REASON, reason).tolist(), pa.string()),
                 "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
             },
             schema=REJECT_SCHEMA,
@@ -359,6 +362,10 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
     reject_tables += c.rejects
     empty_rejects = sum(t.num_rows for t in c.rejects)
+    if stats.records and (stats.rejected + empty_rejects) / stats.records > settings.input.max_reject_ratio:
+        raise RunFailed(f"{stats.rejected + empty_rejects} of {stats.records} records rejected ({empty_rejects} left with no "
+                        f"story text by cleaning), over input.max_reject_ratio={settings.input.max_reject_ratio}. "
+                        f"Nothing was written for {night}.")
     chrome_removed, removed_lines, spill2, meta, fps, n = (
         c.chrome_removed, c.removed_lines, c.spills, c.meta, c.fingerprints, c.n)
     html_count = r.html
