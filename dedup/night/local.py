@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from dedup.stages import clean, cluster, verify
 from dedup.stages.chrome import ChromeModel
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import EMPTIED
+from dedup.stages.reasons import EMPTIED, WALL_ONLY
 from dedup.stages.text.lines import Lines
 
 log = logging.getLogger("dedup")
@@ -77,7 +78,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         lines = Lines.split(text)
         seen = ChromeModel()
         if settings.chrome.enabled:
-            seen.observe(records.column("outlet").combine_chunks(), lines)
+            seen.observe(records.column("outlet").combine_chunks(), lines, min_stories=settings.chrome.min_stories)
         p = staging.work / f"read-{i:05d}.arrow"
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
@@ -140,7 +141,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "source": bad.column("source"),
                 "record": bad.column("record"),
                 "story_id": bad.column("story_id"),
-                "reason": pa.array([EMPTIED] * bad.num_rows, pa.string()),
+                "reason": pa.array(np.where(c.wall_only[~ok], WALL_ONLY, EMPTIED).tolist(), pa.string()),
                 "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
             },
             schema=REJECT_SCHEMA,
@@ -232,7 +233,13 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
     reject_tables += c.rejects
-    empty_rejects = sum(t.num_rows for t in c.rejects)
+    emptied = Counter()
+    for t in c.rejects:
+        vc = pc.value_counts(t.column("reason"))
+        emptied.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist())))
+    # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio.
+    check_reject_ratio(stats.records, stats.rejected + emptied.total(), stats.reasons + emptied,
+                       settings.input.max_reject_ratio, night)
     chrome_removed, removed_lines, spill2, meta, fps, n = (
         c.chrome_removed, c.removed_lines, c.spills, c.meta, c.fingerprints, c.n)
     html_count = r.html
@@ -328,7 +335,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     counts, manifest = finish_night(
         settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats,
-        emptied=empty_rejects, cluster=sl.stages["cluster"], html=html_count, stages=sl.stages,
+        emptied=emptied, cluster=sl.stages["cluster"], html=html_count, stages=sl.stages,
         removed_by_outlet=chrome_removed, top_chrome=top_chrome, bands=cands.bands, rows=cands.rows,
         window_nights=window.nights, state_version=state_meta["version"], sha256s=list(sha256s),
         extra={"engine": "local"})

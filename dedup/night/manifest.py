@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import platform
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from dedup import layout
 from dedup.night.policy import check_accounting
 from dedup.night.staging import write_json
 from dedup.stages.read import ReadStats, sha256_file
-from dedup.stages.reasons import EMPTIED
 from dedup.tools.report import write_report
 
 log = logging.getLogger("dedup")
@@ -43,7 +43,7 @@ def top_lines(t: pa.Table, k: int) -> dict:
     return out
 
 
-def finish_night(*, settings, staging, night: str, t_start: float, files, stats: ReadStats, emptied: int,
+def finish_night(*, settings, staging, night: str, t_start: float, files, stats: ReadStats, emptied: Counter,
                  cluster: dict, html: int, stages: dict, removed_by_outlet: dict, top_chrome: pa.Table,
                  bands: int, rows: int, window_nights: list, state_version, extra: dict | None = None, extra_versions: dict | None = None,
                  sha256s: list[str] | None = None) -> tuple[dict, dict]:
@@ -57,8 +57,8 @@ def finish_night(*, settings, staging, night: str, t_start: float, files, stats:
 
     counts = {
         "read": stats.records,
-        "accepted": stats.accepted - emptied,
-        "rejected": stats.rejected + emptied,
+        "accepted": stats.accepted - emptied.total(),
+        "rejected": stats.rejected + emptied.total(),
         "clusters": cluster["clusters"],
         "duplicates": cluster["duplicates"],
         "joined_earlier_clusters": cluster["earlier_clusters_joined"],
@@ -67,8 +67,8 @@ def finish_night(*, settings, staging, night: str, t_start: float, files, stats:
         "reencoded": stats.reencoded,
     }
     reasons = dict(stats.reasons)
-    if emptied:
-        reasons[EMPTIED] = emptied
+    for reason, k in emptied.items():
+        reasons[reason] = reasons.get(reason, 0) + k
     manifest = {
         "run_date": night,
         "status": "ok",

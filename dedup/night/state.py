@@ -10,7 +10,9 @@ Layout (format version ``STATE_VERSION``)::
                              list<uint32>, text and headline hashes)
         members.parquet      (cluster_id, story_id, outlet, published_at) of every member of those
                              clusters, earlier nights' members included
-        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64)
+        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64: distinct
+                             reports that carried the line, reports list<uint64>: the kept report
+                             sketches, ``chrome.SKETCH`` values each; absent when written by Spark)
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
@@ -42,9 +44,13 @@ import pyarrow.parquet as pq
 from dedup import layout
 from dedup.errors import StateError
 from dedup.schemas import CANONICALS_SCHEMA, MEMBERS_SCHEMA
-from dedup.stages.chrome import ChromeModel
+from dedup.stages.chrome import SKETCH, ChromeModel
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# Versions this dedup reads. Version 1 counted stories, not reports, per chrome key (a report run
+# three times by one outlet counted as chrome): its chrome counts are not used - learning starts
+# again from the first night after the upgrade - while its canonicals and members are read as ever.
+READABLE_VERSIONS = (1, 2)
 FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet", "chrome_lines.parquet")
 
 
@@ -110,11 +116,7 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
         canon.append(_read(d / "canonicals.parquet", CANONICALS_SCHEMA))
         members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
-        ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
-        ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
-        chromes.append(ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
-                                   ck.column("stories").cast(pa.int64()).to_numpy(),
-                                   dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))))
+        chromes.append(_read_chrome(d))
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence.
     c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
@@ -126,6 +128,21 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
     return Window(nights, c, m, ChromeModel.combine(chromes))
+
+
+def _read_chrome(d: Path) -> ChromeModel:
+    ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
+    outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
+    if json.loads((d / "manifest.json").read_text()).get("version") == 1:
+        return ChromeModel(outlet_stories=outlets)
+    ck = pq.read_table(d / "chrome.parquet")
+    m = ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
+                    ck.column("stories").cast(pa.int64()).to_numpy(), outlets)
+    if "reports" in ck.column_names:
+        col = ck.column("reports").combine_chunks()
+        m.rep_offsets = (np.asarray(col.offsets.to_numpy(), np.int64) - int(col.offsets[0].as_py())) // SKETCH
+        m.reps = pc.list_flatten(col).to_numpy().astype(np.uint64).reshape(-1, SKETCH)
+    return m
 
 
 def window_nights(state_path: Path, night: str, retention_days: int) -> list[str]:
@@ -153,7 +170,7 @@ def _verify(d: Path, night: str) -> None:
         meta = json.loads(mf.read_text())
     except json.JSONDecodeError:
         raise StateError(f"state night {night}: manifest.json is not valid JSON: {how}") from None
-    if meta.get("version") != STATE_VERSION:
+    if meta.get("version") not in READABLE_VERSIONS:
         raise StateError(f"state night {night} has format version {meta.get('version')}, this dedup reads "
                          f"{STATE_VERSION}: {how}")
     for name in FILES:
@@ -169,8 +186,11 @@ def write_night(
     dest.mkdir(parents=True, exist_ok=True)
     pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
     pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
-    pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.counts, pa.int64())}),
-                   dest / "chrome.parquet", compression="zstd")
+    cols = {"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.counts, pa.int64())}
+    if chrome.has_reps:
+        cols["reports"] = pa.LargeListArray.from_arrays(pa.array(chrome.rep_offsets * SKETCH),
+                                                        pa.array(chrome.reps.reshape(-1), pa.uint64()))
+    pq.write_table(pa.table(cols), dest / "chrome.parquet", compression="zstd")
     pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
                    dest / "outlets.parquet", compression="zstd")

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.stages.chrome import ChromeModel, remove_chrome
+from dedup.stages.chrome import ChromeModel, remove_chrome, strip_widgets, wall_lines
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import (
@@ -66,8 +66,8 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return text, is_html
 
 
-def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array) -> None:
-    model.observe(outlets, Lines.split(text))
+def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array, min_stories: int = 3) -> None:
+    model.observe(outlets, Lines.split(text), min_stories=min_stories)
 
 
 @dataclass
@@ -80,6 +80,8 @@ class Cleaned:
     words: np.ndarray  # words in body_clean, per story
     removed: pa.Table  # (outlet, line, stories): the chrome lines removed, for people to inspect
     learned_removed: int = 0  # lines removed because the outlet's learned chrome had them
+    # per story: it had a consent/JavaScript/paywall/bot wall and nothing else was left (bool)
+    wall_only: np.ndarray | None = None
 
 
 def finish(
@@ -106,9 +108,12 @@ def finish_lines(
 ) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
     measurements from ``observe_chrome``: they are a third of the work)."""
+    if generic:
+        lines = strip_widgets(lines)
     lines, agency, dateline, _ = strip_furniture(lines)
+    walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
     kept, removed, learned_hits = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share,
-                                                generic=generic)
+                                                generic=generic, walls=walls)
     kept = strip_late_dateline(kept, agency, dateline)
     body_clean = kept.join()
     # Words per story from the per-line counts already computed, not another pass over the text.
@@ -127,6 +132,7 @@ def finish_lines(
         words=words,
         removed=shown,
         learned_removed=learned_hits,
+        wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
     )
 
 

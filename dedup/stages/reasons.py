@@ -6,6 +6,7 @@ so keep a reason's fixed part first and its details after a colon.
 from __future__ import annotations
 
 EMPTIED = "no story text left after removing HTML, chrome and furniture"
+WALL_ONLY = "only a consent/paywall/JavaScript wall, no story text"
 DUPLICATE_ID_PREFIX = "duplicate id: first seen at "
 
 

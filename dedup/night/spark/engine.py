@@ -148,8 +148,11 @@ def run_night(settings, staging, night: str):
     stories = cl.where("kind = 'story'").drop("kind", "reason", "raw", "line", "stories", "seconds", "fp_seconds")
     n = stories.count()
     empties = cl.where("kind = 'empty'").persist(keep)
-    emptied = empties.count()
+    emptied = Counter({r.reason: int(r["count"]) for r in empties.groupBy("reason").count().collect()})
     records.unpersist()  # cleaned text and fingerprints (cl) from here on
+    # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio.
+    check_reject_ratio(stats.records, stats.rejected + emptied.total(), stats.reasons + emptied, inp.max_reject_ratio,
+                       night)
     removed_by_outlet = {r.outlet: int(r.n) for r in cl.where("kind in ('story', 'empty')")
                          .groupBy(F.coalesce("outlet", F.lit("")).alias("outlet"))
                          .agg(F.sum("chrome_lines_removed").alias("n")).collect() if r.n}
@@ -158,7 +161,7 @@ def run_night(settings, staging, night: str):
     # Executors clean and fingerprint in one pass; the wall time is split in their CPU proportions.
     fp_share = float(timing.fs or 0) / cpu if cpu else 0.0
     sl.stages["clean"] = {"seconds": round(wall * (1 - fp_share), 3), "peak_rss_mb": _rss(), "stories": n,
-                          "emptied": emptied, "learned_chrome_lines": int(keys.size),
+                          "emptied": emptied.total(), "learned_chrome_lines": int(keys.size),
                           "chrome_lines_removed": int(sum(removed_by_outlet.values())),
                           "chrome_lines_removed_learned": int(timing.learned or 0),
                           "executor_seconds": round(float(timing.s or 0), 3), "batches": int(timing.batches or 0)}
@@ -231,7 +234,7 @@ def run_night(settings, staging, night: str):
         dup_parts = [dup_rejects] if dup_rejects is not None else []
         out_rejects = T.rejects(read_rejects, *dup_parts, empties)
         T.write(out_rejects, staging.partition_dir("rejects"), files=1)
-        counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied}
+        counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied.total()}
 
         chrome_lines = T.top_chrome_lines(cl.where("kind = 'chrome_line'").select("outlet", "line", "stories"), 50)
         state_canon = new_canon.select("cluster_id", "story_id", "headline", F.col("body_clean").alias("body"),

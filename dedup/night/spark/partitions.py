@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from dedup.schemas import CANONICALS_SCHEMA, MEMBERS_SCHEMA, spark_ddl
 from dedup.stages.cluster import member_scores as member_relation
-from dedup.stages.reasons import EMPTIED
+from dedup.stages.reasons import EMPTIED, WALL_ONLY
 from dedup.stages.tables import cluster_id
 
 I64 = pa.int64()
@@ -201,7 +201,8 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome: dict,
             yield _batch(CLEAN_FIELDS, {"kind": ["empty"] * k, "file_idx": bad.column("file_idx"),
                                         "source": bad.column("source"), "record": bad.column("record"),
                                         "story_id": bad.column("story_id"), "outlet": bad.column("outlet"),
-                                        "chrome_lines_removed": c.chrome_lines[~ok], "reason": [EMPTIED] * k,
+                                        "chrome_lines_removed": c.chrome_lines[~ok],
+                                        "reason": np.where(c.wall_only[~ok], WALL_ONLY, EMPTIED).tolist(),
                                         "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, raw_max_chars)}, k)
         if c.removed.num_rows:
             r = c.removed

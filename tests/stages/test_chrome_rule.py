@@ -1,0 +1,158 @@
+"""Chrome is what recurs across *different* stories, never a report's own text (issue 12)."""
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dedup.stages.chrome import ChromeModel
+from dedup.stages.clean import finish, observe_chrome, prepare
+from tests.conftest import shared_path
+
+# One invented report (six paragraphs) and unrelated stories of one paragraph each.
+REPORT = [
+    "The river authority of Lanmere said on Friday it would lower the weir at Cobb Mill by half a metre to ease flooding upstream.",
+    "Engineers will start the work next month and expect it to take about ten weeks, the authority said in a statement.",
+    "Farmers along the upper valley have lost two harvests in three years to floods that reached the village of Tarrow twice.",
+    "The authority said the lower weir would cut the risk of a repeat by about a third without harming the fish ladder.",
+    "A local action group welcomed the decision but said it came several years later than residents had asked for it.",
+    "The cost of the work, about four million crowns, will be shared between the authority and the regional council.",
+]
+OTHERS = [
+    "A ferry ran aground on a sandbank off Kestrel Point on Sunday and was pulled free by two tugs after six hours.",
+    "The city library will stay open until midnight during the exam season, the council said on Tuesday morning.",
+    "Shares in the Vossberg brewery rose nine percent after it reported record summer sales of its pale lager.",
+    "Police closed the coast road for three hours after a lorry shed its load of timber near the harbour bridge.",
+    "The orchestra of Dunmere named a new conductor, a violinist who has led the youth ensemble for ten years.",
+    "A heat wave pushed power demand to a record on Wednesday, and the grid operator asked firms to cut use.",
+]
+
+
+def _clean(bodies, outlets, min_stories=3):
+    text, _ = prepare(pa.array(bodies, pa.large_string()))
+    model = ChromeModel()
+    observe_chrome(model, pa.array(outlets, pa.string()), text, min_stories=min_stories)
+    return finish(text, pa.array(outlets, pa.string()), model, min_stories=min_stories, min_share=0.05), model
+
+
+def test_updates_of_one_report_under_new_ids_keep_their_text():
+    new_top = "The river authority of Lanmere confirmed on Saturday that the weir at Cobb Mill will be lowered."
+    newer_top = "Work to lower the Cobb Mill weir will begin in May, the Lanmere river authority said on Sunday."
+    correction = "Correction: an earlier version of this story gave the wrong height for the weir."
+    bodies = ["\n".join(REPORT), "\n".join([new_top] + REPORT[1:]), "\n".join([newer_top] + REPORT[1:] + [correction]),
+              "\n".join([newer_top] + REPORT[1:-1])] + OTHERS[:2]
+    c, _ = _clean(bodies, ["post"] * len(bodies))
+    for out in c.body_clean.to_pylist()[:4]:
+        assert all(p in out for p in REPORT[1:-1])
+    assert c.chrome_lines.tolist()[:4] == [0, 0, 0, 0]
+
+
+def test_aggregator_and_missing_outlet_copies_keep_their_text():
+    # An aggregator carries the report four times (with others), and records without outlet pool it.
+    bodies = ["\n".join(REPORT)] * 2 + ["\n".join(REPORT[:5]), "\n".join(REPORT[:4])] + OTHERS
+    for outlets in (["aggregator"] * len(bodies), [None] * len(bodies)):
+        c, _ = _clean(bodies, outlets)
+        assert c.body_clean.to_pylist()[:4] == bodies[:4]
+        assert (c.words > 0).all()
+
+
+def test_chrome_block_longer_than_the_story_is_learned():
+    block = ["Subscribe to The Lanmere Courier", "Smart Monthly", "€9", "1 Month", "Smart Yearly", "€90", "1 Year",
+             "SAVE 20%", "What you get", "• Every story, every day", "• The morning newsletter", "• The e-paper",
+             "• No adverts", "Renews automatically, cancel anytime", "Next Story"]
+    stories = [[o] for o in OTHERS[:4]]
+    bodies = ["\n".join(s + block) for s in stories]
+    c, model = _clean(bodies, ["courier"] * 4)
+    assert c.body_clean.to_pylist() == [s[0] for s in stories]
+    assert model.n_learned(3) >= len(block) - 2
+
+
+def test_wall_shared_across_a_media_group():
+    wall = ("We value your privacy. We and our partners store and access information on your device, such as cookies, "
+            "to show you personalised content. You can accept or reject your choices at any time in Privacy Settings.")
+    teasers = OTHERS[:4]
+    bodies = [wall] * 4 + [wall + "\n" + t for t in teasers] + ["JavaScript is disabled in your browser. Please enable it "
+                                                                 "to read this article."]
+    c, _ = _clean(bodies, ["group-a", "group-b", "group-c", "group-d"] * 2 + ["other"])
+    out = c.body_clean.to_pylist()
+    assert out[:4] == [""] * 4 and out[8] == ""
+    assert c.wall_only.tolist() == [True] * 4 + [False] * 4 + [True]
+    assert out[4:8] == teasers
+
+
+def test_variable_link_lists_and_weather_widget():
+    bodies = [f"23°F Partly cloudy LANMERE (AP) — {OTHERS[i]}\n{REPORT[i]}\n"
+              f"More from the Courier: {OTHERS[(i + 1) % 6][:30]} | {OTHERS[(i + 2) % 6][:25]} | {OTHERS[(i + 3) % 6][:20]}"
+              for i in range(5)]
+    c, _ = _clean(bodies, ["courier"] * 5)
+    for i, out in enumerate(c.body_clean.to_pylist()):
+        assert out == OTHERS[i] + "\n" + REPORT[i]
+    assert c.dateline.to_pylist() == ["LANMERE (AP)"] * 5
+    # A one-off lead-in of known wording is recognised without learning.
+    c, _ = _clean([OTHERS[0] + "\nREAD MORE: " + OTHERS[1][:60]], ["solo"])
+    assert c.body_clean.to_pylist() == [OTHERS[0]]
+
+
+def test_report_counts_merge_across_chunks_and_nights():
+    # The same report seen in two chunks counts once; different stories add up.
+    line = "Sign up for the Courier briefing"
+    a, b = ChromeModel(), ChromeModel()
+    text_a, _ = prepare(pa.array(["\n".join(REPORT + [line]), OTHERS[0] + "\n" + line], pa.large_string()))
+    text_b, _ = prepare(pa.array(["\n".join(REPORT + [line]), OTHERS[1] + "\n" + line], pa.large_string()))
+    observe_chrome(a, pa.array(["c", "c"]), text_a)
+    observe_chrome(b, pa.array(["c", "c"]), text_b)
+    m = ChromeModel.combine([a, b])
+    from dedup.stages.chrome import _outlet_keys
+    from dedup.stages.text.lines import Lines
+
+    key = _outlet_keys(pa.array(["c"]), [0], Lines.split(pa.array([line])).key_hash())
+    assert m.count_of(key).tolist() == [3]
+
+
+def _run(cli, tmp_path, path):
+    out = tmp_path / "out"
+    res = cli("run", "--input", path, "--output", out, "--run-date", "2026-11-30")
+    return res, out
+
+
+def test_probe_15_identical_one_outlet(cli, tmp_path):
+    res, out = _run(cli, tmp_path, shared_path("probes", "15-degenerate-batches", "identical-one-outlet.jsonl"))
+    assert res.exit_code == 0, res.output
+    s = pq.read_table(out / "stories").to_pandas()
+    assert len(s) == 5 and s.cluster_id.nunique() == 1 and (s.chrome_lines_removed == 0).all()
+    assert pq.read_table(out / "rejects").num_rows == 0
+
+
+def test_probe_11_flat_no_outlet_copies_keep_their_text(cli, tmp_path):
+    path = shared_path("probes", "11-nested-or-missing-outlet", "flat-no-outlet.jsonl")
+    res, out = _run(cli, tmp_path, path)
+    assert res.exit_code == 0, res.output
+    bodies = {json.loads(l)["id"]: json.loads(l)["body"] for l in open(path)}
+    s = pq.read_table(out / "stories").to_pandas()
+    assert len(s) == len(bodies) and (s.chrome_lines_removed == 0).all()
+    for sid, body in zip(s.story_id, s.body_clean):
+        assert body.split("\n") == bodies[sid].split("\n")
+    a = s[s.story_id.str.contains("/a")]
+    assert len(a) == 4 and a.cluster_id.nunique() == 1
+
+
+def test_probe_02_walls_do_not_merge_different_stories(cli, tmp_path):
+    res, out = _run(cli, tmp_path, shared_path("probes", "02-consent-and-js-wall-bodies", "scrape-walls.jsonl"))
+    assert res.exit_code == 0, res.output
+    s = pq.read_table(out / "stories").to_pandas()
+    r = pq.read_table(out / "rejects").to_pandas()
+    assert sorted(r.story_id) == sorted([f"consent-only-{i}" for i in range(4)] + [f"js-wall-{i}" for i in range(3)])
+    assert r.reason.str.contains("wall").all()
+    teasers = s[s.story_id.str.startswith("consent-teaser")]
+    assert len(teasers) == 4 and teasers.cluster_id.nunique() == 4
+    assert not teasers.body_clean.str.contains("privacy").any()
+    assert s[~s.story_id.str.startswith("consent")].cluster_id.nunique() == 3
+
+
+def test_night_that_loses_every_record_to_cleaning_fails(cli, tmp_path):
+    path = tmp_path / "walls.jsonl"
+    wall = "JavaScript is disabled in your browser. Please enable JavaScript to read this article on our website."
+    path.write_text("".join(json.dumps({"id": f"w{i}", "outlet": f"o{i}", "headline": f"h{i}", "body": wall,
+                                        "published_at": "2026-11-29T08:00:00Z"}) + "\n" for i in range(4)))
+    res, out = _run(cli, tmp_path, path)
+    assert res.exit_code == 1
+    assert "max_reject_ratio" in res.output
