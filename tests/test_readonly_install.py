@@ -155,10 +155,20 @@ def install():
         target = Path(subprocess.run([str(venv_py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                      capture_output=True, text=True, check=True).stdout.strip())
         deps = [p for p in site.getsitepackages() if Path(p, "numba").is_dir()]
-        (target / "zz_dedup_test_deps.pth").write_text("".join(f"{p}\n" for p in deps))
         numba_init = importlib.util.find_spec("numba").origin
         if _as_user(pw, ["test", "-r", numba_init], {"PATH": "/usr/bin:/bin"}, cwd="/").returncode != 0:
-            pytest.skip(f"user {USER} cannot read this run's site-packages ({deps}); put the checkout elsewhere")
+            # This run's .venv sits in a private folder (a checkout under /root): hard links to its
+            # files (same permissions, no copy of the data) in a place the user can reach.
+            linked = []
+            for i, d in enumerate(deps):
+                dest = root / "deps" / str(i)
+                dest.parent.mkdir(exist_ok=True)
+                if subprocess.run(["cp", "-al", d, str(dest)], capture_output=True).returncode != 0:
+                    pytest.skip(f"user {USER} cannot read this run's site-packages ({d}) and it cannot be "
+                                "hard-linked elsewhere (another file system)")
+                linked.append(str(dest))
+            deps = linked
+        (target / "zz_dedup_test_deps.pth").write_text("".join(f"{p}\n" for p in deps))
 
         etc = Path(here("/etc/dedup"))
         etc.mkdir(parents=True)
