@@ -62,8 +62,10 @@ def _fail(msg: str, code: int) -> None:
 @app.command()
 def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file (see README, Configuration)."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override input.path: a file, directory or glob."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override input.path: a file, directory or glob "
+                                        "(a local path or file:// URL)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder "
+                                         "(a local path or file:// URL)."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: today, UTC)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Override run.engine: local or spark "
@@ -164,6 +166,16 @@ def eval_cmd(
 # --- explain / show / report commands (issue 6) ---
 
 
+def _local_output(output: Path) -> Path:
+    """--output of explain/show/report as a local folder (a file:// URL works); other URLs exit 2."""
+    from dedup.config import local_path
+
+    try:
+        return Path(local_path(str(output)))
+    except ValueError as e:
+        _fail(f"--output: {e}", EXIT_USAGE)
+
+
 def _want_color(color: Optional[bool]) -> bool:
     return sys.stdout.isatty() if color is None else color
 
@@ -183,6 +195,7 @@ def explain_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import explain, render_html, render_text, terminal_width
 
+    output = _local_output(output)
     try:
         e = explain(output, story_a, story_b, run_date)
     except NotFound as err:
@@ -210,6 +223,7 @@ def show_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import render_cluster, show, terminal_width
 
+    output = _local_output(output)
     try:
         v = show(output, cluster_id, story_id=story, run_date=run_date)
     except NotFound as err:
@@ -229,6 +243,7 @@ def report_cmd(
     from dedup.errors import NotFound
     from dedup.tools.report import report_for_night
 
+    output = _local_output(output)
     try:
         path = report_for_night(output, run_date)
     except NotFound as err:

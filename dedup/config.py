@@ -7,11 +7,14 @@ Unknown keys and wrong types are errors, reported as one line naming the key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Literal, Optional
+from urllib.parse import unquote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class ConfigError(Exception):
@@ -22,8 +25,55 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# A URL scheme and its colon-slash; two letters at least, so a Windows drive (C:/) is a path. A Path
+# made of a URL has lost one slash (file:/x, s3:/b/k), which this still recognises.
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):/")
+
+
+def local_path(value: str) -> str:
+    """The local path a configured path or URL means: ``file://`` URLs become paths, others are refused.
+
+    ``/data/x``, ``data/x`` and globs come back as they are; ``file:///data/x``,
+    ``file://localhost/data/x`` and ``file:/data/x`` become ``/data/x`` (percent-escapes decoded,
+    glob characters kept). Raises ValueError (one line, saying what to do) for any other scheme
+    (s3://, s3a://, gs://, abfs://, hdfs://, http://, ...) and for a file:// URL naming another
+    host: the job reads, locks, stages and renames on a local (or mounted) file system only, and
+    would otherwise treat the URL as a relative folder name.
+    """
+    m = _URL.match(value)
+    if m is None:
+        return value
+    scheme = m.group(1).lower()
+    if scheme != "file":
+        raise ValueError(
+            f"{scheme}:// URLs are not supported yet (object storage and remote file systems): mount the bucket or "
+            "file system on this machine (e.g. mountpoint-s3 or s3fs, gcsfuse, blobfuse2, an NFS/HDFS mount) and give the mounted "
+            "path, or copy the files to a local path; local paths and file:// URLs work")
+    rest = value[len(m.group(1)) + 1:]
+    if rest.startswith("//"):
+        host, _, tail = rest[2:].partition("/")
+        if host.lower() not in ("", "localhost"):
+            raise ValueError(f"file:// URL with host '{host}' is not a path on this machine: "
+                             "write file:///absolute/path (three slashes)")
+        rest = "/" + tail
+    path = unquote(rest)
+    if path.strip("/") == "":
+        raise ValueError(f"'{value}' names no file or folder")
+    return path
+
+
+def _local_path_field(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        return local_path(value)
+    except ValueError as e:
+        raise PydanticCustomError("unsupported_url", str(e)) from None
+
+
 class InputSettings(_Strict):
-    path: str = Field(description="A file, a directory or a glob of input files.")
+    path: str = Field(description="A file, a directory or a glob of input files: a local path or a file:// URL "
+                      "(other URLs are refused: mount object storage and give the mounted path).")
     format: Literal["auto", "jsonl", "csv", "parquet", "text"] = Field(
         "auto",
         description="auto: by extension (.jsonl/.jsonl.gz/.json, .csv, .parquet, directory of .txt = text).",
@@ -43,6 +93,8 @@ class InputSettings(_Strict):
     )
     min_body_words: int = Field(1, ge=0, description="Bodies with fewer words after cleaning are rejected.")
 
+    _path = field_validator("path")(_local_path_field)
+
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
@@ -56,13 +108,19 @@ FIELD_NAMES = ("id", "body", "outlet", "url", "headline", "published_at")
 
 
 class OutputSettings(_Strict):
-    path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/).")
+    path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/): "
+                      "a local path or a file:// URL.")
     raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
+
+    _path = field_validator("path")(_local_path_field)
 
 
 class StateSettings(_Strict):
-    path: Optional[str] = Field(None, description="Where the job keeps memory between nights; default <output>/_state.")
+    path: Optional[str] = Field(None, description="Where the job keeps memory between nights (a local path or a "
+                                "file:// URL); default <output>/_state.")
     retention_days: int = Field(14, ge=0, description="How many nights of stories later nights are matched against.")
+
+    _path = field_validator("path")(_local_path_field)
 
 
 class ChromeSettings(_Strict):

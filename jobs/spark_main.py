@@ -7,8 +7,8 @@ The engine finds the session spark-submit set up (its --master and --conf win ov
 """
 import sys
 
-from dedup.cli import app
+from dedup.__main__ import main
 
 if __name__ == "__main__":
     sys.argv[0] = "dedup"
-    app()
+    main()

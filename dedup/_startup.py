@@ -1,0 +1,135 @@
+"""What must happen before numba compiles anything: a writable folder for its on-disk cache.
+
+The jitted functions are declared ``@numba.njit(cache=True)``. numba keeps their machine code in
+``__pycache__`` beside the source when it can write there, else in ``~/.cache/numba``, and raises
+``RuntimeError: cannot cache function ...: no locator available`` at *import* when it can write
+neither. That is the normal case for a service user (``User=dedup`` with its home in the
+root-owned ``/opt/dedup``, or a wheel installed into a read-only ``site-packages``), so dedup
+picks a writable per-user folder itself and hands it to numba through ``NUMBA_CACHE_DIR``, which
+numba reads when it starts and re-reads before each compilation.
+
+This module imports nothing outside the standard library, so ``import dedup`` cannot fail here.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from typing import Mapping, Optional
+
+#: Where the cache went and why, e.g. ("/var/cache/dedup/numba", "CACHE_DIRECTORY"); set on import.
+NUMBA_CACHE: tuple[Optional[str], str] = (None, "not configured")
+
+
+def _writable_dir(path: str) -> bool:
+    """Create ``path`` (mode 0700 for new folders) and prove a file can be written in it."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+        return True
+    except OSError:
+        return False
+
+
+def _private_dir(path: str) -> bool:
+    """True when ``path`` is a real folder owned by this user that nobody else can write.
+
+    Needed for the shared temp folder: numba's cache files are pickles, so a folder another
+    user created first (or can write into) would let them run code as the service user.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def numba_cache_candidates(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The cache folders tried, in order, as (path, where it came from).
+
+    1. ``$CACHE_DIRECTORY/numba``: systemd's ``CacheDirectory=dedup`` (jobs/dedup.service);
+       the first entry when systemd lists several, colon-separated.
+    2. ``$XDG_CACHE_HOME/dedup/numba`` when ``XDG_CACHE_HOME`` is an absolute path.
+    3. ``~/.cache/dedup/numba`` (``$HOME``).
+    A user's own ``NUMBA_CACHE_DIR`` is not in the list: it is never replaced.
+    """
+    out = []
+    systemd = env.get("CACHE_DIRECTORY", "").split(":")[0]
+    if os.path.isabs(systemd):
+        out.append((os.path.join(systemd, "numba"), "CACHE_DIRECTORY"))
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        out.append((os.path.join(xdg, "dedup", "numba"), "XDG_CACHE_HOME"))
+    home = env.get("HOME") or os.path.expanduser("~")
+    if os.path.isabs(home):
+        out.append((os.path.join(home, ".cache", "dedup", "numba"), "HOME"))
+    return out
+
+
+def choose_numba_cache_dir(env: Mapping[str, str]) -> tuple[Optional[str], str]:
+    """Pick the folder for numba's cache: (path, source), path None when the user set their own.
+
+    Source is one of "NUMBA_CACHE_DIR" (the user's setting, kept as it is), "CACHE_DIRECTORY",
+    "XDG_CACHE_HOME", "HOME", "temp" (``<tmp>/dedup-<uid>/numba``, when no per-user folder is
+    writable) or "temp-private" (a fresh folder for this process, removed at exit, when even
+    the temp one is taken by someone else). Creates the folder it returns; never raises.
+    """
+    if env.get("NUMBA_CACHE_DIR"):
+        return None, "NUMBA_CACHE_DIR"
+    for path, source in numba_cache_candidates(env):
+        if _writable_dir(path):
+            return path, source
+    shared = os.path.join(tempfile.gettempdir(), f"dedup-{os.getuid()}")
+    try:
+        os.mkdir(shared, 0o700)
+    except OSError:
+        pass
+    if _private_dir(shared) and _writable_dir(os.path.join(shared, "numba")):
+        return os.path.join(shared, "numba"), "temp"
+    try:
+        fresh = tempfile.mkdtemp(prefix="dedup-numba-")
+    except OSError:
+        return None, "none writable"
+    atexit.register(shutil.rmtree, fresh, True)
+    return fresh, "temp-private"
+
+
+def configure_numba_cache() -> None:
+    """Set ``NUMBA_CACHE_DIR`` for this process (and the workers it starts) unless the user did.
+
+    Called once by ``dedup/__init__.py``, before any module with a jitted function is imported.
+    If numba was imported earlier (by the caller's own code), its configuration is reloaded so
+    the functions declared afterwards see the folder.
+    """
+    global NUMBA_CACHE
+    path, source = choose_numba_cache_dir(os.environ)
+    NUMBA_CACHE = (path or os.environ.get("NUMBA_CACHE_DIR"), source)
+    if path is None:
+        return
+    os.environ["NUMBA_CACHE_DIR"] = path
+    if "numba" in sys.modules:
+        try:
+            from numba.core import config
+
+            config.reload_config()
+        except Exception:  # noqa: BLE001 - a numba without this API compiles without the cache
+            pass
+
+
+def startup_error_line(err: BaseException) -> str:
+    """The one line (no newline) for an error that escaped the CLI: at import, numba's cache, or a bug."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    cache = isinstance(err, RuntimeError) and "cannot cache function" in first
+    what = "cannot start" if cache or isinstance(err, ImportError) else "internal error"
+    msg = f"{what}: {type(err).__name__}: {first}"
+    if cache:
+        where = os.environ.get("NUMBA_CACHE_DIR") or "none was writable"
+        msg += (f" (numba's compiled-code cache needs a folder this user can write; NUMBA_CACHE_DIR: {where}:"
+                " set NUMBA_CACHE_DIR, XDG_CACHE_HOME or HOME to a writable folder)")
+    elif isinstance(err, ImportError):
+        msg += " (the installation is incomplete: reinstall dedup, e.g. make setup, or pip install dedup)"
+    return msg + " (rerun with --verbose for the traceback)"
