@@ -189,7 +189,9 @@ def test_report_is_self_contained_and_escapes_text(tmp_path):
     page = report_for_night(root, NIGHT).read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Tom &amp; Jerry&#x27;s &lt;Gazette&gt;" in page
+    # the outlet is escaped everywhere it shows, the JSON block included (' may be &#39; or &#x27;)
+    assert "Tom & Jerry" not in page and "<Gazette>" not in page
+    assert re.search(r"Tom &amp; Jerry(&#39;|&#x27;)s &lt;Gazette&gt;", page)
     # nothing loaded from anywhere: no src/href, no stylesheet links, only the JSON data block
     assert not re.search(r"\s(src|href)\s*=", page, re.I)
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
@@ -201,10 +203,11 @@ def test_report_is_self_contained_and_escapes_text(tmp_path):
 
 def test_drift_reads_only_earlier_nights_at_most_14_and_flags_change(out, tmp_path):
     """build_report as the pipeline calls it: the night's files in a staging folder, earlier nights'
-    manifests under the output root (a later night there must not show)."""
+    manifests under the output root (a later night there must not show, nor nights older than the
+    14-day window)."""
     s, c, r, m = _tables(out, NIGHT)
     root = tmp_path / "root"
-    for day in range(1, 21):  # 2026-11-01 .. 2026-11-20: quiet nights with few duplicates
+    for day in range(5, 26):  # 2026-11-05 .. 2026-11-25: quiet nights with few duplicates
         night = f"2026-11-{day:02d}"
         fake = json.loads(json.dumps(m))
         fake["run_date"] = night
@@ -224,7 +227,7 @@ def test_drift_reads_only_earlier_nights_at_most_14_and_flags_change(out, tmp_pa
     page = build_report(root, NIGHT, m, *files)
     d = _parse(page)
     nights = [e["night"] for e in d.having("night") if e["_tag"] == "tr"]
-    assert nights == [f"2026-11-{day:02d}" for day in range(7, 21)] + [NIGHT]
+    assert nights == [f"2026-11-{day:02d}" for day in range(12, 26)] + [NIGHT]
     assert len(nights) == DRIFT_NIGHTS + 1
     # a duplicate rate of ~50% after nights of 5% is drift, and the page says so at the top
     assert d.having("health")[0]["health"] == "warn"
