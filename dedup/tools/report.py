@@ -345,6 +345,18 @@ def _f1(v) -> str:
     return f"{v:.1f}"
 
 
+def _compact(v) -> str:
+    """A count in at most 5 characters for a sparkline's scale: 9,999, 12.3k, 345k, 1.2M."""
+    v = float(v)
+    if abs(v) < 10_000:
+        return _n(v)
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            x = v / div
+            return f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+    return _n(v)  # pragma: no cover - unreachable
+
+
 def _data_attrs(attrs: dict) -> Markup:
     """``{"size_bucket": "2-3"}`` -> `` data-size-bucket="2-3"`` (values escaped; None left out)."""
     return Markup("").join(Markup(' data-{}="{}"').format(k.replace("_", "-"), v)
@@ -465,8 +477,9 @@ def _view(data: dict) -> dict:
         values = [v if v is not None and not (isinstance(v, float) and math.isnan(v)) else 0
                   for v in (x.get(key) for x in nights)]
         lo, hi = min(values), max(values)
+        scale = _compact if f is _n else f
         sparks.append({"key": key, "label": label, "value_text": f(values[-1] or 0), "values": values,
-                       "min": lo, "max": hi, "min_text": f(lo), "max_text": f(hi)})
+                       "min": lo, "max": hi, "min_text": scale(lo), "max_text": scale(hi)})
 
     d = data["dedup_settings"]
     settings = ", ".join(f"{k} {d[k]}" for k in ("threshold", "containment_threshold", "candidate_threshold",

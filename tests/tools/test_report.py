@@ -351,7 +351,7 @@ def test_drift_counts_only_nights_inside_the_state_window(out, tmp_path):
 def test_sparklines_carry_their_scale(out, tmp_path):
     s, c, r, m = _tables(out, NIGHT)
     root = tmp_path / "root"
-    accepted = {"2026-11-22": 7, "2026-11-23": 300, "2026-11-24": 41}
+    accepted = {"2026-11-22": 7, "2026-11-23": 1_234_567, "2026-11-24": 41}
     _fake_nights(root, m, {n: {"accepted": v, "read": v} for n, v in accepted.items()})
     page = build_report(root, NIGHT, m, *_night_folders(out, NIGHT))
     d = _parse(page)
@@ -367,8 +367,8 @@ def test_sparklines_carry_their_scale(out, tmp_path):
         labels = re.findall(r'class="scale">([^<]*)</text>', block)
         if key == "accepted":
             values = [int(x["accepted"]) for x in rows]
-            assert (lo, hi) == (min(values), max(values)) == (7, 300)
-            assert labels == ["300", "7"]  # max at the top, min at the bottom
+            assert (lo, hi) == (min(values), max(values)) == (7, 1_234_567)
+            assert labels == ["1.2M", "7"]  # max at the top, min at the bottom; short enough for the gutter
         if key == "largest_cluster":
             values = [int(x["largest-cluster"]) for x in rows]
             assert (lo, hi) == (min(values), max(values))
