@@ -27,7 +27,9 @@ import json
 import math
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -560,14 +562,21 @@ def _canonical_bodies(output_root: Path, night: str, stories: Path, ids: list[st
     for folder in folders:
         if not wanted:
             break
-        files = layout.part_files(folder)
-        if not files:
-            continue
-        t = layout.read_files(files, columns=["story_id", "body_clean"], filters=[("story_id", "in", sorted(wanted))])
-        for sid, body in zip(t.column("story_id").to_pylist(), t.column("body_clean").to_pylist()):
-            if sid in wanted:
-                out[sid] = body
-                wanted.discard(sid)
+        for f in layout.part_files(folder):
+            # Row group by row group, bodies only where an id matched: a night's body_clean can be
+            # gigabytes, and at most ten canonicals are wanted.
+            pf = pq.ParquetFile(f)
+            for g in range(pf.num_row_groups):
+                ids = pf.read_row_group(g, columns=["story_id"]).column("story_id")
+                hit = pc.is_in(ids, value_set=pa.array(sorted(wanted), ids.type))
+                if not pc.any(hit).as_py():
+                    continue
+                rows = pf.read_row_group(g, columns=["story_id", "body_clean"]).filter(hit)
+                for sid, body in zip(rows.column("story_id").to_pylist(), rows.column("body_clean").to_pylist()):
+                    out[sid] = body
+                    wanted.discard(sid)
+                if not wanted:
+                    return out
     return out
 
 
