@@ -166,10 +166,18 @@ def eval_cmd(
 # --- explain / show / report commands (issue 6) ---
 
 
-def _local_output(output: Path) -> Path:
-    """--output of explain/show/report as a local folder (a file:// URL works); other URLs exit 2."""
+def _output_root(output: Optional[Path], config: Optional[Path]) -> Path:
+    """The output folder a tool reads: --output (a local path or file:// URL; other URLs exit 2),
+    else output.path of --config, else ./out."""
     from dedup.config import local_path
 
+    if output is None:
+        if config is None:
+            return Path("out")
+        try:
+            return Path(load_config(config).output.path)
+        except ConfigError as e:
+            _fail(str(e), EXIT_USAGE)
     try:
         return Path(local_path(str(output)))
     except ValueError as e:
@@ -184,7 +192,10 @@ def _want_color(color: Optional[bool]) -> bool:
 def explain_cmd(
     story_a: str = typer.Argument(..., help="First story id."),
     story_b: str = typer.Argument(..., help="Second story id."),
-    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
+                                          "output.path of --config, else ./out)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
+                                          "is the output folder unless --output is given."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding both)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures, the verdict and the reasons as JSON."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the texts side by side as an HTML page here."),
@@ -195,9 +206,9 @@ def explain_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import explain, render_html, render_text, terminal_width
 
-    output = _local_output(output)
+    root = _output_root(output, config)
     try:
-        e = explain(output, story_a, story_b, run_date)
+        e = explain(root, story_a, story_b, run_date)
     except NotFound as err:
         _fail(str(err), EXIT_USAGE)
     if html_out is not None:
@@ -214,7 +225,10 @@ def explain_cmd(
 def show_cmd(
     cluster_id: Optional[str] = typer.Argument(None, help="Cluster id (c + 16 hex digits)."),
     story: Optional[str] = typer.Option(None, "--story", help="Show the cluster of this story instead."),
-    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
+                                          "output.path of --config, else ./out)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
+                                          "is the output folder unless --output is given."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the cluster and its members as JSON."),
     width: Optional[int] = typer.Option(None, "--width", help="Line width (default: the terminal's)."),
@@ -223,9 +237,9 @@ def show_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import render_cluster, show, terminal_width
 
-    output = _local_output(output)
+    root = _output_root(output, config)
     try:
-        v = show(output, cluster_id, story_id=story, run_date=run_date)
+        v = show(root, cluster_id, story_id=story, run_date=run_date)
     except NotFound as err:
         _fail(str(err), EXIT_USAGE)
     if as_json:
@@ -236,16 +250,19 @@ def show_cmd(
 
 @app.command("report")
 def report_cmd(
-    output: Path = typer.Option(Path("out"), "--output", "-o", help="The run's output folder (output.path)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
+                                          "output.path of --config, else ./out)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
+                                          "is the output folder unless --output is given."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night)."),
 ) -> None:
     """(Re)build runs/run_date=NIGHT/report.html, the night's run report, from its tables and manifest."""
     from dedup.errors import NotFound
     from dedup.tools.report import report_for_night
 
-    output = _local_output(output)
+    root = _output_root(output, config)
     try:
-        path = report_for_night(output, run_date)
+        path = report_for_night(root, run_date)
     except NotFound as err:
         _fail(str(err), EXIT_USAGE)
     except Exception as err:  # noqa: BLE001 - unreadable tables: exit 1

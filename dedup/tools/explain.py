@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from dedup import layout
 from dedup.config import DedupSettings, StateSettings
 from dedup.errors import NotFound
+from dedup.tools.headline import LEDE_MARK, shown_headline
 
 STORY_COLUMNS = [
     "story_id", "outlet", "url", "headline", "published_at", "cluster_id", "is_canonical", "similarity",
@@ -68,8 +69,31 @@ def _night_with(output_root: Path, story_id: str, run_date: str | None) -> str:
         ids = layout.read_partition(output_root, "stories", night, columns=["story_id"]).column("story_id")
         if pc.any(pc.equal(ids, story_id)).as_py():
             return night
+    rejected = find_reject(output_root, story_id, run_date)
+    if rejected is not None:
+        raise NotFound(rejected)
     where = f"night {run_date}" if run_date else f"any night under {output_root}"
     raise NotFound(f"story {story_id!r} is not in {where}")
+
+
+def find_reject(output_root: Path, story_id: str, run_date: str | None = None) -> str | None:
+    """Why a story id was rejected, in one line, from the latest night (or ``run_date``) whose
+    ``rejects`` table holds it; None when no night rejected it.
+
+    The line reads "story 'ID' was rejected on night YYYY-MM-DD: REASON (FILE:RECORD)"."""
+    nights = [run_date] if run_date else list(reversed(list_nights(output_root, "rejects")))
+    for night in nights:
+        if not layout.has_partition(output_root, "rejects", night):
+            continue
+        t = layout.read_partition(output_root, "rejects", night, columns=["source", "record", "story_id", "reason"],
+                                  filters=[("story_id", "=", story_id)])
+        if t.num_rows:
+            r = t.slice(0, 1).to_pylist()[0]
+            reason = " ".join(str(r["reason"] or "no reason recorded").split())
+            where = f" ({Path(r['source']).name}:{r['record']})" if r.get("source") else ""
+            more = f"; {t.num_rows - 1} more record(s) with this id rejected that night" if t.num_rows > 1 else ""
+            return f"story {story_id!r} was rejected on night {night}: {reason}{where}{more}"
+    return None
 
 
 def read_stories(output_root: Path, night: str, story_ids: list[str]) -> dict[str, dict]:
@@ -838,7 +862,7 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
            f"agency {c.get('agency') or '-'}  outlets {len(c.get('outlets') or [])}",
            f"published {_fmt_time(c.get('first_published_at'))} .. {_fmt_time(c.get('last_published_at'))}", ""]
     out.append(f"Canonical {canon.get('story_id')}  {canon.get('outlet') or '-'}  {_fmt_time(canon.get('published_at'))}")
-    out.append(f"  headline: {canon.get('headline') or '-'}")
+    out.append(f"  headline: {_headline_text(canon) or '-'}")
     if c.get("canonical_reason"):
         out.append(f"  why canonical: {c['canonical_reason']}")
     body = (canon.get("body_clean") or "").replace("\n", " ")
@@ -856,7 +880,7 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
         row = (m["story_id"], m.get("outlet") or "-", pub, m.get("relation") or "-",
                f"{m['similarity']:.3f}" if m.get("similarity") is not None else "-",
                f"{m['containment']:.3f}" if m.get("containment") is not None else "-",
-               str(m.get("words") if m.get("words") is not None else "-"), m.get("headline") or "-")
+               str(m.get("words") if m.get("words") is not None else "-"), _headline_text(m) or "-")
         rows.append(((m["night"],) + row) if several else row)
     widths = [max(len(str(r[k])) for r in rows + [header]) for k in range(len(header) - 1)]
     room = max(width - sum(widths) - 2 * len(widths), 20)
@@ -875,6 +899,12 @@ def render_cluster(v: ClusterView, *, width: int = 120, body_chars: int = 400) -
     for h, outlets in variants:
         out.append(f"  {len(outlets)}x  {h or '(none)'}  [{', '.join(sorted(set(outlets)))}]")
     return "\n".join(out) + "\n"
+
+
+def _headline_text(row: dict) -> str:
+    """A story's headline, or, when its feed carried none, "[first line] " and its lede."""
+    text, is_lede = shown_headline(row.get("headline"), row.get("body_clean"))
+    return f"[{LEDE_MARK}] {text}" if is_lede else text
 
 
 def terminal_width(default: int = 120) -> int:

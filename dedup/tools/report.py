@@ -6,8 +6,11 @@ clusters, agencies and the outlets that carry them, chrome removed per outlet, r
 stage timings, and the same figures for the nights before it (up to ``DRIFT_NIGHTS``, from their
 manifests) so that drift shows. A short list of checks at the top says what, if anything, is off.
 
-The page is plain HTML with inline CSS and inline SVG charts drawn here: no script, no web font,
-no CDN, so it reads the same offline, in a mail attachment or from a file share.
+The page is plain HTML with inline CSS and inline SVG charts: no script, no web font, no CDN, so it
+reads the same offline, in a mail attachment or from a file share. This module computes the figures
+(``collect``, ``checks``); the page is the Jinja2 template ``templates/report.html.j2`` (charts in
+``templates/charts.html.j2``, styles in ``templates/report.css``, all package data), rendered with
+autoescape, so every text from a feed is escaped by the template engine.
 
 Every figure shown is also on its element as a ``data-*`` attribute (``data-metric="accepted"
 data-value="54"``, ``data-size-bucket``, ``data-reject-reason``, ...), and the whole set is in a
@@ -19,15 +22,21 @@ from its manifest.
 from __future__ import annotations
 
 import datetime as dt
-import html
+import functools
 import json
 import math
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from dedup import layout
+from dedup.config import StateSettings
 from dedup.errors import NotFound
+from dedup.tools.headline import shown_headline
 
 DRIFT_NIGHTS = 14
 SIZE_BUCKETS = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, None)]
@@ -53,12 +62,27 @@ def _iso(v) -> str | None:
     return v.isoformat() if v is not None and hasattr(v, "isoformat") else None
 
 
-def earlier_manifests(output_root: Path, night: str, limit: int = DRIFT_NIGHTS) -> list[dict]:
-    """Manifests of the nights before ``night`` under output_root/runs, oldest first, at most ``limit``."""
+def window_days(manifest: dict) -> int:
+    """Days before a night whose nights its drift figures compare with: the night's state window
+    (``state.retention_days`` in its manifest, ``dedup.config``'s default when absent), at most
+    ``DRIFT_NIGHTS``; a night run without state (retention 0) still compares with ``DRIFT_NIGHTS`` days."""
+    days = StateSettings(**{k: v for k, v in ((manifest.get("config") or {}).get("state") or {}).items()
+                            if k in StateSettings.model_fields}).retention_days
+    return min(days or DRIFT_NIGHTS, DRIFT_NIGHTS)
+
+
+def earlier_manifests(output_root: Path, night: str, days: int = DRIFT_NIGHTS) -> list[dict]:
+    """Manifests of the nights under output_root/runs in the ``days`` days before ``night``
+    (``night - days <= n < night``, as ``dedup.night.state`` draws its window), oldest first.
+
+    A night outside that span (an old run, a gap in the schedule) never counts: its figures would
+    pull the drift medians towards nights the run did not compare against."""
+    end = dt.date.fromisoformat(night)
+    start = (end - dt.timedelta(days=days)).isoformat()
     out = []
     for n in layout.list_nights(output_root, "runs"):
         p = layout.manifest_path(output_root, n)
-        if n >= night or not p.is_file():
+        if not (start <= n < night) or not p.is_file():
             continue
         try:
             m = json.loads(p.read_text(encoding="utf-8"))
@@ -66,7 +90,7 @@ def earlier_manifests(output_root: Path, night: str, limit: int = DRIFT_NIGHTS) 
             continue
         m.setdefault("run_date", n)
         out.append(m)
-    return out[-limit:] if limit else []
+    return out
 
 
 def night_figures(manifest: dict) -> dict:
@@ -102,6 +126,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
 
     ``stories``, ``clusters``, ``rejects``: the night's partition folders (``dedup.layout``), in
     staging or under ``output_root``, as either engine wrote them."""
+    stories_dir = stories
     # Stories can be a million rows: aggregate them in Arrow, never row by row in Python.
     st = _read(stories, columns=["outlet", "cluster_id", "is_canonical", "agency",
                                               "chrome_lines_removed", "published_at"])
@@ -153,6 +178,11 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
          "first_published_at": _iso(x["first_published_at"]), "last_published_at": _iso(x["last_published_at"])}
         for x in sorted(c, key=lambda x: (-x["size"], x["cluster_id"]))[:10] if x["size"] > 1
     ]
+    # A feed without headlines leaves the column blank: show the canonical's lede instead, marked.
+    bodies = _canonical_bodies(output_root, night, stories_dir,
+                               [x["canonical_story_id"] for x in largest if not (x["headline"] or "").strip()])
+    for x in largest:
+        x["headline_shown"], x["headline_is_lede"] = shown_headline(x["headline"], bodies.get(x["canonical_story_id"]))
 
     # Agencies and the outlets that carry them: stories per (agency, outlet).
     by_outlet: dict[str, int] = {}
@@ -204,8 +234,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
               for k, v in (manifest.get("stages") or {}).items() if isinstance(v, dict)]
 
     cfg = manifest.get("config") or {}
-    # The state window (state.retention_days), at most DRIFT_NIGHTS nights.
-    window = min(int((cfg.get("state") or {}).get("retention_days") or DRIFT_NIGHTS), DRIFT_NIGHTS)
+    window = window_days(manifest)
     history = [night_figures(m) for m in earlier_manifests(output_root, night, window)]
     tonight = night_figures(manifest)
     tonight.update({k: counts[k] for k in ("read", "accepted", "rejected", "clusters", "duplicates",
@@ -235,10 +264,12 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         "dedup_settings": cfg.get("dedup") or {},
         "inputs": manifest.get("inputs") or [],
         "versions": manifest.get("versions") or {},
+        "window_days": window,
         "history": history,
         "tonight": tonight,
     }
     data["checks"] = checks(data)
+    data["health"] = health(data["checks"])
     return data
 
 
@@ -298,12 +329,9 @@ def checks(data: dict) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------
-# HTML
+# HTML: the page is templates/report.html.j2 (charts in templates/charts.html.j2, styles in
+# templates/report.css); here only the figures are put into the shape it draws.
 # --------------------------------------------------------------------------------------------
-
-def _e(v) -> str:
-    return html.escape("" if v is None else str(v), quote=True)
-
 
 def _n(v) -> str:
     if isinstance(v, float) and not v.is_integer():
@@ -315,8 +343,26 @@ def _pct(v: float) -> str:
     return f"{v * 100:.1f}%"
 
 
-def _attrs(**kw) -> str:
-    return "".join(f' data-{k.replace("_", "-")}="{_e(v)}"' for k, v in kw.items() if v is not None)
+def _f1(v) -> str:
+    return f"{v:.1f}"
+
+
+def _compact(v) -> str:
+    """A count in at most 5 characters for a sparkline's scale: 9,999, 12.3k, 345k, 1.2M."""
+    v = float(v)
+    if abs(v) < 10_000:
+        return _n(v)
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            x = v / div
+            return f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+    return _n(v)  # pragma: no cover - unreachable
+
+
+def _data_attrs(attrs: dict) -> Markup:
+    """``{"size_bucket": "2-3"}`` -> `` data-size-bucket="2-3"`` (values escaped; None left out)."""
+    return Markup("").join(Markup(' data-{}="{}"').format(k.replace("_", "-"), v)
+                           for k, v in attrs.items() if v is not None)
 
 
 def _short(s: str, n: int) -> str:
@@ -333,173 +379,36 @@ def _span(first: str | None, last: str | None) -> str:
     return f"{first[5:10]} {first[11:16]} – {last[5:10]} {last[11:16]}"
 
 
-def _hbars(rows: list[dict], *, width: int = 520, label_w: int = 170, bar_h: int = 20, gap: int = 6,
-           fmt=_n, color: str = PALETTE[0], value_w: int = 64, label_fmt=None) -> str:
-    """A horizontal bar chart. rows: {label, value, attrs: dict, title?}."""
-    if not rows:
-        return '<p class="empty">Nothing to show.</p>'
-    vmax = max(r["value"] for r in rows) or 1
-    plot_w = width - label_w - value_w
-    h = len(rows) * (bar_h + gap) + gap
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {h}" width="100%" role="img">']
-    for i, r in enumerate(rows):
-        y = gap + i * (bar_h + gap)
-        w = max(plot_w * r["value"] / vmax, 1 if r["value"] else 0)
-        label = _short(r["label"], int(label_w / 7))
-        parts.append(
-            f'<g{_attrs(**r.get("attrs", {}))}><title>{_e(r.get("title", r["label"]))}: {_e(fmt(r["value"]))}</title>'
-            f'<text x="{label_w - 8}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" class="lbl">{_e(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" fill="{r.get("color", color)}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" class="val">'
-            f'{_e(label_fmt(r) if label_fmt else fmt(r["value"]))}</text></g>')
-    parts.append("</svg>")
-    return "".join(parts)
+@functools.lru_cache(maxsize=1)
+def _environment() -> Environment:
+    """The Jinja environment of the report templates (package data), escaping every value."""
+    env = Environment(loader=PackageLoader("dedup.tools", "templates"), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    env.filters.update(n=_n, pct=_pct, f1=_f1, data=_data_attrs, short=_short, span=_span,
+                       basename=lambda p: Path(p or "").name)
+    # The JSON block keeps the data's key order; tojson escapes <, >, & and ' so no text can end it.
+    env.policies["json.dumps_kwargs"] = {"default": str, "ensure_ascii": False}
+    env.globals.update(palette=PALETTE, nbsp=Markup("&nbsp;"))
+    return env
 
 
-def _size_chart(sizes: list[dict], width: int = 520, height: int = 210) -> str:
-    n = len(sizes)
-    vmax = max((b["clusters"] for b in sizes), default=0) or 1
-    top, bottom, left = 22, 42, 8
-    plot_h = height - top - bottom
-    slot = (width - 2 * left) / max(n, 1)
-    bw = slot * 0.66
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - left}" y2="{top + plot_h}" class="axis"/>']
-    for i, b in enumerate(sizes):
-        x = left + i * slot + (slot - bw) / 2
-        hgt = plot_h * b["clusters"] / vmax
-        y = top + plot_h - hgt
-        fill = PALETTE[0] if b["min"] > 1 else "#a0b4cc"
-        parts.append(
-            f'<g{_attrs(size_bucket=b["bucket"], clusters=b["clusters"], stories=b["stories"])}>'
-            f'<title>size {_e(b["bucket"])}: {b["clusters"]:,} clusters, {b["stories"]:,} stories</title>'
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{hgt:.1f}" rx="2" fill="{fill}"/>'
-            f'<text x="{x + bw / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle" class="val">{b["clusters"]:,}</text>'
-            f'<text x="{x + bw / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="lbl">{_e(b["bucket"])}</text>'
-            f'<text x="{x + bw / 2:.1f}" y="{top + plot_h + 31}" text-anchor="middle" class="sub">{b["stories"]:,}</text></g>')
-    parts.append("</svg>")
-    return "".join(parts)
+def _css() -> Markup:
+    """report.css, inlined in the page (it is package data, never user text)."""
+    env = _environment()
+    return Markup(env.loader.get_source(env, "report.css")[0])
 
 
-def _agency_chart(agencies: list[dict], by_outlet: dict, width: int = 1060) -> tuple[str, str]:
-    """Stacked bars: stories per agency, split by the outlet that ran them. Returns (svg, legend)."""
-    if not agencies:
-        return '<p class="empty">No stories.</p>', ""
-    top_outlets = [o for o in by_outlet][: len(PALETTE)]
-    color = {o: PALETTE[i] for i, o in enumerate(top_outlets)}
-    rows = agencies[:10]
-    label_w, value_w, bar_h, gap = 150, 200, 22, 8
-    plot_w = width - label_w - value_w
-    vmax = max(d["stories"] for d in rows) or 1
-    h = len(rows) * (bar_h + gap) + gap
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {h}" width="100%" role="img">']
-    for i, d in enumerate(rows):
-        y = gap + i * (bar_h + gap)
-        parts.append(f'<g{_attrs(agency_total=d["agency"], stories=d["stories"], clusters=d["clusters"])}>'
-                     f'<text x="{label_w - 8}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" class="lbl">'
-                     f'{_e(_short(d["agency"], 20))}</text>')
-        x = float(label_w)
-        segs = [(o, n) for o, n in d["outlets"].items() if o in color]
-        other = sum(n for o, n in d["outlets"].items() if o not in color)
-        segs.sort(key=lambda on: top_outlets.index(on[0]))
-        if other:
-            segs.append(("other outlets", other))
-        for o, n in segs:
-            w = plot_w * n / vmax
-            parts.append(f'<rect{_attrs(agency=d["agency"], outlet=o, stories=n)} x="{x:.1f}" y="{y}" width="{w:.1f}" '
-                         f'height="{bar_h}" fill="{color.get(o, OTHER_COLOR)}" stroke="#fff" stroke-width="1">'
-                         f'<title>{_e(d["agency"])} in {_e(o)}: {n:,} stories</title></rect>')
-            if w > 22:
-                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + bar_h * 0.7:.1f}" text-anchor="middle" '
-                             f'class="seg">{n:,}</text>')
-            x += w
-        parts.append(f'<text x="{x + 8:.1f}" y="{y + bar_h * 0.7:.1f}" class="val">{d["stories"]:,} stories · '
-                     f'{d["clusters"]:,} clusters</text></g>')
-    parts.append("</svg>")
-    legend = "".join(f'<span class="key"><i style="background:{color[o]}"></i>{_e(o)}</span>' for o in top_outlets)
-    if len(by_outlet) > len(top_outlets):
-        legend += f'<span class="key"><i style="background:{OTHER_COLOR}"></i>other outlets</span>'
-    return "".join(parts), legend
+def health(checks_: list[dict]) -> str:
+    """The night's status as its checks say: 'bad' if any check is bad, else 'warn' if any fired, else 'ok'."""
+    if any(x["level"] == "bad" for x in checks_):
+        return "bad"
+    return "warn" if checks_ else "ok"
 
 
-def _spark(values: list[float], *, width: int = 200, height: int = 46, fmt=_n) -> str:
-    """A small line of one figure over the nights; the last point (tonight) stands out."""
-    vals = [v if v is not None and not (isinstance(v, float) and math.isnan(v)) else 0 for v in values]
-    if not vals:
-        return ""
-    lo, hi = min(vals), max(vals)
-    span = (hi - lo) or 1
-    pad = 6
-    n = len(vals)
-
-    def xy(i, v):
-        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
-        y = height - pad - (height - 2 * pad) * ((v - lo) / span if hi > lo else 0.5)
-        return x, y
-
-    pts = [xy(i, v) for i, v in enumerate(vals)]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-    lx, ly = pts[-1]
-    out = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}">']
-    if n > 1:
-        out.append(f'<polyline points="{path}" fill="none" stroke="#7b8794" stroke-width="1.5"/>')
-        for x, y in pts[:-1]:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="#7b8794"/>')
-    out.append(f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="4" fill="{PALETTE[1]}"/></svg>')
-    return "".join(out)
-
-
-CSS = """
-:root{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--ok:#2f855a;--warn:#b7791f;--bad:#c53030}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",sans-serif}
-header{background:#243b53;color:#fff;padding:18px 32px}
-header h1{margin:0;font-size:22px;font-weight:600}
-header .meta{color:#bcccdc;font-size:13px;margin-top:4px}
-main{max-width:1180px;margin:0 auto;padding:20px 32px 40px}
-h2{font-size:16px;margin:0 0 10px;font-weight:600}
-h2 small{font-weight:400;color:var(--muted);font-size:12px;margin-left:6px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin:0 0 18px}
-.row{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:18px}
-.row>section{margin:0 0 18px}
-.health{display:flex;gap:14px;align-items:flex-start}
-.health .badge{font-weight:600;border-radius:6px;padding:6px 12px;white-space:nowrap;color:#fff}
-.health.ok .badge{background:var(--ok)} .health.warn .badge{background:var(--warn)} .health.bad .badge{background:var(--bad)}
-.health ul{margin:2px 0 0;padding-left:18px} .health p{margin:4px 0}
-.kpis{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-bottom:18px}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
-.kpi .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.kpi .v{font-size:26px;font-weight:600;margin-top:2px;font-variant-numeric:tabular-nums}
-.kpi .d{color:var(--muted);font-size:12px}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-th{color:var(--muted);font-weight:600;font-size:12px}
-td.n,th.n{text-align:right;white-space:nowrap}
-td.id{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;color:var(--muted)}
-tr.tonight td{background:#fff8e6;font-weight:600}
-.chart{display:block;font-size:12px}
-.chart .lbl{fill:var(--ink)} .chart .val{fill:var(--muted)} .chart .sub{fill:#9aa5b1;font-size:11px}
-.chart .seg{fill:#fff;font-size:11px;font-weight:600} .chart .axis{stroke:#cbd2d9}
-.legend{margin:8px 0 0 150px;font-size:12px;color:var(--muted)}
-.key{display:inline-block;margin-right:14px;white-space:nowrap}
-.key i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
-.note{color:var(--muted);font-size:12px;margin:8px 0 0}
-.sparks{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin-bottom:12px}
-.sparks>div{border:1px solid var(--line);border-radius:6px;padding:8px 10px}
-.sparks .k{font-size:12px;color:var(--muted)} .sparks .v{font-weight:600}
-.empty{color:var(--muted)} .muted{color:var(--muted)}
-h3{font-size:13px;margin:14px 0 4px;font-weight:600}
-footer{color:var(--muted);font-size:12px}
-table.compact td{font-size:12px;padding:3px 6px}
-table.compact td:last-child{color:var(--muted);overflow-wrap:anywhere}
-"""
-
-
-def render(data: dict) -> str:
+def _view(data: dict) -> dict:
+    """What the template needs beyond ``data``: KPI cards, chart rows and formatted labels."""
     c = data["counts"]
     hist = data["history"]
-    checks_ = data["checks"]
-    level = "bad" if any(x["level"] == "bad" for x in checks_) else "warn" if checks_ else "ok"
     med = {k: _median([h.get(k) for h in hist]) for k in ("read", "accepted", "rejected", "clusters", "duplicates",
                                                          "duplicate_rate", "reject_rate", "largest_cluster",
                                                          "html_bodies", "bad_dates")}
@@ -507,15 +416,11 @@ def render(data: dict) -> str:
     def kpi(metric, label, value, shown, sub=""):
         m = med.get(metric)
         if m is not None and hist:
-            if metric.endswith("_rate"):
-                delta = f"median of last {len(hist)}: {_pct(m)}"
-            else:
-                delta = f"median of last {len(hist)}: {_n(m)}"
+            delta = f"median of last {len(hist)}: {_pct(m) if metric.endswith('_rate') else _n(m)}"
             sub = f"{sub} · {delta}" if sub else delta
-        return (f'<div class="kpi"{_attrs(metric=metric, value=value)}><div class="k">{_e(label)}</div>'
-                f'<div class="v">{_e(shown)}</div><div class="d">{_e(sub) or "&nbsp;"}</div></div>')
+        return {"metric": metric, "label": label, "value": value, "shown": shown, "sub": sub}
 
-    kpis = "".join([
+    kpis = [
         kpi("read", "Records read", c["read"], _n(c["read"]), f"{len(data['inputs'])} input file(s)"),
         kpi("accepted", "Stories", c["accepted"], _n(c["accepted"]), f"from {c['outlets']} outlets"),
         kpi("clusters", "Clusters", c["clusters"], _n(c["clusters"]),
@@ -528,135 +433,78 @@ def render(data: dict) -> str:
         kpi("largest_cluster", "Largest cluster", c["largest_cluster"], _n(c["largest_cluster"]), "stories"),
         kpi("html_bodies", "HTML bodies", c["html_bodies"], _n(c["html_bodies"]),
             f"{_n(c['bad_dates'])} unreadable dates, {_n(c['reencoded'])} re-encoded"),
-    ])
+    ]
 
-    if level == "ok":
-        health = ('<section class="health ok"><span class="badge">Looks normal</span><div><p>No check fired: counts, '
-                  'duplicate and reject rates, cluster sizes, chrome removal and run time are in line'
-                  + (f' with the last {len(hist)} nights.' if len(hist) >= 3 else
-                     f'; drift checks start once 3 earlier nights are written ({len(hist)} so far).')
-                  + '</p></div></section>')
-    else:
-        items = "".join(f'<li{_attrs(check=x["key"], level=x["level"])}>{_e(x["text"])}</li>' for x in checks_)
-        label = "Needs a look" if level == "warn" else "Something is wrong"
-        health = (f'<section class="health {level}"><span class="badge">{label}</span><div>'
-                  f'<ul>{items}</ul></div></section>')
+    def fig(v):
+        return _n(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
-    sizes = _size_chart(data["size_distribution"])
-    size_note = (f" The {_n(c['earlier_clusters_joined'])} clusters from earlier nights that gained copies tonight "
-                 "count their earlier members too." if c["earlier_clusters_joined"] else "")
     stage_rows = [{"label": st["stage"], "value": st["seconds"], "attrs": {"stage": st["stage"], "seconds": st["seconds"]},
-                   "title": ", ".join(f"{k}={v}" for k, v in st["counts"].items())} for st in data["stages"]]
-    stages = _hbars(stage_rows, label_w=110, fmt=lambda v: f"{v:.2f} s", color=PALETTE[4])
-    stage_table = "".join(
-        f'<tr><td>{_e(st["stage"])}</td><td class="n">{st["seconds"]:.3f}</td><td>'
-        + _e(", ".join(f"{k} {_n(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v}"
-                       for k, v in st["counts"].items())) + "</td></tr>" for st in data["stages"])
+                   "title": ", ".join(f"{k}={v}" for k, v in st["counts"].items()),
+                   "shown": f"{st['seconds']:.2f} s", "text": f"{st['seconds']:.2f} s"} for st in data["stages"]]
+    stage_table = [{"stage": st["stage"], "seconds": st["seconds"],
+                    "counts": ", ".join(f"{k} {fig(v)}" for k, v in st["counts"].items())} for st in data["stages"]]
 
-    largest = "".join(
-        f'<tr{_attrs(cluster_id=x["cluster_id"], size=x["size"])}><td class="n">{x["size"]:,}</td>'
-        f'<td>{_e(x["headline"])}</td><td>{_e(x["agency"] or "–")}</td><td class="n">{x["outlets"]}</td>'
-        f'<td class="n">{_e(_span(x["first_published_at"], x["last_published_at"]))}</td>'
-        f'<td class="id">{_e(x["cluster_id"])}</td></tr>' for x in data["largest_clusters"])
-    largest = (f'<table><tr><th class="n">Size</th><th>Canonical headline</th><th>Agency</th><th class="n">Outlets</th>'
-               f'<th class="n">Published (UTC)</th><th>Cluster</th></tr>{largest}</table>'
-               if largest else '<p class="empty">No cluster has more than one story.</p>')
+    # Agencies: the outlets with the most stories get a colour each, the rest share one.
+    by_outlet = data["stories_by_outlet"]
+    top_outlets = list(by_outlet)[: len(PALETTE)]
+    color = {o: PALETTE[i] for i, o in enumerate(top_outlets)}
+    agencies = []
+    for d in data["agencies"][:10]:
+        segs = sorted(((o, n) for o, n in d["outlets"].items() if o in color), key=lambda on: top_outlets.index(on[0]))
+        other = sum(n for o, n in d["outlets"].items() if o not in color)
+        if other:
+            segs.append(("other outlets", other))
+        agencies.append({"agency": d["agency"], "stories": d["stories"], "clusters": d["clusters"],
+                         "segments": [{"outlet": o, "stories": n, "color": color.get(o, OTHER_COLOR)} for o, n in segs]})
+    legend = [{"outlet": o, "color": color[o]} for o in top_outlets]
+    if len(by_outlet) > len(top_outlets):
+        legend.append({"outlet": "other outlets", "color": OTHER_COLOR})
 
-    agency_svg, legend = _agency_chart(data["agencies"], data["stories_by_outlet"])
+    chrome_all = data["chrome_by_outlet"]
+    per_story = {d["outlet"] or "(no outlet)": d["lines"] / d["stories"] for d in chrome_all if d["stories"]}
+    chrome_rows = []
+    for d in chrome_all[:15]:
+        label = d["outlet"] or "(no outlet)"
+        chrome_rows.append({"label": label, "value": d["lines"],
+                            "attrs": {"chrome_outlet": d["outlet"], "lines": d["lines"], "stories": d["stories"]},
+                            "title": f"{d['outlet']}: {d['stories']} stories", "shown": f"{d['lines']:,}",
+                            "text": f"{d['lines']:,} · {per_story.get(label, 0):.1f}/story"})
+    top_lines = [{"outlet": d["outlet"], "lines": data["chrome_top_lines"][d["outlet"]]}
+                 for d in chrome_all[:15] if data["chrome_top_lines"].get(d["outlet"])]
 
-    chrome_rows = [{"label": d["outlet"] or "(no outlet)", "value": d["lines"],
-                    "attrs": {"chrome_outlet": d["outlet"], "lines": d["lines"], "stories": d["stories"]},
-                    "title": f"{d['outlet']}: {d['stories']} stories"} for d in data["chrome_by_outlet"][:15]]
-    per_story = {d["outlet"] or "(no outlet)": d["lines"] / d["stories"] for d in data["chrome_by_outlet"] if d["stories"]}
-    chrome = _hbars(chrome_rows, color=PALETTE[2], value_w=120,
-                    fmt=lambda v, _p=None: f"{v:,}", label_fmt=lambda r: f'{r["value"]:,} · {per_story.get(r["label"], 0):.1f}/story')
-    more = len(data["chrome_by_outlet"]) - len(chrome_rows)
-    per_story = f"and {more} more outlets; " if more > 0 else ""
-    tops = "".join(
-        f'<tr><td>{_e(d["outlet"])}</td><td>'
-        + "<br>".join(f'<span class="muted">{x["stories"]:,}×</span> {_e(_short(x["line"], 50))}'
-                      for x in data["chrome_top_lines"].get(d["outlet"], []))
-        + "</td></tr>" for d in data["chrome_by_outlet"][:15] if data["chrome_top_lines"].get(d["outlet"]))
-    tops = (f'<h3>Most removed lines<small class="muted"> (in how many stories)</small></h3>'
-            f'<table class="compact">{tops}</table>' if tops else "")
-
-    rej = "".join(
-        f'<tr{_attrs(reject_reason=d["reason"], count=d["count"])}><td>{_e(d["reason"])}</td><td class="n">{d["count"]:,}</td>'
-        f'<td class="id">{_e(d["where"])}</td></tr>' for d in data["reject_reasons"])
-    rej = (f'<table><tr><th>Reason</th><th class="n">Records</th><th>First (file:record)</th></tr>{rej}</table>'
-           if rej else '<p class="empty">No record was rejected.</p>')
-
-    # Drift: sparklines and the table of nights.
+    # Drift: a sparkline per figure over the window's nights and tonight, with its scale.
     nights = hist + [data["tonight"]]
-    spark_defs = [("accepted", "Stories", _n), ("duplicate_rate", "Duplicate rate", _pct),
-                  ("reject_rate", "Reject rate", _pct), ("clusters", "Clusters", _n),
-                  ("largest_cluster", "Largest cluster", _n), ("chrome_lines_per_story", "Chrome lines / story",
-                                                               lambda v: f"{v:.1f}"),
-                  ("bad_dates", "Unreadable dates", _n), ("seconds_total", "Run seconds", lambda v: f"{v:.1f}")]
-    sparks = "".join(
-        f'<div{_attrs(spark=k)}><div class="k">{_e(label)}</div><div class="v">{_e(f(nights[-1].get(k) or 0))}</div>'
-        f'{_spark([x.get(k) for x in nights])}</div>' for k, label, f in spark_defs)
-    drift_rows = "".join(
-        f'<tr class="{"tonight" if i == len(nights) - 1 else ""}"'
-        f'{_attrs(night=x["night"], read=x["read"], accepted=x["accepted"], rejected=x["rejected"], clusters=x["clusters"], duplicates=x["duplicates"], largest_cluster=x["largest_cluster"])}>'
-        f'<td>{_e(x["night"])}</td><td class="n">{_n(x["read"])}</td><td class="n">{_n(x["accepted"])}</td>'
-        f'<td class="n">{_n(x["clusters"])}</td><td class="n">{_pct(x["duplicate_rate"])}</td>'
-        f'<td class="n">{_n(x["rejected"])}</td><td class="n">{_pct(x["reject_rate"])}</td>'
-        f'<td class="n">{_n(x["largest_cluster"])}</td><td class="n">{x["chrome_lines_per_story"]:.1f}</td>'
-        f'<td class="n">{_n(x["bad_dates"])}</td><td class="n">{(x["seconds_total"] or 0):.1f}</td></tr>'
-        for i, x in enumerate(nights))
-    drift_sub = (f"this night against the {len(hist)} night{'s' if len(hist) != 1 else ''} before it" if hist
-                 else "no earlier night yet")
-    drift_note = ("" if hist else
-                  '<p class="note">No earlier night under this output folder yet: the lines fill in night by night.</p>')
+    sparks = []
+    for key, label, f in SPARKS:
+        values = [v if v is not None and not (isinstance(v, float) and math.isnan(v)) else 0
+                  for v in (x.get(key) for x in nights)]
+        lo, hi = min(values), max(values)
+        scale = _compact if f is _n else f
+        sparks.append({"key": key, "label": label, "value_text": f(values[-1] or 0), "values": values,
+                       "min": lo, "max": hi, "min_text": scale(lo), "max_text": scale(hi)})
 
     d = data["dedup_settings"]
-    lsh = data["lsh"]
     settings = ", ".join(f"{k} {d[k]}" for k in ("threshold", "containment_threshold", "candidate_threshold",
                                                   "short_words", "num_perm", "shingle_size") if k in d)
-    inputs = "; ".join(f'{_e(Path(i.get("path", "")).name)} ({_n(i.get("bytes", 0))} bytes, sha256 '
-                       f'{_e((i.get("sha256") or "")[:12])})' for i in data["inputs"])
-    versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
-    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    # JSON inside <script>: no "<", ">" or "&" characters at all, so no text can close or confuse it.
-    payload = (json.dumps(data, default=str, ensure_ascii=False)
-               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return {
+        "data": data, "kpis": kpis, "stage_rows": stage_rows, "stage_table": stage_table, "agencies": agencies,
+        "legend": legend, "chrome_rows": chrome_rows, "more_outlets": len(chrome_all) - len(chrome_rows),
+        "top_lines": top_lines, "sparks": sparks, "nights": nights, "settings": settings,
+        "versions": ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "css": _css(),
+    }
 
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>dedup · night {_e(data["night"])}</title><style>{CSS}</style></head>
-<body data-night="{_e(data["night"])}" data-status="{_e(data["status"])}" data-health="{level}">
-<header><h1>dedup · night {_e(data["night"])}</h1>
-<div class="meta">status {_e(data["status"])} · run started {_e(data["started_at"] or "–")} · {(data["seconds_total"] or 0):.1f} s ·
-report generated {generated}</div></header>
-<main>
-{health}
-<div class="kpis">{kpis}</div>
-<div class="row">
-<section><h2>Cluster sizes<small>clusters of each size; below the axis, the stories in them</small></h2>{sizes}
-<p class="note">{_n(c["singletons"])} stories stand alone; {_n(c["clusters_with_copies"])} clusters have copies.{size_note}</p></section>
-<section><h2>Rejects by reason<small>{_n(c["rejected"])} records; full text in <code>rejects/</code></small></h2>{rej}</section>
-</div>
-<section><h2>Largest clusters<small>top {len(data["largest_clusters"])}; <code>dedup show CLUSTER</code> lists the members</small></h2>{largest}</section>
-<section><h2>Agencies and the outlets that carry them<small>stories by wire credit found in the copy, split by outlet</small></h2>
-{agency_svg}<div class="legend">{legend}</div></section>
-<div class="row">
-<section><h2>Chrome removed per outlet<small>lines of page furniture taken out</small></h2>{chrome}
-<p class="note">{per_story}per story: lines removed / the outlet's stories tonight.</p>{tops}</section>
-<section><h2>Stage timings<small>seconds</small></h2>{stages}
-<table class="compact">{stage_table}</table></section>
-</div>
-<section><h2>Drift<small>{drift_sub}</small></h2>
-<div class="sparks">{sparks}</div>{drift_note}
-<table><tr><th>Night</th><th class="n">Read</th><th class="n">Stories</th><th class="n">Clusters</th><th class="n">Dup. rate</th>
-<th class="n">Rejected</th><th class="n">Rej. rate</th><th class="n">Largest</th><th class="n">Chrome/story</th>
-<th class="n">Bad dates</th><th class="n">Seconds</th></tr>{drift_rows}</table></section>
-<footer><p>Settings: {_e(settings)}; LSH {_e(lsh.get("bands", "?"))} bands × {_e(lsh.get("rows", "?"))} rows.
-Inputs: {inputs or "–"}.<br>Versions: {_e(versions)}.</p></footer>
-</main>
-<script type="application/json" id="report-data">{payload}</script>
-</body></html>
-"""
+
+# The drift sparklines: (figure, label, how its value and scale are written).
+SPARKS = [("accepted", "Stories", _n), ("duplicate_rate", "Duplicate rate", _pct), ("reject_rate", "Reject rate", _pct),
+          ("clusters", "Clusters", _n), ("largest_cluster", "Largest cluster", _n),
+          ("chrome_lines_per_story", "Chrome lines / story", _f1), ("bad_dates", "Unreadable dates", _n),
+          ("seconds_total", "Run seconds", _f1)]
+
+
+def render(data: dict) -> str:
+    """The report page (HTML text) of the figures ``collect`` returned."""
+    return _environment().get_template("report.html.j2").render(**_view(data))
 
 
 # --------------------------------------------------------------------------------------------
@@ -702,6 +550,34 @@ def report_for_night(output_root: Path, night: str | None = None) -> Path:
             raise NotFound(f"night {night} has no {t} table under {output_root}")
     manifest = json.loads(layout.manifest_path(output_root, night).read_text(encoding="utf-8"))
     return write_report(output_root, night, manifest, *folders, dest=layout.report_path(output_root, night))
+
+
+def _canonical_bodies(output_root: Path, night: str, stories: Path, ids: list[str]) -> dict[str, str]:
+    """``body_clean`` of the given stories, from tonight's stories folder, else from the latest
+    earlier night under output_root holding them (a cluster begun on an earlier night)."""
+    wanted = {i for i in ids if i}
+    out: dict[str, str] = {}
+    folders = [stories] + [layout.partition_dir(output_root, "stories", n)
+                           for n in reversed(layout.list_nights(output_root)) if n < night]
+    for folder in folders:
+        if not wanted:
+            break
+        for f in layout.part_files(folder):
+            # Row group by row group, bodies only where an id matched: a night's body_clean can be
+            # gigabytes, and at most ten canonicals are wanted.
+            pf = pq.ParquetFile(f)
+            for g in range(pf.num_row_groups):
+                ids = pf.read_row_group(g, columns=["story_id"]).column("story_id")
+                hit = pc.is_in(ids, value_set=pa.array(sorted(wanted), ids.type))
+                if not pc.any(hit).as_py():
+                    continue
+                rows = pf.read_row_group(g, columns=["story_id", "body_clean"]).filter(hit)
+                for sid, body in zip(rows.column("story_id").to_pylist(), rows.column("body_clean").to_pylist()):
+                    out[sid] = body
+                    wanted.discard(sid)
+                if not wanted:
+                    return out
+    return out
 
 
 def _read(folder: Path, columns: list[str]):

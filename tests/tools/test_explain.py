@@ -223,3 +223,56 @@ def test_show_library_orders_canonical_first(nights):
     out, _ = nights
     v = show(out, story_id="star-b")
     assert [m["story_id"] for m in v.members] == ["star-c", "star-b"]
+
+
+def _rejected_ids(out):
+    """(story_id, reason) of rejected records whose id is in no night's stories."""
+    rej = pd.read_parquet(out / "rejects")
+    stories = set(pd.read_parquet(out / "stories", columns=["story_id"]).story_id)
+    rej = rej[rej.story_id.notna() & ~rej.story_id.isin(stories)]
+    return list(zip(rej.story_id, rej.reason, rej.run_date.astype(str)))
+
+
+def test_a_rejected_story_says_why_in_one_line_exit_2(nights, cli):
+    out, _ = nights
+    rejected = _rejected_ids(out)
+    assert len(rejected) >= 2  # the demo batch has a record without body and one with an empty body
+    for sid, reason, night in rejected:
+        for args in (("show", "--story", sid), ("explain", sid, "star-a")):
+            r = cli(*args, "--output", out)
+            assert r.exit_code == 2, r.output
+            line = r.output.strip()
+            assert "\n" not in line
+            assert line.startswith(f"dedup: error: story '{sid}' was rejected on night {night}: {reason}")
+            assert "not in any night" not in line
+    # the night given is the night looked in: another night did not reject it
+    sid = rejected[0][0]
+    r = cli("show", "--story", sid, "--output", out, "--run-date", "2026-11-27")
+    assert r.exit_code == 2 and "is not in night 2026-11-27" in r.output
+    # an id nobody sent is still "not in any night"
+    r = cli("show", "--story", "never-sent", "--output", out)
+    assert r.exit_code == 2 and "is not in any night" in r.output
+
+
+def test_tools_take_the_output_folder_from_config(nights, cli, tmp_path):
+    out, stories = nights
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"input:\n  path: {tmp_path / 'feed.jsonl'}\noutput:\n  path: {out}\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(f"input:\n  path: x.jsonl\noutput:\n  path: {tmp_path / 'nothing'}\n", encoding="utf-8")
+
+    by_output = cli("show", "--story", "star-b", "--output", out, "--json")
+    by_config = cli("show", "--story", "star-b", "--config", cfg, "--json")
+    assert by_config.exit_code == 0, by_config.output
+    assert json.loads(by_config.output) == json.loads(by_output.output)
+    r = cli("explain", "star-a", "star-b", "--config", cfg, "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["b"]["canonical_story_id"] == "star-c"
+    r = cli("report", "-c", cfg, "--run-date", "2026-11-27")
+    assert r.exit_code == 0 and r.output.strip() == str(out / "runs" / "run_date=2026-11-27" / "report.html")
+    # --output wins over the config's output.path, both ways
+    assert cli("show", "--story", "star-b", "--config", elsewhere, "--output", out).exit_code == 0
+    assert cli("show", "--story", "star-b", "--config", cfg, "--output", tmp_path / "nothing").exit_code == 2
+    assert cli("report", "--config", elsewhere).exit_code == 2
+    # a config that cannot be read: one line, exit 2
+    r = cli("show", "--story", "star-b", "--config", tmp_path / "missing.yaml")
+    assert r.exit_code == 2 and "config file not found" in r.output

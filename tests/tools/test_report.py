@@ -189,7 +189,9 @@ def test_report_is_self_contained_and_escapes_text(tmp_path):
     page = report_for_night(root, NIGHT).read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Tom &amp; Jerry&#x27;s &lt;Gazette&gt;" in page
+    # the outlet is escaped everywhere it shows, the JSON block included (' may be &#39; or &#x27;)
+    assert "Tom & Jerry" not in page and "<Gazette>" not in page
+    assert re.search(r"Tom &amp; Jerry(&#39;|&#x27;)s &lt;Gazette&gt;", page)
     # nothing loaded from anywhere: no src/href, no stylesheet links, only the JSON data block
     assert not re.search(r"\s(src|href)\s*=", page, re.I)
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
@@ -201,10 +203,11 @@ def test_report_is_self_contained_and_escapes_text(tmp_path):
 
 def test_drift_reads_only_earlier_nights_at_most_14_and_flags_change(out, tmp_path):
     """build_report as the pipeline calls it: the night's files in a staging folder, earlier nights'
-    manifests under the output root (a later night there must not show)."""
+    manifests under the output root (a later night there must not show, nor nights older than the
+    14-day window)."""
     s, c, r, m = _tables(out, NIGHT)
     root = tmp_path / "root"
-    for day in range(1, 21):  # 2026-11-01 .. 2026-11-20: quiet nights with few duplicates
+    for day in range(5, 26):  # 2026-11-05 .. 2026-11-25: quiet nights with few duplicates
         night = f"2026-11-{day:02d}"
         fake = json.loads(json.dumps(m))
         fake["run_date"] = night
@@ -224,7 +227,7 @@ def test_drift_reads_only_earlier_nights_at_most_14_and_flags_change(out, tmp_pa
     page = build_report(root, NIGHT, m, *files)
     d = _parse(page)
     nights = [e["night"] for e in d.having("night") if e["_tag"] == "tr"]
-    assert nights == [f"2026-11-{day:02d}" for day in range(7, 21)] + [NIGHT]
+    assert nights == [f"2026-11-{day:02d}" for day in range(12, 26)] + [NIGHT]
     assert len(nights) == DRIFT_NIGHTS + 1
     # a duplicate rate of ~50% after nights of 5% is drift, and the page says so at the top
     assert d.having("health")[0]["health"] == "warn"
@@ -295,3 +298,105 @@ def test_report_renders_in_headless_chromium(out, tmp_path):
     w, h, colours = _png_size_and_colours(shot)
     assert (w, h) == (1280, 1600)
     assert colours > 20  # text and charts drawn, not a blank page
+
+
+def _fake_nights(root: Path, manifest: dict, nights: dict[str, dict]) -> None:
+    """Earlier nights' manifests under root/runs: night -> counts to set on a copy of ``manifest``."""
+    for night, counts in nights.items():
+        fake = json.loads(json.dumps(manifest))
+        fake["run_date"] = night
+        fake["counts"].update(counts)
+        (root / "runs" / f"run_date={night}").mkdir(parents=True)
+        (root / "runs" / f"run_date={night}" / "manifest.json").write_text(json.dumps(fake))
+
+
+def _night_folders(out: Path, night: str) -> list[Path]:
+    return [out / t / f"run_date={night}" for t in ("stories", "clusters", "rejects")]
+
+
+def test_drift_counts_only_nights_inside_the_state_window(out, tmp_path):
+    """Nights older than the window (a gap in the schedule, an old test run) never reach the table,
+    the sparklines or the medians, even when they are all the history there is."""
+    s, c, r, m = _tables(out, NIGHT)
+    same = {k: m["counts"][k] for k in ("read", "accepted", "rejected", "duplicates", "clusters")}
+    root = tmp_path / "root"
+    # a month back: ten times tonight's volume, no duplicates; inside the window: like tonight
+    _fake_nights(root, m, {f"2026-10-{d:02d}": dict(same, accepted=10 * len(s), read=10 * len(s), duplicates=0)
+                           for d in range(1, 8)})
+    _fake_nights(root, m, {n: same for n in ("2026-11-20", "2026-11-22", "2026-11-24")})
+    d = _parse(build_report(root, NIGHT, m, *_night_folders(out, NIGHT)))
+    data = json.loads(d.json)
+    assert data["window_days"] == 14
+    assert [h["night"] for h in data["history"]] == ["2026-11-20", "2026-11-22", "2026-11-24"]
+    assert [e["night"] for e in d.having("night") if e["_tag"] == "tr"] == ["2026-11-20", "2026-11-22", "2026-11-24", NIGHT]
+    # with October counted the median would be 10x tonight and "accepted" and "duplicate_rate" would fire
+    assert not {"accepted", "duplicate_rate"} & {x["key"] for x in data["checks"]}
+    kpi = {e["metric"]: e for e in d.having("metric")}
+    assert f"median of last 3: {len(s):,}" in build_report(root, NIGHT, m, *_night_folders(out, NIGHT))
+    assert int(kpi["accepted"]["value"]) == len(s)
+
+    # a shorter state window (state.retention_days 3) narrows the drift window with it
+    short = json.loads(json.dumps(m))
+    short["config"].setdefault("state", {})["retention_days"] = 3
+    data = json.loads(_parse(build_report(root, NIGHT, short, *_night_folders(out, NIGHT))).json)
+    assert data["window_days"] == 3 and [h["night"] for h in data["history"]] == ["2026-11-24"]
+
+    # without the in-window nights, October alone is no history at all
+    for n in ("2026-11-20", "2026-11-22", "2026-11-24"):
+        shutil.rmtree(root / "runs" / f"run_date={n}")
+    data = json.loads(_parse(build_report(root, NIGHT, m, *_night_folders(out, NIGHT))).json)
+    assert data["history"] == [] and not data["checks"]
+
+
+def test_sparklines_carry_their_scale(out, tmp_path):
+    s, c, r, m = _tables(out, NIGHT)
+    root = tmp_path / "root"
+    accepted = {"2026-11-22": 7, "2026-11-23": 1_234_567, "2026-11-24": 41}
+    _fake_nights(root, m, {n: {"accepted": v, "read": v} for n, v in accepted.items()})
+    page = build_report(root, NIGHT, m, *_night_folders(out, NIGHT))
+    d = _parse(page)
+    spark = {e["spark"]: e for e in d.having("spark")}
+    assert len(spark) == 8
+    # each spark's svg: data-min/data-max equal to the figure over the rows of the drift table
+    blocks = re.findall(r'<div data-spark="([a-z_]+)">(.*?)</svg>', page, re.S)
+    assert [k for k, _ in blocks] == list(spark)
+    rows = [e for e in d.having("night") if e["_tag"] == "tr"]
+    for key, block in blocks:
+        lo = float(re.search(r'data-min="([^"]+)"', block).group(1))
+        hi = float(re.search(r'data-max="([^"]+)"', block).group(1))
+        labels = re.findall(r'class="scale">([^<]*)</text>', block)
+        if key == "accepted":
+            values = [int(x["accepted"]) for x in rows]
+            assert (lo, hi) == (min(values), max(values)) == (7, 1_234_567)
+            assert labels == ["1.2M", "7"]  # max at the top, min at the bottom; short enough for the gutter
+        if key == "largest_cluster":
+            values = [int(x["largest-cluster"]) for x in rows]
+            assert (lo, hi) == (min(values), max(values))
+        assert lo <= hi and labels, key
+        if lo == hi:
+            assert len(labels) == 1  # a flat line has one value to name
+    rate = dict(blocks)["duplicate_rate"]
+    assert all(re.fullmatch(r"\d+\.\d%", t) for t in re.findall(r'class="scale">([^<]*)</text>', rate))
+
+
+@pytest.mark.parametrize("case", ["empty", "normal"])
+def test_header_status_is_the_worst_check(case, out, tmp_path):
+    """The header's status never says ok above a check that fired: it is the worst check level."""
+    if case == "empty":
+        batch = write_jsonl(tmp_path / "empty.jsonl", [])
+        root = tmp_path / "out"
+        run(load_config(None, input=str(batch), output=str(root), run_date=NIGHT))
+        page = report_for_night(root, NIGHT).read_text(encoding="utf-8")
+    else:
+        page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")
+    d = _parse(page)
+    levels = {e["level"] for e in d.having("check")}
+    worst = "bad" if "bad" in levels else "warn" if levels else "ok"
+    header = d.having("header-status")
+    assert len(header) == 1 and header[0]["header-status"] == worst == d.having("health")[0]["health"]
+    assert f"status {worst}</span>" in page
+    if case == "empty":
+        assert worst == "bad" and "no records were read" in page
+        assert "status ok" not in page
+    data = json.loads(d.json)
+    assert data["health"] == worst and data["status"] == "ok"  # the run itself did finish
