@@ -108,13 +108,20 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Folder for batch.jsonl, batch-clean.jsonl and gold.csv."),
     source: Path = typer.Option(Path("../shared/corpora/reuters21578"), "--source", help="Reuters-21578 .sgm folder."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same corpus)."),
+    realistic: bool = typer.Option(False, "--realistic", help="Outlets behave as real ones: every behaviour below."),
+    behaviours: str = typer.Option("", "--behaviours", help="Comma list of: versions, aggregator, no_outlet, "
+                                   "consent_wall, link_lists, live_blogs, scraped_twice."),
 ) -> None:
     """Build a labeled syndication corpus from Reuters-21578 wire reports."""
-    from dedup.synth import build_corpus
+    from dedup.synth import build_corpus, parse_behaviours
 
     if not source.is_dir():
         _fail(f"--source folder not found: {source}", EXIT_USAGE)
-    stats = build_corpus(source, n, out, seed=seed)
+    try:
+        chosen = parse_behaviours(behaviours, realistic)
+    except ValueError as e:
+        _fail(str(e), EXIT_USAGE)
+    stats = build_corpus(source, n, out, seed=seed, behaviours=chosen)
     typer.echo(json.dumps(stats, indent=2, default=str))
 
 
@@ -125,6 +132,12 @@ def eval_cmd(
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Only this night of the stories dataset."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     examples: int = typer.Option(10, "--examples", help="Wrong pairs to show of each kind."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="The JSONL batch the run read: adds chrome line "
+                                         "precision/recall, text-loss and lost copies."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="The run's rejects (default: rejects/ beside "
+                                           "--stories)."),
+    gold_lines: Optional[Path] = typer.Option(None, "--gold-lines", help="Per-line gold (default: "
+                                              "gold-lines.parquet beside --gold)."),
 ) -> None:
     """Pairwise precision, recall, F1 and adjusted Rand index against gold clusters, with the wrong pairs."""
     import pandas as pd
@@ -143,6 +156,15 @@ def eval_cmd(
     g = pd.read_csv(gold, dtype=str)
     bodies = pred.set_index("story_id")["body_clean"] if "body_clean" in pred.columns else None
     res = evaluate(pred[["story_id", "cluster_id"]], g, bodies=bodies, max_examples=examples)
+    if batch is not None:
+        from dedup.evaluate import line_figures
+
+        if not batch.is_file():
+            _fail(f"--batch file not found: {batch}", EXIT_USAGE)
+        if bodies is None:
+            _fail("--batch needs the stories' body_clean column", EXIT_USAGE)
+        res.lines = line_figures(batch, pred[["story_id", "body_clean"]], stories, g, gold, rejects_path=rejects,
+                                 gold_lines_path=gold_lines, run_date=run_date, max_examples=examples)
     typer.echo(json.dumps(res.to_dict(), indent=2, default=str) if as_json else res.to_text())
 
 
