@@ -110,18 +110,25 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Folder for batch.jsonl, batch-clean.jsonl and gold.csv."),
     source: Path = typer.Option(Path("../shared/corpora/reuters21578"), "--source", help="Reuters-21578 .sgm folder."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same corpus)."),
+    realistic: bool = typer.Option(False, "--realistic", help="Outlets behave as real ones: every behaviour below."),
+    behaviours: str = typer.Option("", "--behaviours", help="Comma list of: versions, aggregator, no_outlet, "
+                                   "consent_wall, link_lists, live_blogs, scraped_twice."),
 ) -> None:
     """Build a labeled syndication corpus from Reuters-21578 wire reports (from a checkout: the
     builder is test data tooling in bench/synth/corpus.py, not part of the installed job)."""
-    build_corpus = _corpus_builder()
+    corpus = _corpus_builder()
     if not source.is_dir():
         _fail(f"--source folder not found: {source}", EXIT_USAGE)
-    stats = build_corpus(source, n, out, seed=seed)
+    try:
+        chosen = corpus.parse_behaviours(behaviours, realistic)
+    except ValueError as e:
+        _fail(str(e), EXIT_USAGE)
+    stats = corpus.build_corpus(source, n, out, seed=seed, behaviours=chosen)
     typer.echo(json.dumps(stats, indent=2, default=str))
 
 
 def _corpus_builder():
-    """``build_corpus`` from the checkout's bench/synth/corpus.py, or a one-line usage error."""
+    """The checkout's bench/synth/corpus.py as a module, or a one-line usage error."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[1] / "bench" / "synth" / "corpus.py"
@@ -132,7 +139,7 @@ def _corpus_builder():
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclasses look their module up there
     spec.loader.exec_module(mod)
-    return mod.build_corpus
+    return mod
 
 
 @app.command("eval")
@@ -142,24 +149,41 @@ def eval_cmd(
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Only this night of the stories dataset."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     examples: int = typer.Option(10, "--examples", help="Wrong pairs to show of each kind."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="The JSONL batch the run read: adds chrome line "
+                                         "precision/recall, text-loss and lost copies."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="The run's rejects (default: rejects/ beside "
+                                           "--stories)."),
+    gold_lines: Optional[Path] = typer.Option(None, "--gold-lines", help="Per-line gold (default: "
+                                              "gold-lines.parquet beside --gold)."),
+    id_column: str = typer.Option("story_id", "--id-column", help="Story id column of --stories (another tool's output)."),
+    cluster_column: str = typer.Option("cluster_id", "--cluster-column", help="Cluster column of --stories."),
 ) -> None:
     """Pairwise precision, recall, F1 and adjusted Rand index against gold clusters, with the wrong pairs."""
     import pandas as pd
 
-    from dedup.tools.evaluate import evaluate
+    from dedup.tools.evaluate import evaluate, read_stories
 
     if not stories.exists():
         _fail(f"--stories not found: {stories}", EXIT_USAGE)
     if not gold.is_file():
         _fail(f"--gold file not found: {gold}", EXIT_USAGE)
-    pred = pd.read_parquet(stories)
-    if run_date is not None:
-        if "run_date" not in pred.columns:
-            _fail("--run-date given but the stories have no run_date column", EXIT_USAGE)
-        pred = pred[pred["run_date"].astype(str) == run_date]
-    g = pd.read_csv(gold, dtype=str)
+    try:
+        pred = read_stories(stories, run_date=run_date, id_column=id_column, cluster_column=cluster_column,
+                            body_column="body_clean")
+    except ValueError as e:
+        _fail(str(e), EXIT_USAGE)
+    g = pd.read_csv(gold, dtype=str, keep_default_na=False)
     bodies = pred.set_index("story_id")["body_clean"] if "body_clean" in pred.columns else None
     res = evaluate(pred[["story_id", "cluster_id"]], g, bodies=bodies, max_examples=examples)
+    if batch is not None:
+        from dedup.tools.evaluate import line_figures
+
+        if not batch.is_file():
+            _fail(f"--batch file not found: {batch}", EXIT_USAGE)
+        if bodies is None:
+            _fail("--batch needs the stories' body_clean column", EXIT_USAGE)
+        res.lines = line_figures(batch, pred[["story_id", "body_clean"]], stories, g, gold, rejects_path=rejects,
+                                 gold_lines_path=gold_lines, run_date=run_date, max_examples=examples)
     typer.echo(json.dumps(res.to_dict(), indent=2, default=str) if as_json else res.to_text())
 
 

@@ -83,6 +83,25 @@ def test_synth_command(tmp_path, cli):
     assert (out / "batch-clean.jsonl").exists()
     r = cli("synth", "--n", "10", "--out", out, "--source", tmp_path / "nope")
     assert r.exit_code == 2 and "--source" in r.output
+    r = cli("synth", "--n", "200", "--out", tmp_path / "r", "--source", src, "--realistic")
+    assert r.exit_code == 0, r.output
+    assert set(json.loads(r.output)["behaviour_counts"]) >= {"aggregator", "live_blog", "no_outlet"}
+    r = cli("synth", "--n", "100", "--out", tmp_path / "v", "--source", src, "--behaviours", "versions")
+    beh = pd.read_csv(tmp_path / "v" / "behaviours.csv")
+    assert r.exit_code == 0 and beh["behaviour"].str.startswith("version_").all() and len(beh) == 6
+    r = cli("synth", "--n", "10", "--out", tmp_path / "x", "--source", src, "--behaviours", "walls")
+    assert r.exit_code == 2 and "unknown behaviour" in r.output
+    # eval's line figures on a run of the realistic corpus
+    run = cli("run", "--input", tmp_path / "r" / "batch.jsonl", "--output", tmp_path / "o", "--run-date", "2026-11-26")
+    assert run.exit_code == 0, run.output
+    r = cli("eval", "--stories", tmp_path / "o" / "stories", "--gold", tmp_path / "r" / "gold.csv",
+            "--batch", tmp_path / "r" / "batch.jsonl", "--json")
+    assert r.exit_code == 0, r.output
+    lines = json.loads(r.output)["lines"]
+    assert lines["gold_lines"] and lines["n_input_lines"] > 1000 and 0 <= lines["text_loss"] <= 1
+    r = cli("eval", "--stories", tmp_path / "o" / "stories", "--gold", tmp_path / "r" / "gold.csv",
+            "--batch", tmp_path / "nope.jsonl")
+    assert r.exit_code == 2 and "--batch" in r.output
 
 
 def test_library_api_matches_the_cli(tmp_path):

@@ -15,11 +15,13 @@ Outputs, in ``out_dir``:
 * ``gold.csv``           story_id,gold_cluster
 * ``edits.csv``          per story: which original and which edits were applied (for debugging misses)
 * ``stats.json``         what ``build_corpus`` returns (counts, wire re-sends dropped, timings)
+* ``gold-lines.parquet`` per body line of batch.jsonl: story_id, line_no, text, is_chrome, kind
+* ``behaviours.csv``     with ``--realistic`` / ``--behaviours``: which records carry which behaviour
 
 Usage::
 
-    python bench/synth/corpus.py --n 10000 --out /tmp/corpus10k [--source DIR] [--seed 0]
-    dedup synth --n 10000 --out /tmp/corpus10k      (the same, from a checkout)
+    python bench/synth/corpus.py --n 10000 --out /tmp/corpus10k [--source DIR] [--seed 0] [--realistic]
+    dedup synth --n 10000 --out /tmp/corpus10k [--realistic]      (the same, from a checkout)
 
 Everything is a function of ``seed``. All outlet names, domains, chrome text and
 credit names are invented here.
@@ -43,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from dedup.tools.evaluate import FURNITURE
 
 log = logging.getLogger(__name__)
 
@@ -852,7 +856,414 @@ def _url(o: Outlet, headline: str, pub_iso: str, serial: int) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# 6. Building the corpus
+# 6. Per-line gold and outlets that behave like real ones (``behaviours``)
+# --------------------------------------------------------------------------------------
+
+# Kind of a body line in gold-lines.parquet. Story text: "story" (a paragraph of the report),
+# "update_top", "correction", "liveblog_own", "liveblog_quote". Neither story text nor chrome:
+# FURNITURE (defined with the gold-lines format in dedup.tools.evaluate), the "(Reporting by ...)" trailer the job strips as wire furniture on purpose.
+# Everything else is chrome: "chrome:<item>" (outlet chrome; "chrome:headline" is the page's
+# headline repeated in the body), "wall" (consent wall), "liveblog_stamp" (a live blog's times).
+STORY_KINDS = frozenset({"story", "update_top", "correction", "liveblog_own", "liveblog_quote"})
+
+
+def is_chrome_kind(kind: str) -> bool:
+    """True for a gold line kind that is page chrome (not story text and not wire furniture)."""
+    return kind not in STORY_KINDS and kind != FURNITURE
+
+
+def _assemble(render: "_Renderer", o: "Outlet", oi: int, h: str, pub: int, paras: list[str],
+              para_kinds: list[str], extra: tuple = ()) -> tuple[list[str], list[str]]:
+    """The page body of one copy: the outlet's header, the paragraphs (with its mid-body item),
+    its footer; and the gold kind of every line. ``extra`` = (mid, tail): lists of (line, kind)
+    put in the middle of the paragraphs and after them (variable link-list lines)."""
+    lines: list[str] = []
+    kinds: list[str] = []
+
+    def add(items: list[str], kind: str) -> None:
+        lines.extend(items)
+        kinds.extend(["chrome:" + kind] * len(items))
+
+    for kind in o.header:
+        add(render.lines(kind, o, oi, h, pub), kind)
+    sec = list(zip(paras, para_kinds))
+    if o.mid and len(paras) > o.mid[1]:
+        sec[o.mid[1]:o.mid[1]] = [(x, "chrome:" + o.mid[0]) for x in render.lines(o.mid[0], o, oi, h, pub)]
+    if extra:
+        mid, tail = extra
+        at = len(sec) // 2 if len(sec) >= 2 else len(sec)
+        sec[at:at] = mid
+        sec.extend(tail)
+    for x, k in sec:
+        lines.append(x)
+        kinds.append(k)
+    for kind in o.footer:
+        add(render.lines(kind, o, oi, h, pub), kind)
+    return lines, kinds
+
+
+LINE_GOLD_SCHEMA = None  # set on first use (pyarrow is imported lazily: the builder runs without it)
+
+
+class _LineGold:
+    """Writes gold-lines.parquet: one row per non-empty body line of batch.jsonl, in order.
+
+    Columns: story_id (string), line_no (int32, the line's index among the story's non-empty
+    lines, as ``dedup.stages.text.lines.Lines.split`` numbers them), text (whitespace-trimmed), is_chrome
+    (bool), kind (string, see FURNITURE / STORY_KINDS)."""
+
+    FLUSH = 20000
+
+    def __init__(self, path: Path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.schema = pa.schema([("story_id", pa.string()), ("line_no", pa.int32()), ("text", pa.large_string()),
+                                 ("is_chrome", pa.bool_()), ("kind", pa.string())])
+        self.writer = pq.ParquetWriter(str(path), self.schema)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sid: list[str] = []
+        self.no: list[int] = []
+        self.text: list[str] = []
+        self.kind: list[str] = []
+        self.n_stories = 0
+
+    def add(self, sid: str, lines: list[str], kinds: list[str]) -> None:
+        k = 0
+        for x, kind in zip(lines, kinds):
+            for part in x.split("\n"):
+                part = part.strip()
+                if part:
+                    self.sid.append(sid)
+                    self.no.append(k)
+                    self.text.append(part)
+                    self.kind.append(kind)
+                    k += 1
+        self.n_stories += 1
+        if self.n_stories >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.sid:
+            pa = self.pa
+            chrome = [is_chrome_kind(k) for k in self.kind]
+            self.writer.write_table(pa.table([pa.array(self.sid, pa.string()), pa.array(self.no, pa.int32()),
+                                              pa.array(self.text, pa.large_string()), pa.array(chrome, pa.bool_()),
+                                              pa.array(self.kind, pa.string())], schema=self.schema))
+        self._reset()
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+BEHAVIOURS = ("versions", "aggregator", "no_outlet", "consent_wall", "link_lists", "live_blogs", "scraped_twice")
+# Extra records, as shares of the corpus size (the rest are the ordinary copies).
+SHARE_VERSIONS = 0.06  # later versions of a copy from the same outlet, new id
+SHARE_AGGREGATOR = 0.08  # one aggregator outlet carrying this many agency copies
+SHARE_LIVE_BLOGS = 0.01  # live blogs / roundups quoting the ledes of 3-5 reports
+SHARE_SCRAPED_TWICE = 0.02  # the same page, scraped again under a new id
+P_SECOND_VERSION = 0.3  # a versioned copy gets a further version
+NO_OUTLET_FEEDS = 3  # outlets whose whole feed comes without an outlet field
+P_NO_OUTLET = 0.03  # and this share of the other records
+WALL_GROUP = 4  # outlets of one media group sharing a consent wall
+P_WALL = 0.35  # of the group's ordinary copies, the share scraped with the wall
+P_WALL_ONLY = 0.4  # of those, the share whose whole body is the wall
+LINK_OUTLETS = 12  # outlets that put variable link lists in their pages
+LIVE_QUOTES = (3, 5)
+GROUP_NAME = "Northline Media"
+WALL_LINES = (
+    "We care about your privacy",
+    f"{GROUP_NAME} and our 180 partners use cookies and similar technologies to store and access information on "
+    "your device, to personalise ads and content, to measure ads and content, and to understand our audiences.",
+    "By selecting Accept all you agree to this use; select Manage choices to refuse or limit it. You can change "
+    f"your mind at any time on the Privacy page of any {GROUP_NAME} site.",
+    "Accept all | Reject all | Manage choices",
+)
+_UPDATE_ENDINGS = (
+    "officials said in a later statement, adding that more details would follow.",
+    "according to people familiar with the matter who were not authorised to speak publicly.",
+    "a spokesman confirmed on the telephone later in the day.",
+    "the company said in an amended filing released after the first report.",
+)
+_UPDATE_PREFIX = re.compile(r"^(?:UPDATE \d+-|CORRECTED-)")
+
+
+@dataclass
+class _Rec:
+    """One written record, kept for the extra records derived from it."""
+
+    sid: str
+    gold: str
+    oi: int
+    outlet: "Outlet"
+    h: str
+    pub: int
+    head: str
+    paras: list[str]
+    para_kinds: list[str]
+    lines: list[str]
+    kinds: list[str]
+    body: str
+    no_outlet: bool
+
+
+def _iso(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Realism:
+    """The behaviours of real outlets, on top of the ordinary copies (see ``build_corpus``).
+
+    All its random choices come from its own generator, so the ordinary copies of a corpus are
+    the same with and without behaviours (ids aside: extra records take ids after them)."""
+
+    def __init__(self, behaviours: set[str], n_total: int, outlets: list["Outlet"], preps: list["_Prep"],
+                 originals: list[Original], seed: int):
+        self.on = behaviours
+        self.xr = xr = random.Random(seed * 7717 + 3)
+        self.outlets, self.preps, self.originals = outlets, preps, originals
+        self.render = _Renderer(preps, xr)
+        share = {"versions": SHARE_VERSIONS, "aggregator": SHARE_AGGREGATOR, "live_blogs": SHARE_LIVE_BLOGS,
+                 "scraped_twice": SHARE_SCRAPED_TWICE}
+        self.n_extra = {b: int(round(s * n_total)) for b, s in share.items() if b in behaviours}
+        n_out = len(outlets)
+        self.wall_group = set(xr.sample(range(n_out), WALL_GROUP)) if "consent_wall" in behaviours else set()
+        rest = [i for i in range(n_out) if i not in self.wall_group]
+        self.no_outlet_feeds = set(xr.sample(rest, NO_OUTLET_FEEDS)) if "no_outlet" in behaviours else set()
+        self.link_style = ({i: xr.choice(("more", "read_more", "related")) for i in xr.sample(range(n_out), LINK_OUTLETS)}
+                           if "link_lists" in behaviours else {})
+        self.recs: list[_Rec] = []
+        self.rows: list[tuple[str, str, str, str, int]] = []  # story_id, gold, behaviour, of_story, expect_reject
+        self.counts: Counter[str] = Counter()
+        self._no_outlet = False
+        self.agg = self._aggregator(outlets) if "aggregator" in behaviours else None
+
+    @property
+    def n_extra_total(self) -> int:
+        return sum(self.n_extra.values())
+
+    @staticmethod
+    def _aggregator(outlets: list["Outlet"]) -> "Outlet":
+        import dataclasses
+
+        base = outlets[0]
+        texts = dict(base.texts)
+        texts.update({
+            "credit": "Source: Reuters", "trending": "Most read on NewsPulse", "trending_n": 5, "bullet": "• ",
+            "disclaimer": "NewsPulse carries this report as received from the wire; it has not been edited.",
+            "copyright": "© {year} NewsPulse Aggregator", "first_pub": "Added: ",
+        })
+        return dataclasses.replace(
+            base, idx=len(outlets), name="NewsPulse Aggregator", short="NewsPulse", domain="newspulse.example",
+            url_style=2, section="wire", case=1, headline_prefix="", p_prefix=0.0, p_credit=0.0,
+            header=("headline", "credit", "first_pub"), footer=("disclaimer", "trending", "copyright"), mid=None,
+            texts=texts)
+
+    # ---- hooks on the ordinary copies
+
+    def extra_chrome(self, o: "Outlet", oi: int, h: str, pub: int) -> tuple:
+        """Variable link-list lines of outlets that have them: (mid, tail) lists of (line, kind)."""
+        style = self.link_style.get(o.idx)
+        if style is None:
+            return ()
+        heads = self.render.other_headlines(oi, o.case, self.xr.randint(2, 4))
+        if not heads:
+            return ()
+        self.counts["link_list_lines"] += 1
+        if style == "more":
+            return [], [("More stories: " + "; ".join(heads), "chrome:more_stories")]
+        if style == "read_more":
+            return [("READ MORE: " + heads[0], "chrome:read_more")], []
+        return [("Related: " + " | ".join(heads[:2]), "chrome:related")], []
+
+    def wall(self, o: "Outlet", sid: str, lines: list[str], kinds: list[str], paras: list[str]):
+        """A group site's page scraped as its consent wall (in front of a teaser, or alone).
+        Returns (lines, kinds, gold label or None to keep the report's)."""
+        if o.idx not in self.wall_group or self.xr.random() >= P_WALL:
+            return lines, kinds, None
+        only = self.xr.random() < P_WALL_ONLY
+        new = list(WALL_LINES) + ([] if only else [paras[0]])
+        new_kinds = ["wall"] * len(WALL_LINES) + ([] if only else ["story"])
+        self.counts["consent_wall_only" if only else "consent_wall_teaser"] += 1
+        gold = f"wall-{sid}" if only else None
+        self._pending_row = ("consent_wall_only" if only else "consent_wall_teaser", int(only))
+        return new, new_kinds, gold
+
+    def head(self, o: "Outlet", head: str) -> str:
+        """The record's JSON head without its outlet field for a feed that has none."""
+        self._no_outlet = ("no_outlet" in self.on
+                           and (o.idx in self.no_outlet_feeds or self.xr.random() < P_NO_OUTLET))
+        if not self._no_outlet:
+            return head
+        self.counts["no_outlet"] += 1
+        return head.replace(', "outlet": ' + json.dumps(o.name, ensure_ascii=False), "", 1)
+
+    def keep(self, sid: str, gold: str, oi: int, o: "Outlet", h: str, pub: int, head: str, paras: list[str],
+             para_kinds: list[str], lines: list[str], kinds: list[str], body: str) -> None:
+        pending = getattr(self, "_pending_row", None)
+        if pending:
+            self.rows.append((sid, gold, pending[0], "", pending[1]))
+            self._pending_row = None
+        if self._no_outlet:
+            self.rows.append((sid, gold, "no_outlet", "", 0))
+        self.recs.append(_Rec(sid, gold, oi, o, h, pub, head, paras, para_kinds, lines, kinds, body, self._no_outlet))
+
+    # ---- extra records
+
+    def extras(self) -> list[dict]:
+        """The extra records (ids not yet given: "sid" is None), sorted by publication time."""
+        xr = self.xr
+        reports = [r for r in self.recs if r.gold.startswith("r")]  # wall-only pages derive nothing
+        out: list[dict] = []
+        if not reports:
+            return out
+        if "versions" in self.on:
+            out += self._versions(reports, self.n_extra["versions"])
+        if "aggregator" in self.on:
+            out += self._aggregated(reports, self.n_extra["aggregator"])
+        if "live_blogs" in self.on:
+            out += self._live_blogs(reports, self.n_extra["live_blogs"])
+        if "scraped_twice" in self.on:
+            for r in (xr.choice(reports) for _ in range(self.n_extra["scraped_twice"])):
+                out.append({"gold": r.gold, "behaviour": "scraped_twice", "of": r.sid, "oi": r.oi, "outlet": r.outlet,
+                            "h": r.h, "pub": r.pub, "same_page": r, "lines": r.lines, "kinds": r.kinds})
+        out.sort(key=lambda e: e["pub"])
+        return out
+
+    def _versions(self, reports: list[_Rec], n: int) -> list[dict]:
+        xr = self.xr
+        out: list[dict] = []
+        while len(out) < n:
+            r = xr.choice(reports)
+            chain = [r]
+            if xr.random() < P_SECOND_VERSION and len(out) + 1 < n:
+                chain.append(None)
+            paras, pk, pub, prev = list(r.paras), list(r.para_kinds), r.pub, r
+            for v in range(1, len(chain) + 1):
+                variant = xr.choice(("new_top", "correction", "drop_last"))
+                story_at = [j for j, k in enumerate(pk) if k == "story"]
+                if variant == "drop_last" and len(story_at) < 2:
+                    variant = "correction"
+                subject = self.preps[r.oi].cased[2].rstrip(".")
+                if variant == "new_top":
+                    paras.insert(0, f"{subject}, {xr.choice(_UPDATE_ENDINGS)}")
+                    pk.insert(0, "update_top")
+                elif variant == "correction":
+                    paras.append(f"Correction: an earlier version of this story about {subject[:1].lower()}"
+                                 f"{subject[1:]} misstated a figure in paragraph {xr.randint(2, 5)}.")
+                    pk.append("correction")
+                else:
+                    del paras[story_at[-1]]
+                    del pk[story_at[-1]]
+                pub += xr.randint(20 * 60, 8 * 3600)
+                h = ("CORRECTED-" if variant == "correction" else f"UPDATE {v}-") + _UPDATE_PREFIX.sub("", r.h)
+                lines, kinds = _assemble(self.render, r.outlet, r.oi, h, pub, paras, pk,
+                                         self.extra_chrome(r.outlet, r.oi, h, pub))
+                out.append({"gold": r.gold, "behaviour": "version_" + variant, "of": prev.sid if v == 1 else "",
+                            "oi": r.oi, "outlet": r.outlet, "h": h, "pub": pub, "lines": lines, "kinds": kinds,
+                            "no_outlet": r.no_outlet, "paras": list(paras), "para_kinds": list(pk)})
+                self.counts["version_" + variant] += 1
+        return out[:n]
+
+    def _aggregated(self, reports: list[_Rec], n: int) -> list[dict]:
+        xr, agg = self.xr, self.agg
+        by_oi = {r.oi: r for r in reports}
+        pick = xr.sample(sorted(by_oi), min(n, len(by_oi)))
+        out = []
+        for oi in pick:
+            p, r = self.preps[oi], by_oi[oi]
+            paras = list(p.paragraphs)
+            if xr.random() < 0.4 and p.n_words >= TRUNCATE_MIN_WORDS and p.lead_k < len(paras):
+                paras = paras[:xr.randint(p.lead_k, len(paras) - 1)]
+            if p.city:
+                paras[0] = f"{p.city}, {p.day_full or p.day_short} (Reuters) - {paras[0]}".replace(", (", " (")
+            pub = p.epoch + int(min(xr.expovariate(1 / 7200), 20 * 3600)) + xr.randint(60, 900)
+            h = p.cased[agg.case]
+            lines, kinds = _assemble(self.render, agg, oi, h, pub, paras, ["story"] * len(paras))
+            out.append({"gold": r.gold, "behaviour": "aggregator", "of": "", "oi": oi, "outlet": agg, "h": h,
+                        "pub": pub, "lines": lines, "kinds": kinds, "no_outlet": False})
+        self.counts["aggregator"] += len(out)
+        return out
+
+    def _live_blogs(self, reports: list[_Rec], n: int) -> list[dict]:
+        xr = self.xr
+        by_time = sorted({r.oi: r for r in reports}.values(), key=lambda r: r.pub)
+        out = []
+        for _ in range(n):
+            k = xr.randint(*LIVE_QUOTES)
+            if len(by_time) < k:
+                break
+            a = xr.randrange(len(by_time))
+            lo = max(0, min(a - 15, len(by_time) - 30))
+            quoted = xr.sample(by_time[lo:lo + 30], k)
+            o = xr.choice(self.outlets)
+            heads = [self.preps[r.oi].cased[o.case] for r in quoted]
+            paras = [f"Live: {heads[0]}, {heads[1]} and more"]
+            pk = ["liveblog_own"]
+            pub = max(r.pub for r in quoted) + xr.randint(600, 3600)
+            for j, r in enumerate(quoted):
+                p = self.preps[r.oi]
+                paras.append(_fmt_time(pub - (k - j) * xr.randint(600, 1800), "%H:%M GMT"))
+                pk.append("liveblog_stamp")
+                paras.append(heads[j])
+                pk.append("liveblog_quote")
+                ledes = list(p.paragraphs[:xr.randint(1, 2)])
+                paras += ledes
+                pk += ["liveblog_quote"] * len(ledes)
+            h = f"Markets live: {heads[0]} and more"
+            lines, kinds = _assemble(self.render, o, quoted[0].oi, h, pub, paras, pk)
+            out.append({"gold": None, "behaviour": "live_blog", "of": " ".join(r.sid for r in quoted), "oi": -1,
+                        "outlet": o, "h": h, "pub": pub, "lines": lines, "kinds": kinds, "no_outlet": False})
+        self.counts["live_blog"] += len(out)
+        return out
+
+
+def _write_extras(real: _Realism, n_base: int, width: int, out: Path, buf_chrome: list[str], buf_clean: list[str],
+                  gold_w, edits_w, line_gold: _LineGold, originals: list[Original]) -> None:
+    """Append the extra records of ``real`` (ids after the ordinary copies) to the output
+    buffers and gold files, and write behaviours.csv."""
+    dumps = json.dumps
+    for k, e in enumerate(real.extras()):
+        sid = f"s{n_base + k:0{width}d}"
+        gold = e["gold"] or f"live-{sid}"
+        same = e.get("same_page")
+        if same is not None:  # the page again: everything but the id as before
+            head = same.head.replace(dumps(same.sid), dumps(sid), 1)
+            no_outlet = same.no_outlet
+        else:
+            o = e["outlet"]
+            no_outlet = e["no_outlet"]
+            pub_s = _iso(e["pub"])
+            rec = {"id": sid, "outlet": o.name, "url": _url(o, e["h"], pub_s, 3_000_000 + k), "headline": e["h"],
+                   "published_at": pub_s}
+            if no_outlet:
+                del rec["outlet"]
+            head = dumps(rec, ensure_ascii=False)[:-1]
+        lines, kinds = e["lines"], e["kinds"]
+        body = "\n".join(lines)
+        clean = "\n".join(x for x, kd in zip(lines, kinds) if not is_chrome_kind(kd))
+        buf_chrome.append(f'{head}, "body": {dumps(body, ensure_ascii=False)}}}\n')
+        buf_clean.append(f'{head}, "body": {dumps(clean, ensure_ascii=False)}}}\n')
+        line_gold.add(sid, lines, kinds)
+        gold_w.writerow((sid, gold))
+        newid = originals[e["oi"]].newid if e["oi"] >= 0 else ""
+        edits_w.writerow((sid, gold, newid, e["outlet"].name, 0, 0, 0, 0, 0, "none", 0, 0))
+        real.rows.append((sid, gold, e["behaviour"], e["of"], 0))
+        if no_outlet and same is None:
+            real.rows.append((sid, gold, "no_outlet", "", 0))
+    with open(out / "behaviours.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("story_id", "gold_cluster", "behaviour", "of_story", "expect_reject"))
+        w.writerows(sorted(real.rows))
+    real.counts["gold_labels_own"] = sum(1 for r in real.rows if r[2] in ("consent_wall_only", "live_blog"))
+
+
+# --------------------------------------------------------------------------------------
+# 7. Building the corpus
 # --------------------------------------------------------------------------------------
 
 def build_corpus(
@@ -862,12 +1273,39 @@ def build_corpus(
     *,
     seed: int = 0,
     chrome: bool = True,
+    behaviours: "set[str] | list[str] | tuple[str, ...]" = (),
 ) -> dict:
     """Write ``n_stories`` labeled copies to ``out_dir`` (see module docstring); return stats.
 
     ``chrome=False`` writes batch.jsonl without outlet chrome (then identical to
     batch-clean.jsonl). Deterministic for a given ``seed`` (and source files).
+
+    ``behaviours`` (any of ``BEHAVIOURS``; default none, which writes exactly the corpus of
+    earlier versions) makes outlets behave as real ones; ``n_stories`` is then the total with
+    the extra records, which take the ids after the ordinary copies:
+
+    * ``versions``: later versions of a copy from the same outlet under new ids (a new top
+      paragraph, a correction line appended, or the last paragraph dropped); gold: the report's.
+    * ``aggregator``: one outlet ("NewsPulse Aggregator") carrying many agency copies.
+    * ``no_outlet``: three outlets' feeds, and a few other records, without an outlet field.
+    * ``consent_wall``: four outlets of one media group scraped as their shared consent wall,
+      in front of a teaser (the first paragraph; gold: the report's) or alone. A wall-only
+      body has no story text: gold gives it a label of its own (``wall-<story id>``), so
+      clustering it with anything is a false merge; behaviours.csv marks it expect_reject=1.
+    * ``link_lists``: twelve outlets put variable link lines in their pages ("More stories:
+      A; B; C", "READ MORE: A", "Related: A | B", other reports' headlines).
+    * ``live_blogs``: live blogs quoting the headline and lede of 3-5 reports of the same
+      night; gold: a label of their own (``live-<story id>``), not any report's.
+    * ``scraped_twice``: the same page (url, headline, body) again under a new id.
+
+    Besides the files of the module docstring, writes gold-lines.parquet (which body lines
+    of batch.jsonl are chrome, see ``_LineGold``) and, with behaviours, behaviours.csv
+    (story_id, gold_cluster, behaviour, of_story, expect_reject).
+    Raises ValueError for an unknown behaviour.
     """
+    unknown = set(behaviours) - set(BEHAVIOURS)
+    if unknown:
+        raise ValueError(f"unknown behaviour(s) {sorted(unknown)}; known: {', '.join(BEHAVIOURS)}")
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -881,7 +1319,12 @@ def build_corpus(
     n_out = len(outlets)
     preps = [_prepare(o, seed) for o in originals]
 
-    sizes = plan_cluster_sizes(n_stories, len(originals), rng)
+    n_total = n_stories
+    real = _Realism(set(behaviours), n_total, outlets, preps, originals, seed) if behaviours else None
+    n_base = n_total - (real.n_extra_total if real else 0)
+    if n_base < 1:
+        raise ValueError(f"--n {n_total} leaves no room for ordinary copies besides the extra records")
+    sizes = plan_cluster_sizes(n_base, len(originals), rng)
     k = len(sizes)
     chosen = rng.permutation(len(originals))[:k]
     n = int(sizes.sum())
@@ -910,7 +1353,7 @@ def build_corpus(
 
     u = rng.random((n, 8))
     serial = rng.permutation(n) + 1_000_000
-    width = max(6, len(str(max(n - 1, 0))))
+    width = max(6, len(str(max(n_total - 1, 0))))
 
     render = _Renderer(preps, rnd)
     body_rules = {o.style_id: _style_rules(o.style) for o in outlets}
@@ -924,6 +1367,7 @@ def build_corpus(
     f_edits = open(out / "edits.csv", "w", encoding="utf-8", newline="", buffering=1 << 20)
     gold_w = csv.writer(f_gold)
     gold_w.writerow(("story_id", "gold_cluster"))
+    line_gold = _LineGold(out / "gold-lines.parquet")
     edits_w = csv.writer(f_edits)
     edits_w.writerow(("story_id", "gold_cluster", "original_newid", "outlet", "exact", "truncated",
                       "dropped_paragraph", "merged_paragraphs", "house_style", "dateline", "credit_line", "late"))
@@ -1015,25 +1459,33 @@ def build_corpus(
             clean_body = "\n".join(paras)
             clean_line = f'{head}, "body": {dumps(clean_body, ensure_ascii=False)}}}\n'
             buf_clean.append(clean_line)
+            para_kinds = ["story"] * len(paras)
+            if credit:
+                para_kinds[-1] = FURNITURE
             if chrome:
-                pub_i = pub_l[i]
-                lines: list[str] = []
-                for kind in o.header:
-                    lines.extend(render.lines(kind, o, oi, h, pub_i))
-                if o.mid and len(paras) > o.mid[1]:
-                    lines.extend(paras[:o.mid[1]])
-                    lines.extend(render.lines(o.mid[0], o, oi, h, pub_i))
-                    lines.extend(paras[o.mid[1]:])
-                else:
-                    lines.extend(paras)
-                for kind in o.footer:
-                    lines.extend(render.lines(kind, o, oi, h, pub_i))
+                lines, kinds = _assemble(render, o, oi, h, pub_l[i], paras, para_kinds,
+                                         real.extra_chrome(o, oi, h, pub_l[i]) if real else ())
+            else:
+                lines, kinds = list(paras), para_kinds
+            gc_override = None
+            if real:
+                if chrome:
+                    lines, kinds, gc_override = real.wall(o, sid, lines, kinds, paras)
+                    clean_body = "\n".join(x for x, k in zip(lines, kinds) if not is_chrome_kind(k))
+                head = real.head(o, head)
+                clean_line = f'{head}, "body": {dumps(clean_body, ensure_ascii=False)}}}\n'
+                buf_clean[-1] = clean_line
+            if chrome or real:
                 chrome_body = "\n".join(lines)
                 buf_chrome.append(f'{head}, "body": {dumps(chrome_body, ensure_ascii=False)}}}\n')
             else:
                 buf_chrome.append(clean_line)
 
             gc = f"r{originals[oi].newid:05d}"
+            if real:
+                gc = gc_override or gc
+                real.keep(sid, gc, oi, o, h, pub_l[i], head, paras, para_kinds, lines, kinds, chrome_body)
+            line_gold.add(sid, lines, kinds)
             gold_w.writerow((sid, gc))
             edits_w.writerow((sid, gc, originals[oi].newid, o.name, int(exact), int(truncated), int(dropped),
                               int(merged), int(styled), dl_variant, int(credit), int(late_l[i])))
@@ -1051,15 +1503,18 @@ def build_corpus(
                 buf_chrome.clear()
             if len(styled_cache) > 500_000:
                 styled_cache.clear()
+        if real:
+            _write_extras(real, n, width, out, buf_chrome, buf_clean, gold_w, edits_w, line_gold, originals)
         f_clean.write("".join(buf_clean))
         f_chrome.write("".join(buf_chrome))
     finally:
         for f in (f_chrome, f_clean, f_gold, f_edits):
             f.close()
+        line_gold.close()
 
     counts["late"] = int(late.sum())
     stats = {
-        "stories": n,
+        "stories": n_total,
         "gold_clusters": k,
         "singleton_clusters": int((sizes == 1).sum()),
         "largest_cluster": int(sizes.max()) if k else 0,
@@ -1074,8 +1529,24 @@ def build_corpus(
         "seed": seed,
         "out_dir": str(out),
     }
+    if real:
+        stats["behaviours"] = sorted(real.on)
+        stats["ordinary_copies"] = n
+        stats["behaviour_counts"] = dict(sorted(real.counts.items()))
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     return stats
+
+
+def parse_behaviours(spec: str, realistic: bool = False) -> tuple[str, ...]:
+    """Behaviours from a comma list ("versions,aggregator"); ``realistic`` means all of them.
+    Raises ValueError naming an unknown one."""
+    if realistic:
+        return BEHAVIOURS
+    chosen = tuple(dict.fromkeys(b.strip() for b in spec.split(",") if b.strip()))
+    unknown = [b for b in chosen if b not in BEHAVIOURS]
+    if unknown:
+        raise ValueError(f"unknown behaviour(s) {unknown}; known: {', '.join(BEHAVIOURS)}")
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1085,12 +1556,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-chrome", action="store_true", help="batch.jsonl without outlet chrome")
+    ap.add_argument("--realistic", action="store_true", help="every behaviour of real outlets (see --behaviours)")
+    ap.add_argument("--behaviours", default="", help=f"comma list of: {', '.join(BEHAVIOURS)}")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if not Path(args.source).is_dir():
         print(f"error: source folder not found: {args.source}", file=sys.stderr)
         return 2
-    stats = build_corpus(args.source, args.n, args.out, seed=args.seed, chrome=not args.no_chrome)
+    try:
+        chosen = parse_behaviours(args.behaviours, args.realistic)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    stats = build_corpus(args.source, args.n, args.out, seed=args.seed, chrome=not args.no_chrome,
+                         behaviours=chosen)
     o = stats["originals"]
     print(f"wrote {stats['stories']} stories in {stats['gold_clusters']} gold clusters to {stats['out_dir']} "
           f"in {stats['seconds']} s (originals: {o['parsed']} with a body, {o['resends_dropped']} wire re-sends "

@@ -21,20 +21,31 @@ Conventions:
 
 CLI::
 
-    python -m dedup.tools.evaluate --stories out/stories --gold gold.csv [--run-date 2024-05-01] [--json]
+    dedup eval --stories out/stories --gold gold.csv [--run-date 2024-05-01] [--json]
+               [--batch batch.jsonl [--rejects out/rejects] [--gold-lines gold-lines.parquet]]
+
+With ``--batch`` (the input the run read) it also measures the lines the run removed
+(``evaluate_lines``): chrome precision / recall / F1 and text-loss against the per-line gold
+``dedup synth`` writes, a text-loss that needs no line gold (removed lines found in another
+outlet's copy of the same report), and the rejected stories that were copies of another.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from dedup.stages.text.lines import Lines
+
+# gold-lines.parquet (written by the corpus builder, bench/synth/corpus.py): the kind of a body line
+# that is wire furniture ("(Reporting by ...)"), neither story text nor chrome: the job strips it on purpose.
+FURNITURE = "furniture"
 EXCERPT_CHARS = 160
 
 
@@ -75,6 +86,7 @@ class EvalResult:
     n_gold_clusters_split: int
     false_merges: list[PairExample] = field(default_factory=list)
     misses: list[PairExample] = field(default_factory=list)
+    lines: "LineEvalResult | None" = None  # set by the caller from ``evaluate_lines`` (input batch given)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -97,6 +109,8 @@ class EvalResult:
                   + (" (worst first)" if self.misses else "")]
         for ex in self.misses:
             lines += _example_lines(ex, "gold")
+        if self.lines is not None:
+            lines += ["", self.lines.to_text()]
         return "\n".join(lines)
 
 
@@ -285,19 +299,265 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------------------
-# CLI
+# Lines: chrome precision / recall, text-loss, lost copies
+# --------------------------------------------------------------------------------------
+
+# Rejects whose whole text went as chrome (every input line counts as removed); other rejects
+# (unreadable, empty, bad date) are left out of the line figures.
+CHROME_REJECT = re.compile(r"chrome|wall|no story text", re.I)
+
+
+@dataclass
+class LineEvalResult:
+    """What a run removed from the bodies, line by line (see ``evaluate_lines``)."""
+
+    n_stories: int  # stories of the input found accepted, or rejected for having no text left
+    n_input_lines: int
+    n_removed_lines: int  # input lines absent from body_clean (all lines of a chrome reject)
+    n_trimmed_lines: int  # input lines kept with a piece cut off (a dateline): not counted as removed
+    n_rejected: int  # input stories in the rejects
+    n_rejected_as_chrome: int  # of those, rejected for having no story text left (CHROME_REJECT)
+    rejects_by_reason: dict
+    n_lost_copies: int  # rejected stories whose gold cluster holds other stories (and, with line gold, own story text)
+    lost_copies: list  # their ids (first 20)
+    # From the batch and gold clusters alone: of the removed lines, the share found in another
+    # outlet's copy of the same gold report and in no story of another multi-story gold cluster.
+    text_loss_cross_outlet: float
+    n_removed_wire_lines: int
+    # With per-line gold (gold-lines.parquet); None without it.
+    gold_lines: bool = False
+    n_gold_chrome_lines: int | None = None
+    n_gold_story_lines: int | None = None
+    n_removed_chrome: int | None = None
+    n_removed_story: int | None = None
+    n_removed_furniture: int | None = None  # "(Reporting by ...)" trailers: neither chrome nor story text
+    text_loss: float | None = None  # removed story lines / removed lines (furniture left out); goal 0
+    story_lines_lost: float | None = None  # removed story lines / gold story lines
+    chrome_precision: float | None = None
+    chrome_recall: float | None = None
+    chrome_f1: float | None = None
+    n_expected_rejects: int | None = None  # stories without a story line (a wall-only body)
+    n_expected_rejects_rejected: int | None = None
+    removed_story_examples: list = field(default_factory=list)  # [{story_id, kind, line}], most common first
+
+    def to_text(self) -> str:
+        out = [
+            f"lines     input {self.n_input_lines:,} in {self.n_stories:,} stories  removed {self.n_removed_lines:,}"
+            f"  trimmed {self.n_trimmed_lines:,}",
+            f"text-loss (cross-outlet) {self.text_loss_cross_outlet:.4f}  "
+            f"({self.n_removed_wire_lines:,} removed lines found in another outlet's copy of the same report)",
+        ]
+        if self.gold_lines:
+            out += [
+                f"chrome    precision {self.chrome_precision:.4f}  recall {self.chrome_recall:.4f}  "
+                f"F1 {self.chrome_f1:.4f}  (gold chrome lines {self.n_gold_chrome_lines:,})",
+                f"text-loss {self.text_loss:.4f}  story lines removed {self.n_removed_story:,} of "
+                f"{self.n_gold_story_lines:,} ({self.story_lines_lost:.4f})  furniture removed "
+                f"{self.n_removed_furniture:,}",
+                f"expected rejects (no story line) {self.n_expected_rejects:,}, rejected "
+                f"{self.n_expected_rejects_rejected:,}",
+            ]
+        out.append(f"rejected  {self.n_rejected:,} ({self.n_rejected_as_chrome:,} for no text left)  "
+                   f"lost copies {self.n_lost_copies:,}" + (f": {', '.join(self.lost_copies[:10])}"
+                                                            if self.lost_copies else ""))
+        for r, n in self.rejects_by_reason.items():
+            out.append(f"  {n:,}  {r}")
+        if self.removed_story_examples:
+            out.append("story lines removed (examples):")
+            out += [f"  {e['story_id']}  [{e['kind']}]  {e['line'][:EXCERPT_CHARS]}" for e in self.removed_story_examples]
+        return "\n".join(out)
+
+
+def _line_table(story_ids: np.ndarray, bodies: pa.Array) -> pd.DataFrame:
+    """One row per non-empty line: story (row in story_ids), line_no, key (Lines.key_hash), text."""
+    lines = Lines.split(bodies)
+    story = lines.story
+    start = np.zeros(len(story), dtype=np.int64)
+    if len(story):
+        first = np.r_[True, story[1:] != story[:-1]]
+        idx = np.flatnonzero(first)
+        start = np.repeat(idx, np.diff(np.r_[idx, len(story)]))
+    return pd.DataFrame({"story": story, "line_no": np.arange(len(story)) - start,
+                         "key": lines.key_hash(), "text": lines.text.to_numpy(zero_copy_only=False)})
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def evaluate_lines(
+    batch: pd.DataFrame,
+    stories: pd.DataFrame,
+    rejects: pd.DataFrame,
+    gold: pd.DataFrame,
+    gold_lines: pd.DataFrame | None = None,
+    *,
+    max_examples: int = 10,
+) -> LineEvalResult:
+    """Which input lines a run removed, against the gold.
+
+    ``batch``: the run's input, columns story_id, body (str) and optionally outlet (null: none).
+    ``stories``: the run's accepted stories, story_id and body_clean. ``rejects``: story_id and
+    reason. ``gold``: story_id, gold_cluster. ``gold_lines`` (optional, gold-lines.parquet of
+    ``dedup synth``): story_id, line_no, is_chrome (bool), kind; used only when its lines are
+    the batch's lines (same story, number and text), otherwise ignored (``gold_lines`` False).
+
+    The removed lines of an accepted story are its input lines minus its body_clean lines,
+    compared as multisets of ``Lines.key_hash`` (case, digits and spacing ignored); an input
+    line that lost only a piece (a dateline cut off the first paragraph: some body_clean line
+    of the story is a substring of it) is "trimmed", not removed. A story rejected for having
+    no text left (``CHROME_REJECT``) lost every line. Raises ValueError on missing columns.
+    """
+    for df, cols, name in ((batch, ("story_id", "body"), "batch"), (stories, ("story_id", "body_clean"), "stories"),
+                           (rejects, ("story_id", "reason"), "rejects"), (gold, ("story_id", "gold_cluster"), "gold")):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"{name} lacks column(s) {missing}; has {list(df.columns)}")
+    batch = batch.drop_duplicates("story_id", keep="first").reset_index(drop=True)
+    ids = batch["story_id"].astype(str).to_numpy()
+    id_index = pd.Index(ids)
+    acc_ids = stories["story_id"].astype(str).to_numpy()
+    rej = rejects.assign(story_id=rejects["story_id"].astype(str))
+    rej = rej[rej["story_id"].isin(id_index)].drop_duplicates("story_id")
+    chrome_rej = rej["reason"].astype(str).str.contains(CHROME_REJECT).to_numpy()
+    rej_chrome_ids = set(rej["story_id"][chrome_rej])
+
+    inp_all = _line_table(ids, pa.array(batch["body"].astype(object).where(batch["body"].notna(), None).tolist(),
+                                        pa.large_string()))
+    inp = inp_all
+    acc_pos = id_index.get_indexer(acc_ids)
+    ok = acc_pos >= 0
+    clean = _line_table(acc_pos[ok], pa.array(stories["body_clean"].to_numpy()[ok].tolist(), pa.large_string()))
+    clean["story"] = acc_pos[ok][clean["story"].to_numpy()]
+
+    evaluated = np.zeros(len(ids), dtype=bool)
+    evaluated[acc_pos[ok]] = True
+    is_chrome_rej = id_index.isin(list(rej_chrome_ids))
+    evaluated |= is_chrome_rej
+    inp = inp[evaluated[inp["story"].to_numpy()]].reset_index(drop=True)
+
+    # Removed = input multiset minus body_clean multiset per (story, key); a chrome reject keeps nothing.
+    inp["occ"] = inp.groupby(["story", "key"]).cumcount()
+    clean["occ"] = clean.groupby(["story", "key"]).cumcount()
+    m = inp.merge(clean[["story", "key", "occ"]].assign(kept=True), on=["story", "key", "occ"], how="left")
+    removed = m["kept"].isna().to_numpy() | is_chrome_rej[m["story"].to_numpy()]
+    # Trimmed: an unmatched input line holding an unmatched clean line of its story.
+    m_clean = clean.merge(inp[["story", "key", "occ"]].assign(hit=True), on=["story", "key", "occ"], how="left")
+    spare = m_clean[m_clean["hit"].isna()]
+    trimmed = np.zeros(len(m), dtype=bool)
+    if len(spare):
+        cand = np.flatnonzero(removed & np.isin(m["story"].to_numpy(), spare["story"].to_numpy()))
+        spare_by_story = spare.groupby("story")["text"].agg(list).to_dict()
+        texts = m["text"].to_numpy()
+        stories_of = m["story"].to_numpy()
+        for i in cand.tolist():
+            pieces = spare_by_story.get(stories_of[i], ())
+            for j, piece in enumerate(pieces):
+                if piece and piece in texts[i]:
+                    trimmed[i] = True
+                    pieces.pop(j)
+                    break
+    removed &= ~trimmed
+    m["removed"] = removed
+
+    # Cross-outlet text-loss: a removed line found in another outlet's copy of the same gold report,
+    # and in no story of another gold cluster with several stories.
+    g = pd.Series(gold["gold_cluster"].astype(str).to_numpy(), index=gold["story_id"].astype(str).to_numpy())
+    g = g[~g.index.duplicated()]
+    gold_of = g.reindex(ids).to_numpy()
+    gsize = g.value_counts()
+    outlet = (batch["outlet"].astype(object).where(batch["outlet"].notna(), "") if "outlet" in batch.columns
+              else pd.Series([""] * len(batch))).astype(str).to_numpy()
+    allin = inp_all[["story", "key"]].drop_duplicates()
+    allin["gold"] = gold_of[allin["story"].to_numpy()]
+    allin["outlet"] = outlet[allin["story"].to_numpy()]
+    allin = allin[pd.notna(allin["gold"])]
+    allin["multi"] = gsize.reindex(allin["gold"].to_numpy()).fillna(0).to_numpy() >= 2
+    per_key_gold = allin[allin["multi"]].groupby("key")["gold"].nunique()
+    per_key_gold_outlets = allin.groupby(["key", "gold"])["outlet"].nunique().rename("n_outlets").reset_index()
+    rm = m[m["removed"]][["story", "key"]].copy()
+    rm["gold"] = gold_of[rm["story"].to_numpy()]
+    rm = rm.merge(per_key_gold_outlets, on=["key", "gold"], how="left")
+    other_reports = per_key_gold.reindex(rm["key"].to_numpy()).fillna(0).to_numpy()
+    own_multi = gsize.reindex(rm["gold"].to_numpy()).fillna(0).to_numpy() >= 2
+    wire = (rm["n_outlets"].fillna(0).to_numpy() >= 2) & (other_reports - own_multi <= 0)
+    n_removed = int(removed.sum())
+    n_wire = int(wire.sum())
+
+    # Rejects and lost copies.
+    rej_ids = rej["story_id"].to_numpy()
+    has_text = np.ones(len(rej_ids), dtype=bool)
+    res_gold = dict(gold_lines=False)
+    gl_ok = False
+    if gold_lines is not None:
+        want = ("story_id", "line_no", "is_chrome", "kind")
+        missing = [c for c in want if c not in gold_lines.columns]
+        if missing:
+            raise ValueError(f"gold_lines lacks column(s) {missing}; has {list(gold_lines.columns)}")
+        gl = gold_lines.assign(story=id_index.get_indexer(gold_lines["story_id"].astype(str)))
+        j = inp_all.merge(gl[["story", "line_no"] + (["text"] if "text" in gl.columns else [])],
+                       on=["story", "line_no"], how="outer", suffixes=("", "_gold"), indicator=True)
+        gl_ok = bool((j["_merge"] == "both").all()) and (
+            "text" not in gl.columns or bool((j["text"] == j["text_gold"]).all()))
+    if gl_ok:
+        m = m.merge(gl[["story", "line_no", "is_chrome", "kind"]], on=["story", "line_no"], how="left")
+        furn = (m["kind"] == FURNITURE).to_numpy()
+        chrome = m["is_chrome"].to_numpy(dtype=bool) & ~furn
+        story_line = ~chrome & ~furn
+        rmv = m["removed"].to_numpy()
+        n_rc, n_rs, n_rf = int((rmv & chrome).sum()), int((rmv & story_line).sum()), int((rmv & furn).sum())
+        n_gc, n_gs = int(chrome.sum()), int(story_line.sum())
+        prec = n_rc / (n_rc + n_rs) if n_rc + n_rs else 1.0
+        rec = n_rc / n_gc if n_gc else 1.0
+        gl_all = gl.assign(sl=~gl["is_chrome"].astype(bool) & (gl["kind"] != FURNITURE))
+        any_story = gl_all.groupby("story")["sl"].any()
+        expect = any_story.index[~any_story.to_numpy()]
+        expect = expect[expect >= 0]
+        has_text = any_story.reindex(id_index.get_indexer(rej_ids)).fillna(True).to_numpy(dtype=bool)
+        ex = m[rmv & story_line]
+        ex = ex.assign(n=ex.groupby("key")["key"].transform("size")).sort_values(["n", "story"], ascending=[False, True])
+        ex = ex.drop_duplicates("key").head(max_examples)
+        res_gold = dict(
+            gold_lines=True, n_gold_chrome_lines=n_gc, n_gold_story_lines=n_gs, n_removed_chrome=n_rc,
+            n_removed_story=n_rs, n_removed_furniture=n_rf, text_loss=n_rs / (n_rc + n_rs) if n_rc + n_rs else 0.0,
+            story_lines_lost=n_rs / n_gs if n_gs else 0.0, chrome_precision=prec, chrome_recall=rec,
+            chrome_f1=_f1(prec, rec), n_expected_rejects=len(expect),
+            n_expected_rejects_rejected=int(np.isin(ids[expect], rej_ids).sum()),
+            removed_story_examples=[{"story_id": ids[s], "kind": k, "line": t}
+                                    for s, k, t in zip(ex["story"], ex["kind"], ex["text"])],
+        )
+    rej_gold = g.reindex(rej_ids).to_numpy()
+    rej_multi = gsize.reindex(rej_gold).fillna(0).to_numpy() >= 2
+    lost = rej_ids[rej_multi & has_text]
+    return LineEvalResult(
+        n_stories=int(evaluated.sum()), n_input_lines=len(m), n_removed_lines=n_removed,
+        n_trimmed_lines=int(trimmed.sum()), n_rejected=len(rej_ids), n_rejected_as_chrome=int(chrome_rej.sum()),
+        rejects_by_reason=rej["reason"].astype(str).value_counts().to_dict(),
+        n_lost_copies=len(lost), lost_copies=sorted(lost.tolist())[:20],
+        text_loss_cross_outlet=n_wire / n_removed if n_removed else 0.0, n_removed_wire_lines=n_wire,
+        **res_gold,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Reading what ``dedup eval`` compares
 # --------------------------------------------------------------------------------------
 
 def read_stories(path: str | Path, *, run_date: str | None = None, id_column: str = "story_id",
                  cluster_column: str = "cluster_id", body_column: str | None = None) -> pd.DataFrame:
-    """Read (story_id, cluster_id[, body]) from a Parquet dataset (folder, hive partitions) or file."""
+    """Read (story_id, cluster_id[, body]) from a Parquet dataset (folder, hive partitions) or file.
+
+    ``body_column`` is read when the dataset has it. Raises ``ValueError`` (a usage error) for a
+    missing id/cluster column, a night that is not there, or several nights without ``run_date``."""
     import pyarrow.dataset as ds
 
     names = ds.dataset(str(path), format="parquet", partitioning="hive").schema.names
-    want = [id_column, cluster_column] + ([body_column] if body_column else [])
+    want = [id_column, cluster_column]
     missing = [c for c in want if c not in names]
     if missing:
-        raise SystemExit(f"error: {path} has no column(s) {missing}; it has {names}")
+        raise ValueError(f"{path} has no column(s) {missing}; it has {names}")
+    if body_column and body_column in names:
+        want.append(body_column)
     has_date = "run_date" in names
     df = pd.read_parquet(path, columns=want + (["run_date"] if has_date else []))
     if has_date:
@@ -305,54 +565,45 @@ def read_stories(path: str | Path, *, run_date: str | None = None, id_column: st
         if run_date is not None:
             df = df[(dates == str(run_date)).to_numpy()]
             if df.empty:
-                raise SystemExit(f"error: no stories with run_date {run_date} in {path} "
+                raise ValueError(f"no stories with run_date {run_date} in {path} "
                                  f"(dates: {sorted(dates.unique())[:10]})")
         elif dates.nunique() > 1:
-            raise SystemExit(f"error: {path} holds several nights {sorted(dates.unique())[:10]}; pick one with --run-date")
+            raise ValueError(f"{path} holds several nights {sorted(dates.unique())[:10]}; pick one with --run-date")
     elif run_date is not None:
-        raise SystemExit(f"error: --run-date given but {path} has no run_date column")
+        raise ValueError(f"--run-date given but {path} has no run_date column")
     df = df.rename(columns={id_column: "story_id", cluster_column: "cluster_id"})
     return df
 
 
-def read_batch_bodies(path: str | Path) -> pd.Series:
-    """Bodies (indexed by id) from a JSONL batch."""
-    ids, bodies = [], []
+def read_batch_records(path: str | Path) -> pd.DataFrame:
+    """story_id, body, outlet (None when the record has none) of a JSONL batch, in file order."""
+    ids, bodies, outlets = [], [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 r = json.loads(line)
                 ids.append(str(r.get("id")))
                 bodies.append(r.get("body"))
-    return pd.Series(bodies, index=ids)
+                outlets.append(r.get("outlet"))
+    return pd.DataFrame({"story_id": ids, "body": bodies, "outlet": outlets})
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dedup.tools.evaluate",
-                                 description="Evaluate a stories dataset (story_id, cluster_id) against gold labels.")
-    ap.add_argument("--stories", required=True, help="Parquet dataset folder (or file) of clustered stories")
-    ap.add_argument("--gold", required=True, help="gold.csv with columns story_id,gold_cluster")
-    ap.add_argument("--run-date", help="only stories of this night (when the dataset has a run_date column)")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON")
-    ap.add_argument("--max-examples", type=int, default=20)
-    ap.add_argument("--id-column", default="story_id")
-    ap.add_argument("--cluster-column", default="cluster_id")
-    ap.add_argument("--body-column", help="column of the stories dataset to take excerpts from")
-    ap.add_argument("--batch", help="JSONL batch (id, body) to take excerpts from")
-    args = ap.parse_args(argv)
-
-    stories = read_stories(args.stories, run_date=args.run_date, id_column=args.id_column,
-                           cluster_column=args.cluster_column, body_column=args.body_column)
-    gold = pd.read_csv(args.gold, dtype=str, keep_default_na=False)
-    bodies = None
-    if args.body_column:
-        bodies = pd.Series(stories[args.body_column].to_numpy(), index=stories["story_id"].astype(str))
-    elif args.batch:
-        bodies = read_batch_bodies(args.batch)
-    res = evaluate(stories[["story_id", "cluster_id"]], gold, bodies=bodies, max_examples=args.max_examples)
-    print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False) if args.json else res.to_text())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def line_figures(batch_path: str | Path, stories: pd.DataFrame, stories_path: str | Path, gold: pd.DataFrame,
+                 gold_path: str | Path, *, rejects_path: str | Path | None = None,
+                 gold_lines_path: str | Path | None = None, run_date: str | None = None,
+                 max_examples: int = 10) -> LineEvalResult:
+    """``evaluate_lines`` from files: the JSONL batch the run read, its stories (a frame with
+    story_id and body_clean), its rejects (default: the "rejects" folder beside ``stories_path``;
+    none when absent) and the gold lines (default: gold-lines.parquet beside ``gold_path``,
+    when present). ``run_date`` picks one night of the rejects."""
+    batch = read_batch_records(batch_path)
+    rp = Path(rejects_path) if rejects_path else Path(stories_path).parent / "rejects"
+    if rp.exists():
+        rejects = pd.read_parquet(rp)
+        if run_date is not None and "run_date" in rejects.columns:
+            rejects = rejects[rejects["run_date"].astype(str) == str(run_date)]
+    else:
+        rejects = pd.DataFrame({"story_id": pd.Series([], dtype=str), "reason": pd.Series([], dtype=str)})
+    glp = Path(gold_lines_path) if gold_lines_path else Path(gold_path).parent / "gold-lines.parquet"
+    gold_lines = pd.read_parquet(glp) if glp.exists() else None
+    return evaluate_lines(batch, stories, rejects, gold, gold_lines, max_examples=max_examples)

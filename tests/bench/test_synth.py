@@ -1,4 +1,4 @@
-"""dedup.synth: the labeled syndication corpus built from the Reuters-21578 files.
+"""bench/synth/corpus.py: the labeled syndication corpus built from the Reuters-21578 files.
 
 Needs the Reuters SGML files (default ../shared/corpora/reuters21578 from the repo
 root); every test that reads them is skipped when they are absent.
@@ -259,3 +259,184 @@ def test_no_chrome_option_and_cli(tmp_path, originals, capsys):
 
 def test_missing_source_fails_cleanly(tmp_path):
     assert synth.main(["--n", "5", "--out", str(tmp_path / "x"), "--source", str(tmp_path / "nope")]) == 2
+
+
+# ---------------------------------------------------------------- outlets that behave like real ones
+
+NR = 800
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory, originals):
+    import pandas as pd
+
+    out = tmp_path_factory.mktemp("realistic")
+    stats = synth.build_corpus(SOURCE, NR, out, seed=5, behaviours=synth.BEHAVIOURS)
+    recs = _read_jsonl(out / "batch.jsonl")
+    beh: dict[str, list[dict]] = {}
+    for r in _read_csv(out / "behaviours.csv"):
+        beh.setdefault(r["behaviour"], []).append(r)
+    return {
+        "dir": out, "stats": stats, "recs": {r["id"]: r for r in recs}, "order": [r["id"] for r in recs],
+        "clean": {r["id"]: r for r in _read_jsonl(out / "batch-clean.jsonl")},
+        "gold": {r["story_id"]: r["gold_cluster"] for r in _read_csv(out / "gold.csv")},
+        "beh": beh, "lines": pd.read_parquet(out / "gold-lines.parquet"),
+    }
+
+
+def _body_lines(body: str) -> list[str]:
+    return [x.strip() for x in body.split("\n") if x.strip()]
+
+
+def test_realistic_corpus_has_n_stories_and_gold_for_each(real):
+    ids = real["order"]
+    assert len(ids) == NR == len(set(ids)) == real["stats"]["stories"]
+    assert set(real["gold"]) == set(ids)
+    assert real["stats"]["ordinary_copies"] < NR
+    for b in ("aggregator", "consent_wall_only", "consent_wall_teaser", "live_blog", "no_outlet", "scraped_twice",
+              "version_new_top", "version_correction", "version_drop_last"):
+        assert real["beh"].get(b), b
+
+
+def test_gold_lines_describe_every_body_line(real, corpus):
+    for c, lines in ((real, real["lines"]), ):
+        by_story = {s: g for s, g in lines.groupby("story_id", sort=False)}
+        for sid, r in c["recs"].items():
+            g = by_story[sid]
+            assert list(g["text"]) == _body_lines(r["body"]), sid
+            assert list(g["line_no"]) == list(range(len(g)))
+            # batch-clean holds exactly the lines that are not chrome
+            assert _body_lines(c["clean"][sid]["body"]) == list(g["text"][~g["is_chrome"]]), sid
+    # the ordinary corpus: the chrome lines are exactly the ones batch-clean leaves out
+    import pandas as pd
+
+    gl = pd.read_parquet(corpus["dir"] / "gold-lines.parquet")
+    for (sid, g), c, k in zip(gl.groupby("story_id", sort=False), corpus["chrome"], corpus["clean"]):
+        assert sid == c["id"] and list(g["text"]) == _body_lines(c["body"])
+        assert list(g["text"][~g["is_chrome"]]) == _body_lines(k["body"])
+        assert g["is_chrome"].any() and (~g["is_chrome"]).any()
+    assert set(gl["kind"][gl["is_chrome"]].str.split(":").str[0]) == {"chrome"}
+    assert set(gl["kind"][~gl["is_chrome"]]) <= {"story", synth.FURNITURE}
+
+
+def test_versions_share_gold_and_outlet_but_differ(real):
+    recs, gold = real["recs"], real["gold"]
+    n = 0
+    for b in ("version_new_top", "version_correction", "version_drop_last"):
+        for row in real["beh"][b]:
+            if not row["of_story"]:
+                continue  # a second version: its "of" is the first version
+            v, base = recs[row["story_id"]], recs[row["of_story"]]
+            assert gold[v["id"]] == gold[base["id"]] == row["gold_cluster"]
+            assert v.get("outlet") == base.get("outlet") and v["url"] != base["url"]
+            assert v["published_at"] > base["published_at"]
+            vs = _body_lines(real["clean"][v["id"]]["body"])
+            bs = _body_lines(real["clean"][base["id"]]["body"])
+            assert vs != bs
+            if b == "version_new_top":
+                assert vs[1:] == bs
+            elif b == "version_correction":
+                assert vs[:-1] == bs and vs[-1].startswith("Correction: ")
+            else:
+                assert len(vs) == len(bs) - 1 and set(vs) < set(bs)
+            n += 1
+    assert n >= 10
+
+
+def test_wall_only_bodies_have_gold_of_their_own(real):
+    recs, gold, lines = real["recs"], real["gold"], real["lines"]
+    walls = real["beh"]["consent_wall_only"]
+    assert len(walls) >= 3
+    bodies = {recs[r["story_id"]]["body"] for r in walls}
+    assert len(bodies) == 1  # one media group, one wall
+    assert len({recs[r["story_id"]]["outlet"] for r in walls if "outlet" in recs[r["story_id"]]}) >= 2
+    labels = [gold[r["story_id"]] for r in walls]
+    assert len(set(labels)) == len(labels) and all(lb == f"wall-{r['story_id']}" for lb, r in zip(labels, walls))
+    assert all(r["expect_reject"] == "1" for r in walls)
+    counts = {}
+    for lb in gold.values():
+        counts[lb] = counts.get(lb, 0) + 1
+    assert all(counts[lb] == 1 for lb in labels)
+    wl = lines[lines["story_id"].isin([r["story_id"] for r in walls])]
+    assert wl["is_chrome"].all() and set(wl["kind"]) == {"wall"}
+    for r in real["beh"]["consent_wall_teaser"]:
+        g = lines[lines["story_id"] == r["story_id"]]
+        assert list(g["kind"]) == ["wall"] * len(synth.WALL_LINES) + ["story"]
+        assert gold[r["story_id"]].startswith("r") and r["expect_reject"] == "0"
+
+
+def test_aggregator_carries_many_reports(real):
+    rows = real["beh"]["aggregator"]
+    recs = real["recs"]
+    assert len(rows) == round(synth.SHARE_AGGREGATOR * NR)
+    assert {recs[r["story_id"]]["outlet"] for r in rows} == {"NewsPulse Aggregator"}
+    labels = [r["gold_cluster"] for r in rows]
+    assert len(set(labels)) == len(labels) and all(lb.startswith("r") for lb in labels)
+    # each joins a report that ordinary outlets carry too
+    others = {real["gold"][s] for s in real["order"] if recs[s].get("outlet") != "NewsPulse Aggregator"}
+    assert set(labels) <= others
+
+
+def test_records_without_outlet(real):
+    recs = real["recs"]
+    missing = [r for r in recs.values() if "outlet" not in r]
+    assert len(missing) >= 0.05 * NR
+    assert {r["story_id"] for r in real["beh"]["no_outlet"]} <= {r["id"] for r in missing}
+    assert all(set(r) == {"id", "url", "headline", "published_at", "body"} for r in missing)
+
+
+def test_link_list_lines_vary_and_are_chrome(real):
+    lines = real["lines"]
+    ll = lines[lines["kind"].isin(["chrome:more_stories", "chrome:read_more", "chrome:related"])]
+    assert len(ll) > 50 and ll["is_chrome"].all()
+    assert ll["text"].nunique() > 0.9 * len(ll)  # other headlines each time: never the same line
+    assert ll["text"].str.match(r"^(More stories: .+; .+|READ MORE: .+|Related: .+ \| .+)$").all()
+
+
+def test_live_blogs_quote_several_reports_and_have_their_own_gold(real):
+    recs, gold, lines = real["recs"], real["gold"], real["lines"]
+    blogs = real["beh"]["live_blog"]
+    assert len(blogs) == round(synth.SHARE_LIVE_BLOGS * NR)
+    for r in blogs:
+        sid = r["story_id"]
+        assert gold[sid] == f"live-{sid}" and sum(1 for v in gold.values() if v == gold[sid]) == 1
+        quoted = r["of_story"].split()
+        assert synth.LIVE_QUOTES[0] <= len(quoted) <= synth.LIVE_QUOTES[1]
+        assert len({gold[q] for q in quoted}) == len(quoted)
+        body = set(_body_lines(recs[sid]["body"]))
+        q = lines[(lines["story_id"] == sid) & (lines["kind"] == "liveblog_quote")]
+        assert len(q) >= 2 * len(quoted) and set(q["text"]) <= body
+
+
+def test_pages_scraped_twice_are_identical(real):
+    recs, gold = real["recs"], real["gold"]
+    for r in real["beh"]["scraped_twice"]:
+        a, b = recs[r["story_id"]], recs[r["of_story"]]
+        assert {k: v for k, v in a.items() if k != "id"} == {k: v for k, v in b.items() if k != "id"}
+        assert a["id"] != b["id"] and gold[a["id"]] == gold[b["id"]]
+
+
+def test_behaviours_keep_the_ordinary_copies_and_are_deterministic(real, corpus, tmp_path):
+    synth.build_corpus(SOURCE, NR, tmp_path / "again", seed=5, behaviours=synth.BEHAVIOURS)
+    for f in ("batch.jsonl", "gold.csv", "behaviours.csv", "gold-lines.parquet"):
+        assert (tmp_path / "again" / f).read_bytes() == (real["dir"] / f).read_bytes(), f
+    # a behaviour that adds no records changes only what it is about: here the outlet field
+    synth.build_corpus(SOURCE, N, tmp_path / "no_outlet", seed=3, behaviours=("no_outlet",))
+    plain = _read_jsonl(tmp_path / "no_outlet" / "batch.jsonl")
+    assert len(plain) == len(corpus["chrome"])
+    n_missing = 0
+    for a, b in zip(plain, corpus["chrome"]):
+        n_missing += "outlet" not in a
+        assert a == {k: v for k, v in b.items() if k in a}
+    assert 0 < n_missing < N
+    assert (tmp_path / "no_outlet" / "gold.csv").read_bytes() == (corpus["dir"] / "gold.csv").read_bytes()
+    with pytest.raises(ValueError, match="unknown behaviour"):
+        synth.build_corpus(SOURCE, 10, tmp_path / "bad", behaviours=("walls",))
+
+
+def test_realistic_cli(tmp_path, capsys, originals):
+    out = tmp_path / "r"
+    assert synth.main(["--n", "200", "--out", str(out), "--source", str(SOURCE), "--realistic"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["stories"] == 200 and stats["behaviours"] == sorted(synth.BEHAVIOURS)
+    assert synth.main(["--n", "20", "--out", str(out), "--source", str(SOURCE), "--behaviours", "nope"]) == 2

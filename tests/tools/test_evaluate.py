@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.tools.evaluate import adjusted_rand_index, evaluate, main
+from dedup.tools.evaluate import adjusted_rand_index, evaluate
 
 
 def frames(gold: dict[str, str], pred: dict[str, object]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -220,7 +220,7 @@ def test_a_million_stories_in_seconds():
     assert int(sizes.max()) >= 1000
 
 
-def test_cli_reads_parquet_dataset_with_run_date(tmp_path, capsys):
+def test_cli_reads_parquet_dataset_with_run_date(tmp_path, cli):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -232,13 +232,142 @@ def test_cli_reads_parquet_dataset_with_run_date(tmp_path, capsys):
     pq.write_to_dataset(pa.Table.from_pandas(df), root_path=str(tmp_path / "stories"), partition_cols=["run_date"])
     pd.DataFrame({"story_id": ["a", "b", "c"], "gold_cluster": ["G", "G", "H"]}).to_csv(tmp_path / "gold.csv",
                                                                                       index=False)
-    assert main(["--stories", str(tmp_path / "stories"), "--gold", str(tmp_path / "gold.csv"),
-                 "--run-date", "2024-05-01", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    r = cli("eval", "--stories", tmp_path / "stories", "--gold", tmp_path / "gold.csv", "--run-date", "2024-05-01",
+            "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
     assert out["precision"] == 1.0 and out["recall"] == 1.0 and out["n_gold_stories"] == 3
-    assert main(["--stories", str(tmp_path / "stories"), "--gold", str(tmp_path / "gold.csv"),
-                 "--run-date", "2024-05-02"]) == 0
-    text = capsys.readouterr().out
-    assert "precision 1.0000  recall 0.0000" in text
-    with pytest.raises(SystemExit, match="several nights"):
-        main(["--stories", str(tmp_path / "stories"), "--gold", str(tmp_path / "gold.csv")])
+    r = cli("eval", "--stories", tmp_path / "stories", "--gold", tmp_path / "gold.csv", "--run-date", "2024-05-02")
+    assert r.exit_code == 0 and "precision 1.0000  recall 0.0000" in r.output
+    r = cli("eval", "--stories", tmp_path / "stories", "--gold", tmp_path / "gold.csv")
+    assert r.exit_code == 2 and "several nights" in r.output
+
+
+# ---------------------------------------------------------------- lines: chrome, text-loss, lost copies
+
+from dedup.tools.evaluate import evaluate_lines  # noqa: E402
+
+EMPTIED = "no story text left after removing HTML, chrome and furniture"
+# story_id: (outlet, gold cluster, [(line, kind)]); kind "c" chrome, "s" story
+PAGES = {
+    "a": ("X", "G1", [("Menu", "c"), ("Alpha one.", "s"), ("Alpha two.", "s")]),
+    "b": ("Y", "G1", [("Alpha one.", "s"), ("Alpha two.", "s"), ("Footer", "c")]),
+    "c": ("X", "G2", [("Menu", "c"), ("Beta one.", "s")]),
+    "d": ("Z", "W1", [("Wall text", "c")]),  # a wall-only page: no story line
+    "e": ("Y", "G1", [("Alpha one.", "s")]),
+    "f": ("Y", "G4", [("NEW YORK (Reuters) - Gamma one.", "s")]),
+}
+
+
+def _line_frames():
+    batch = pd.DataFrame({"story_id": list(PAGES), "outlet": [v[0] for v in PAGES.values()],
+                          "body": ["\n".join(x for x, _ in v[2]) for v in PAGES.values()]})
+    gold = pd.DataFrame({"story_id": list(PAGES), "gold_cluster": [v[1] for v in PAGES.values()]})
+    gl = pd.DataFrame([{"story_id": s, "line_no": i, "text": x, "is_chrome": k == "c",
+                        "kind": "chrome:x" if k == "c" else "story"}
+                       for s, v in PAGES.items() for i, (x, k) in enumerate(v[2])])
+    return batch, gold, gl
+
+
+def _run(clean: dict[str, str], rejected: dict[str, str]):
+    stories = pd.DataFrame({"story_id": list(clean), "body_clean": list(clean.values())})
+    rejects = pd.DataFrame({"story_id": list(rejected), "reason": list(rejected.values())})
+    return stories, rejects
+
+
+def test_lines_perfect_run_by_hand():
+    batch, gold, gl = _line_frames()
+    stories, rejects = _run({"a": "Alpha one.\nAlpha two.", "b": "Alpha one.\n  alpha TWO.  ", "c": "Beta one.",
+                             "e": "Alpha one.", "f": "Gamma one."}, {"d": EMPTIED})
+    r = evaluate_lines(batch, stories, rejects, gold, gl)
+    # removed: a Menu, b Footer, c Menu, d Wall text (rejected: all its lines); f's dateline cut = trimmed
+    assert (r.n_stories, r.n_input_lines, r.n_removed_lines, r.n_trimmed_lines) == (6, 11, 4, 1)
+    assert r.gold_lines and (r.n_gold_chrome_lines, r.n_gold_story_lines) == (4, 7)
+    assert (r.n_removed_chrome, r.n_removed_story) == (4, 0)
+    assert r.text_loss == 0.0 and r.chrome_precision == 1.0 and r.chrome_recall == 1.0 and r.chrome_f1 == 1.0
+    assert r.text_loss_cross_outlet == 0.0
+    assert (r.n_rejected, r.n_rejected_as_chrome, r.n_lost_copies) == (1, 1, 0)
+    assert (r.n_expected_rejects, r.n_expected_rejects_rejected) == (1, 1)
+
+
+def test_lines_story_text_removed_by_hand():
+    batch, gold, gl = _line_frames()
+    # a loses "Alpha two." (wire text: b, another outlet, carries it in the same report);
+    # e, a copy of G1, is rejected as empty: a lost copy whose "Alpha one." counts as removed.
+    # c keeps its "Menu": a chrome miss.
+    stories, rejects = _run({"a": "Alpha one.", "b": "Alpha one.\nAlpha two.", "c": "Menu\nBeta one.",
+                             "f": "Gamma one."}, {"d": EMPTIED, "e": EMPTIED})
+    r = evaluate_lines(batch, stories, rejects, gold, gl, max_examples=5)
+    # removed: a Menu, a Alpha two., b Footer, d Wall text, e Alpha one. = 5; story 2, chrome 3 of 4
+    assert (r.n_removed_lines, r.n_removed_story, r.n_removed_chrome) == (5, 2, 3)
+    assert r.text_loss == pytest.approx(2 / 5)
+    assert r.chrome_precision == pytest.approx(3 / 5) and r.chrome_recall == pytest.approx(3 / 4)
+    assert r.chrome_f1 == pytest.approx(2 * 0.6 * 0.75 / 1.35)
+    assert r.story_lines_lost == pytest.approx(2 / 7)
+    # both removed story lines are in another outlet's copy of G1 and nowhere else
+    assert r.n_removed_wire_lines == 2 and r.text_loss_cross_outlet == pytest.approx(2 / 5)
+    assert r.n_lost_copies == 1 and r.lost_copies == ["e"]
+    assert {e["line"] for e in r.removed_story_examples} == {"Alpha one.", "Alpha two."}
+    assert "text-loss 0.4000" in r.to_text()
+    # without line gold: the cross-outlet figure and lost copies (gold cluster of several stories) only
+    r2 = evaluate_lines(batch, stories, rejects, gold)
+    assert not r2.gold_lines and r2.text_loss is None and r2.n_lost_copies == 1
+    assert r2.text_loss_cross_outlet == pytest.approx(2 / 5)
+    # line gold for another batch (the texts differ) is ignored, not misapplied
+    r3 = evaluate_lines(batch, stories, rejects, gold, gl.assign(text=gl["text"] + "!"))
+    assert not r3.gold_lines
+
+
+def test_lines_on_a_synthetic_corpus(tmp_path):
+    from bench.synth import corpus as synth
+
+    if not synth.DEFAULT_SOURCE.is_dir():
+        pytest.skip("Reuters-21578 files not found")
+    synth.build_corpus(synth.DEFAULT_SOURCE, 150, tmp_path, seed=2, behaviours=("consent_wall", "link_lists"))
+    batch = pd.read_json(tmp_path / "batch.jsonl", lines=True, dtype=False)
+    clean = pd.read_json(tmp_path / "batch-clean.jsonl", lines=True, dtype=False)
+    gold = pd.read_csv(tmp_path / "gold.csv", dtype=str)
+    gl = pd.read_parquet(tmp_path / "gold-lines.parquet")
+    batch = batch.rename(columns={"id": "story_id"}).astype({"story_id": str})
+    clean = clean.rename(columns={"id": "story_id", "body": "body_clean"}).astype({"story_id": str})
+    # a run that removes exactly the chrome (wall-only pages rejected): no text lost
+    empty = clean["body_clean"].str.strip() == ""
+    assert empty.any()
+    rejects = pd.DataFrame({"story_id": clean["story_id"][empty], "reason": EMPTIED})
+    r = evaluate_lines(batch, clean[~empty], rejects, gold, gl)
+    assert r.gold_lines and r.text_loss == 0.0 and r.chrome_precision == 1.0 and r.chrome_recall == 1.0
+    assert r.n_lost_copies == 0 and r.n_expected_rejects == r.n_expected_rejects_rejected == int(empty.sum())
+    # one story line deliberately removed: text-loss above 0, one story line counted
+    i = int(np.flatnonzero(~empty & clean["body_clean"].str.contains("\n"))[0])
+    cut = clean.copy()
+    cut.loc[i, "body_clean"] = cut.loc[i, "body_clean"].split("\n", 1)[1]
+    r2 = evaluate_lines(batch, cut[~empty], rejects, gold, gl)
+    assert r2.n_removed_story == 1 and r2.text_loss > 0 and r2.chrome_recall == 1.0
+    # chrome kept in: a run with chrome removal off on this batch has recall 0 and loses no text
+    r3 = evaluate_lines(batch, batch.rename(columns={"body": "body_clean"}), rejects.iloc[:0], gold, gl)
+    assert r3.n_removed_lines == 0 and r3.text_loss == 0.0 and r3.chrome_recall == 0.0
+
+
+def test_cli_line_figures(tmp_path, cli):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    batch, gold, gl = _line_frames()
+    with open(tmp_path / "batch.jsonl", "w") as f:
+        for s, o, b in zip(batch["story_id"], batch["outlet"], batch["body"]):
+            f.write(json.dumps({"id": s, "outlet": o, "body": b}) + "\n")
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    gl.to_parquet(tmp_path / "gold-lines.parquet")
+    clean = {"a": "Alpha one.", "b": "Alpha one.\nAlpha two.", "c": "Beta one.", "e": "Alpha one.", "f": "Gamma one."}
+    (tmp_path / "out" / "stories").mkdir(parents=True)
+    (tmp_path / "out" / "rejects").mkdir()
+    pq.write_table(pa.table({"story_id": list(clean), "cluster_id": ["k1", "k1", "k2", "k1", "k4"],
+                             "body_clean": list(clean.values())}), tmp_path / "out" / "stories" / "p.parquet")
+    pq.write_table(pa.table({"story_id": ["d"], "reason": [EMPTIED]}), tmp_path / "out" / "rejects" / "p.parquet")
+    r = cli("eval", "--stories", tmp_path / "out" / "stories", "--gold", tmp_path / "gold.csv",
+            "--batch", tmp_path / "batch.jsonl", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["precision"] == 1.0 and out["n_gold_stories"] == 6  # the old keys are still there
+    assert out["lines"]["n_removed_story"] == 1 and out["lines"]["text_loss"] == pytest.approx(1 / 5)
+    assert out["lines"]["n_expected_rejects_rejected"] == 1
