@@ -29,7 +29,7 @@ from dedup import candidates as cand
 from dedup import clean, cluster, verify
 from dedup.chrome import ChromeModel
 from dedup.config import Settings
-from dedup.fingerprint import Fingerprints, fingerprint, hash_strings
+from dedup.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.lines import Lines
 from dedup.manifest import finish_night
 from dedup.read import REJECT_SCHEMA, ReadStats, discover, read_chunks, sha256_file
@@ -232,7 +232,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 class CleanOutput:
     spills: list[Path]
     fingerprints: list[Fingerprints]
-    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash per story
+    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash, numbers per story
     rejects: list[pa.Table]
     chrome_removed: dict[str, int]
     removed_lines: list[pa.Table]
@@ -299,6 +299,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                     out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k
             t1 = time.perf_counter()
             fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed)
+            nums = number_sequences(fp_text, verify.numbers_wanted(cleaned.column("words").to_numpy(), d.short_words))
             t_fp += time.perf_counter() - t1
             out.fingerprints.append(fp)
             meta_parts.append(pa.table({
@@ -307,6 +308,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "words": cleaned.column("words"),
                 "text_hash": pa.array(fp.text_hash),
                 "headline_hash": pa.array(hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+                "numbers": pa.LargeListArray.from_arrays(pa.array(nums[0]), pa.array(nums[1])),
             }))
             p2 = staging.work / f"clean-{len(out.spills):05d}.arrow"
             write_spill(cleaned, p2)
@@ -328,6 +330,21 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
     log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n)
     return out
+
+
+def _numbers(meta, ns: int, words: np.ndarray, short_words: int):
+    """Number sequences (CSR) of the window's ``ns`` canonicals (not kept: unknown) and tonight's stories."""
+    col = meta.column("numbers").combine_chunks() if meta is not None and meta.num_rows else None
+    off = np.zeros(ns + 1, np.int64)
+    if col is not None:
+        o = col.offsets.to_numpy()
+        off = np.concatenate([off, o[1:] - o[0]])
+        vals = pc.list_flatten(col).to_numpy()
+    else:
+        vals = np.empty(0, np.uint32)
+    known = verify.numbers_wanted(words, short_words)
+    known[:ns] = False
+    return off, vals, known
 
 
 def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
@@ -407,13 +424,18 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         scores = verify.score_pairs(
             fp_all.offsets, fp_all.values, cands.left, cands.right, words=words, text_hash=text_hash,
             headline_hash=headline_hash, threshold=d.threshold, containment_threshold=d.containment_threshold,
-            short_words=d.short_words,
+            short_words=d.short_words, numbers=_numbers(meta, ns, words, d.short_words),
         )
-        st.update(pairs=len(cands), matches=int(scores.match.sum()))
+        # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
+        multi = verify.multi_topic_edges(fp_all.offsets, fp_all.values, cands.left, cands.right, scores.jaccard,
+                                         scores.match, d.threshold)
+        st.update(pairs=len(cands), matches=int(scores.match.sum()), multi_topic_dropped=int(multi.sum()))
 
     with sl.stage("cluster") as st:
-        m = scores.match
+        m = scores.match & ~multi
         label = cluster.star_clusters(N, rank, cands.left[m], cands.right[m], fixed=fixed)
+        label = cluster.best_canonical(label, rank, cands.left[m], cands.right[m], scores.jaccard[m],
+                                       scores.containment[m], d.threshold)
 
         def containment_to(s, c):
             inter = verify.intersections(fp_all.offsets, fp_all.values, s, c)
