@@ -78,18 +78,21 @@ def best_canonical(
     jaccard: np.ndarray,
     containment: np.ndarray,
     threshold: float,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move every member to the canonical it matches best; canonicals are left as they are.
 
     ``label`` int64 (n,) from ``star_clusters`` (a canonical is its own label); ``rank`` int64
     (n,) preference order; ``left``, ``right`` int64 rows of the verified matches with their
-    float64 ``jaccard`` and ``containment``. Best: a resemblance match (Jaccard >= ``threshold``,
+    float64 ``jaccard`` and ``containment``. Best: an earlier night's canonical (``fixed`` rows, as
+    in ``star_clusters``: a late copy keeps the id its report already has) before tonight's; then
+    a resemblance match (Jaccard >= ``threshold``,
     an edited copy) before a containment one; among resemblance matches the highest Jaccard, among
     containment matches the highest containment then Jaccard (the tightest container: the page
     most about the copy); then the better-ranked canonical. Returns the new labels.
 
     The Spark engine's member step (``dedup.spark.graph.canonicals``, ``best``) must order by the
-    same key instead of taking the smallest canonical node.
+    same key instead of taking the smallest canonical node: (g, not resemblance, -primary, -jaccard, node).
     """
     n = label.shape[0]
     canon = label == np.arange(n)
@@ -103,7 +106,8 @@ def best_canonical(
         return label
     resemble = jac >= threshold
     primary = np.where(resemble, jac, con)
-    order = np.lexsort((rank[b], -jac, -primary, ~resemble, a))
+    later = np.zeros(a.shape[0], bool) if fixed is None else ~fixed[b]
+    order = np.lexsort((rank[b], -jac, -primary, ~resemble, later, a))
     first = np.ones(order.shape[0], bool)
     first[1:] = a[order][1:] != a[order][:-1]
     out = label.copy()

@@ -426,23 +426,27 @@ def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
 def _numbers_kernel(data, offsets, want, tables):
     wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled = tables
     n = offsets.shape[0] - 1
+    # One tokenizer pass: each wanted story gets room for as many tokens as it has bytes / 2 + 2
+    # (the tokenizer's own bound), then the runs are packed.
+    room = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        room[d + 1] = room[d] + ((offsets[d + 1] - offsets[d]) // 2 + 2 if want[d] else 0)
+    buf = np.empty(room[n], dtype=np.uint32)
     counts = np.zeros(n + 1, dtype=np.int64)
     for d in numba.prange(n):
         if want[d]:
-            _, num = token_hashes(data, offsets[d], offsets[d + 1], wf, wt, pf, pt, mags, drop, h_pct, h_dollars,
-                                  h_us, spelled)
-            counts[d + 1] = num.sum()
+            toks, num = token_hashes(data, offsets[d], offsets[d + 1], wf, wt, pf, pt, mags, drop, h_pct, h_dollars,
+                                     h_us, spelled)
+            j = room[d]
+            for t in range(toks.shape[0]):
+                if num[t]:
+                    buf[j] = np.uint32(toks[t] >> np.uint64(32))
+                    j += 1
+            counts[d + 1] = j - room[d]
     starts = np.cumsum(counts)
     values = np.empty(starts[n], dtype=np.uint32)
     for d in numba.prange(n):
-        if want[d] and starts[d + 1] > starts[d]:
-            toks, num = token_hashes(data, offsets[d], offsets[d + 1], wf, wt, pf, pt, mags, drop, h_pct,
-                                     h_dollars, h_us, spelled)
-            j = starts[d]
-            for t in range(toks.shape[0]):
-                if num[t]:
-                    values[j] = np.uint32(toks[t] >> np.uint64(32))
-                    j += 1
+        values[starts[d]:starts[d + 1]] = buf[room[d]:room[d] + counts[d + 1]]
     return starts, values
 
 

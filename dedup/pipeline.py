@@ -332,21 +332,6 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     return out
 
 
-def _numbers(meta, ns: int, words: np.ndarray, short_words: int):
-    """Number sequences (CSR) of the window's ``ns`` canonicals (not kept: unknown) and tonight's stories."""
-    col = meta.column("numbers").combine_chunks() if meta is not None and meta.num_rows else None
-    off = np.zeros(ns + 1, np.int64)
-    if col is not None:
-        o = col.offsets.to_numpy()
-        off = np.concatenate([off, o[1:] - o[0]])
-        vals = pc.list_flatten(col).to_numpy()
-    else:
-        vals = np.empty(0, np.uint32)
-    known = verify.numbers_wanted(words, short_words)
-    known[:ns] = False
-    return off, vals, known
-
-
 def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
     numba.set_num_threads(min(settings.run.workers, numba.config.NUMBA_NUM_THREADS))
     t_start = time.perf_counter()
@@ -424,7 +409,8 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         scores = verify.score_pairs(
             fp_all.offsets, fp_all.values, cands.left, cands.right, words=words, text_hash=text_hash,
             headline_hash=headline_hash, threshold=d.threshold, containment_threshold=d.containment_threshold,
-            short_words=d.short_words, numbers=_numbers(meta, ns, words, d.short_words),
+            short_words=d.short_words,
+            numbers=verify.numbers_of(meta.column("numbers") if n else None, ns, words, d.short_words),
         )
         # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
         multi = verify.multi_topic_edges(fp_all.offsets, fp_all.values, cands.left, cands.right, scores.jaccard,
@@ -435,7 +421,7 @@ def _run(settings: Settings, staging: Staging, night: str) -> RunResult:
         m = scores.match & ~multi
         label = cluster.star_clusters(N, rank, cands.left[m], cands.right[m], fixed=fixed)
         label = cluster.best_canonical(label, rank, cands.left[m], cands.right[m], scores.jaccard[m],
-                                       scores.containment[m], d.threshold)
+                                       scores.containment[m], d.threshold, fixed=fixed)
 
         def containment_to(s, c):
             inter = verify.intersections(fp_all.offsets, fp_all.values, s, c)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import pyarrow.compute as pc
 
 
 MIN_LEDE_SHINGLES = 12
@@ -113,6 +114,23 @@ def numbers_wanted(words: np.ndarray, short_words: int) -> np.ndarray:
     """Which stories need their number sequence (``dedup.fingerprint.number_sequences``): those under
     ``NUMBERS_WORDS_FACTOR * short_words`` words. Both engines call this, so they compare the same pairs."""
     return np.asarray(words) < NUMBERS_WORDS_FACTOR * short_words
+
+
+def numbers_of(column, n_before: int, words: np.ndarray, short_words: int):
+    """``score_pairs``' ``numbers`` argument from a list<uint32> Arrow column of number sequences
+    (one per story, after ``n_before`` stories without one: earlier nights' canonicals, whose
+    numbers the state does not keep, so the brief rule and the veto skip them).
+    ``words`` int64 covers all rows. Returns (offsets int64, values uint32, known bool)."""
+    off = np.zeros(n_before + 1, np.int64)
+    vals = np.empty(0, np.uint32)
+    if column is not None:
+        col = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+        o = col.offsets.to_numpy()
+        off = np.concatenate([off, o[1:] - o[0] + off[-1]])
+        vals = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False)
+    known = numbers_wanted(words, short_words)
+    known[:n_before] = False
+    return off, vals, known
 
 
 @dataclass
