@@ -200,6 +200,7 @@ def multi_topic_edges(
     jaccard: np.ndarray,
     match: np.ndarray,
     threshold: float,
+    rank: np.ndarray | None = None,
 ) -> np.ndarray:
     """Matches to drop because the longer text is a multi-topic page (live blog, roundup, digest).
 
@@ -214,7 +215,9 @@ def multi_topic_edges(
     keeps them. Cost: one intersection per containment match.
 
     ``offsets``/``values``: shingle sets (CSR); ``left``, ``right`` int64 rows; ``jaccard`` float64
-    and ``match`` bool per pair (``score_pairs``). Returns a bool mask over the pairs.
+    and ``match`` bool per pair (``score_pairs``); ``rank`` int64 preference order breaks ties
+    between equally large parts (the better-ranked one; the row without it), so that the Spark
+    engine, whose node ids are ranks, picks the same. Returns a bool mask over the pairs.
     The Spark engine must apply the same mask to its verified edges before the canonical choice.
     """
     sizes = np.diff(offsets)
@@ -227,8 +230,8 @@ def multi_topic_edges(
     left_longer = sizes[l] >= sizes[r]
     container = np.where(left_longer, l, r)
     part = np.where(left_longer, r, l)
-    # Largest part per container: most shingles, then the smallest row.
-    order = np.lexsort((part, -sizes[part], container))
+    # Largest part per container: most shingles, then the best-ranked.
+    order = np.lexsort((part if rank is None else rank[part], -sizes[part], container))
     head = np.ones(order.shape[0], bool)
     head[1:] = container[order][1:] != container[order][:-1]
     largest_of = np.full(sizes.shape[0], -1, np.int64)
