@@ -33,7 +33,7 @@ from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
 from dedup.stages import clean, cluster, verify
 from dedup.stages.chrome import ChromeModel
-from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings
+from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
 from dedup.stages.reasons import EMPTIED, WALL_ONLY
 from dedup.stages.text.lines import Lines
@@ -112,7 +112,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 class CleanOutput:
     spills: list[Path]
     fingerprints: list[Fingerprints]
-    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash per story
+    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash, numbers per story
     rejects: list[pa.Table]
     chrome_removed: dict[str, int]
     removed_lines: list[pa.Table]
@@ -178,6 +178,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                     out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k
             t1 = time.perf_counter()
             fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed)
+            nums = number_sequences(fp_text, verify.numbers_wanted(cleaned.column("words").to_numpy(), d.short_words))
             t_fp += time.perf_counter() - t1
             out.fingerprints.append(fp)
             meta_parts.append(pa.table({
@@ -186,6 +187,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "words": cleaned.column("words"),
                 "text_hash": pa.array(fp.text_hash),
                 "headline_hash": pa.array(hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
+                "numbers": pa.LargeListArray.from_arrays(pa.array(nums[0]), pa.array(nums[1])),
             }))
             p2 = staging.work / f"clean-{len(out.spills):05d}.arrow"
             write_spill(cleaned, p2)
@@ -289,12 +291,18 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             fp_all.offsets, fp_all.values, cands.left, cands.right, words=words, text_hash=text_hash,
             headline_hash=headline_hash, threshold=d.threshold, containment_threshold=d.containment_threshold,
             short_words=d.short_words,
+            numbers=verify.numbers_of(meta.column("numbers") if n else None, ns, words, d.short_words),
         )
-        st.update(pairs=len(cands), matches=int(scores.match.sum()))
+        # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
+        multi = verify.multi_topic_edges(fp_all.offsets, fp_all.values, cands.left, cands.right, scores.jaccard,
+                                         scores.match, d.threshold, rank=rank)
+        st.update(pairs=len(cands), matches=int(scores.match.sum()), multi_topic_dropped=int(multi.sum()))
 
     with sl.stage("cluster") as st:
-        m = scores.match
+        m = scores.match & ~multi
         label = cluster.star_clusters(N, rank, cands.left[m], cands.right[m], fixed=fixed)
+        label = cluster.best_canonical(label, rank, cands.left[m], cands.right[m], scores.jaccard[m],
+                                       scores.containment[m], d.threshold, fixed=fixed)
 
         def containment_to(s, c):
             inter = verify.intersections(fp_all.offsets, fp_all.values, s, c)

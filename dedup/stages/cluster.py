@@ -7,6 +7,11 @@ pair, ``dedup.stages.verify``) and is not yet taken joins it. So A~B and B~C nev
 cluster unless C matches A's canonical too: one generic sentence shared by two stories cannot
 merge two clusters.
 
+Canonicals are chosen as above, but a member then joins the canonical it matches *best*
+(``best_canonical``), not the best-ranked one that claimed it first: a near-exact copy of X that
+also passes containment against a related canonical Y belongs to X. Still a star: every member
+matches its own canonical, and canonicals stay canonicals.
+
 A second, "rescue" pass handles copies that match a member but fell just short against the
 canonical (a truncated *and* edited copy): a story left alone joins the cluster of a matching
 member when its containment in that cluster's canonical is at least ``rescue_containment``.
@@ -63,6 +68,51 @@ def star_clusters(
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
     rank_order = np.argsort(rank, kind="stable").astype(np.int64)
     return _star(n, rank_order, indptr, b[order].astype(np.int64), fixed)
+
+
+def best_canonical(
+    label: np.ndarray,
+    rank: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    jaccard: np.ndarray,
+    containment: np.ndarray,
+    threshold: float,
+    fixed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Move every member to the canonical it matches best; canonicals are left as they are.
+
+    ``label`` int64 (n,) from ``star_clusters`` (a canonical is its own label); ``rank`` int64
+    (n,) preference order; ``left``, ``right`` int64 rows of the verified matches with their
+    float64 ``jaccard`` and ``containment``. Best: an earlier night's canonical (``fixed`` rows, as
+    in ``star_clusters``: a late copy keeps the id its report already has) before tonight's; then
+    a resemblance match (Jaccard >= ``threshold``,
+    an edited copy) before a containment one; among resemblance matches the highest Jaccard, among
+    containment matches the highest containment then Jaccard (the tightest container: the page
+    most about the copy); then the better-ranked canonical. Returns the new labels.
+
+    The Spark engine's member step (``dedup.night.spark.graph.canonicals``, ``best``) must order by the
+    same key instead of taking the smallest canonical node: (g, not resemblance, -primary, -jaccard, node).
+    """
+    n = label.shape[0]
+    canon = label == np.arange(n)
+    a = np.concatenate([left, right])
+    b = np.concatenate([right, left])
+    jac = np.concatenate([jaccard, jaccard])
+    con = np.concatenate([containment, containment])
+    pick = ~canon[a] & canon[b]
+    a, b, jac, con = a[pick], b[pick], jac[pick], con[pick]
+    if a.size == 0:
+        return label
+    resemble = jac >= threshold
+    primary = np.where(resemble, jac, con)
+    later = np.zeros(a.shape[0], bool) if fixed is None else ~fixed[b]
+    order = np.lexsort((rank[b], -jac, -primary, ~resemble, later, a))
+    first = np.ones(order.shape[0], bool)
+    first[1:] = a[order][1:] != a[order][:-1]
+    out = label.copy()
+    out[a[order][first]] = b[order][first]
+    return out
 
 
 def rescue(

@@ -30,7 +30,8 @@ import numpy as np
 import pyarrow as pa
 
 from dedup.stages.text.normalize import (
-    DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, WORD_FROM, WORD_TO, string_buffers,
+    DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, SPELLED_NUMBER_HASHES, WORD_FROM,
+    WORD_TO, string_buffers,
 )
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -127,9 +128,13 @@ def _pair_key(a, b):
 
 
 @numba.njit(cache=True)
-def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magnitudes, drop, h_pct, h_dollars, h_us):
+def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magnitudes, drop, h_pct, h_dollars, h_us,
+                 spelled_numbers):
+    """(token hashes, is_number flags) of data[start:end]. A number token is one that starts with a
+    digit or a spelled number folded to digits; "$", magnitudes and word pairs never are."""
     raw = np.empty((end - start) // 2 + 2, dtype=np.uint64)
     dollar = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
+    num = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
     n = 0
     pending_dollar = False
     i = start
@@ -166,12 +171,14 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             h = (h ^ np.uint64(lc)) * _FNV_PRIME
             i += 1
         raw[n] = _lookup(word_from, word_to, h)
+        num[n] = is_number or _member(spelled_numbers, raw[n])
         dollar[n] = pending_dollar and is_number
         if is_number:
             pending_dollar = False
         n += 1
     # Second pass: word pairs, dropped words, dollars after the amount.
     out = np.empty(n * 2 + 1, dtype=np.uint64)
+    out_num = np.zeros(n * 2 + 1, dtype=np.bool_)
     m = 0
     t = 0
     while t < n:
@@ -187,6 +194,7 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             t += 1
             continue
         out[m] = h
+        out_num[m] = num[t]
         m += 1
         if dollar[t]:
             if t + 1 < n and _member(magnitudes, raw[t + 1]):
@@ -196,11 +204,11 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             out[m] = h_dollars
             m += 1
         t += 1
-    return out[:m]
+    return out[:m], out_num[:m]
 
 
 TABLES = (WORD_FROM, WORD_TO, PAIR_FROM, PAIR_TO, MAGNITUDE_HASHES, DROP_HASHES,
-          np.uint64(H_PCT), np.uint64(H_DOLLARS), np.uint64(H_US))
+          np.uint64(H_PCT), np.uint64(H_DOLLARS), np.uint64(H_US), SPELLED_NUMBER_HASHES)
 
 
 @numba.njit(inline="always")
@@ -223,8 +231,8 @@ def _fold(acc, th):
 def _shingles(data, start, end, k, tables):
     """Shingle hashes of data[start:end] in order, the number of (normalized) tokens, and a hash
     of the whole normalized token sequence (identical texts after house style, 0 for none)."""
-    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us = tables
-    toks = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us)
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled = tables
+    toks, _ = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled)
     nt = toks.shape[0]
     seq = np.uint64(0)
     for t in range(nt):
@@ -399,3 +407,44 @@ def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
     if data.size == 0:
         return np.empty(0, np.uint32)
     return _shingles(data, 0, data.size, shingle_size, TABLES)[0]
+
+
+@numba.njit(parallel=True, cache=True)
+def _numbers_kernel(data, offsets, want, tables):
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled = tables
+    n = offsets.shape[0] - 1
+    # One tokenizer pass: each wanted story gets room for as many tokens as it has bytes / 2 + 2
+    # (the tokenizer's own bound), then the runs are packed.
+    room = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        room[d + 1] = room[d] + ((offsets[d + 1] - offsets[d]) // 2 + 2 if want[d] else 0)
+    buf = np.empty(room[n], dtype=np.uint32)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for d in numba.prange(n):
+        if want[d]:
+            toks, num = token_hashes(data, offsets[d], offsets[d + 1], wf, wt, pf, pt, mags, drop, h_pct, h_dollars,
+                                     h_us, spelled)
+            j = room[d]
+            for t in range(toks.shape[0]):
+                if num[t]:
+                    buf[j] = np.uint32(toks[t] >> np.uint64(32))
+                    j += 1
+            counts[d + 1] = j - room[d]
+    starts = np.cumsum(counts)
+    values = np.empty(starts[n], dtype=np.uint32)
+    for d in numba.prange(n):
+        values[starts[d]:starts[d + 1]] = buf[room[d]:room[d] + counts[d + 1]]
+    return starts, values
+
+
+def number_sequences(texts: pa.Array, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The number tokens of each fingerprint text, in text order, as CSR ``(offsets, values)``:
+    ``offsets`` int64 (n + 1,), ``values`` uint32 (the high half of each token's hash, after
+    house-style folding, so "seven" = "7" and "4,757,000" = "4757000"). Rows where ``want``
+    (bool, (n,)) is False are left empty without being tokenized: verification uses numbers only
+    between short stories and their nearly short partners (``dedup.stages.verify``)."""
+    data, offsets = string_buffers(texts)
+    want = np.asarray(want, dtype=np.bool_)
+    if want.shape[0] != offsets.shape[0] - 1:
+        raise ValueError("want must have one entry per text")
+    return _numbers_kernel(data, offsets, want, TABLES)

@@ -10,6 +10,26 @@ Short stories (fewer than ``dedup.short_words`` words on either side) have too f
 either figure to mean much: they match only on identical fingerprint text, when the short one is wholly
 contained in the other (at least ``MIN_LEDE_SHINGLES`` shingles: a lede, not a stock phrase), or
 on an identical headline together with a Jaccard over the threshold.
+
+Table briefs (earnings and dividend tables: "Shr 47 cts vs 31 cts | Net 4,757,000 vs 2,466,000
+| Avg shrs ...") are short, made of figures, and their copies differ by a dropped line, whose
+junction adds foreign shingles, so they are rarely identical or wholly contained. Between short
+stories and their partners the verifier also compares the *numbers* of the two texts
+(``dedup.stages.fingerprint.number_sequences``: number tokens in text order, house style folded):
+
+* a **brief** match: the numbers of the side with fewer numbers are a subsequence of the other's
+  (lines dropped or cut, never a figure changed or moved), there are at least
+  ``MIN_BRIEF_NUMBERS`` distinct ones (a table of figures, not "Record April 9"), and at least
+  ``BRIEF_CONTAINMENT`` of the shorter text's shingles are in the longer one (same words around them);
+* a **veto**: when both sides' numbers are known and neither sequence fits into the other,
+  a short pair never matches, whatever the other rules say: numbers that differ are
+  different reports (another company's identical dividend table, another quarter).
+
+Multi-topic pages (``multi_topic_edges``): a containment match says the shorter text is a
+truncated copy of the longer. A live blog, roundup or digest holds the ledes of several
+reports whole and would absorb short copies of all of them. So a containment match needs the
+longer text to be *about* the shorter one; it is not when the longer text also wholly holds
+another shorter story that shares nothing with the first. See ``multi_topic_edges``.
 """
 from __future__ import annotations
 
@@ -17,10 +37,21 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import pyarrow.compute as pc
 
 
 MIN_LEDE_SHINGLES = 12
 MIN_EXACT_WORDS = 6
+# Brief rule (module docstring): distinct numbers a short table must have, and the share of its
+# shingles found in the partner (a dropped line costs at most shingle_size - 1 shingles).
+MIN_BRIEF_NUMBERS = 4
+BRIEF_CONTAINMENT = 0.5
+# Numbers are compared for stories under this many times ``dedup.short_words`` words: a brief's
+# partner is at most a few lines longer. Longer stories are not tokenized again.
+NUMBERS_WORDS_FACTOR = 4
+# Two parts of one container are disjoint (different reports) when under this share of the
+# smaller part's shingles is in the other.
+DISJOINT_PARTS = 0.2
 
 
 @numba.njit(parallel=True, cache=True)
@@ -47,6 +78,61 @@ def intersections(offsets, values, left, right):
     return out
 
 
+@numba.njit(parallel=True, cache=True)
+def number_fit(offsets, values, left, right):
+    """For each pair: whether the shorter number sequence is a subsequence of the longer (equally
+    long ones fit only when identical), and the distinct numbers in the shorter one. Sequences are CSR runs
+    of ``values`` in text order. Returns (fits bool, distinct int64)."""
+    m = left.shape[0]
+    fits = np.zeros(m, dtype=np.bool_)
+    distinct = np.zeros(m, dtype=np.int64)
+    for p in numba.prange(m):
+        s, l = left[p], right[p]
+        if offsets[s + 1] - offsets[s] > offsets[l + 1] - offsets[l]:
+            s, l = l, s
+        i, iend = offsets[s], offsets[s + 1]
+        j, jend = offsets[l], offsets[l + 1]
+        while i < iend and j < jend:
+            if values[i] == values[j]:
+                i += 1
+            j += 1
+        fits[p] = i == iend
+        c = 0
+        for a in range(offsets[s], iend):
+            seen = False
+            for b in range(offsets[s], a):
+                if values[b] == values[a]:
+                    seen = True
+                    break
+            if not seen:
+                c += 1
+        distinct[p] = c
+    return fits, distinct
+
+
+def numbers_wanted(words: np.ndarray, short_words: int) -> np.ndarray:
+    """Which stories need their number sequence (``dedup.stages.fingerprint.number_sequences``): those under
+    ``NUMBERS_WORDS_FACTOR * short_words`` words. Both engines call this, so they compare the same pairs."""
+    return np.asarray(words) < NUMBERS_WORDS_FACTOR * short_words
+
+
+def numbers_of(column, n_before: int, words: np.ndarray, short_words: int):
+    """``score_pairs``' ``numbers`` argument from a list<uint32> Arrow column of number sequences
+    (one per story, after ``n_before`` stories without one: earlier nights' canonicals, whose
+    numbers the state does not keep, so the brief rule and the veto skip them).
+    ``words`` int64 covers all rows. Returns (offsets int64, values uint32, known bool)."""
+    off = np.zeros(n_before + 1, np.int64)
+    vals = np.empty(0, np.uint32)
+    if column is not None:
+        col = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+        o = col.offsets.to_numpy()
+        off = np.concatenate([off, o[1:] - o[0] + off[-1]])
+        vals = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False)
+    known = numbers_wanted(words, short_words)
+    known[:n_before] = False
+    return off, vals, known
+
+
 @dataclass
 class PairScores:
     jaccard: np.ndarray
@@ -66,7 +152,17 @@ def score_pairs(
     threshold: float,
     containment_threshold: float,
     short_words: int,
+    numbers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> PairScores:
+    """Exact Jaccard, containment and the match decision (module docstring) for pairs (left[p], right[p]).
+
+    ``offsets``/``values``: shingle sets in CSR (int64 (n + 1,), uint32 sorted unique per story);
+    ``left``, ``right``: int64 rows; ``words`` int64, ``text_hash``/``headline_hash`` uint64 per story
+    (0 = none). ``numbers``: optional ``(offsets, values, known)``, each story's number sequence
+    (``dedup.stages.fingerprint.number_sequences``) and a bool mask of stories whose sequence was computed
+    (``numbers_wanted``); without it the brief rule and the number veto are off.
+    Returns float64 ``jaccard`` and ``containment`` and bool ``match``, one per pair.
+    """
     sizes = np.diff(offsets)
     inter = intersections(offsets, values, left, right).astype(np.float64)
     a, b = sizes[left].astype(np.float64), sizes[right].astype(np.float64)
@@ -83,5 +179,71 @@ def score_pairs(
     whole_lede = (con >= 0.999) & (np.minimum(a, b) >= MIN_LEDE_SHINGLES)
     same_headline = (headline_hash[left] == headline_hash[right]) & (headline_hash[left] != 0)
     short_match = same_text | whole_lede | (same_headline & (jac >= threshold))
+    if numbers is not None and left.shape[0]:
+        n_off, n_val, known = numbers
+        both = short & known[left] & known[right]
+        fits = np.ones(left.shape[0], bool)
+        distinct = np.zeros(left.shape[0], np.int64)
+        k = np.flatnonzero(both)
+        fits[k], distinct[k] = number_fit(n_off, n_val, left[k], right[k])
+        brief = both & fits & (distinct >= MIN_BRIEF_NUMBERS) & (con >= BRIEF_CONTAINMENT)
+        short_match = (short_match | brief) & fits
     match = np.where(short, short_match, long_match | same_text)
     return PairScores(jac, con, match)
+
+
+def multi_topic_edges(
+    offsets: np.ndarray,
+    values: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    jaccard: np.ndarray,
+    match: np.ndarray,
+    threshold: float,
+    rank: np.ndarray | None = None,
+) -> np.ndarray:
+    """Matches to drop because the longer text is a multi-topic page (live blog, roundup, digest).
+
+    A *containment match* is a match under the Jaccard ``threshold``: the shorter text (the
+    *part*) is a truncated copy of the longer (the *container*, the side with more shingles).
+    The rule: a container is multi-topic when one of its parts is disjoint from its largest part
+    (under ``DISJOINT_PARTS`` of the smaller one's shingles shared): it then holds the text of two
+    different reports, and is about neither. All its containment matches as a container are
+    dropped; its Jaccard matches (copies of the page itself) and its matches as a part stay.
+    Parts that overlap (the ledes of one report cut at different lengths, or excerpts that all
+    sit in the largest one) never flag a container, so a wire story with many truncated copies
+    keeps them. Cost: one intersection per containment match.
+
+    ``offsets``/``values``: shingle sets (CSR); ``left``, ``right`` int64 rows; ``jaccard`` float64
+    and ``match`` bool per pair (``score_pairs``); ``rank`` int64 preference order breaks ties
+    between equally large parts (the better-ranked one; the row without it), so that the Spark
+    engine, whose node ids are ranks, picks the same. Returns a bool mask over the pairs.
+    The Spark engine must apply the same mask to its verified edges before the canonical choice.
+    """
+    sizes = np.diff(offsets)
+    contained = match & (jaccard < threshold)
+    drop = np.zeros(left.shape[0], bool)
+    k = np.flatnonzero(contained)
+    if k.size < 2:
+        return drop
+    l, r = left[k], right[k]
+    left_longer = sizes[l] >= sizes[r]
+    container = np.where(left_longer, l, r)
+    part = np.where(left_longer, r, l)
+    # Largest part per container: most shingles, then the best-ranked.
+    order = np.lexsort((part if rank is None else rank[part], -sizes[part], container))
+    head = np.ones(order.shape[0], bool)
+    head[1:] = container[order][1:] != container[order][:-1]
+    largest_of = np.full(sizes.shape[0], -1, np.int64)
+    largest_of[container[order][head]] = part[order][head]
+    big = largest_of[container]
+    other = part != big
+    if not other.any():
+        return drop
+    p, b = part[other], big[other]
+    inter = intersections(offsets, values, p, b)
+    disjoint = inter < DISJOINT_PARTS * np.maximum(np.minimum(sizes[p], sizes[b]), 1)
+    multi = np.zeros(sizes.shape[0], bool)
+    multi[container[other][disjoint]] = True
+    drop[k] = multi[container]
+    return drop

@@ -11,8 +11,8 @@ the night's manifest), with the pipeline's own code:
   exact-text and, for short stories, same-headline keys pair stories too;
 - the match rules of ``dedup.stages.verify.score_pairs`` (thresholds, the short-story rule), run on the
   pair itself;
-- star clustering (``dedup.stages.cluster``): a story joins only a canonical it matches itself, or, when
-  left alone, the cluster of a member it matches (the rescue pass).
+- star clustering (``dedup.stages.cluster``): a story joins only a canonical it matches itself (the one it
+  matches best), or, when left alone, the cluster of a member it matches (the rescue pass).
 
 ``show`` prints a cluster (or the cluster of a story): the canonical, every member with its
 outlet, time, relation and similarity, and the headline variants.
@@ -161,6 +161,7 @@ class _Fp:
     text_hash: np.ndarray
     headline_hash: np.ndarray
     published_ns: np.ndarray
+    numbers: tuple | None = None  # (offsets, values, known): number sequences, as dedup.stages.verify uses them
 
     def index(self, sid: str) -> int:
         return self.ids.index(sid)
@@ -176,8 +177,9 @@ class _Fp:
 def _fingerprint_rows(rows: list[dict], s: DedupSettings) -> _Fp:
     """Fingerprints as the run computed them: fingerprint text, shingles, MinHash, the token-sequence
     hash for exact matches, and the lowercased-headline hash."""
-    from dedup.stages.fingerprint import fingerprint, hash_strings
+    from dedup.stages.fingerprint import fingerprint, hash_strings, number_sequences
     from dedup.stages.text.normalize import fingerprint_text
+    from dedup.stages.verify import numbers_wanted
 
     bodies = pa.array([r.get("body_clean") or "" for r in rows], pa.large_string())
     fp = fingerprint(fingerprint_text(bodies), num_perm=s.num_perm, shingle_size=s.shingle_size, seed=s.seed)
@@ -187,8 +189,10 @@ def _fingerprint_rows(rows: list[dict], s: DedupSettings) -> _Fp:
     heads = pc.utf8_lower(pa.array([r.get("headline") for r in rows], pa.string()))
     pub = pa.array([r.get("published_at") for r in rows], pa.timestamp("us", tz="UTC"))
     pub = pc.fill_null(pub.cast(pa.int64()), np.iinfo(np.int64).max).to_numpy()
+    known = numbers_wanted(words, s.short_words)
+    numbers = (*number_sequences(fingerprint_text(bodies), known), known)
     return _Fp([r["story_id"] for r in rows], fp.signatures, fp.offsets, fp.values, words,
-               fp.text_hash, hash_strings(heads), pub)
+               fp.text_hash, hash_strings(heads), pub, numbers)
 
 
 @dataclass
@@ -245,10 +249,14 @@ def pair_figures(fp: _Fp, i: int, j: int, s: DedupSettings) -> PairFigures:
     scores = verify.score_pairs(
         fp.offsets, fp.values, np.array([i]), np.array([j]), words=fp.words, text_hash=fp.text_hash,
         headline_hash=fp.headline_hash, threshold=s.threshold, containment_threshold=s.containment_threshold,
-        short_words=s.short_words,
+        short_words=s.short_words, numbers=fp.numbers,
     )
     match = bool(scores.match[0])
-    rule = _rule(match, jac, con, min(na, nb), wa, wb, same_text, same_headline, s)
+    fit = None
+    if fp.numbers is not None and fp.numbers[2][i] and fp.numbers[2][j]:
+        fits, distinct = verify.number_fit(fp.numbers[0], fp.numbers[1], np.array([i]), np.array([j]))
+        fit = (bool(fits[0]), int(distinct[0]))
+    rule = _rule(match, jac, con, min(na, nb), wa, wb, same_text, same_headline, s, fit)
     return PairFigures(
         a=fp.ids[i], b=fp.ids[j], shingles_a=na, shingles_b=nb, shared_shingles=inter,
         jaccard_exact=round(jac, 4), jaccard_estimated=round(est, 4), containment=round(con, 4),
@@ -258,15 +266,20 @@ def pair_figures(fp: _Fp, i: int, j: int, s: DedupSettings) -> PairFigures:
     )
 
 
-def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: DedupSettings) -> str:
-    """The verify rule that decided the pair, in words (mirrors dedup.stages.verify.score_pairs)."""
-    from dedup.stages.verify import MIN_EXACT_WORDS, MIN_LEDE_SHINGLES
+def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: DedupSettings, fit=None) -> str:
+    """The verify rule that decided the pair, in words (mirrors dedup.stages.verify.score_pairs). ``fit``:
+    (numbers fit, distinct numbers) when both number sequences are known."""
+    from dedup.stages.verify import BRIEF_CONTAINMENT, MIN_BRIEF_NUMBERS, MIN_EXACT_WORDS, MIN_LEDE_SHINGLES
 
     shortest = min(wa, wb)
     exact = same_text and shortest >= MIN_EXACT_WORDS
     if shortest < s.short_words:
         head = (f"short-story rule (the shorter has {shortest} words, under dedup.short_words={s.short_words}): "
-                "only identical text, a whole lede or the same headline with Jaccard over the threshold count")
+                "only identical text, a whole lede, the same headline with Jaccard over the threshold, or a table "
+                "brief whose figures all recur in order count")
+        if fit is not None and not fit[0]:
+            return (f"no match: their numbers differ (the shorter's figures are not all in the other, in order), "
+                    f"and numbers that differ are never the same report. {head}")
         if exact:
             return f"match: identical fingerprint text ({shortest} words, at least {MIN_EXACT_WORDS}). {head}"
         if con >= 0.999 and min_shingles >= MIN_LEDE_SHINGLES:
@@ -274,6 +287,9 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
                     f"at least {MIN_LEDE_SHINGLES}). {head}")
         if same_headline and jac >= s.threshold:
             return f"match: same headline and Jaccard {jac:.3f} >= {s.threshold}. {head}"
+        if fit is not None and fit[1] >= MIN_BRIEF_NUMBERS and con >= BRIEF_CONTAINMENT:
+            return (f"match: a table brief: the shorter's {fit[1]} distinct figures all recur in the other in order "
+                    f"(at least {MIN_BRIEF_NUMBERS}), and {con:.3f} of its shingles (at least {BRIEF_CONTAINMENT}). {head}")
         why = []
         if same_text:
             why.append(f"identical text but under {MIN_EXACT_WORDS} words")
@@ -592,7 +608,14 @@ class _Why:
                            "story is compared with the bucket's best-ranked story and its neighbour in rank order)")
         elif ca == a or cb == b:
             canon, member, mc = (a, b, cb) if ca == a else (b, a, ca)
-            if pos.get(mc, 0) < pos.get(canon, 0):
+            g = self.vs(member, mc)
+            earlier = self.rows[mc]["night"] < night if mc in self.rows else False
+            if g is not None and g.match and g.candidates and not earlier and self.rows[canon]["night"] == night:
+                reasons.append(f"{member} matches both canonicals and joined the one it matches best, {mc}: a "
+                               "resemblance match (Jaccard at least dedup.threshold) before a containment match, then "
+                               "the higher Jaccard (resemblance) or the higher containment and then Jaccard (the "
+                               "tightest container), then the canonical taken first")
+            elif pos.get(mc, 0) < pos.get(canon, 0):
                 reasons.append(f"{member} was already in the cluster of {mc} (taken earlier) when {canon} "
                                "opened its own")
             else:

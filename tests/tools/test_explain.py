@@ -20,7 +20,8 @@ def nights(tmp_path_factory):
 
     The star batch: A has paragraphs W0..W4, B is W3 W4 (wholly inside A), C is W3 W4 + four
     other paragraphs (longer than A). A~B and B~C match, A~C do not. C is taken first (most
-    complete) and takes B; A is left on its own, and 2/5 of A in C is under rescue_containment.
+    complete) and A opens its own cluster; B, wholly inside both, joins the one it matches best:
+    A, the tighter container (higher Jaccard). C and B match but stay apart.
     """
     tmp = tmp_path_factory.mktemp("explain")
     out = tmp / "out"
@@ -101,15 +102,15 @@ def test_star_clustering_keeps_a_matching_pair_apart(nights):
     out, stories = nights
     s = _night(stories, "2026-11-27").set_index("story_id")
     # the run did what the fixture says
-    assert s.loc["star-b", "canonical_story_id"] == "star-c"
-    assert s.loc["star-a", "canonical_story_id"] == "star-a"
-    e = explain(out, "star-a", "star-b")
+    assert s.loc["star-b", "canonical_story_id"] == "star-a"
+    assert s.loc["star-c", "canonical_story_id"] == "star-c"
+    e = explain(out, "star-c", "star-b")
     f = e.figures
     assert f.match and f.candidates and not e.same_cluster
-    assert f.containment == pytest.approx(1.0)  # B is wholly inside A
+    assert f.containment == pytest.approx(1.0)  # B is wholly inside C
     assert "although they match" in e.verdict
-    assert any("star-b was already in the cluster of star-c" in r for r in e.reasons)
-    assert any("star-a vs the other canonical star-c: no match" in r for r in e.reasons)
+    assert any("star-b matches both canonicals and joined the one it matches best, star-a" in r for r in e.reasons)
+    assert any("star-c vs the other canonical star-a: no match" in r for r in e.reasons)
 
 
 def test_a_later_nights_copy_joins_the_earlier_cluster(nights, cli):
@@ -162,7 +163,7 @@ def test_mark_shared_flags_only_common_word_runs():
 
 def test_explain_cli_text_json_and_html(nights, cli, tmp_path):
     out, _ = nights
-    r = cli("explain", "star-a", "star-b", "--output", out, "--no-color", "--width", "100")
+    r = cli("explain", "star-c", "star-b", "--output", out, "--no-color", "--width", "100")
     assert r.exit_code == 0, r.output
     assert r.output.startswith("Verdict: Not joined although they match")
     assert "Jaccard exact" in r.output and "estimated (MinHash)" in r.output
@@ -170,14 +171,14 @@ def test_explain_cli_text_json_and_html(nights, cli, tmp_path):
     assert "candidates yes" in r.output
     assert max(len(line) for line in r.output.split("Cleaned texts")[1].splitlines()) <= 100
     page = tmp_path / "pair.html"
-    r = cli("explain", "star-a", "star-b", "--output", out, "--json", "--html", page)
+    r = cli("explain", "star-c", "star-b", "--output", out, "--json", "--html", page)
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["figures"]["match"] is True and d["same_cluster"] is False
-    assert d["a"]["story_id"] == "star-a" and d["b"]["canonical_story_id"] == "star-c"
+    assert d["a"]["story_id"] == "star-c" and d["b"]["canonical_story_id"] == "star-a"
     assert 0 < d["b"]["shared_word_share"] <= 1
     assert "<mark>" in page.read_text()
-    r = cli("explain", "star-a", "star-b", "--output", out, "--color", "--width", "100")
+    r = cli("explain", "star-c", "star-b", "--output", out, "--color", "--width", "100")
     assert "\x1b[32m" in r.output
 
 
@@ -222,7 +223,7 @@ def test_show_usage_errors_exit_2(nights, cli):
 def test_show_library_orders_canonical_first(nights):
     out, _ = nights
     v = show(out, story_id="star-b")
-    assert [m["story_id"] for m in v.members] == ["star-c", "star-b"]
+    assert [m["story_id"] for m in v.members] == ["star-a", "star-b"]
 
 
 def _rejected_ids(out):
@@ -266,7 +267,7 @@ def test_tools_take_the_output_folder_from_config(nights, cli, tmp_path):
     assert by_config.exit_code == 0, by_config.output
     assert json.loads(by_config.output) == json.loads(by_output.output)
     r = cli("explain", "star-a", "star-b", "--config", cfg, "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["b"]["canonical_story_id"] == "star-c"
+    assert r.exit_code == 0 and json.loads(r.output)["b"]["canonical_story_id"] == "star-a"
     r = cli("report", "-c", cfg, "--run-date", "2026-11-27")
     assert r.exit_code == 0 and r.output.strip() == str(out / "runs" / "run_date=2026-11-27" / "report.html")
     # --output wins over the config's output.path, both ways

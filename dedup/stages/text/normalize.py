@@ -82,6 +82,8 @@ H_DOLLARS = word_hash("dollars")
 H_US = word_hash("us")
 MAGNITUDE_HASHES = _table([(word_hash(m), 1) for m in MAGNITUDES])[0]
 DROP_HASHES = _table([(word_hash(d), 1) for d in DROP])[0]
+# Spelled numbers fold to digits ("seven" -> "7"); after folding they count as number tokens.
+SPELLED_NUMBER_HASHES = _table([(word_hash(v), 1) for k, v in WORDS.items() if v.isdigit()])[0]
 
 
 # --- Which strings a Unicode normalization would change -------------------------------------

@@ -1,0 +1,213 @@
+"""Issue 12 items 4-6: multi-topic pages, best-match membership, table briefs.
+
+Every text here is invented for the tests (the probe test reads ../shared and skips without it).
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from dedup import load_config, run
+from dedup.stages import cluster
+from dedup.stages import verify
+from dedup.stages.fingerprint import fingerprint, number_sequences
+from dedup.stages.text.normalize import fingerprint_text
+from tests.conftest import shared_path, write_jsonl
+
+_SYLLABLES = ["ka", "lo", "mer", "vin", "tas", "ro", "bel", "dun", "sai", "pol", "tre", "ven", "mor", "gal",
+              "ris", "ton", "ha", "quel", "bra", "sel", "nor", "fi", "lun", "dar"]
+
+
+def _paragraphs(seed: int, n: int, words: int = 32) -> list[str]:
+    """``n`` invented paragraphs of ``words`` made-up words each (no two paragraphs share 4-word runs)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        ws = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(words)]
+        out.append(ws[0].capitalize() + " " + " ".join(ws[1:words // 2]) + ". "
+                   + ws[words // 2].capitalize() + " " + " ".join(ws[words // 2 + 1:]) + ".")
+    return out
+
+
+def _run(tmp_path, records: list[dict]) -> pd.DataFrame:
+    inp = write_jsonl(tmp_path / "batch.jsonl", records)
+    run(load_config(input=str(inp), output=str(tmp_path / "out"), run_date="2026-11-30"))
+    return pd.read_parquet(tmp_path / "out" / "stories").set_index("story_id")
+
+
+def _scores(texts: list[str], pairs: list[tuple[int, int]], headlines: list[str] | None = None,
+            numbers: bool = True):
+    fp = fingerprint(fingerprint_text(pa.array(texts, pa.large_string())), num_perm=64, shingle_size=4, seed=1)
+    words = np.array([len(t.split()) for t in texts], np.int64)
+    left = np.array([p[0] for p in pairs], np.int64)
+    right = np.array([p[1] for p in pairs], np.int64)
+    heads = np.array([hash(h) & 0xFFFFFFFF | 1 for h in headlines], np.uint64) if headlines else np.zeros(len(texts), np.uint64)
+    nums = None
+    if numbers:
+        known = verify.numbers_wanted(words, 30)
+        off, val = number_sequences(fingerprint_text(pa.array(texts, pa.large_string())), known)
+        nums = (off, val, known)
+    s = verify.score_pairs(fp.offsets, fp.values, left, right, words=words, text_hash=fp.text_hash,
+                           headline_hash=heads, threshold=0.5, containment_threshold=0.8, short_words=30,
+                           numbers=nums)
+    return fp, left, right, s
+
+
+# --- 4. multi-topic pages ------------------------------------------------------------------
+
+def _assert_roundup_expectation(s: pd.DataFrame, page: str, reports: list[tuple[str, str]]) -> None:
+    """What a user expects of a live blog among full and short copies of the reports it quotes:
+    each report's copies together, the page alone or with at most one report, never two reports in one cluster."""
+    for full, short in reports:
+        assert s.loc[full, "cluster_id"] == s.loc[short, "cluster_id"], (full, short)
+    clusters = [s.loc[full, "cluster_id"] for full, _ in reports]
+    assert len(set(clusters)) == len(reports)
+    assert sum(s.loc[page, "cluster_id"] == c for c in clusters) <= 1
+
+
+def test_probe_16_live_blog_keeps_each_report_with_its_own_copies(tmp_path):
+    src = shared_path("probes", "16-live-blog-roundup", "live-blog.jsonl")
+    out = tmp_path / "out"
+    run(load_config(input=str(src), output=str(out), run_date="2026-11-30"))
+    s = pd.read_parquet(out / "stories").set_index("story_id")
+    _assert_roundup_expectation(s, "live-blog", [("a-full", "a-short"), ("b-full", "b-short"), ("c-full", "c-short")])
+
+
+def test_roundup_of_three_reports_does_not_absorb_their_short_copies(tmp_path):
+    reports = {k: _paragraphs(seed, 5) for k, seed in (("a", 1), ("b", 2), ("c", 3))}
+    own = _paragraphs(9, 2)
+    page = ["Live: the day in brief", "08:10", *reports["a"][:2], "09:40", *reports["b"][:2],
+            "11:05", *reports["c"][:2], *own]
+    recs = [{"id": "roundup", "outlet": "omega", "headline": "The day in brief", "body": "\n".join(page),
+             "published_at": "2026-11-30T12:00:00Z"}]
+    for k, paras in reports.items():
+        recs.append({"id": f"{k}-full", "outlet": "beta", "headline": f"Report {k}", "body": "\n".join(paras),
+                     "published_at": "2026-11-30T08:00:00Z"})
+        recs.append({"id": f"{k}-short", "outlet": "gamma", "headline": f"Report {k} in short",
+                     "body": "\n".join(paras[:2]), "published_at": "2026-11-30T08:30:00Z"})
+    s = _run(tmp_path, recs)
+    _assert_roundup_expectation(s, "roundup", [(f"{k}-full", f"{k}-short") for k in reports])
+    # The page is longer than every full copy: without the rule it would have been their canonical.
+    assert s.loc["roundup", "words"] > max(s.loc[f"{k}-full", "words"] for k in reports)
+
+
+def test_one_report_cut_at_several_lengths_keeps_its_containment_matches():
+    paras = _paragraphs(4, 10)
+    texts = ["\n".join(paras), "\n".join(paras[:2]), "\n".join(paras[:3]), "\n".join(paras[:4])]
+    fp, left, right, s = _scores(texts, [(0, 1), (0, 2), (0, 3)])
+    assert s.match.all() and (s.jaccard < 0.5).all()  # three containment matches of one container
+    assert not verify.multi_topic_edges(fp.offsets, fp.values, left, right, s.jaccard, s.match, 0.5).any()
+
+
+def test_container_of_two_unrelated_ledes_loses_only_its_containment_matches():
+    a, b = _paragraphs(5, 4), _paragraphs(6, 4)
+    page = "\n".join(a[:2] + b[:2] + _paragraphs(7, 1))
+    texts = [page, "\n".join(a[:2]), "\n".join(b[:2]), page.replace("Live", "live") + "\nUpdated."]
+    fp, left, right, s = _scores(texts, [(0, 1), (0, 2), (0, 3)])
+    assert s.match.all()
+    drop = verify.multi_topic_edges(fp.offsets, fp.values, left, right, s.jaccard, s.match, 0.5)
+    # the two ledes go; the page's own copy (a Jaccard match) stays
+    assert drop.tolist() == [True, True, False]
+
+
+# --- 5. best match, not first match ------------------------------------------------------------
+
+def test_member_joins_the_canonical_it_matches_best(tmp_path):
+    core, extra, other = _paragraphs(11, 4), _paragraphs(12, 2), _paragraphs(13, 6)
+    texts = {"copy": core, "x": core + extra, "y": core + other}
+    fp, left, right, s = _scores(["\n".join(texts[k]) for k in ("copy", "x", "y")], [(0, 1), (0, 2), (1, 2)])
+    # copy ~ x by resemblance, copy inside y by containment, x and y apart: the set-up of item 5
+    assert s.match.tolist() == [True, True, False]
+    assert s.jaccard[0] >= 0.5 and s.jaccard[1] < 0.5 and s.containment[1] >= 0.8
+
+    recs = [{"id": k, "outlet": f"o-{k}", "headline": f"Story {k}", "body": "\n".join(v),
+             "published_at": "2026-11-30T08:00:00Z"} for k, v in texts.items()]
+    st = _run(tmp_path, recs)
+    assert st.loc["y", "is_canonical"] and st.loc["x", "is_canonical"]  # y is longest: ranked first
+    assert st.loc["copy", "cluster_id"] == st.loc["x", "cluster_id"]
+    assert st.loc["copy", "relation"] == "near"
+
+
+def test_best_canonical_keys_and_star():
+    # rows: 0, 1 canonicals; 2 matches both; 3 matches only canonical 0; 4 alone
+    rank = np.array([0, 1, 2, 3, 4])
+    left, right = np.array([0, 1, 0]), np.array([2, 2, 3])
+    label = cluster.star_clusters(5, rank, left, right)
+    assert label.tolist() == [0, 1, 0, 0, 4]
+    # resemblance beats containment, whatever the containment
+    out = cluster.best_canonical(label, rank, left, right, np.array([0.3, 0.6, 0.9]), np.array([1.0, 0.7, 1.0]), 0.5)
+    assert out.tolist() == [0, 1, 1, 0, 4]
+    # among containment matches the higher containment wins, then the higher Jaccard
+    out = cluster.best_canonical(label, rank, left, right, np.array([0.3, 0.2, 0.9]), np.array([0.85, 0.95, 1.0]), 0.5)
+    assert out.tolist() == [0, 1, 1, 0, 4]
+    out = cluster.best_canonical(label, rank, left, right, np.array([0.3, 0.2, 0.9]), np.array([1.0, 1.0, 1.0]), 0.5)
+    assert out.tolist() == [0, 1, 0, 0, 4]
+    # a full tie keeps the better-ranked canonical
+    out = cluster.best_canonical(label, rank, left, right, np.array([0.3, 0.3, 0.9]), np.array([1.0, 1.0, 1.0]), 0.5)
+    assert out.tolist() == [0, 1, 0, 0, 4]
+
+
+# --- 6. table briefs ----------------------------------------------------------------------------
+
+BRIEF = ["Shr 47 cts vs 31 cts", "Net 4,757,000 vs 2,466,000", "Revs 32.8 mln vs 33.5 mln",
+         "Avg shrs 12,638,000 vs 8,941,000"]
+
+
+def test_number_sequences_fold_house_style():
+    texts = ["Shr seven cts vs 31 cts Net $4,757,000 Revs 32.8 mln", "Shr 7 cents versus 31 cents Net 4757000 dlrs Revs 32.8 million",
+             "No figures here at all.", "Shr 7 cts"]
+    off, val = number_sequences(fingerprint_text(pa.array(texts)), np.array([True, True, True, False]))
+    seqs = [val[off[i]:off[i + 1]].tolist() for i in range(4)]
+    assert seqs[0] == seqs[1] and len(seqs[0]) == 4
+    assert seqs[2] == [] and seqs[3] == []  # no numbers; not wanted
+
+
+def test_brief_with_a_dropped_line_and_house_style_matches():
+    styled = "\n".join(BRIEF[:2] + BRIEF[3:]).replace(" vs ", " versus ").replace("cts", "cents")
+    _, _, _, s = _scores(["\n".join(BRIEF), styled], [(0, 1)])
+    assert s.containment[0] < 0.999 and s.jaccard[0] < 0.5  # none of the older short-story rules applies
+    assert s.match.tolist() == [True]
+    _, _, _, s = _scores(["\n".join(BRIEF), styled], [(0, 1)], numbers=False)
+    assert s.match.tolist() == [False]
+
+
+def test_briefs_whose_numbers_differ_never_match():
+    changed = "\n".join(BRIEF).replace("12,638,000", "12,683,000")
+    swapped = "\n".join(BRIEF).replace("47 cts vs 31 cts", "31 cts vs 47 cts")
+    dropped_and_changed = "\n".join(BRIEF[:2] + BRIEF[3:]).replace("2,466,000", "2,446,000")
+    texts = ["\n".join(BRIEF), changed, swapped, dropped_and_changed]
+    pairs = [(0, 1), (0, 2), (0, 3)]
+    # the same headline on every copy: the headline rule alone would merge the first two
+    _, _, _, s = _scores(texts, pairs, headlines=["Acme Corp 1st qtr net"] * 4)
+    assert s.match.tolist() == [False, False, False]
+    _, _, _, s = _scores(texts, pairs, headlines=["Acme Corp 1st qtr net"] * 4, numbers=False)
+    assert s.match[0]  # what the veto prevents
+
+
+def test_brief_rule_needs_a_table_not_a_few_figures():
+    a = "Qtly div 4-1/2 cts vs 4-1/2 cts prior\nPay April 15\nRecord March 24"
+    pairs = [(0, 1), (0, 2), (0, 3)]
+    texts = [a,
+             "Qtly div 4-1/2 cts vs 4-1/2 cts prior\nRecord March 24",  # a line dropped; 4, 1, 2, 24
+             "Qtly div 4-1/2 cts vs 4-1/2 cts prior",  # 4, 1, 2: any company's identical dividend
+             "Qtly div 4-1/2 cts vs 4-1/2 cts prior\nRecord March 26"]  # a figure changed
+    _, _, _, s = _scores(texts, pairs)
+    assert s.match.tolist() == [True, False, False]
+    _, _, _, s = _scores(texts, pairs, numbers=False)
+    assert s.match.tolist() == [False, False, False]
+
+
+def test_brief_copies_cluster_and_another_companys_table_stays_apart(tmp_path):
+    other = "\n".join(BRIEF).replace("4,757,000", "4,575,000")
+    styled = "\n".join(BRIEF[:2] + BRIEF[3:]).replace(" vs ", " versus ")
+    recs = [
+        {"id": "wire", "outlet": "wire", "headline": "Acme Corp 1st qtr net", "body": "\n".join(BRIEF)},
+        {"id": "copy", "outlet": "post", "headline": "Acme Corp 1st qtr net", "body": styled},
+        {"id": "other", "outlet": "ledger", "headline": "Acme Corp 1st qtr net", "body": other},
+    ]
+    s = _run(tmp_path, recs)
+    assert s.loc["wire", "cluster_id"] == s.loc["copy", "cluster_id"] != s.loc["other", "cluster_id"]
