@@ -89,6 +89,8 @@ MEMBERS_SCHEMA = pa.schema(
     ]
 )
 CHROME_COUNTS_SCHEMA = pa.schema([("key", pa.uint64()), ("stories", pa.int64())])
+# Report sketches per chrome key (``dedup.stages.chrome.ReportSets``): values are below 2**63.
+CHROME_REPORTS_SCHEMA = pa.schema([("key", pa.uint64()), ("q", pa.int32()), ("value", pa.int64())])
 OUTLETS_SCHEMA = pa.schema([("outlet", pa.string()), ("stories", pa.int64())])
 CHROME_LINES_SCHEMA = pa.schema([("outlet", pa.string()), ("line", pa.string()), ("stories", pa.int64())])
 

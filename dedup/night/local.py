@@ -32,7 +32,7 @@ from dedup.night.write import write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
 from dedup.stages import clean, cluster, verify
-from dedup.stages.chrome import ChromeModel
+from dedup.stages.chrome import ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
 from dedup.stages.reasons import EMPTIED, WALL_ONLY
@@ -78,7 +78,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         lines = Lines.split(text)
         seen = ChromeModel()
         if settings.chrome.enabled:
-            seen.observe(records.column("outlet").combine_chunks(), lines, min_stories=settings.chrome.min_stories)
+            seen.observe(records.column("outlet").combine_chunks(), lines)
         p = staging.work / f"read-{i:05d}.arrow"
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
@@ -106,6 +106,28 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         out.chrome = ChromeModel.combine(seen_parts)
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html)
     return out
+
+
+def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: StageLog) -> tuple[ChromeModel, ChromeModel]:
+    """The second learning pass over the spilled lines, once every story count (tonight's and the
+    window's) is known. Returns tonight's model (stored in the state) and the model cleaning uses
+    (tonight's and the window's)."""
+    ch = settings.chrome
+    if not ch.enabled:
+        return r.chrome, r.chrome
+    known = ChromeModel.combine([r.chrome, window])
+
+    def reports_of(p: Path):
+        outlets = read_spill(p).column("outlet").combine_chunks()
+        lines = Lines.from_table(read_spill(_lines_spill(p)), len(outlets))
+        return known.observe_reports(outlets, lines, ch.min_stories)
+
+    with sl.stage("chrome") as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
+        tonight = r.chrome.with_reports(ReportSets.combine(list(bounded_map(pool, reports_of, r.spills,
+                                                                           settings.run.workers))))
+        model = ChromeModel.combine([tonight, window])
+        st.update(candidate_keys=int((known.stories >= ch.min_stories).sum()), learned=model.n_learned(ch.min_stories))
+    return tonight, model
 
 
 @dataclass
@@ -230,8 +252,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         except StateError as e:
             raise StateFailed(str(e)) from None
         st.update(nights=len(window.nights), clusters=window.n)
-    model = r.chrome  # tonight's chrome counts (stored in the state)
-    clean_model = ChromeModel.combine([model, window.chrome]) if window.nights else model
+    model, clean_model = chrome_stage(settings, r, window.chrome, sl)
 
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
     reject_tables += c.rejects

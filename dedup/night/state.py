@@ -10,9 +10,9 @@ Layout (format version ``STATE_VERSION``)::
                              list<uint32>, text and headline hashes)
         members.parquet      (cluster_id, story_id, outlet, published_at) of every member of those
                              clusters, earlier nights' members included
-        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64: distinct
-                             reports that carried the line, reports list<uint64>: the kept report
-                             sketches, ``chrome.SKETCH`` values each; absent when written by Spark)
+        chrome.parquet       the night's chrome counts: (outlet-line key uint64, stories int64)
+        chrome_reports.parquet  report sketches of the stories carrying candidate keys (key uint64,
+                             q int32, value int64: ``dedup.stages.chrome.ReportSets``), version 2 on
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
@@ -43,15 +43,25 @@ import pyarrow.parquet as pq
 
 from dedup import layout
 from dedup.errors import StateError
-from dedup.schemas import CANONICALS_SCHEMA, MEMBERS_SCHEMA
-from dedup.stages.chrome import SKETCH, ChromeModel
+from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
+from dedup.stages.chrome import ChromeModel, ReportSets
 
 STATE_VERSION = 2
-# Versions this dedup reads. Version 1 counted stories, not reports, per chrome key (a report run
-# three times by one outlet counted as chrome): its chrome counts are not used - learning starts
-# again from the first night after the upgrade - while its canonicals and members are read as ever.
+# Versions this dedup reads. Version 1 has no report sketches: its story counts are read, and its
+# lines count as carried by no report (so they can only become chrome again with tonight's reports).
 READABLE_VERSIONS = (1, 2)
-FILES = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet", "chrome_lines.parquet")
+FILES_V1 = ("canonicals.parquet", "members.parquet", "chrome.parquet", "outlets.parquet", "chrome_lines.parquet")
+FILES = FILES_V1 + ("chrome_reports.parquet",)
+
+
+def night_version(state_path: Path, night: str) -> int:
+    """The format version of a state night (from its manifest)."""
+    return int(json.loads((night_dir(state_path, night) / "manifest.json").read_text()).get("version", 1))
+
+
+def files_of(version: int) -> tuple[str, ...]:
+    """The files a state night of that format version holds."""
+    return FILES_V1 if version == 1 else FILES
 
 
 
@@ -133,15 +143,13 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
 def _read_chrome(d: Path) -> ChromeModel:
     ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
-    if json.loads((d / "manifest.json").read_text()).get("version") == 1:
-        return ChromeModel(outlet_stories=outlets)
-    ck = pq.read_table(d / "chrome.parquet")
+    ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
     m = ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
                     ck.column("stories").cast(pa.int64()).to_numpy(), outlets)
-    if "reports" in ck.column_names:
-        col = ck.column("reports").combine_chunks()
-        m.rep_offsets = (np.asarray(col.offsets.to_numpy(), np.int64) - int(col.offsets[0].as_py())) // SKETCH
-        m.reps = pc.list_flatten(col).to_numpy().astype(np.uint64).reshape(-1, SKETCH)
+    if json.loads((d / "manifest.json").read_text()).get("version", 1) >= 2:
+        r = _read(d / "chrome_reports.parquet", CHROME_REPORTS_SCHEMA)
+        m.reports = ReportSets(r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
+                               r.column("value").to_numpy().astype(np.uint64))
     return m
 
 
@@ -173,7 +181,7 @@ def _verify(d: Path, night: str) -> None:
     if meta.get("version") not in READABLE_VERSIONS:
         raise StateError(f"state night {night} has format version {meta.get('version')}, this dedup reads "
                          f"{STATE_VERSION}: {how}")
-    for name in FILES:
+    for name in files_of(meta.get("version")):
         p = d / name
         if not p.exists() or _sha256(p) != meta.get("sha256", {}).get(name):
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
@@ -186,11 +194,12 @@ def write_night(
     dest.mkdir(parents=True, exist_ok=True)
     pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
     pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
-    cols = {"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.counts, pa.int64())}
-    if chrome.has_reps:
-        cols["reports"] = pa.LargeListArray.from_arrays(pa.array(chrome.rep_offsets * SKETCH),
-                                                        pa.array(chrome.reps.reshape(-1), pa.uint64()))
-    pq.write_table(pa.table(cols), dest / "chrome.parquet", compression="zstd")
+    pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.stories, pa.int64())}),
+                   dest / "chrome.parquet", compression="zstd")
+    r = chrome.reports
+    pq.write_table(pa.table({"key": pa.array(r.key, pa.uint64()), "q": pa.array(r.q.astype(np.int32)),
+                             "value": pa.array(r.value.astype(np.int64))}, schema=CHROME_REPORTS_SCHEMA),
+                   dest / "chrome_reports.parquet", compression="zstd")
     pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
                    dest / "outlets.parquet", compression="zstd")

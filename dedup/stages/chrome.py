@@ -134,12 +134,16 @@ def wall_lines(lines: Lines) -> np.ndarray:
 
 
 # Each story's report identity is a MinHash of this many values over the lines that are its own
-# (``_story_sketch``); two stories are one report when any value agrees, so versions of a report
-# that share half their lines still agree with probability 1 - 0.5**SKETCH.
+# (``_story_sketch``). Versions of one report that share half their lines agree on each value with
+# probability 1/2, so the smallest number of distinct values over the SKETCH positions counts them
+# once with probability about 1 - 0.5**SKETCH; different stories differ on every position.
 SKETCH = 6
-# Distinct reports kept per (outlet, line key), so that chunks and nights merge exactly. A line
-# carried by more different reports than this is chrome whatever the exact number; further stories
-# that match none of the kept ones are only counted.
+# Per (key, sketch position) the REPORT_SET smallest distinct values are kept (a bottom-k sketch,
+# Bar-Yossef et al. 2002, "Counting distinct elements in a data stream"): the union of two kept sets
+# cut to REPORT_SET is the kept set of the union, so chunks, Spark partitions and nights merge in
+# any order to the same model, and counts past REPORT_SET are estimated as (k - 1) / v_k.
+REPORT_SET = 32
+# A line carried by at least this many different reports across all outlets is chrome there too.
 MAX_REPORTS = 16
 # Learning across outlets (walls one media group shares over its sites) looks only at long prose
 # lines: short labels ("Net 0 vs 0 mln", "Year") recur across different reports of every wire.
@@ -215,53 +219,6 @@ def _story_sketch(story, key, words, prose, cand, n_stories, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def _reports(keys, sk, has, extra, cap):
-    """Distinct reports per key over rows sorted by key: greedy against up to ``cap`` kept
-    representatives (a row is a known report when any sketch value agrees). Rows without a sketch
-    (``has`` False) only add ``extra``. Returns unique keys, report counts, and the kept
-    representatives (offsets per key, sketches)."""
-    n = keys.shape[0]
-    k = sk.shape[1]
-    ukeys = np.empty(n, np.uint64)
-    counts = np.zeros(n, np.int64)
-    off = np.zeros(n + 1, np.int64)
-    reps = np.empty((n, k), np.uint64)
-    g = 0
-    m = 0
-    i = 0
-    while i < n:
-        j = i
-        while j < n and keys[j] == keys[i]:
-            j += 1
-        start = m
-        over = 0
-        for t in range(i, j):
-            over += extra[t]
-            if not has[t]:
-                continue
-            known = False
-            for r in range(start, m):
-                for q in range(k):
-                    if reps[r, q] == sk[t, q]:
-                        known = True
-                        break
-                if known:
-                    break
-            if not known:
-                if m - start < cap:
-                    reps[m, :] = sk[t, :]
-                    m += 1
-                else:
-                    over += 1
-        ukeys[g] = keys[i]
-        counts[g] = (m - start) + over
-        off[g + 1] = m
-        g += 1
-        i = j
-    return ukeys[:g], counts[:g], off[:g + 1], reps[:m]
-
-
-@numba.njit(cache=True, nogil=True)
 def _prefix_keys(data, offsets, max_words):
     """Per line, the key of its lead-in: the text up to a ":", "|" or "»" that follows at most
     ``max_words`` words and is followed by more text ("More stories: ...", "READ MORE | ...");
@@ -328,137 +285,184 @@ def _is_list(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     return n >= 2
 
 
-def _count_candidates(okeys: np.ndarray, story: np.ndarray) -> np.ndarray:
-    """Per line: how many stories carry its (outlet, line key) in this batch."""
-    if not okeys.size:
-        return np.zeros(0, np.int64)
-    o = np.argsort(okeys, kind="stable")  # lines come in story order: ties stay in story order
-    ks, ss = okeys[o], story[o]
-    new_key = np.r_[True, ks[1:] != ks[:-1]]
-    first = new_key | np.r_[True, ss[1:] != ss[:-1]]
-    run = np.cumsum(new_key) - 1
-    per_run = np.bincount(run, weights=first).astype(np.int64)
-    out = np.empty(okeys.size, np.int64)
-    out[o] = per_run[run]
-    return out
+def _entries(outlets: pa.Array, lines: Lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (key, story) pairs a batch of lines contributes to learning, each pair once, sorted by
+    key then story: short lines under their outlet, long prose lines under all outlets, and the
+    lead-ins of list lines ("More stories: A; B; C") under their outlet. Also returns each line's
+    own (outlet, key), uint64 per line."""
+    words, ends, _, kh = lines._line_stats()
+    story = lines.story
+    okeys = _outlet_keys(outlets, story, kh)
+    short = lines.at_most_chars(MAX_CHROME_LINE_CHARS)
+    cross = lines.is_prose() & (words >= CROSS_MIN_WORDS) & short
+    pk = prefix_keys(lines)
+    lead = short & (pk != 0) & ~ends
+    lead[lead] = _is_list(lines.text, np.flatnonzero(lead))
+    ek = np.concatenate([okeys[short], _all_outlet_keys(story[cross], kh[cross]),
+                         _outlet_keys(outlets, story[lead], pk[lead])])
+    es = np.concatenate([story[short], story[cross], story[lead]]).astype(np.int64)
+    order = np.lexsort((es, ek))
+    ek, es = ek[order], es[order]
+    first = np.r_[True, (ek[1:] != ek[:-1]) | (es[1:] != es[:-1])] if ek.size else np.zeros(0, bool)
+    return ek[first], es[first], okeys
+
+
+@dataclass
+class ReportSets:
+    """Per (key, sketch position q) the ``REPORT_SET`` smallest distinct report-sketch values of the
+    stories that carried the key, as sorted rows: ``key`` uint64, ``q`` uint8 (0..SKETCH-1),
+    ``value`` uint64 below 2**63 (so that Spark's signed longs sort them the same way)."""
+
+    key: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    q: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8))
+    value: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+
+    @staticmethod
+    def from_rows(key: np.ndarray, q: np.ndarray, value: np.ndarray) -> "ReportSets":
+        """The kept sets of any rows (repeats and more than ``REPORT_SET`` values allowed)."""
+        key, q, value = (np.asarray(key, np.uint64), np.asarray(q, np.uint8), np.asarray(value, np.uint64))
+        if not key.size:
+            return ReportSets()
+        o = np.lexsort((value, q, key))
+        key, q, value = key[o], q[o], value[o]
+        new_group = np.r_[True, (key[1:] != key[:-1]) | (q[1:] != q[:-1])]
+        distinct = new_group | np.r_[True, value[1:] != value[:-1]]
+        key, q, value, new_group = key[distinct], q[distinct], value[distinct], new_group[distinct]
+        starts = np.flatnonzero(new_group)
+        rank = np.arange(key.size) - np.repeat(starts, np.diff(np.r_[starts, key.size]))
+        keep = rank < REPORT_SET
+        return ReportSets(key[keep], q[keep], value[keep])
+
+    @staticmethod
+    def combine(parts: list["ReportSets"]) -> "ReportSets":
+        return ReportSets.from_rows(np.concatenate([p.key for p in parts] or [np.empty(0, np.uint64)]),
+                                    np.concatenate([p.q for p in parts] or [np.empty(0, np.uint8)]),
+                                    np.concatenate([p.value for p in parts] or [np.empty(0, np.uint64)]))
+
+    def estimates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys uint64 sorted unique, distinct reports int64): per key the smallest, over the
+        sketch positions, of the distinct values seen there; a full set of ``REPORT_SET`` values
+        estimates the distinct count as (k - 1) * 2**63 / (v_k + 1) (bottom-k estimator)."""
+        if not self.key.size:
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
+        new_group = np.r_[True, (self.key[1:] != self.key[:-1]) | (self.q[1:] != self.q[:-1])]
+        starts = np.flatnonzero(new_group)
+        size = np.diff(np.r_[starts, self.key.size])
+        last = self.value[starts + size - 1].astype(np.float64)
+        est = np.where(size < REPORT_SET, size, np.floor((REPORT_SET - 1) * 2.0 ** 63 / (last + 1.0))).astype(np.int64)
+        gkey = self.key[starts]
+        new_key = np.r_[True, gkey[1:] != gkey[:-1]]
+        kstarts = np.flatnonzero(new_key)
+        return gkey[kstarts], np.minimum.reduceat(est, kstarts)
 
 
 @dataclass
 class ChromeModel:
-    """Per (outlet, line key): how many *different reports* carried the line; per outlet: stories
-    seen. A line is chrome when it recurs across stories that are otherwise different: copies of
-    one report (reruns, updates under new ids, the same page scraped twice) count once.
+    """What learning knows about recurring lines, per key (``Lines.key_hash`` mixed with the outlet;
+    also one pseudo-outlet for all outlets, and lead-in keys: see ``_entries``):
 
-    Keys are 64-bit hashes (``Lines.key_hash`` mixed with the outlet), so counting is sorting
-    numbers, not grouping strings. Besides the outlets' own keys the model holds keys of one
-    pseudo-outlet for all outlets (long prose lines only: walls shared across a media group) and
-    lead-in keys (``prefix_keys``). ``rep_offsets``/``reps`` keep up to ``MAX_REPORTS`` report
-    sketches per key (uint64, ``SKETCH`` per report) so chunks and nights merge without counting
-    one report twice; a model without them (an older state, the Spark engine's partial counts)
-    merges by summing.
+    - ``stories``: how many stories carried the key (int64, summed over chunks and nights);
+    - ``reports``: the report sketches of those stories (``ReportSets``), kept only for keys carried
+      by at least ``chrome.min_stories`` stories: only they can be chrome;
+    - ``counts``: how many *different reports* carried the key (int64, from ``reports``). A line is
+      chrome when it recurs across stories that are otherwise different: copies of one report
+      (reruns, updates under new ids, the same page scraped twice) count once.
+
+    Learning takes two passes over the lines (``observe``, then ``observe_reports`` once every
+    story count is known), so the result does not depend on how the batch was split into chunks
+    or partitions, nor on the order they are merged in: both engines get the same model.
     """
 
     keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    stories: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     outlet_stories: dict[str, int] = field(default_factory=dict)
-    rep_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
-    reps: np.ndarray = field(default_factory=lambda: np.empty((0, SKETCH), np.uint64))
+    reports: ReportSets = field(default_factory=ReportSets)
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    @property
-    def has_reps(self) -> bool:
-        return self.rep_offsets.size == self.keys.size + 1
-
-    def observe(self, outlets: pa.Array, lines: Lines, min_stories: int = 3) -> None:
-        """Count, per (outlet, line key), the distinct reports among the stories carrying it.
-
-        A story's report is judged on its own lines (``_story_sketch``): lines recurring in at
-        least ``min_stories`` stories of its outlet in this batch are left out of that judgement,
-        so that two different stories sharing a long subscription block still differ."""
-        if not len(lines.text):
-            self._count_outlets(outlets)
-            return
-        words, ends, _, kh = lines._line_stats()
-        story = lines.story
-        okeys = _outlet_keys(outlets, story, kh)
-        cand = _count_candidates(okeys, story) >= min_stories
-        prose = lines.is_prose()
-        sk = _story_sketch(story, kh, words, prose, cand, lines.n_stories, SKETCH)
-        short = lines.at_most_chars(MAX_CHROME_LINE_CHARS)
-        cross = prose & (words >= CROSS_MIN_WORDS) & short
-        pk = prefix_keys(lines)
-        lead = short & (pk != 0) & ~ends
-        lead[lead] = _is_list(lines.text, np.flatnonzero(lead))
-        ek = np.concatenate([okeys[short], _all_outlet_keys(story[cross], kh[cross]),
-                             _outlet_keys(outlets, story[lead], pk[lead])])
-        es = np.concatenate([story[short], story[cross], story[lead]])
-        order = np.lexsort((es, ek))
-        ek, es = ek[order], es[order]
-        first = np.r_[True, (ek[1:] != ek[:-1]) | (es[1:] != es[:-1])]
-        ek, es = ek[first], es[first]
-        ones = np.ones(ek.size, np.bool_)
-        part = ChromeModel(*_reports_model(ek, sk[es], ones, np.zeros(ek.size, np.int64)))
-        merged = ChromeModel.combine([self, part]) if self.keys.size else part
-        self.keys, self.counts, self.rep_offsets, self.reps = merged.keys, merged.counts, merged.rep_offsets, merged.reps
-        self._count_outlets(outlets)
-
-    def _count_outlets(self, outlets: pa.Array) -> None:
+    def observe(self, outlets: pa.Array, lines: Lines) -> None:
+        """First pass: count the stories carrying each key (and the stories per outlet)."""
         for vc in pc.value_counts(outlets.fill_null("")).to_pylist():
-            o = vc["values"]
-            self.outlet_stories[o] = self.outlet_stories.get(o, 0) + vc["counts"]
+            self.outlet_stories[vc["values"]] = self.outlet_stories.get(vc["values"], 0) + vc["counts"]
+        if not len(lines.text):
+            return
+        ek, _, _ = _entries(outlets, lines)
+        starts = np.flatnonzero(np.r_[True, ek[1:] != ek[:-1]]) if ek.size else np.empty(0, np.int64)
+        part = ChromeModel(ek[starts], np.diff(np.r_[starts, ek.size]).astype(np.int64))
+        merged = ChromeModel.combine([self, part]) if self.keys.size else part
+        self.keys, self.stories = merged.keys, merged.stories
 
-    def merge(self, other: "ChromeModel") -> "ChromeModel":
-        return ChromeModel.combine([self, other])
+    def observe_reports(self, outlets: pa.Array, lines: Lines, min_stories: int) -> ReportSets:
+        """Second pass, with every story count known (``self``: tonight's and the window's): the
+        report sketches of the stories carrying each candidate key (>= ``min_stories`` stories).
+
+        A story's report is judged on its own lines (``_story_sketch``): its candidate lines are
+        left out, so two different stories sharing a long subscription block still differ, unless
+        that leaves under half its words (a copy or a new version of a report: then all count)."""
+        if not len(lines.text) or not self.keys.size:
+            return ReportSets()
+        words, _, _, kh = lines._line_stats()
+        ek, es, okeys = _entries(outlets, lines)
+        cand = self.stories_of(okeys) >= min_stories
+        sk = _story_sketch(lines.story, kh, words, lines.is_prose(), cand, lines.n_stories, SKETCH) >> np.uint64(1)
+        want = self.stories_of(ek) >= min_stories
+        ek, es = ek[want], es[want]
+        return ReportSets.from_rows(np.repeat(ek, SKETCH), np.tile(np.arange(SKETCH, dtype=np.uint8), ek.size),
+                                    sk[es].reshape(-1))
+
+    def with_reports(self, reports: ReportSets) -> "ChromeModel":
+        """This model's story counts with ``reports`` (and the report counts they give)."""
+        out = ChromeModel(self.keys, self.stories, dict(self.outlet_stories), reports)
+        out._count_reports()
+        return out
+
+    def _count_reports(self) -> None:
+        rk, rn = self.reports.estimates()
+        counts = np.zeros(self.keys.size, np.int64)
+        if rk.size and self.keys.size:
+            pos = np.minimum(np.searchsorted(self.keys, rk), self.keys.size - 1)
+            hit = self.keys[pos] == rk
+            # Never more reports than stories (the estimate can overshoot past REPORT_SET).
+            counts[pos[hit]] = np.minimum(rn[hit], self.stories[pos[hit]])
+        self.counts = counts
+
+    @staticmethod
+    def learned(keys: np.ndarray, counts: np.ndarray, outlet_stories: dict) -> "ChromeModel":
+        """A model of report counts alone (what cleaning needs), e.g. broadcast to Spark executors."""
+        return ChromeModel(keys, counts.copy(), outlet_stories, ReportSets(), counts)
 
     @staticmethod
     def combine(models: list["ChromeModel"]) -> "ChromeModel":
-        """One model from many (chunks, nights) in a single pass: the kept report sketches of a
-        key are merged greedily (one report seen in two chunks counts once); counts beyond them,
-        and the counts of models without sketches, are summed."""
+        """One model from many (chunks, nights): story counts summed, report sets merged."""
         out = ChromeModel()
-        keys, sks, has, extra = [], [], [], []
-        for m in models:
-            if not m.keys.size:
-                continue
-            if m.has_reps:
-                nrep = np.diff(m.rep_offsets)
-                keys.append(np.repeat(m.keys, nrep))
-                sks.append(m.reps)
-                has.append(np.ones(m.reps.shape[0], np.bool_))
-                extra.append(np.zeros(m.reps.shape[0], np.int64))
-                over = m.counts - nrep
-                rest = over > 0
-            else:
-                rest = np.ones(m.keys.size, np.bool_)
-                over = m.counts
-            keys.append(m.keys[rest])
-            sks.append(np.full((int(rest.sum()), SKETCH), _EMPTY))
-            has.append(np.zeros(int(rest.sum()), np.bool_))
-            extra.append(over[rest].astype(np.int64))
-        if keys:
-            k = np.concatenate(keys)
-            o = np.argsort(k, kind="stable")
-            out.keys, out.counts, _, out.rep_offsets, out.reps = _reports_model(
-                k[o], np.concatenate(sks)[o], np.concatenate(has)[o], np.concatenate(extra)[o])
+        keys = np.concatenate([m.keys for m in models] or [np.empty(0, np.uint64)])
+        if keys.size:
+            uk, inv = np.unique(keys, return_inverse=True)
+            st = np.concatenate([m.stories for m in models]).astype(np.float64)
+            out.keys, out.stories = uk, np.bincount(inv, weights=st, minlength=uk.size).astype(np.int64)
+        out.reports = ReportSets.combine([m.reports for m in models if m.reports.key.size])
         for m in models:
             for o_, n in m.outlet_stories.items():
                 out.outlet_stories[o_] = out.outlet_stories.get(o_, 0) + n
+        out._count_reports()
         return out
 
     def n_learned(self, min_stories: int) -> int:
+        """Keys carried by at least ``min_stories`` different reports (before the ``min_share`` test)."""
         return int((self.counts >= min_stories).sum())
 
-    def count_of(self, keys: np.ndarray) -> np.ndarray:
-        """Distinct reports that carried each (outlet, key); 0 for keys never seen."""
+    def _lookup(self, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
         if not self.keys.size:
             return np.zeros(keys.size, np.int64)
         pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
-        return np.where(self.keys[pos] == keys, self.counts[pos], 0)
+        return np.where(self.keys[pos] == keys, values[pos], 0)
 
+    def count_of(self, keys: np.ndarray) -> np.ndarray:
+        """Distinct reports that carried each key (int64; 0 for keys never seen)."""
+        return self._lookup(self.counts, keys)
 
-def _reports_model(keys, sk, has, extra):
-    """(keys, counts, outlet_stories, rep_offsets, reps) from rows sorted by key (``_reports``)."""
-    uk, cnt, off, reps = _reports(keys, np.ascontiguousarray(sk, dtype=np.uint64), has, extra, MAX_REPORTS)
-    return uk, cnt, {}, off, reps
+    def stories_of(self, keys: np.ndarray) -> np.ndarray:
+        """Stories that carried each key (int64; 0 for keys never seen)."""
+        return self._lookup(self.stories, keys)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -525,7 +529,8 @@ def remove_chrome(
             hit[cross] |= model.count_of(_all_outlet_keys(lines.story[cross], kh[cross])) >= max(
                 min_stories, CROSS_MIN_REPORTS)
         pk = prefix_keys(lines)
-        lead = np.flatnonzero((pk != 0) & ~lines._line_stats()[1] & (n <= 1))
+        # The line itself is not chrome (both engines know report counts only from min_stories up).
+        lead = np.flatnonzero((pk != 0) & ~lines._line_stats()[1] & (n < min_stories))
         lead = lead[_is_list(lines.text, lead)]
         if lead.size:
             hit[lead] |= model.count_of(_outlet_keys(outlets, lines.story[lead], pk[lead])) >= min_stories

@@ -66,8 +66,23 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return text, is_html
 
 
-def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array, min_stories: int = 3) -> None:
-    model.observe(outlets, Lines.split(text), min_stories=min_stories)
+def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array) -> None:
+    """``ChromeModel.observe`` (the first learning pass) on prepared text."""
+    model.observe(outlets, Lines.split(text))
+
+
+def observe_reports(model: ChromeModel, outlets: pa.Array, text: pa.Array, min_stories: int):
+    """``ChromeModel.observe_reports`` (the second learning pass) on prepared text."""
+    return model.observe_reports(outlets, Lines.split(text), min_stories)
+
+
+def learn_chrome(outlets: pa.Array, text: pa.Array, min_stories: int) -> ChromeModel:
+    """Both learning passes over one batch of prepared text (a night makes them over all its
+    chunks: ``dedup.night.local.chrome_stage``)."""
+    lines = Lines.split(text)
+    model = ChromeModel()
+    model.observe(outlets, lines)
+    return model.with_reports(model.observe_reports(outlets, lines, min_stories))
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Chrome is what recurs across *different* stories, never a report's own text (issue 12)."""
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.stages.chrome import ChromeModel
-from dedup.stages.clean import finish, observe_chrome, prepare
+from dedup.stages.clean import finish, learn_chrome, observe_chrome, prepare
 from tests.conftest import shared_path
 
 # One invented report (six paragraphs) and unrelated stories of one paragraph each.
@@ -29,8 +30,7 @@ OTHERS = [
 
 def _clean(bodies, outlets, min_stories=3):
     text, _ = prepare(pa.array(bodies, pa.large_string()))
-    model = ChromeModel()
-    observe_chrome(model, pa.array(outlets, pa.string()), text, min_stories=min_stories)
+    model = learn_chrome(pa.array(outlets, pa.string()), text, min_stories)
     return finish(text, pa.array(outlets, pa.string()), model, min_stories=min_stories, min_share=0.05), model
 
 
@@ -92,20 +92,43 @@ def test_variable_link_lists_and_weather_widget():
     assert c.body_clean.to_pylist() == [OTHERS[0]]
 
 
-def test_report_counts_merge_across_chunks_and_nights():
-    # The same report seen in two chunks counts once; different stories add up.
-    line = "Sign up for the Courier briefing"
-    a, b = ChromeModel(), ChromeModel()
-    text_a, _ = prepare(pa.array(["\n".join(REPORT + [line]), OTHERS[0] + "\n" + line], pa.large_string()))
-    text_b, _ = prepare(pa.array(["\n".join(REPORT + [line]), OTHERS[1] + "\n" + line], pa.large_string()))
-    observe_chrome(a, pa.array(["c", "c"]), text_a)
-    observe_chrome(b, pa.array(["c", "c"]), text_b)
-    m = ChromeModel.combine([a, b])
-    from dedup.stages.chrome import _outlet_keys
+def test_report_counts_do_not_depend_on_chunks_or_their_order():
+    # The same report seen in two chunks counts once; different stories add up; how the batch is
+    # split (local chunks, Spark partitions) and the order parts merge in change nothing.
+    from dedup.stages.chrome import ReportSets, _outlet_keys
+    from dedup.stages.clean import observe_reports
     from dedup.stages.text.lines import Lines
 
+    line = "Sign up for the Courier briefing"
+    bodies = ["\n".join(REPORT + [line]), OTHERS[0] + "\n" + line, "\n".join(REPORT + [line]), OTHERS[1] + "\n" + line]
+    text, _ = prepare(pa.array(bodies, pa.large_string()))
+    outlets = pa.array(["c"] * 4)
+    whole = learn_chrome(outlets, text, 3)
     key = _outlet_keys(pa.array(["c"]), [0], Lines.split(pa.array([line])).key_hash())
-    assert m.count_of(key).tolist() == [3]
+    assert whole.count_of(key).tolist() == [3] and whole.stories_of(key).tolist() == [4]
+    for split in ([[0, 1], [2, 3]], [[2, 3], [0, 1]], [[0, 2], [1, 3]], [[3], [1], [0, 2]]):
+        parts = [(outlets.take(pa.array(ix)), text.take(pa.array(ix))) for ix in split]
+        counted = []
+        for o, t in parts:
+            m = ChromeModel()
+            observe_chrome(m, o, t)
+            counted.append(m)
+        known = ChromeModel.combine(counted)
+        sets = ReportSets.combine([observe_reports(known, o, t, 3) for o, t in parts])
+        model = known.with_reports(sets)
+        assert np.array_equal(model.keys, whole.keys) and np.array_equal(model.counts, whole.counts), split
+
+
+def test_report_count_estimate_past_the_kept_set():
+    # More different reports than REPORT_SET: the bottom-k estimate stays within 35% of the truth.
+    from dedup.stages.chrome import REPORT_SET, ReportSets
+
+    rng = np.random.default_rng(1)
+    for n in (REPORT_SET - 1, 200, 2000):
+        v = rng.integers(0, 2**63, size=(n, 6), dtype=np.uint64)
+        sets = ReportSets.from_rows(np.full(n * 6, 7, np.uint64), np.tile(np.arange(6, dtype=np.uint8), n), v.reshape(-1))
+        (k,), (est,) = sets.estimates()
+        assert k == 7 and (est == n if n < REPORT_SET else abs(est - n) / n < 0.35), (n, est)
 
 
 def _run(cli, tmp_path, path):

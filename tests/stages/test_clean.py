@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dedup.stages.chrome import ChromeModel
-from dedup.stages.clean import finish, observe_chrome, prepare
+from dedup.stages.clean import finish, learn_chrome, prepare
 from dedup.stages.fingerprint import shingle_hashes
 from dedup.stages.text.normalize import fingerprint_text, inert_table, replace_rows
 from tests.conftest import OTHER, WIRE, shared_path
@@ -19,8 +19,7 @@ def _clean(bodies, outlets, learn=True):
     text, html = prepare(pa.array(bodies, pa.large_string()))
     model = None
     if learn:
-        model = ChromeModel()
-        observe_chrome(model, pa.array(outlets), text)
+        model = learn_chrome(pa.array(outlets), text, 3)
     return finish(text, pa.array(outlets), model, min_stories=3), html
 
 

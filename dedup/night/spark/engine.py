@@ -21,6 +21,7 @@ from dedup.errors import StateError, StateFailed
 from dedup.night.figures import RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_reject_ratio
 from dedup.stages.read import ReadStats, discover
+from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.reasons import DUPLICATE_ID_PREFIX
 from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
@@ -104,7 +105,7 @@ def run_night(settings, staging, night: str):
     _describe(spark, "state")
     with sl.stage("state") as st:
         try:
-            nights, wcanon, wmembers, wchrome, woutlets = S.load_window(
+            nights, wcanon, wmembers, wchrome, woutlets, wreports = S.load_window(
                 spark, settings.state_path, night, settings.state.retention_days)
         except StateError as e:
             raise StateFailed(str(e)) from None
@@ -131,11 +132,23 @@ def run_night(settings, staging, night: str):
         combined = combined.unionByName(wchrome).groupBy("key").agg(F.sum("stories").alias("stories"))
         for r in woutlets.collect():
             outlet_stories[r.outlet] = outlet_stories.get(r.outlet, 0) + r.stories
-    learned = combined.where(F.col("stories") >= ch.min_stories).toArrow()
-    keys = learned.column("key").to_numpy().astype(np.int64)
+    # The second learning pass needs every key's story count: the candidates (>= min_stories) are
+    # broadcast, the report sketches of the stories carrying them come back per (key, q).
+    cand = combined.where(F.col("stories") >= ch.min_stories).toArrow()
+    keys = cand.column("key").to_numpy().astype(np.int64)
     order = np.argsort(keys.view(np.uint64), kind="stable")
-    model_bc = spark.sparkContext.broadcast(
-        (keys[order], learned.column("stories").to_numpy().astype(np.int64)[order], outlet_stories))
+    keys, cand_stories = keys[order], cand.column("stories").to_numpy().astype(np.int64)[order]
+    reports_tonight = spark.createDataFrame([], P.REPORTS_DDL)
+    if ch.enabled and keys.size:
+        known_bc = spark.sparkContext.broadcast((keys, cand_stories))
+        reports_tonight = _kept_sets(records.select("outlet", "text").mapInArrow(
+            partial(P.chrome_reports, known_bc=known_bc, min_stories=ch.min_stories), P.REPORTS_DDL)).persist(keep)
+    reports_all = reports_tonight if wreports is None else _kept_sets(reports_tonight.unionByName(wreports))
+    r = reports_all.toArrow()
+    model = ChromeModel(P.as_unsigned(keys), cand_stories, outlet_stories, ReportSets.from_rows(
+        P.as_unsigned(r.column("key").to_numpy()), r.column("q").to_numpy(), r.column("value").to_numpy().astype(np.uint64)))
+    model._count_reports()
+    model_bc = spark.sparkContext.broadcast((keys, model.counts, outlet_stories))
 
     cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
                         "text", "was_html").mapInArrow(
@@ -161,7 +174,7 @@ def run_night(settings, staging, night: str):
     # Executors clean and fingerprint in one pass; the wall time is split in their CPU proportions.
     fp_share = float(timing.fs or 0) / cpu if cpu else 0.0
     sl.stages["clean"] = {"seconds": round(wall * (1 - fp_share), 3), "peak_rss_mb": _rss(), "stories": n,
-                          "emptied": emptied.total(), "learned_chrome_lines": int(keys.size),
+                          "emptied": emptied.total(), "learned_chrome_lines": model.n_learned(ch.min_stories),
                           "chrome_lines_removed": int(sum(removed_by_outlet.values())),
                           "chrome_lines_removed_learned": int(timing.learned or 0),
                           "executor_seconds": round(float(timing.s or 0), 3), "batches": int(timing.batches or 0)}
@@ -242,7 +255,7 @@ def run_night(settings, staging, night: str):
                                        "shingles")
         if old_canon is not None:
             state_canon = state_canon.unionByName(old_canon.drop("night"))
-        state_meta = S.write_night(staging.state_dir, night, state_canon, members_all, chrome_tonight,
+        state_meta = S.write_night(staging.state_dir, night, state_canon, members_all, chrome_tonight, reports_tonight,
                                    outlets_tonight if ch.enabled else spark.createDataFrame([], "outlet string, stories long"),
                                    chrome_lines)
         st.update(**counts_w, state_clusters=state_meta["rows"]["canonicals"])
@@ -258,6 +271,16 @@ def run_night(settings, staging, night: str):
     for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
+
+
+def _kept_sets(rows):
+    """Report-sketch rows (key, q, value) cut to the ``REPORT_SET`` smallest distinct values per
+    (key, q): ``ReportSets.from_rows`` as a Spark aggregation (values are below 2**63, so signed
+    order is the local engine's unsigned order)."""
+    from pyspark.sql import functions as F
+
+    return (rows.groupBy("key", "q").agg(F.slice(F.array_sort(F.collect_set("value")), 1, REPORT_SET).alias("v"))
+            .select("key", "q", F.explode("v").alias("value")))
 
 
 def _describe(spark, stage: str) -> None:

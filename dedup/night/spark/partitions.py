@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.schemas import CANONICALS_SCHEMA, MEMBERS_SCHEMA, spark_ddl
+from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA, spark_ddl
 from dedup.stages.cluster import member_scores as member_relation
 from dedup.stages.reasons import EMPTIED, WALL_ONLY
 from dedup.stages.tables import cluster_id
@@ -53,6 +53,7 @@ CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id st
              "stories long, seconds double, fp_seconds double")
 
 CHROME_DDL = "key long, stories long"
+REPORTS_DDL = spark_ddl(CHROME_REPORTS_SCHEMA)
 BAND_DDL = "band int, key long, node long"
 SCORE_DDL = "l long, r long, match boolean, long_pair boolean"
 OVERLAP_DDL = "s long, c long, inter long, con double"
@@ -152,7 +153,22 @@ def chrome_counts(batches: Iterator[pa.RecordBatch]):
     for b in batches:
         m = ChromeModel()
         clean.observe_chrome(m, b.column("outlet"), b.column("text"))
-        yield pa.RecordBatch.from_arrays([pa.array(as_signed(m.keys)), pa.array(m.counts, I64)], names=["key", "stories"])
+        yield pa.RecordBatch.from_arrays([pa.array(as_signed(m.keys)), pa.array(m.stories, I64)], names=["key", "stories"])
+
+
+def chrome_reports(batches: Iterator[pa.RecordBatch], known_bc, min_stories: int):
+    """Prepared records -> report-sketch rows (key, q, value) of the candidate chrome keys
+    (``ChromeModel.observe_reports``), given every key's story count (broadcast: keys carried by at
+    least ``min_stories`` stories, sorted, with their counts)."""
+    from dedup.stages import clean
+    from dedup.stages.chrome import ChromeModel
+
+    keys, stories = known_bc.value
+    known = ChromeModel(as_unsigned(keys), stories)
+    for b in batches:
+        r = clean.observe_reports(known, b.column("outlet"), b.column("text"), min_stories)
+        yield pa.RecordBatch.from_arrays([pa.array(as_signed(r.key)), pa.array(r.q.astype(np.int32)),
+                                          pa.array(r.value.astype(np.int64))], names=["key", "q", "value"])
 
 
 # -- clean + fingerprint -----------------------------------------------------------------------
@@ -166,7 +182,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome: dict,
     from dedup.stages.fingerprint import fingerprint, hash_strings
 
     keys, counts, outlet_stories = model_bc.value if model_bc is not None else (None, None, None)
-    model = ChromeModel(as_unsigned(keys), counts, outlet_stories) if keys is not None else None
+    model = ChromeModel.learned(as_unsigned(keys), counts, outlet_stories) if keys is not None else None
     for b in batches:
         t0 = time.perf_counter()
         text = b.column("text")
@@ -317,6 +333,7 @@ STATE_CANON_DDL = spark_ddl(CANONICALS_SCHEMA, overrides={"signature": "binary",
 STATE_CANON_OUT_DDL = spark_ddl(CANONICALS_SCHEMA)
 STATE_MEMBERS_DDL = spark_ddl(MEMBERS_SCHEMA, extra="night string")
 STATE_CHROME_DDL = "key long, stories long, night string"
+STATE_REPORTS_DDL = spark_ddl(CHROME_REPORTS_SCHEMA, extra="night string")
 STATE_OUTLETS_DDL = "outlet string, stories long, night string"
 
 

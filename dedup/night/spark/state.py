@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dedup.night.spark import partitions as P
-from dedup.night.state import FILES, night_dir, window_nights, write_manifest
+from dedup.night.state import FILES, night_dir, night_version, window_nights, write_manifest
 
 
 def _read(spark, state_path, nights, name, ddl):
@@ -50,17 +50,18 @@ def _read(spark, state_path, nights, name, ddl):
 
 
 def load_window(spark, state_path: Path, night: str, retention_days: int):
-    """(nights, canonicals, members, chrome, outlets) DataFrames of the window; None when empty.
+    """(nights, canonicals, members, chrome, outlets, reports) DataFrames of the window; None when empty.
 
     canonicals: the latest night's row per cluster; members: unique (cluster_id, story_id);
-    chrome: summed (key, stories); outlets: summed (outlet, stories).
+    chrome: summed (key, stories); outlets: summed (outlet, stories); reports: the report-sketch
+    rows (key, q, value) of the nights that have them (format version 2 on), None without any.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     nights = window_nights(state_path, night, retention_days)
     if not nights:
-        return nights, None, None, None, None
+        return nights, None, None, None, None, None
     canon = _read(spark, state_path, nights, "canonicals.parquet", P.STATE_CANON_DDL)
     latest = Window.partitionBy("cluster_id").orderBy(F.col("night").desc())
     canon = canon.withColumn("_n", F.row_number().over(latest)).where("_n = 1").drop("_n")
@@ -71,10 +72,13 @@ def load_window(spark, state_path: Path, night: str, retention_days: int):
               .groupBy("key").agg(F.sum("stories").alias("stories")))
     outlets = (_read(spark, state_path, nights, "outlets.parquet", P.STATE_OUTLETS_DDL)
                .groupBy("outlet").agg(F.sum("stories").alias("stories")))
-    return nights, canon, members, chrome, outlets
+    with_reports = [x for x in nights if night_version(state_path, x) >= 2]
+    reports = (_read(spark, state_path, with_reports, "chrome_reports.parquet", P.STATE_REPORTS_DDL).drop("night")
+               if with_reports else None)
+    return nights, canon, members, chrome, outlets, reports
 
 
-def write_night(dest: Path, night: str, canonicals, members, chrome, outlets, chrome_lines) -> dict:
+def write_night(dest: Path, night: str, canonicals, members, chrome, reports, outlets, chrome_lines) -> dict:
     """Write the night's state tables (DataFrames) under ``dest`` and then its manifest."""
     from pyspark.sql import functions as F
 
@@ -84,6 +88,7 @@ def write_night(dest: Path, night: str, canonicals, members, chrome, outlets, ch
             P.state_canonicals_out, P.STATE_CANON_OUT_DDL),
         "members.parquet": members.select("cluster_id", "story_id", "outlet", "published_at"),
         "chrome.parquet": chrome.select("key", "stories"),
+        "chrome_reports.parquet": reports.select("key", "q", "value"),
         "outlets.parquet": outlets.select("outlet", "stories"),
         "chrome_lines.parquet": chrome_lines.select("outlet", "line", "stories"),
     }
