@@ -108,7 +108,8 @@ def run(
 def synth(
     n: int = typer.Option(10_000, "--n", help="Stories to generate."),
     out: Path = typer.Option(..., "--out", help="Folder for batch.jsonl, batch-clean.jsonl and gold.csv."),
-    source: Path = typer.Option(Path("../shared/corpora/reuters21578"), "--source", help="Reuters-21578 .sgm folder."),
+    source: Optional[Path] = typer.Option(None, "--source", help="Reuters-21578 .sgm folder (default: "
+                                          "../shared/corpora/reuters21578 beside the checkout)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same corpus)."),
     realistic: bool = typer.Option(False, "--realistic", help="Outlets behave as real ones: every behaviour below."),
     behaviours: str = typer.Option("", "--behaviours", help="Comma list of: versions, aggregator, no_outlet, "
@@ -117,6 +118,7 @@ def synth(
     """Build a labeled syndication corpus from Reuters-21578 wire reports (from a checkout: the
     builder is test data tooling in bench/synth/corpus.py, not part of the installed job)."""
     corpus = _corpus_builder()
+    source = source if source is not None else corpus.DEFAULT_SOURCE
     if not source.is_dir():
         _fail(f"--source folder not found: {source}", EXIT_USAGE)
     try:

@@ -154,8 +154,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
-        c = clean.finish_lines(lines, outlets, model if ch.enabled else None,
-                               min_stories=ch.min_stories, min_share=ch.min_share, generic=ch.generic)
+        c = clean.finish_lines(lines, outlets, model, ch)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dedup.config import ChromeSettings
 from dedup.stages.text.lines import Lines
 
 # Only lines up to this many characters are counted for learning: chrome lines are short, and
@@ -496,10 +497,8 @@ def remove_chrome(
     lines: Lines,
     outlets: pa.Array,
     model: ChromeModel | None,
+    chrome: ChromeSettings,
     *,
-    min_stories: int = 3,
-    min_share: float = 0.0,
-    generic: bool = True,
     walls: np.ndarray | None = None,
 ) -> tuple[Lines, np.ndarray, int]:
     """Lines with chrome removed, a boolean mask (over the input lines) of what was removed, and
@@ -510,6 +509,7 @@ def remove_chrome(
     different reports across all outlets; a line that does not end a sentence and whose lead-in
     recurs across that many reports while the line itself does not (a list of other headlines).
     ``walls``: a mask from ``wall_lines``, computed here when not given."""
+    min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
     keep = np.ones(len(lines.text), dtype=bool)
     learned_hits = 0
     words = lines.words()

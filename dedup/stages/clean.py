@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dedup.config import ChromeSettings
 from dedup.stages.chrome import ChromeModel, remove_chrome, strip_widgets, wall_lines
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
@@ -99,36 +100,20 @@ class Cleaned:
     wall_only: np.ndarray | None = None
 
 
-def finish(
-    text: pa.Array,
-    outlets: pa.Array,
-    model: ChromeModel | None,
-    *,
-    min_stories: int = 3,
-    min_share: float = 0.0,
-    generic: bool = True,
-) -> Cleaned:
-    return finish_lines(Lines.split(text), outlets, model, min_stories=min_stories, min_share=min_share,
-                        generic=generic)
+def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
+    """``finish_lines`` on prepared text (one story per string)."""
+    return finish_lines(Lines.split(text), outlets, model, chrome)
 
 
-def finish_lines(
-    lines: Lines,
-    outlets: pa.Array,
-    model: ChromeModel | None,
-    *,
-    min_stories: int = 3,
-    min_share: float = 0.0,
-    generic: bool = True,
-) -> Cleaned:
+def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
     measurements from ``observe_chrome``: they are a third of the work)."""
+    generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
     lines, agency, dateline, _ = strip_furniture(lines)
     walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
-    kept, removed, learned_hits = remove_chrome(lines, outlets, model, min_stories=min_stories, min_share=min_share,
-                                                generic=generic, walls=walls)
+    kept, removed, learned_hits = remove_chrome(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
     kept = strip_late_dateline(kept, agency, dateline)
     body_clean = kept.join()
     # Words per story from the per-line counts already computed, not another pass over the text.

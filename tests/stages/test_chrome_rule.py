@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.stages.chrome import ChromeModel
+from dedup.config import ChromeSettings
 from dedup.stages.clean import finish, learn_chrome, observe_chrome, prepare
 from tests.conftest import shared_path
 
@@ -31,7 +32,7 @@ OTHERS = [
 def _clean(bodies, outlets, min_stories=3):
     text, _ = prepare(pa.array(bodies, pa.large_string()))
     model = learn_chrome(pa.array(outlets, pa.string()), text, min_stories)
-    return finish(text, pa.array(outlets, pa.string()), model, min_stories=min_stories, min_share=0.05), model
+    return finish(text, pa.array(outlets, pa.string()), model, ChromeSettings(min_stories=min_stories, min_share=0.05)), model
 
 
 def test_updates_of_one_report_under_new_ids_keep_their_text():

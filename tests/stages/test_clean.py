@@ -6,6 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dedup.stages.chrome import ChromeModel
+from dedup.config import ChromeSettings
 from dedup.stages.clean import finish, learn_chrome, prepare
 from dedup.stages.fingerprint import shingle_hashes
 from dedup.stages.text.normalize import fingerprint_text, inert_table, replace_rows
@@ -20,7 +21,7 @@ def _clean(bodies, outlets, learn=True):
     model = None
     if learn:
         model = learn_chrome(pa.array(outlets), text, 3)
-    return finish(text, pa.array(outlets), model, min_stories=3), html
+    return finish(text, pa.array(outlets), model, ChromeSettings(min_stories=3, min_share=0.0)), html
 
 
 def test_learned_chrome_removed_story_text_kept():

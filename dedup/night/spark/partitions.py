@@ -173,7 +173,7 @@ def chrome_reports(batches: Iterator[pa.RecordBatch], known_bc, min_stories: int
 
 # -- clean + fingerprint -----------------------------------------------------------------------
 
-def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome: dict, dedup: dict, min_body_words: int,
+def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup: dict, min_body_words: int,
                       raw_max_chars: int):
     """Prepared records -> cleaned stories with fingerprints, emptied stories (rejects), the chrome
     lines removed, and one timing row per batch (``dedup.stages.clean.finish`` + ``dedup.stages.fingerprint``)."""
@@ -187,8 +187,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome: dict,
         t0 = time.perf_counter()
         text = b.column("text")
         outlets = b.column("outlet")
-        c = clean.finish(text, outlets, model if chrome["enabled"] else None, min_stories=chrome["min_stories"],
-                         min_share=chrome["min_share"], generic=chrome["generic"])
+        c = clean.finish(text, outlets, model, chrome)
         ok = c.words >= max(min_body_words, 1)
         t1 = time.perf_counter()
         keep = pa.array(ok)
