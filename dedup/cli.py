@@ -192,6 +192,13 @@ def eval_cmd(
 # --- explain / show / report commands (issue 6) ---
 
 
+# The tools (explain, show, report) find a written night the same way.
+TOOL_OUTPUT = typer.Option(None, "--output", "-o", help="The run's output folder (default: output.path of --config, "
+                           "else ./out).")
+TOOL_CONFIG = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path is the output folder "
+                           "unless --output is given.")
+
+
 def _output_root(output: Optional[Path], config: Optional[Path]) -> Path:
     """The output folder a tool reads: --output (a local path or file:// URL; other URLs exit 2),
     else output.path of --config, else ./out."""
@@ -218,10 +225,8 @@ def _want_color(color: Optional[bool]) -> bool:
 def explain_cmd(
     story_a: str = typer.Argument(..., help="First story id."),
     story_b: str = typer.Argument(..., help="Second story id."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
-                                          "output.path of --config, else ./out)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
-                                          "is the output folder unless --output is given."),
+    output: Optional[Path] = TOOL_OUTPUT,
+    config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding both)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures, the verdict and the reasons as JSON."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write the texts side by side as an HTML page here."),
@@ -251,10 +256,8 @@ def explain_cmd(
 def show_cmd(
     cluster_id: Optional[str] = typer.Argument(None, help="Cluster id (c + 16 hex digits)."),
     story: Optional[str] = typer.Option(None, "--story", help="Show the cluster of this story instead."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
-                                          "output.path of --config, else ./out)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
-                                          "is the output folder unless --output is given."),
+    output: Optional[Path] = TOOL_OUTPUT,
+    config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the cluster and its members as JSON."),
     width: Optional[int] = typer.Option(None, "--width", help="Line width (default: the terminal's)."),
@@ -276,10 +279,8 @@ def show_cmd(
 
 @app.command("report")
 def report_cmd(
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The run's output folder (default: "
-                                          "output.path of --config, else ./out)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path "
-                                          "is the output folder unless --output is given."),
+    output: Optional[Path] = TOOL_OUTPUT,
+    config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night)."),
 ) -> None:
     """(Re)build runs/run_date=NIGHT/report.html, the night's run report, from its tables and manifest."""

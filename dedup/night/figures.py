@@ -10,6 +10,7 @@ import resource
 import sys
 import time
 from contextlib import contextmanager
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,36 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+@dataclass
+class NightFigures:
+    """What an engine hands to the manifest and the report (``dedup.night.manifest.finish_night``).
+
+    ``files``: the input files (``stages.read.InputFile``); ``stats``: the read stage's
+    ``ReadStats``; ``emptied``: records cleaning left with no story text, by reject reason;
+    ``html``: bodies that were HTML pages; ``stages``: ``StageLog.stages`` (the cluster stage's
+    clusters, duplicates and earlier_clusters_joined become the manifest's counts);
+    ``removed_by_outlet``: chrome lines removed per outlet; ``top_chrome``: (outlet, line,
+    stories) of the most removed lines; ``bands``/``rows``: the LSH setting; ``window_nights`` and
+    ``state_version``: the state read and written; ``sha256s``: the inputs' checksums when the
+    engine computed them already; ``extra``: top-level manifest keys (``engine``, ``spark``);
+    ``extra_versions``: more package versions."""
+
+    files: list
+    stats: object
+    emptied: Counter
+    html: int
+    stages: dict
+    removed_by_outlet: dict[str, int]
+    top_chrome: object
+    bands: int
+    rows: int
+    window_nights: list[str]
+    state_version: int
+    sha256s: list[str] | None = None
+    extra: dict = field(default_factory=dict)
+    extra_versions: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from dedup.config import Settings
 from dedup.errors import StateError, StateFailed
-from dedup.night.figures import Progress, RunResult, StageLog, peak_rss_mb
+from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_reject_ratio
 from dedup.night.staging import Staging, read_spill, write_spill
@@ -348,8 +348,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     with sl.stage("write") as st:
         # stories/ is finished on a thread of its own while the state is written.
         finish_stories: list = []
-        counts = write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window,
-                              reject_tables, headline_hash, finish_later=finish_stories)
+        counts = write_tables(staging, night, spills=spill2, label=label, sim=sim, con=con, relation=relation,
+                              story_ids=story_ids, fp_all=fp_all, window=window, reject_tables=reject_tables,
+                              headline_hash=headline_hash, finish_later=finish_stories)
         try:
             state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
             st.update(**counts)
@@ -361,10 +362,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             for finish in finish_stories:
                 finish()
 
-    counts, manifest = finish_night(
-        settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats,
-        emptied=emptied, cluster=sl.stages["cluster"], html=html_count, stages=sl.stages,
-        removed_by_outlet=chrome_removed, top_chrome=top_chrome, bands=cands.bands, rows=cands.rows,
-        window_nights=window.nights, state_version=state_meta["version"], sha256s=list(sha256s),
-        extra={"engine": "local"})
+    counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
+        files=files, stats=stats, emptied=emptied, html=html_count, stages=sl.stages, removed_by_outlet=chrome_removed,
+        top_chrome=top_chrome, bands=cands.bands, rows=cands.rows, window_nights=window.nights,
+        state_version=state_meta["version"], sha256s=list(sha256s), extra={"engine": "local"}))
     return RunResult(night, Path(settings.output.path), counts, manifest)

@@ -10,16 +10,17 @@ import datetime as dt
 import logging
 import platform
 import time
-from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
 import pyarrow as pa
 
 from dedup import layout
+from dedup.config import Settings
+from dedup.night.figures import NightFigures
 from dedup.night.policy import check_accounting
-from dedup.night.staging import write_json
-from dedup.stages.read import ReadStats, sha256_file
+from dedup.night.staging import Staging, write_json
+from dedup.stages.read import sha256_file
 from dedup.tools.report import write_report
 
 log = logging.getLogger("dedup")
@@ -43,17 +44,13 @@ def top_lines(t: pa.Table, k: int) -> dict:
     return out
 
 
-def finish_night(*, settings, staging, night: str, t_start: float, files, stats: ReadStats, emptied: Counter,
-                 cluster: dict, html: int, stages: dict, removed_by_outlet: dict, top_chrome: pa.Table,
-                 bands: int, rows: int, window_nights: list, state_version, extra: dict | None = None, extra_versions: dict | None = None,
-                 sha256s: list[str] | None = None) -> tuple[dict, dict]:
+def finish_night(settings: Settings, staging: Staging, night: str, t_start: float, f: NightFigures) -> tuple[dict, dict]:
     """Write the manifest and the report into ``staging``; return (counts, manifest).
 
-    ``cluster`` holds the cluster stage's clusters, duplicates and earlier_clusters_joined;
-    ``extra`` adds top-level keys (``engine``, and the Spark engine's ``spark``); ``sha256s`` are
-    the input files' checksums when the engine computed them already (else they are computed here).
-    Raises ``RunFailed`` if the records do not add up (a bug, never bad input).
-    """
+    ``t_start``: ``time.perf_counter()`` when the night began. Input checksums are computed here
+    when the engine has not. Raises ``RunFailed`` if the records do not add up (a bug, never bad
+    input)."""
+    stats, emptied, cluster = f.stats, f.emptied, f.stages["cluster"]
 
     counts = {
         "read": stats.records,
@@ -62,7 +59,7 @@ def finish_night(*, settings, staging, night: str, t_start: float, files, stats:
         "clusters": cluster["clusters"],
         "duplicates": cluster["duplicates"],
         "joined_earlier_clusters": cluster["earlier_clusters_joined"],
-        "html_bodies": html,
+        "html_bodies": f.html,
         "bad_dates": stats.bad_dates,
         "reencoded": stats.reencoded,
     }
@@ -72,20 +69,20 @@ def finish_night(*, settings, staging, night: str, t_start: float, files, stats:
     manifest = {
         "run_date": night,
         "status": "ok",
-        **(extra or {}),
+        **f.extra,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds_total": round(time.perf_counter() - t_start, 3),
         "config": settings.model_dump(mode="json"),
-        "inputs": [dict(f.to_dict(), sha256=h) for f, h in
-                   zip(files, sha256s if sha256s is not None else [sha256_file(f.path) for f in files])],
+        "inputs": [dict(x.to_dict(), sha256=h) for x, h in
+                   zip(f.files, f.sha256s if f.sha256s is not None else [sha256_file(x.path) for x in f.files])],
         "counts": counts,
         "reject_reasons": reasons,
-        "stages": stages,
-        "chrome_lines_removed_by_outlet": dict(sorted(removed_by_outlet.items(), key=lambda kv: -kv[1])),
-        "chrome_top_lines_by_outlet": top_lines(top_chrome, 10),
-        "lsh": {"bands": bands, "rows": rows, "candidate_threshold": settings.dedup.candidate_threshold},
-        "state": {"path": str(settings.state_path), "window_nights": window_nights, "version": state_version},
-        "versions": {**package_versions(), **(extra_versions or {})},
+        "stages": f.stages,
+        "chrome_lines_removed_by_outlet": dict(sorted(f.removed_by_outlet.items(), key=lambda kv: -kv[1])),
+        "chrome_top_lines_by_outlet": top_lines(f.top_chrome, 10),
+        "lsh": {"bands": f.bands, "rows": f.rows, "candidate_threshold": settings.dedup.candidate_threshold},
+        "state": {"path": str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
+        "versions": {**package_versions(), **f.extra_versions},
     }
     write_json(manifest, staging.path("runs", "manifest.json"))
     try:

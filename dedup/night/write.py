@@ -9,6 +9,7 @@ rows (new canonicals with their fingerprints, touched earlier clusters) are retu
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -16,15 +17,24 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import layout
-from dedup.night.staging import read_spill, write_table
+from dedup.night.staging import Staging, read_spill, write_table
+from dedup.night.state import Window
 from dedup.schemas import CLUSTERS_SCHEMA, MEMBERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
+from dedup.stages.fingerprint import Fingerprints
 from dedup.stages.tables import CANON_COLUMNS, cluster_id, clusters_table
 
 
-def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, fp_all, window, reject_tables,
-                 headline_hash, finish_later: list | None = None) -> dict:
+def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.ndarray, sim: np.ndarray,
+                 con: np.ndarray, relation: np.ndarray, story_ids: np.ndarray, fp_all: Fingerprints, window: Window,
+                 reject_tables: list[pa.Table], headline_hash: np.ndarray, finish_later: list | None = None) -> dict:
     """Stream tonight's cleaned chunks into stories/, build clusters/ (with earlier members of
     touched clusters) and rejects/, and return the counts plus the night's state tables.
+
+    Rows are the cluster stage's: the window's canonicals first (``window.n`` of them), then
+    tonight's stories in the order of ``spills`` (the clean stage's work files). Per row (N,):
+    ``label`` int64 (row of its canonical), ``sim``/``con`` float64 (Jaccard and containment to
+    it), ``relation`` str, ``story_ids`` object, ``headline_hash`` uint64; ``fp_all`` the rows'
+    fingerprints. ``reject_tables``: every reject of the night (``REJECT_SCHEMA``).
 
     With ``finish_later`` (a list), stories/ may still be being written on return: a callable
     that waits for it and closes the file is appended, for the caller to run before anything
@@ -53,7 +63,7 @@ def write_tables(staging, night, spill2, label, sim, con, relation, story_ids, f
             writer.close()
 
     try:
-        _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
+        _stream_stories(spills, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
                         con, relation, story_ids)
         result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
                                        canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash)

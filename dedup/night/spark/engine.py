@@ -18,7 +18,7 @@ import numpy as np
 
 from dedup import layout
 from dedup.errors import StateError, StateFailed
-from dedup.night.figures import RunResult, StageLog, peak_rss_mb
+from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_reject_ratio
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
@@ -261,13 +261,12 @@ def run_night(settings, staging, night: str):
         st.update(**counts_w, state_clusters=state_meta["rows"]["canonicals"])
         top_chrome = chrome_lines.toArrow()
 
-    counts, manifest = finish_night(
-        settings=settings, staging=staging, night=night, t_start=t_start, files=files, stats=stats, emptied=emptied,
-        cluster=sl.stages["cluster"], html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
+    counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
+        files=files, stats=stats, emptied=emptied, html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
         top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
         extra_versions={"pyspark": spark.version},
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
-                                            "default_parallelism": spark.sparkContext.defaultParallelism}})
+                                            "default_parallelism": spark.sparkContext.defaultParallelism}}))
     for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
