@@ -112,8 +112,9 @@ def _open_binary(path: str):
 
 
 def _decode(b: bytes, stats: ReadStats) -> str:
+    """UTF-8 (a leading byte-order mark is not data: utf-8-sig drops it), else cp1252, else latin-1."""
     try:
-        return b.decode("utf-8")
+        return b.decode("utf-8-sig")
     except UnicodeDecodeError:
         stats.reencoded += 1
         try:
@@ -224,6 +225,9 @@ class _Block:
         return int(self.numbers[-1]) + 1 if len(self) else 1
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Exception | None]:
     """``carry`` followed by up to _READ_BYTES more of the file, in one new buffer; the number of
     bytes read; and the error that stopped the reading, if any. A plain file is read straight into
@@ -263,10 +267,14 @@ def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]
         starts = ends = numbers = np.empty(0, np.int64)
         scanned = 0  # buf[:scanned] is split into lines already
         lines = 0  # lines of the file up to buf[scanned]
+        first = True
         while True:
             buf, got, err = _read_piece(fh, gz, buf)
             final = err is not None or not got
             s, e_, idx, total, scanned = _scan_lines(np.frombuffer(buf, np.uint8), scanned, final and err is None)
+            if first and len(s) and s[0] == 0 and bytes(buf[:3]) == _BOM:
+                s[0] = 3  # a byte-order mark (Excel, Notepad) is not part of the first record
+            first = False
             starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
             numbers = np.concatenate([numbers, idx + lines + 1])
             lines += total

@@ -136,3 +136,20 @@ def test_seen_ids_compare_whole_ids():
                      np.array([1, 2, 3, 4]))
     assert again.tolist() == [7, -1, -1, -1]
     assert seen.where(7) == "a.jsonl:8"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "csv"])
+def test_a_byte_order_mark_is_not_data(tmp_path, fmt):
+    # Excel's "CSV UTF-8" and Notepad's JSONL start with EF BB BF: the first record and the first
+    # column name must read as without it (probe 14).
+    rows = [{"id": f"b{i}", "body": WIRE[i], "outlet": "o"} for i in range(3)]
+    if fmt == "csv":
+        text = "id,body,outlet\r\n" + "".join(f'{r["id"]},"{r["body"]}",o\r\n' for r in rows)
+    else:
+        text = "".join(json.dumps(r) + "\r\n" for r in rows)
+    data = b"\xef\xbb\xbf" + text.encode("utf-8")
+    p = tmp_path / f"feed.{fmt}"
+    p.write_bytes(gzip.compress(data) if fmt.endswith(".gz") else data)
+    recs, rejs, stats = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["b0", "b1", "b2"] and rejs.empty
+    assert recs.body.tolist() == WIRE[:3]
