@@ -308,6 +308,45 @@ def _entries(outlets: pa.Array, lines: Lines) -> tuple[np.ndarray, np.ndarray, n
     return ek[first], es[first], okeys
 
 
+@numba.njit(cache=True, nogil=True)
+def _bottom_k(key, q, value, k, positions):
+    """Rows grouped by key -> per (key, q) the ``k`` smallest distinct values, as rows sorted by
+    (key, q, value); returns the output arrays and how many of their rows are used."""
+    n = key.shape[0]
+    ok = np.empty(n, np.uint64)
+    oq = np.empty(n, np.uint8)
+    ov = np.empty(n, np.uint64)
+    m = 0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and key[j] == key[i]:
+            j += 1
+        for p in range(positions):
+            vals = np.empty(j - i, np.uint64)
+            c = 0
+            for t in range(i, j):
+                if q[t] == p:
+                    vals[c] = value[t]
+                    c += 1
+            if c == 0:
+                continue
+            vals = np.sort(vals[:c])
+            kept = 0
+            for t in range(c):
+                if t > 0 and vals[t] == vals[t - 1]:
+                    continue
+                ok[m] = key[i]
+                oq[m] = p
+                ov[m] = vals[t]
+                m += 1
+                kept += 1
+                if kept == k:
+                    break
+        i = j
+    return ok, oq, ov, m
+
+
 @dataclass
 class ReportSets:
     """Per (key, sketch position q) the ``REPORT_SET`` smallest distinct report-sketch values of the
@@ -319,20 +358,17 @@ class ReportSets:
     value: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
 
     @staticmethod
-    def from_rows(key: np.ndarray, q: np.ndarray, value: np.ndarray) -> "ReportSets":
-        """The kept sets of any rows (repeats and more than ``REPORT_SET`` values allowed)."""
+    def from_rows(key: np.ndarray, q: np.ndarray, value: np.ndarray, *, key_sorted: bool = False) -> "ReportSets":
+        """The kept sets of any rows (repeats and more than ``REPORT_SET`` values allowed);
+        ``key_sorted``: the rows already come grouped by key (saves the sort)."""
         key, q, value = (np.asarray(key, np.uint64), np.asarray(q, np.uint8), np.asarray(value, np.uint64))
         if not key.size:
             return ReportSets()
-        o = np.lexsort((value, q, key))
-        key, q, value = key[o], q[o], value[o]
-        new_group = np.r_[True, (key[1:] != key[:-1]) | (q[1:] != q[:-1])]
-        distinct = new_group | np.r_[True, value[1:] != value[:-1]]
-        key, q, value, new_group = key[distinct], q[distinct], value[distinct], new_group[distinct]
-        starts = np.flatnonzero(new_group)
-        rank = np.arange(key.size) - np.repeat(starts, np.diff(np.r_[starts, key.size]))
-        keep = rank < REPORT_SET
-        return ReportSets(key[keep], q[keep], value[keep])
+        if not key_sorted:
+            o = np.argsort(key, kind="stable")
+            key, q, value = key[o], q[o], value[o]
+        k, qq, v, n = _bottom_k(key, q, value, REPORT_SET, SKETCH)
+        return ReportSets(k[:n], qq[:n], v[:n])
 
     @staticmethod
     def combine(parts: list["ReportSets"]) -> "ReportSets":
@@ -408,7 +444,7 @@ class ChromeModel:
         want = self.stories_of(ek) >= min_stories
         ek, es = ek[want], es[want]
         return ReportSets.from_rows(np.repeat(ek, SKETCH), np.tile(np.arange(SKETCH, dtype=np.uint8), ek.size),
-                                    sk[es].reshape(-1))
+                                    sk[es].reshape(-1), key_sorted=True)
 
     def with_reports(self, reports: ReportSets) -> "ChromeModel":
         """This model's story counts with ``reports`` (and the report counts they give)."""
@@ -434,6 +470,10 @@ class ChromeModel:
     @staticmethod
     def combine(models: list["ChromeModel"]) -> "ChromeModel":
         """One model from many (chunks, nights): story counts summed, report sets merged."""
+        models = [m for m in models if m.keys.size or m.outlet_stories]
+        if len(models) == 1:  # nothing to merge (a first night, one chunk)
+            m = models[0]
+            return ChromeModel(m.keys, m.stories, dict(m.outlet_stories), m.reports, m.counts)
         out = ChromeModel()
         keys = np.concatenate([m.keys for m in models] or [np.empty(0, np.uint64)])
         if keys.size:
