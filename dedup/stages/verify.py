@@ -225,7 +225,8 @@ def multi_topic_edges(
     and ``match`` bool per pair (``score_pairs``); ``rank`` int64 preference order breaks ties
     between equally large parts (the better-ranked one; the row without it), so that the Spark
     engine, whose node ids are ranks, picks the same. Returns a bool mask over the pairs.
-    The Spark engine must apply the same mask to its verified edges before the canonical choice.
+    The Spark engine applies the same rule to its verified edges before the canonical choice, as
+    joins (``dedup.night.spark.graph.drop_multi_topic``, with ``disjoint_parts``).
     """
     sizes = np.diff(offsets)
     contained = match & (jaccard < threshold)
