@@ -192,6 +192,13 @@ def score_pairs(
     return PairScores(jac, con, match)
 
 
+def disjoint_parts(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
+    """Whether two parts of one container are different reports (``multi_topic_edges``): under
+    ``DISJOINT_PARTS`` of the smaller part's shingles shared. ``inter`` = |A ∩ B|, ``size_a``, ``size_b``
+    = |A|, |B| (int arrays, one entry per pair). Both engines call this. Returns bool per pair."""
+    return inter < DISJOINT_PARTS * np.maximum(np.minimum(size_a, size_b), 1)
+
+
 def multi_topic_edges(
     offsets: np.ndarray,
     values: np.ndarray,
@@ -218,7 +225,8 @@ def multi_topic_edges(
     and ``match`` bool per pair (``score_pairs``); ``rank`` int64 preference order breaks ties
     between equally large parts (the better-ranked one; the row without it), so that the Spark
     engine, whose node ids are ranks, picks the same. Returns a bool mask over the pairs.
-    The Spark engine must apply the same mask to its verified edges before the canonical choice.
+    The Spark engine applies the same rule to its verified edges before the canonical choice, as
+    joins (``dedup.night.spark.graph.drop_multi_topic``, with ``disjoint_parts``).
     """
     sizes = np.diff(offsets)
     contained = match & (jaccard < threshold)
@@ -241,8 +249,7 @@ def multi_topic_edges(
     if not other.any():
         return drop
     p, b = part[other], big[other]
-    inter = intersections(offsets, values, p, b)
-    disjoint = inter < DISJOINT_PARTS * np.maximum(np.minimum(sizes[p], sizes[b]), 1)
+    disjoint = disjoint_parts(intersections(offsets, values, p, b), sizes[p], sizes[b])
     multi = np.zeros(sizes.shape[0], bool)
     multi[container[other][disjoint]] = True
     drop[k] = multi[container]

@@ -33,7 +33,7 @@ from dedup.night.manifest import finish_night
 log = logging.getLogger("dedup")
 
 MATCH_COLS = ["file_idx", "record", "story_id", "published_at", "words", "text_hash", "headline_hash", "n_shingles",
-              "signature", "shingles"]
+              "signature", "shingles", "numbers", "numbers_known"]
 
 
 def _sum_stats(rows: list[str]) -> ReadStats:
@@ -194,6 +194,8 @@ def run_night(settings, staging, night: str):
         if wcanon is not None:
             nodes = nodes.unionByName(wcanon.select(
                 "story_id", "published_at", "words", "text_hash", "headline_hash", "signature", "shingles",
+                # The state keeps no number sequences: the brief rule and the veto skip these.
+                F.expr("X''").alias("numbers"), F.lit(False).alias("numbers_known"),
                 F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
                 (F.length("shingles") / 4).cast("long").alias("n_shingles"),
                 F.lit(True).alias("fixed"), F.lit(0).alias("g"), (-F.length("shingles") / 4).cast("long").alias("neg_shingles"),
@@ -205,6 +207,7 @@ def run_night(settings, staging, night: str):
         st.update(pairs=g.pairs, bands=g.bands, rows=g.rows, big_buckets=g.big_buckets)
     # Candidates and verification run as one Spark plan; their seconds are reported together.
     sl.stages["verify"] = {"seconds": 0.0, "peak_rss_mb": _rss(), "pairs": g.pairs, "matches": g.matches,
+                           "multi_topic_dropped": g.multi_topic_dropped,
                            "note": "timed with candidates (one Spark plan)"}
 
     _describe(spark, "cluster")

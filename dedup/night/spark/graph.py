@@ -9,14 +9,16 @@ shuffles carry one long instead of the five columns of the rank key.
 * Candidates: band keys (and the exact-text and short-story headline keys) grouped by Spark's
   shuffle; within a bucket, in rank order, each member pairs with the bucket head and with its
   predecessor, exactly the pairs of ``dedup.stages.candidates``.
-* Verify: each pair joined to both fingerprints and scored by ``dedup.stages.verify.score_pairs``.
+* Verify: each pair joined to both fingerprints (and number sequences) and scored by
+  ``dedup.stages.verify.score_pairs``; then the containment matches of multi-topic pages are
+  dropped (``drop_multi_topic``, the local ``verify.multi_topic_edges``).
 * Canonicals: the local engine takes stories in rank order and makes a story canonical unless a
   better-ranked canonical matches it. That is the lexicographically first maximal independent set
   of the match graph, which rounds of joins find without any sequential pass: each round, a story
   with a canonical better-ranked neighbour is out, and a story whose better-ranked neighbours are
   all out is canonical. Each round settles at least the best-ranked open story; real batches,
-  made of stars, settle in a handful of rounds. A member joins its best-ranked canonical
-  neighbour, as in ``dedup.stages.cluster._star``.
+  made of stars, settle in a handful of rounds. The canonicals are ``dedup.stages.cluster.star_clusters``';
+  a member then joins the canonical neighbour it matches best (``dedup.stages.cluster.best_canonical``).
 * Rescue and member scores: as ``dedup.stages.cluster.rescue`` and the local cluster stage.
 """
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Graph:
     bands: int
     rows: int
     rounds: int
+    multi_topic_dropped: int
 
 
 def _F():
@@ -93,7 +96,7 @@ def candidates(nodes, d, bands: int, rows: int):
 
 def verify(nodes, pairs, d):
     F = _F()
-    feat = ["shingles", "words", "text_hash", "headline_hash"]
+    feat = ["shingles", "words", "text_hash", "headline_hash", "numbers", "numbers_known"]
     left = nodes.select(F.col("node").alias("l"), *[F.col(c).alias("l_" + c) for c in feat])
     right = nodes.select(F.col("node").alias("r"), *[F.col(c).alias("r_" + c) for c in feat])
     scored = pairs.join(left, "l").join(right, "r").mapInArrow(
@@ -102,12 +105,46 @@ def verify(nodes, pairs, d):
     return scored
 
 
-def canonicals(spark, nodes, edges, max_rounds: int, workdir):
-    """(node, label) for every node: the rounds described in the module docstring."""
+def drop_multi_topic(nodes, edges, threshold: float, workdir):
+    """``edges`` (l, r, jaccard, ...: verified matches, l better-ranked) without the containment
+    matches of multi-topic containers, and how many were dropped: ``dedup.stages.verify.multi_topic_edges``
+    as joins. A containment match (Jaccard under ``threshold``) has a container (the side with more
+    shingles; l on a tie) and a part; each container's largest part is the one with most shingles,
+    then the smallest node (node order is rank order, the local tie-break); the intersection of
+    every other part with it is computed where the pair lands (``partitions.disjoint_parts``)."""
+    F = _F()
+    size = nodes.select("node", "n_shingles")
+    con = (edges.where(F.col("jaccard") < F.lit(threshold)).select("l", "r")
+           .join(size.select(F.col("node").alias("l"), F.col("n_shingles").alias("l_size")), "l")
+           .join(size.select(F.col("node").alias("r"), F.col("n_shingles").alias("r_size")), "r"))
+    left_longer = F.col("l_size") >= F.col("r_size")
+    con = con.select("l", "r", F.when(left_longer, F.col("l")).otherwise(F.col("r")).alias("c"),
+                     F.when(left_longer, F.col("r")).otherwise(F.col("l")).alias("p"),
+                     F.when(left_longer, F.col("r_size")).otherwise(F.col("l_size")).alias("p_size"))
+    con = fresh(con, workdir, "contained")
+    big = (con.groupBy("c").agg(F.min(F.struct((-F.col("p_size")).alias("neg"), F.col("p").alias("b"))).alias("m"))
+           .select("c", F.col("m.b").alias("b")))
+    sh = nodes.select("node", "shingles")
+    multi = (con.join(big, "c").where(F.col("p") != F.col("b")).select("c", "p", "b").distinct()
+             .join(sh.select(F.col("node").alias("p"), F.col("shingles").alias("p_shingles")), "p")
+             .join(sh.select(F.col("node").alias("b"), F.col("shingles").alias("b_shingles")), "b")
+             .select("c", "p_shingles", "b_shingles")
+             .mapInArrow(P.disjoint_parts, P.DISJOINT_DDL)
+             .where("disjoint").select("c").distinct())
+    dropped = fresh(con.join(multi, "c").select("l", "r"), workdir, "multi-topic")
+    kept = fresh(edges.join(dropped, ["l", "r"], "left_anti"), workdir, "edges-kept")
+    return kept, dropped.count()
+
+
+def canonicals(spark, nodes, edges, max_rounds: int, workdir, threshold: float):
+    """(node, label) for every node: the rounds described in the module docstring. ``edges``: verified
+    matches (l, r, jaccard, containment), l better-ranked; ``threshold``: ``dedup.threshold``, which
+    tells a resemblance match from a containment one when a member picks its canonical."""
     F = _F()
     fixed = nodes.where("fixed").select(F.col("node").alias("r"))
     # A fixed node is always canonical: an edge into one never makes it a member.
-    e = edges.select("l", "r").join(fixed, "r", "left_anti").select(F.col("l").alias("u"), F.col("r").alias("v"))
+    e = (edges.select("l", "r", "jaccard", "containment").join(fixed, "r", "left_anti")
+         .select(F.col("l").alias("u"), F.col("r").alias("v"), "jaccard", "containment"))
     e = fresh(e, workdir, "edges-uv")
     status = fresh(nodes.select("node", F.when(F.col("fixed"), F.lit(1)).otherwise(F.lit(0)).alias("st")),
                    workdir, "status-0")
@@ -131,9 +168,19 @@ def canonicals(spark, nodes, edges, max_rounds: int, workdir):
                                .when(F.col("has_in") == 1, F.lit(2))
                                .when(F.col("has_open") == 1, F.lit(0))
                                .otherwise(F.lit(1)).alias("st")), workdir, f"status-{rounds}")
-    canon = status.where("st = 1").select(F.col("node").alias("u"))
-    best = (e.join(canon, "u").groupBy("v").agg(F.min("u").alias("label"))
-            .select(F.col("v").alias("node"), "label"))
+    # Each member joins the canonical neighbour it matches best, better- or worse-ranked than itself:
+    # cluster.best_canonical's order (earlier nights first, resemblance before containment, the
+    # higher primary figure, then Jaccard, then the better-ranked canonical).
+    both = (e.select(F.col("v").alias("m"), F.col("u").alias("c"), "jaccard", "containment")
+            .unionByName(e.select(F.col("u").alias("m"), F.col("v").alias("c"), "jaccard", "containment")))
+    canon = status.where("st = 1").join(nodes.select("node", "g"), "node").select(F.col("node").alias("c"), "g")
+    member = status.where("st = 2").select(F.col("node").alias("m"))
+    resemble = F.col("jaccard") >= F.lit(threshold)
+    primary = F.when(resemble, F.col("jaccard")).otherwise(F.col("containment"))
+    key = F.struct(F.col("g"), (~resemble).alias("contained"), (-primary).alias("neg_primary"),
+                   (-F.col("jaccard")).alias("neg_jaccard"), F.col("c"))
+    best = (both.join(member, "m").join(canon, "c").groupBy("m").agg(F.min(key).alias("k"))
+            .select(F.col("m").alias("node"), F.col("k.c").alias("label")))
     labels = (status.where("st = 1").select("node", F.col("node").alias("label"))
               .unionByName(best))
     return fresh(labels, workdir, "labels"), rounds
@@ -187,10 +234,12 @@ def build(spark, nodes, settings, workdir) -> Graph:
     scored = fresh(verify(nodes, pairs, d), workdir, "scored")
     keys.unpersist()
     n_pairs = scored.count()
-    edges = fresh(scored.where("match").select("l", "r", "long_pair"), workdir, "edges")
+    edges = fresh(scored.where("match").select("l", "r", "long_pair", "jaccard", "containment"), workdir, "edges")
     n_match = edges.count()
     if big:
         log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", big, d.max_bucket)
-    labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir)
+    # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
+    edges, n_multi = drop_multi_topic(nodes, edges, d.threshold, workdir)
+    labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir, d.threshold)
     labels = rescue(nodes, labels, edges, d.rescue_containment, workdir)
-    return Graph(labels, n_pairs, n_match, big, bands, rows, rounds)
+    return Graph(labels, n_pairs, n_match, big, bands, rows, rounds, n_multi)

@@ -43,20 +43,21 @@ CLEAN_FIELDS = [
     ("published_at", TS), ("was_html", pa.bool_()), ("body_clean", pa.string()), ("agency", pa.string()),
     ("dateline", pa.string()), ("words", I64), ("chrome_lines_removed", I64), ("text_hash", I64),
     ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
-    ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
+    ("numbers", pa.binary()), ("numbers_known", pa.bool_()), ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
     ("seconds", pa.float64()), ("fp_seconds", pa.float64()),
 ]
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
              "headline string, published_at timestamp, was_html boolean, body_clean string, agency string, "
              "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
-             "n_shingles long, signature binary, shingles binary, reason string, raw string, line string, "
-             "stories long, seconds double, fp_seconds double")
+             "n_shingles long, signature binary, shingles binary, numbers binary, numbers_known boolean, "
+             "reason string, raw string, line string, stories long, seconds double, fp_seconds double")
 
 CHROME_DDL = "key long, stories long"
 REPORTS_DDL = spark_ddl(CHROME_REPORTS_SCHEMA)
 BAND_DDL = "band int, key long, node long"
-SCORE_DDL = "l long, r long, match boolean, long_pair boolean"
+SCORE_DDL = "l long, r long, match boolean, long_pair boolean, jaccard double, containment double"
 OVERLAP_DDL = "s long, c long, inter long, con double"
+DISJOINT_DDL = "c long, disjoint boolean"
 MEMBER_DDL = "node long, label long, label_g int, similarity double, containment double, relation string"
 
 
@@ -176,10 +177,12 @@ def chrome_reports(batches: Iterator[pa.RecordBatch], known_bc, min_stories: int
 def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup: dict, min_body_words: int,
                       raw_max_chars: int):
     """Prepared records -> cleaned stories with fingerprints, emptied stories (rejects), the chrome
-    lines removed, and one timing row per batch (``dedup.stages.clean.finish`` + ``dedup.stages.fingerprint``)."""
-    from dedup.stages import clean
+    lines removed, and one timing row per batch (``dedup.stages.clean.finish`` + ``dedup.stages.fingerprint``).
+    A story's ``numbers`` are its number sequence (``number_sequences``, packed), computed where
+    ``numbers_known`` (``verify.numbers_wanted``), as the local engine's clean stage does."""
+    from dedup.stages import clean, verify
     from dedup.stages.chrome import ChromeModel
-    from dedup.stages.fingerprint import fingerprint, hash_strings
+    from dedup.stages.fingerprint import fingerprint, hash_strings, number_sequences
 
     keys, counts, outlet_stories = model_bc.value if model_bc is not None else (None, None, None)
     model = ChromeModel.learned(as_unsigned(keys), counts, outlet_stories) if keys is not None else None
@@ -191,8 +194,10 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
         ok = c.words >= max(min_body_words, 1)
         t1 = time.perf_counter()
         keep = pa.array(ok)
-        fp = fingerprint(c.fp_text.filter(keep), num_perm=dedup["num_perm"], shingle_size=dedup["shingle_size"],
-                         seed=dedup["seed"])
+        fp_text = c.fp_text.filter(keep)
+        fp = fingerprint(fp_text, num_perm=dedup["num_perm"], shingle_size=dedup["shingle_size"], seed=dedup["seed"])
+        known = verify.numbers_wanted(c.words[ok], dedup["short_words"])
+        numbers = number_sequences(fp_text, known)
         t2 = time.perf_counter()
         g = b.filter(keep)
         n = g.num_rows
@@ -208,6 +213,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
                 "n_shingles": np.diff(fp.offsets),
                 "signature": packed(np.arange(n + 1) * sig.shape[1], sig.reshape(-1)),
                 "shingles": packed(fp.offsets, fp.values),
+                "numbers": packed(*numbers), "numbers_known": known,
             })
             yield _batch(CLEAN_FIELDS, cols, n)
         bad = b.filter(pa.array(~ok))
@@ -249,7 +255,9 @@ def band_rows(batches: Iterator[pa.RecordBatch], bands: int, rows: int):
 
 
 def score(batches: Iterator[pa.RecordBatch], threshold: float, containment_threshold: float, short_words: int):
-    """Candidate pairs with both sides' fingerprints -> match (``dedup.stages.verify.score_pairs``)."""
+    """Candidate pairs with both sides' fingerprints and number sequences -> jaccard, containment,
+    match (``dedup.stages.verify.score_pairs``). ``{l,r}_numbers`` packed (null where not known),
+    ``{l,r}_numbers_known`` bool (false for earlier nights' canonicals: the state keeps no numbers)."""
     from dedup.stages import verify
 
     for b in batches:
@@ -263,12 +271,17 @@ def score(batches: Iterator[pa.RecordBatch], threshold: float, containment_thres
             return np.concatenate([b.column("l_" + name).to_numpy(), b.column("r_" + name).to_numpy()])
 
         words = both("words")
+        n_off, n_val = _pair_csr(b, "l_numbers", "r_numbers")
+        known = np.concatenate([b.column("l_numbers_known").fill_null(False).to_numpy(zero_copy_only=False),
+                                b.column("r_numbers_known").fill_null(False).to_numpy(zero_copy_only=False)])
         s = verify.score_pairs(offsets, values, idx, idx + m, words=words, text_hash=as_unsigned(both("text_hash")),
                                headline_hash=as_unsigned(both("headline_hash")), threshold=threshold,
-                               containment_threshold=containment_threshold, short_words=short_words)
+                               containment_threshold=containment_threshold, short_words=short_words,
+                               numbers=(n_off, n_val, known))
         long_pair = (words[:m] >= short_words) & (words[m:] >= short_words)
-        yield pa.RecordBatch.from_arrays([b.column("l"), b.column("r"), pa.array(s.match), pa.array(long_pair)],
-                                         names=["l", "r", "match", "long_pair"])
+        yield pa.RecordBatch.from_arrays([b.column("l"), b.column("r"), pa.array(s.match), pa.array(long_pair),
+                                          pa.array(s.jaccard), pa.array(s.containment)],
+                                         names=["l", "r", "match", "long_pair", "jaccard", "containment"])
 
 
 def _pair_csr(b: pa.RecordBatch, a: str, c: str) -> tuple[np.ndarray, np.ndarray]:
@@ -299,6 +312,19 @@ def containment(batches: Iterator[pa.RecordBatch]):
         yield pa.RecordBatch.from_arrays(
             [b.column("s"), b.column("c"), pa.array(inter), pa.array(inter / np.maximum(sa, 1))],
             names=["s", "c", "inter", "con"])
+
+
+def disjoint_parts(batches: Iterator[pa.RecordBatch]):
+    """(c, p_shingles, b_shingles): a part of container c and c's largest part -> whether they are
+    disjoint (``dedup.stages.verify.disjoint_parts``, the multi-topic test)."""
+    from dedup.stages import verify
+
+    for b in batches:
+        if not b.num_rows:
+            continue
+        inter, sp, sb = _inter(b, "p_shingles", "b_shingles")
+        yield pa.RecordBatch.from_arrays([b.column("c"), pa.array(verify.disjoint_parts(inter, sp, sb))],
+                                         names=["c", "disjoint"])
 
 
 def member_scores(batches: Iterator[pa.RecordBatch], threshold: float):
