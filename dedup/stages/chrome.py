@@ -477,7 +477,8 @@ class ChromeModel:
 # 1,353,000 vs loss 5,551,000", "Qtly div six cts vs six cts prior"); Reuters spells numbers under ten.
 _WORD_NUM = "nil|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
 _NUM = rf"(?:[$€£]?\d[\d,./-]*|{_WORD_NUM})"
-TABLE_ROW_PATTERN = rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?{_NUM}(?:\W|$)"
+TABLE_ROW_PATTERN = (rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?"
+                     rf"(?:{_NUM}[a-z%]{{0,3}}(?:\W|$)|not given|not reported|n/?a\b)")
 MAX_TABLE_ROW_WORDS = 16
 # A table's labels ("Year", "Nine mths", "1st half", "Revs 45.6 mln", "Pay April 15", "Shr not given",
 # "Period ended December 31, 1986"): short lines made only of figures and these words. Other short lines
@@ -487,8 +488,10 @@ TABLE_WORDS = (
     "end|ends|ending|fiscal|ytd|first|second|third|fourth|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
     "dec|january|february|march|april|june|july|august|september|october|november|december|pay|payable|record|"
     "div|qtly|qtrly|dividend|shr|shrs|net|revs|sales|oper|avg|loss|profit|not|given|cts|ct|dlrs|mln|billion|"
-    "million|prior"
+    "million|prior|loans|deposits|assets|mths|avg|shares"
 )
+# A label with a figure in money or shares ("Loss 54.9 million", "Revs 27.2 mln") is a row as well.
+TABLE_FIGURE_PATTERN = rf"(?:\d|\b(?:{_WORD_NUM})\b)\S*\s+(?:cts|ct|dlrs|dollars|mln|million|billion|pct)\b"
 TABLE_LABEL_PATTERN = (rf"^(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,6}}$")
 MAX_TABLE_LABEL_WORDS = 6
 # A note under a table ("NOTE: 1986 share data adjusted for a stock split") belongs to it.
@@ -507,23 +510,25 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     n = len(lines.text)
     words = lines.words()
     row = np.zeros(n, bool)
-    cand = np.flatnonzero(words <= MAX_TABLE_ROW_WORDS)
-    if cand.size:
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
-        # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus".
-        vs = np.flatnonzero(pc.match_substring_regex(low, r"\s(vs\.?|versus)\s").to_numpy(zero_copy_only=False))
-        if vs.size:
-            row[cand[vs[pc.match_substring_regex(pc.take(low, pa.array(vs)), TABLE_ROW_PATTERN).to_numpy(
-                zero_copy_only=False)]]] = True
+
+    def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
+        if not idx.size:
+            return idx
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
+        return idx[pc.match_substring_regex(low, pattern).to_numpy(zero_copy_only=False)]
+
+    # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
+    # label pattern on short lines with a figure in money first.
+    row[matching(matching(np.flatnonzero(words <= MAX_TABLE_ROW_WORDS), r"\s(vs\.?|versus)\s"), TABLE_ROW_PATTERN)] = True
+    short = words <= MAX_TABLE_LABEL_WORDS
+    row[matching(matching(np.flatnonzero(short & ~row), TABLE_FIGURE_PATTERN), TABLE_LABEL_PATTERN)] = True
     member = row.copy()
     if row.any():
         has_row = np.zeros(lines.n_stories, bool)
         has_row[lines.story[row]] = True
         idx = np.flatnonzero(has_row[lines.story] & ~row)
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
-        short = words[idx] <= MAX_TABLE_LABEL_WORDS
-        member[idx] = ((short & pc.match_substring_regex(low, TABLE_LABEL_PATTERN).to_numpy(zero_copy_only=False))
-                       | pc.match_substring_regex(low, TABLE_NOTE_PATTERN).to_numpy(zero_copy_only=False))
+        member[matching(idx[short[idx]], TABLE_LABEL_PATTERN)] = True
+        member[matching(idx, TABLE_NOTE_PATTERN)] = True
     return row, member
 
 
