@@ -502,6 +502,9 @@ TABLE_GAP = 2
 # A line of at least this many words that ends in ":" introduces the story's next lines: it anchors
 # the edges as a sentence does.
 INTRO_MIN_WORDS = 8
+# ...and so does a bulleted sentence longer than a headline in a list ("• Fujitsu May Assemble Its
+# Own Computers In U.S." ends in a full stop too): one of the story's points.
+BULLET_SENTENCE_MIN_WORDS = 16
 
 
 def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
@@ -673,11 +676,12 @@ def remove_chrome(
     learned &= ~table
     learned_hits = int(learned.sum())
     keep &= ~learned
-    # A long line that introduces what follows ("The following offerings were filed with the SEC:").
+    # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
+    # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
     anchor = lines.is_prose() | table
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
     if intro.size:
-        anchor[intro] = pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
-            zero_copy_only=False)
+        anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
+            zero_copy_only=False) | (lines._line_stats()[1][intro] & (words[intro] >= BULLET_SENTENCE_MIN_WORDS)))
     keep = _edge_trim(lines.story, anchor, keep)
     return lines.filter(keep), ~keep, learned_hits

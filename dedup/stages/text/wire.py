@@ -156,8 +156,14 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
         at[matched] = np.arange(len(matched))
         vi = matched
         if len(vi):
-            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(m.take(pa.array(at[vi])), "place")))
-            vi = vi[~np.isin(places.fill_null("").to_numpy(zero_copy_only=False), NOT_PLACES)]
+            got = m.take(pa.array(at[vi]))
+            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(got, "place"))).fill_null("")
+            # A bare dash or colon is no dateline ("- 8 pct bonds due July 1, 1990," is a list item).
+            named = np.zeros(len(vi), bool)
+            for f in ("place", "date", "agency"):
+                named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
+                    zero_copy_only=False)
+            vi = vi[named & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
