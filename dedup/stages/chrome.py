@@ -14,6 +14,10 @@ Three layers, each cheap and columnar:
 3. *Edges.* Leading and trailing runs of non-prose lines (labels, prices, bullets, dates) around
    the story's first and last sentences are dropped. A body with no prose line at all (a table of
    figures) keeps its lines.
+
+Whatever the layers say, the table of an earnings or dividend brief ("Shr 27 cts vs 29 cts",
+"Revs 11.3 mln vs 8.1 mln", "Year", "Pay April 15") is story text (``table_lines``): its rows hold
+no sentence, and with digits folded they read alike across an outlet's different briefs.
 """
 from __future__ import annotations
 
@@ -72,8 +76,11 @@ LEADIN_PATTERN = (
 WALL_PATTERNS = [
     r"\bwe (value|care about|respect) your privacy\b",
     r"\b(we|our( \d+)? (partners|vendors)) (and our( \d+)? partners )?(use|store|access|set|process)\b.*\b(cookies?|personal data|your device)\b",
-    r"\b(accept all|reject all|allow all( cookies)?|manage (cookies|cookie settings|preferences|options|choices|consent)|"
+    r"\b(manage (cookies|cookie settings|preferences|options|choices|consent)|"
     r"cookie (settings|preferences|consent)|privacy settings at the bottom)\b",
+    # Consent buttons: "Accept all cookies", "Accept all | Reject all", a button alone at the line's end.
+    # Not "... will allow all interested parties to state their cases" or "refused to accept all of it".
+    r"\b(accept|reject|allow) all( cookies\b|\s*[|/·•]|\s*$)",
     r"\bjavascript\b.{0,60}\b(disabled|turned off|switched off|not enabled|is off|not supported|required)\b",
     r"\b(enable|switch on|turn on|activate|allow) (your )?javascript\b",
     r"\b(please )?(enable|switch it on|turn it on)\b.{0,60}\b(to (read|view|use|continue))\b",
@@ -506,9 +513,120 @@ class ChromeModel:
         return self._lookup(self.stories, keys)
 
 
+# Earnings and dividend tables. A row compares two figures ("Shr 27 cts vs 29 cts", "Net profit
+# 1,353,000 vs loss 5,551,000", "Qtly div six cts vs six cts prior"); Reuters spells numbers under ten.
+_WORD_NUM = "nil|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_NUM = rf"(?:[$€£]?\d[\d,./-]*|{_WORD_NUM})"
+TABLE_ROW_PATTERN = (rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?"
+                     rf"(?:{_NUM}[a-z%]{{0,3}}(?:\W|$)|not given|not reported|n/?a\b)")
+MAX_TABLE_ROW_WORDS = 16
+# A table's labels ("Year", "Nine mths", "1st half", "Revs 45.6 mln", "Pay April 15", "Shr not given",
+# "Period ended December 31, 1986"): short lines made only of figures and these words. Other short lines
+# (a page headline "Cinram Ltd 4th Qtr Net", "Posted: February 26, 1987 | 16:40", a price "€90") are not.
+TABLE_WORDS = (
+    "year|years|yr|qtr|qtrs|quarter|quarters|half|mth|mths|month|months|wk|wks|week|weeks|period|periods|ended|"
+    "end|ends|ending|fiscal|ytd|first|second|third|fourth|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
+    "dec|january|february|march|april|june|july|august|september|october|november|december|pay|payable|record|"
+    "div|qtly|qtrly|dividend|shr|shrs|net|revs|sales|oper|avg|loss|profit|not|given|cts|ct|dlrs|mln|billion|"
+    "million|prior|loans|deposits|assets|mths|avg|shares"
+)
+# A label with a figure in money or shares ("Loss 54.9 million", "Revs 27.2 mln") is a row as well.
+TABLE_FIGURE_PATTERN = rf"(?:\d|\b(?:{_WORD_NUM})\b)\S*\s+(?:cts|ct|dlrs|dollars|mln|million|billion|pct)\b"
+TABLE_LABEL_PATTERN = (rf"^(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,6}}$")
+MAX_TABLE_LABEL_WORDS = 6
+# A note under a table ("NOTE: 1986 share data adjusted for a stock split") belongs to it.
+TABLE_NOTE_PATTERN = r"^\W*notes?\s*:"
+# A table stays one table across this many lines of chrome put inside it (an advertisement, a
+# newsletter box between "Pay April 15" and "Record March 20").
+TABLE_GAP = 2
+# A line of at least this many words that ends in ":" introduces the story's next lines: it anchors
+# the edges as a sentence does.
+INTRO_MIN_WORDS = 8
+# ...and so does a bulleted sentence longer than a headline in a list ("• Fujitsu May Assemble Its
+# Own Computers In U.S." ends in a full stop too): one of the story's points.
+BULLET_SENTENCE_MIN_WORDS = 16
+
+
+def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (bool mask) and every line that can belong to a table: rows, labels and notes (bool
+    mask); only lines of stories that have a row can be labels or notes."""
+    n = len(lines.text)
+    words = lines.words()
+    row = np.zeros(n, bool)
+
+    def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
+        if not idx.size:
+            return idx
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
+        return idx[pc.match_substring_regex(low, pattern).to_numpy(zero_copy_only=False)]
+
+    # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
+    # label pattern on short lines with a figure in money first.
+    row[matching(matching(np.flatnonzero(words <= MAX_TABLE_ROW_WORDS), r"\s(vs\.?|versus)\s"), TABLE_ROW_PATTERN)] = True
+    short = words <= MAX_TABLE_LABEL_WORDS
+    row[matching(matching(np.flatnonzero(short & ~row), TABLE_FIGURE_PATTERN), TABLE_LABEL_PATTERN)] = True
+    member = row.copy()
+    if row.any():
+        has_row = np.zeros(lines.n_stories, bool)
+        has_row[lines.story[row]] = True
+        idx = np.flatnonzero(has_row[lines.story] & ~row)
+        member[matching(idx[short[idx]], TABLE_LABEL_PATTERN)] = True
+        member[matching(idx, TABLE_NOTE_PATTERN)] = True
+    return row, member
+
+
+@numba.njit(cache=True, nogil=True)
+def _table_runs(story, row, member, skip, max_gap):
+    """Runs of ``member`` lines within a story, each holding a row, across at most ``max_gap``
+    consecutive ``skip`` lines (chrome inside the table): the member lines of those runs."""
+    n = story.shape[0]
+    out = np.zeros(n, np.bool_)
+    i = 0
+    while i < n:
+        if not member[i]:
+            i += 1
+            continue
+        last = i
+        has = row[i]
+        gap = 0
+        k = i + 1
+        while k < n and story[k] == story[i]:
+            if member[k]:
+                last = k
+                has = has or row[k]
+                gap = 0
+            elif skip[k] and gap < max_gap:
+                gap += 1
+            else:
+                break
+            k += 1
+        if has:
+            for t in range(i, last + 1):
+                if member[t]:
+                    out[t] = True
+        i = last + 1
+    return out
+
+
+def table_lines(lines: Lines, chrome: np.ndarray | None = None) -> np.ndarray:
+    """The lines of earnings and dividend tables (bool mask over ``lines``): story text.
+
+    A table is a run of lines of one story, each a row (two figures compared with "vs" /
+    "versus", at most ``MAX_TABLE_ROW_WORDS`` words), a label (``TABLE_LABEL_PATTERN``) or a note,
+    holding at least one row; ``chrome`` (bool mask, optional): lines found to be chrome, which
+    the run passes over (``TABLE_GAP`` at most in a row). Labels alone (a "1 Year" in a
+    subscription block) are not a table."""
+    row, member = _table_members(lines)
+    if not row.any():
+        return row
+    skip = np.zeros(len(row), bool) if chrome is None else (chrome & ~member)
+    return _table_runs(lines.story, row, member, skip, TABLE_GAP)
+
+
 @numba.njit(cache=True, nogil=True)
 def _edge_trim(story, prose, keep):
-    """Drop non-prose lines before a story's first prose line and after its last one."""
+    """Drop non-prose lines before a story's first prose line and after its last one (``prose``:
+    the lines that anchor a story's text, prose sentences and table lines)."""
     n = story.shape[0]
     i = 0
     while i < n:
@@ -548,11 +666,12 @@ def remove_chrome(
     reports (and ``min_share`` of the outlet's stories); a long prose line carried by that many
     different reports across all outlets; a line that does not end a sentence and whose lead-in
     recurs across that many reports while the line itself does not (a list of other headlines).
+    Lines of a table (``table_lines``) are never learned chrome and anchor the edges as sentences do.
     ``walls``: a mask from ``wall_lines``, computed here when not given."""
     min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
     keep = np.ones(len(lines.text), dtype=bool)
-    learned_hits = 0
     words = lines.words()
+    learned = np.zeros(len(lines.text), dtype=bool)
     if model is not None and model.keys.size:
         kh = lines.key_hash()
         n = model.count_of(_outlet_keys(outlets, lines.story, kh))
@@ -574,8 +693,7 @@ def remove_chrome(
         lead = lead[_is_list(lines.text, lead)]
         if lead.size:
             hit[lead] |= model.count_of(_outlet_keys(outlets, lines.story[lead], pk[lead])) >= min_stories
-        keep &= ~hit
-        learned_hits = int(hit.sum())
+        learned = hit
     if generic:
         keep &= ~(wall_lines(lines) if walls is None else walls)
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
@@ -585,6 +703,25 @@ def remove_chrome(
         if open_idx.size:
             low = pc.utf8_lower(pc.take(lines.text, pa.array(open_idx)))
             keep[open_idx[pc.match_substring_regex(low, LEADIN_PATTERN).to_numpy(zero_copy_only=False)]] = False
-        keep &= ~lines.is_headline_bullet()
-    keep = _edge_trim(lines.story, lines.is_prose(), keep)
+        bullets = np.flatnonzero(lines.is_headline_bullet())
+        if bullets.size:
+            # An item that ends in "," or ";" continues a sentence of the story ("- 8 pct bonds due
+            # July 1, 1990,"); a list of other headlines does not.
+            ends_open = pc.match_substring_regex(pc.take(lines.text, pa.array(bullets)), r"[,;]$").to_numpy(
+                zero_copy_only=False)
+            keep[bullets[~ends_open]] = False
+    # With digits folded, "Revs 38.0 mln vs 31.6 mln" and "Record March 20" recur across an outlet's
+    # different briefs: table lines are kept whatever learning says (not what the patterns say).
+    table = table_lines(lines, learned | ~keep)
+    learned &= ~table
+    learned_hits = int(learned.sum())
+    keep &= ~learned
+    # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
+    # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
+    anchor = lines.is_prose() | table
+    intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
+    if intro.size:
+        anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
+            zero_copy_only=False) | (lines._line_stats()[1][intro] & (words[intro] >= BULLET_SENTENCE_MIN_WORDS)))
+    keep = _edge_trim(lines.story, anchor, keep)
     return lines.filter(keep), ~keep, learned_hits

@@ -35,6 +35,9 @@ _CREDIT_LINE = (
 _BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
 # Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
 _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
+# The 1987 wire sign-off glued after a paragraph's last sentence ("... will be renegotiated. REUTERS",
+# "... Corp. REUTER...^M", cut short "REUTE"): a credit, cut off the paragraph, which keeps its text.
+_SIGN_OFF = r"(?i)([.!?\"”’)])\s+(?:reuters?|reute)(?:\.{2,3}|…)?(?:\^m)?$"
 # Dateline at the start of the first paragraph. Either a place in capitals, or a place with an
 # agency in brackets or a date, then a dash or colon. "Russian President Putin said" does not match.
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
@@ -84,7 +87,8 @@ def _agency_name(raw: pa.Array) -> pa.Array:
 
 
 def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
-    """Remove credit lines and the leading dateline.
+    """Remove credit lines (and a sign-off glued after a paragraph's last sentence) and the leading
+    dateline.
 
     Returns the remaining lines, the agency per story (None when none was credited), the
     dateline per story (object arrays), and the mask of removed lines.
@@ -112,6 +116,13 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
             agency[s] = a
     removed = is_credit | is_trailer
     kept = lines.filter(~removed)
+    signed = np.flatnonzero(pc.match_substring_regex(kept.text, _SIGN_OFF).to_numpy(zero_copy_only=False))
+    if signed.size:
+        cut = pc.replace_substring_regex(pc.take(kept.text, pa.array(signed)), _SIGN_OFF, r"\1")
+        kept = kept.with_text(replace_rows(kept.text, signed, cut), signed)
+        for s_ in kept.story[signed][::-1]:
+            if agency[s_] is None:
+                agency[s_] = "Reuters"
 
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
     # such as a "You have 2 free articles left." banner, is only removed later; what is still
@@ -145,8 +156,14 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
         at[matched] = np.arange(len(matched))
         vi = matched
         if len(vi):
-            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(m.take(pa.array(at[vi])), "place")))
-            vi = vi[~np.isin(places.fill_null("").to_numpy(zero_copy_only=False), NOT_PLACES)]
+            got = m.take(pa.array(at[vi]))
+            places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(got, "place"))).fill_null("")
+            # A bare dash or colon is no dateline ("- 8 pct bonds due July 1, 1990," is a list item).
+            named = np.zeros(len(vi), bool)
+            for f in ("place", "date", "agency"):
+                named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
+                    zero_copy_only=False)
+            vi = vi[named & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
