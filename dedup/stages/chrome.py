@@ -151,15 +151,13 @@ SKETCH = 6
 # cut to REPORT_SET is the kept set of the union, so chunks, Spark partitions and nights merge in
 # any order to the same model, and counts past REPORT_SET are estimated as (k - 1) / v_k.
 REPORT_SET = 32
-# A line carried by at least this many different reports across all outlets is chrome there too.
-MAX_REPORTS = 16
 # Learning across outlets (walls one media group shares over its sites) looks only at long prose
 # lines: short labels ("Net 0 vs 0 mln", "Year") recur across different reports of every wire.
 CROSS_MIN_WORDS = 12
-# ...and needs as many different reports as are kept: copies of one wire report in many outlets,
-# each with its own dateline and house style, can look like several reports to the line-level
-# identity, and walls are mostly caught by ``WALL_PATTERNS`` anyway.
-CROSS_MIN_REPORTS = MAX_REPORTS
+# ...and needs many different reports: copies of one wire report in many outlets, each with its own
+# dateline and house style, can look like several reports to the line-level identity, and walls are
+# mostly caught by ``WALL_PATTERNS`` anyway.
+CROSS_MIN_REPORTS = 16
 # Learned lead-ins apply to lines that list several items after them ("From our network: A | B | C"):
 # a recurring label before one sentence or figure ("Note: ...") is text.
 _LIST_SEPARATORS = r"[;|•·»]"

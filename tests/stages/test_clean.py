@@ -5,7 +5,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from dedup.stages.chrome import ChromeModel
 from dedup.config import ChromeSettings
 from dedup.stages.clean import finish, learn_chrome, prepare
 from dedup.stages.fingerprint import shingle_hashes

@@ -9,7 +9,6 @@ import random
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 from dedup import load_config, run
 from dedup.stages import cluster

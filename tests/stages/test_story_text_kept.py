@@ -1,6 +1,5 @@
 """No story loses its own text (issue 12): each kind of line the cleaning used to take from a story,
 with chrome learning off and on, next to the furniture and chrome that must still go. Invented text."""
-import numpy as np
 import pyarrow as pa
 
 from dedup.config import ChromeSettings

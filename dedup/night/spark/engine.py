@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dedup import layout
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_reject_ratio
