@@ -68,6 +68,8 @@ def run(
                                          "(a local path or file:// URL)."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: today, UTC)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
+    allow_future: bool = typer.Option(False, "--allow-future", help="Accept a --run-date after tomorrow "
+                                      "(run.allow_future)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Override run.engine: local or spark "
                                          "(spark needs pip install 'dedup[spark]')."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Override spark.master, e.g. local[2] "
@@ -87,7 +89,8 @@ def run(
         _fail("give --config FILE or at least --input and --output", EXIT_USAGE)
     try:
         overrides = {k: v for k, v in (("run.workers", workers), ("run.engine", engine),
-                                       ("spark.master", spark_master)) if v is not None}
+                                       ("spark.master", spark_master), ("run.allow_future", allow_future or None))
+                     if v is not None}
         settings = load_config(config, input=input, output=output, run_date=run_date, overrides=overrides)
         result = run_job(settings)
     except (ConfigError, InputError) as e:

@@ -182,6 +182,9 @@ class RunSettings(_Strict):
         description="local: this machine (threads, numba). spark: the same stages on Apache Spark DataFrames "
         "(needs pip install 'dedup[spark]'; see the spark section and README 'Running on Spark').",
     )
+    allow_future: bool = Field(
+        False, description="Accept a run date after tomorrow (UTC). Off by default: a far-off date makes every "
+        "earlier night fall out of the state window.")
 
 
 class SparkSettings(_Strict):
@@ -270,8 +273,13 @@ def load_config(
         settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_error(e)) from None
+    today = dt.datetime.now(dt.timezone.utc).date()
     if settings.run_date is None:
-        settings.run_date = dt.datetime.now(dt.timezone.utc).date()
+        settings.run_date = today
+    if settings.run_date > today + dt.timedelta(days=1) and not settings.run.allow_future:
+        raise ConfigError(
+            f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "
+            "the feed is for, or pass --allow-future (run.allow_future: true) for a deliberate test night")
     return settings
 
 

@@ -221,11 +221,12 @@ def write_manifest(dest: Path, night: str, rows: dict) -> dict:
 
 
 def prune(state_path: Path, retention_days: int) -> list[str]:
-    """Drop nights older than the newest night minus the retention window."""
+    """Drop nights no rerun can need: a rerun of any night inside the newest night's window reads
+    that night's own window, so nights up to twice the retention before the newest are kept."""
     nights = list_nights(state_path)
     if not nights:
         return []
-    cutoff = dt.date.fromisoformat(nights[-1]) - dt.timedelta(days=retention_days)
+    cutoff = dt.date.fromisoformat(nights[-1]) - dt.timedelta(days=2 * retention_days)
     gone = [x for x in nights if dt.date.fromisoformat(x) < cutoff]
     for x in gone:
         shutil.rmtree(night_dir(state_path, x), ignore_errors=True)

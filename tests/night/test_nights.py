@@ -1,4 +1,5 @@
 """Night after night: state, stable ids, reruns, backfills, crashes, locks, bad feeds, order."""
+import datetime as dt
 import gzip
 import json
 import os
@@ -290,3 +291,33 @@ def test_record_order_does_not_change_clusters(tmp_path_factory, rnd):
     assert base.counts["accepted"] == len(recs)
     pd.testing.assert_series_equal(a.cluster_id, b.cluster_id)
     pd.testing.assert_series_equal(a.is_canonical, b.is_canonical)
+
+
+def test_a_rerun_inside_the_newest_window_still_sees_its_own_window(tmp_path):
+    # A later night must not prune what a rerun of an earlier night (inside its window) reads.
+    body = "\n".join(WIRE)
+    out = tmp_path / "out"
+    kw = {"state.retention_days": 3}
+    _run(write_jsonl(tmp_path / "1.jsonl", [{"id": "d1", "body": body}]), out, "2026-11-01", **kw)
+    b3 = write_jsonl(tmp_path / "3.jsonl", [{"id": "d3", "body": body}])
+    _run(b3, out, "2026-11-03", **kw)
+    first = _night(out, "2026-11-03").set_index("story_id").cluster_id["d3"]
+    _run(write_jsonl(tmp_path / "5.jsonl", [{"id": "o5", "body": OTHER[0]}]), out, "2026-11-05", **kw)
+    assert "2026-11-01" in list_nights(out / "_state")  # 11-03's window, still needed by a rerun
+    _run(b3, out, "2026-11-03", **kw)
+    again = _night(out, "2026-11-03").set_index("story_id").cluster_id["d3"]
+    assert again == first == _night(out, "2026-11-01").cluster_id[0]
+    _run(write_jsonl(tmp_path / "9.jsonl", [{"id": "o9", "body": OTHER[1]}]), out, "2026-11-09", **kw)
+    assert "2026-11-01" not in list_nights(out / "_state")  # no rerun inside 11-09's window needs it
+
+
+def test_a_run_date_after_tomorrow_is_refused_unless_asked_for(tmp_path, cli):
+    batch = write_jsonl(tmp_path / "1.jsonl", [{"id": "f1", "body": "\n".join(WIRE)}])
+    out = tmp_path / "out"
+    r = cli("run", "--input", batch, "--output", out, "--run-date", "2081-07-16")
+    assert r.exit_code == 2 and "after tomorrow" in r.output and "--allow-future" in r.output
+    assert not out.exists()
+    r = cli("run", "--input", batch, "--output", out, "--run-date", "2081-07-16", "--allow-future")
+    assert r.exit_code == 0, r.output
+    tomorrow = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat()
+    assert cli("run", "--input", batch, "--output", tmp_path / "t", "--run-date", tomorrow).exit_code == 0
