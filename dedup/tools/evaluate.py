@@ -262,18 +262,13 @@ def evaluate(
     def pred_label(pc: int):
         return None if pc >= n_real else str(pred_uniques[pc])
 
-    false_merges = []
-    for pi, g1, g2, size, wrong in fm:
-        a, b = rep[(g1, pi)], rep[(g2, pi)]
-        false_merges.append(PairExample(
-            a, b, pred_label(pi), pred_label(pi), str(gold_uniques[g1]), str(gold_uniques[g2]), size, wrong,
-            _excerpt(bodies, a), _excerpt(bodies, b)))
-    misses = []
-    for gi, p1, p2, size, wrong in ms:
-        a, b = rep[(gi, p1)], rep[(gi, p2)]
-        misses.append(PairExample(
-            a, b, pred_label(p1), pred_label(p2), str(gold_uniques[gi]), str(gold_uniques[gi]), size, wrong,
-            _excerpt(bodies, a), _excerpt(bodies, b)))
+    def example(g1: int, p1: int, g2: int, p2: int, size: int, wrong: int) -> PairExample:
+        a, b = rep[(g1, p1)], rep[(g2, p2)]
+        return PairExample(a, b, pred_label(p1), pred_label(p2), str(gold_uniques[g1]), str(gold_uniques[g2]),
+                           size, wrong, _excerpt(bodies, a), _excerpt(bodies, b))
+
+    false_merges = [example(g1, pi, g2, pi, size, wrong) for pi, g1, g2, size, wrong in fm]
+    misses = [example(gi, p1, gi, p2, size, wrong) for gi, p1, p2, size, wrong in ms]
 
     return EvalResult(
         n_gold_stories=n,
