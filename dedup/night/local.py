@@ -58,6 +58,11 @@ def _lines_spill(p: Path) -> Path:
     return p.with_name(p.stem + "-lines.arrow")
 
 
+def _entries_spill(p: Path) -> Path:
+    """The work file of a chunk's chrome-learning entries (key, story), beside the chunk's."""
+    return p.with_name(p.stem + "-entries.arrow")
+
+
 @dataclass
 class ReadOutput:
     spills: list[Path]
@@ -77,9 +82,11 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         # Split and measured once: learning chrome here and cleaning later both need the lines.
         lines = Lines.split(text)
         seen = ChromeModel()
-        if settings.chrome.enabled:
-            seen.observe(records.column("outlet").combine_chunks(), lines)
         p = staging.work / f"read-{i:05d}.arrow"
+        if settings.chrome.enabled:
+            # The (key, story) entries are kept for the second learning pass (chrome_stage).
+            ek, es = seen.observe(records.column("outlet").combine_chunks(), lines)
+            write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
         return p, seen, int(is_html.sum())
@@ -120,7 +127,9 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     def reports_of(p: Path):
         outlets = read_spill(p).column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), len(outlets))
-        return known.observe_reports(outlets, lines, ch.min_stories)
+        e = read_spill(_entries_spill(p))
+        entries = (e.column("key").to_numpy(), e.column("story").to_numpy())
+        return known.observe_reports(outlets, lines, ch.min_stories, entries)
 
     with sl.stage("chrome") as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         tonight = r.chrome.with_reports(ReportSets.combine(list(bounded_map(pool, reports_of, r.spills,
@@ -217,6 +226,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     for p in spills:
         p.unlink()
         _lines_spill(p).unlink()
+        _entries_spill(p).unlink(missing_ok=True)
     out.meta = pa.concat_tables(meta_parts) if meta_parts else None
     n, emptied = out.n, sum(r.num_rows for r in out.rejects)
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3), "peak_rss_mb": peak_rss_mb(),

@@ -421,29 +421,36 @@ class ChromeModel:
     reports: ReportSets = field(default_factory=ReportSets)
     counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    def observe(self, outlets: pa.Array, lines: Lines) -> None:
-        """First pass: count the stories carrying each key (and the stories per outlet)."""
+    def observe(self, outlets: pa.Array, lines: Lines) -> tuple[np.ndarray, np.ndarray]:
+        """First pass: count the stories carrying each key (and the stories per outlet). Returns
+        the batch's (key, story) entries (``_entries``), for the second pass to reuse."""
         for vc in pc.value_counts(outlets.fill_null("")).to_pylist():
             self.outlet_stories[vc["values"]] = self.outlet_stories.get(vc["values"], 0) + vc["counts"]
         if not len(lines.text):
-            return
-        ek, _, _ = _entries(outlets, lines)
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
+        ek, es, _ = _entries(outlets, lines)
         starts = np.flatnonzero(np.r_[True, ek[1:] != ek[:-1]]) if ek.size else np.empty(0, np.int64)
         part = ChromeModel(ek[starts], np.diff(np.r_[starts, ek.size]).astype(np.int64))
         merged = ChromeModel.combine([self, part]) if self.keys.size else part
         self.keys, self.stories = merged.keys, merged.stories
+        return ek, es
 
-    def observe_reports(self, outlets: pa.Array, lines: Lines, min_stories: int) -> ReportSets:
+    def observe_reports(self, outlets: pa.Array, lines: Lines, min_stories: int,
+                        entries: tuple[np.ndarray, np.ndarray] | None = None) -> ReportSets:
         """Second pass, with every story count known (``self``: tonight's and the window's): the
         report sketches of the stories carrying each candidate key (>= ``min_stories`` stories).
 
         A story's report is judged on its own lines (``_story_sketch``): its candidate lines are
         left out, so two different stories sharing a long subscription block still differ, unless
-        that leaves under half its words (a copy or a new version of a report: then all count)."""
+        that leaves under half its words (a copy or a new version of a report: then all count).
+        ``entries``: what ``observe`` returned for the same batch (computed again when absent)."""
         if not len(lines.text) or not self.keys.size:
             return ReportSets()
         words, _, _, kh = lines._line_stats()
-        ek, es, okeys = _entries(outlets, lines)
+        if entries is None:
+            ek, es, okeys = _entries(outlets, lines)
+        else:
+            (ek, es), okeys = entries, _outlet_keys(outlets, lines.story, kh)
         cand = self.stories_of(okeys) >= min_stories
         sk = _story_sketch(lines.story, kh, words, lines.is_prose(), cand, lines.n_stories, SKETCH) >> np.uint64(1)
         want = self.stories_of(ek) >= min_stories
