@@ -153,6 +153,19 @@ def _read_chrome(d: Path) -> ChromeModel:
     return m
 
 
+def chrome_model_at(state_path: Path, night: str, retention_days: int) -> ChromeModel | None:
+    """The chrome model a night's cleaning used: its own counts and report sketches with its
+    window's (as the run combines them). None when the night is not in the state. Raises
+    ``StateError`` on a damaged night. For ``dedup explain`` (which line which rule removed)."""
+    own = night_dir(state_path, night)
+    if not (own / "manifest.json").is_file():
+        return None
+    _verify(own, night)
+    nights = window_nights(state_path, night, retention_days)
+    m = ChromeModel.combine([_read_chrome(own)] + [_read_chrome(night_dir(state_path, x)) for x in nights])
+    return m.with_reports(m.reports)  # report counts, also when there was a single night to combine
+
+
 def window_nights(state_path: Path, night: str, retention_days: int) -> list[str]:
     """The nights before ``night`` within the retention window, each checked (``StateError``)."""
     end = dt.date.fromisoformat(night)

@@ -656,16 +656,47 @@ def _edge_trim(story, prose, keep):
 
 
 
-def remove_chrome(
+# Why a line was removed (``chrome_rules``): codes in the order the rules are applied; a line
+# carries the first that removed it. ``dedup explain`` prints these words.
+KEPT, WALL, GENERIC, LEADIN, BULLET_LIST, LEARNED_OUTLET, LEARNED_CROSS, LEARNED_LIST, EDGE = range(9)
+RULE_NAMES = (
+    "kept",
+    "wall (consent, JavaScript, paywall or bot wall, error page: WALL_PATTERNS)",
+    "generic chrome pattern (subscribe, share, next story...: GENERIC_PATTERNS)",
+    "lead-in of a link list (LEADIN_PATTERN: 'More stories:', 'READ MORE:', 'Related:')",
+    "bulleted list of other headlines",
+    "learned chrome of this outlet",
+    "long line carried by many different reports across outlets",
+    "list whose lead-in recurs across this outlet's reports",
+    "outside the story's first and last sentence (page edge)",
+)
+
+
+@dataclass
+class ChromeRules:
+    """Per input line of a ``Lines``: ``rule`` int8 (``KEPT`` or the code of the rule that removed
+    it, see ``RULE_NAMES``), ``reports`` int64 (for the learned rules: the number of different
+    reports found carrying the line, or its lead-in; else 0), and ``learned_hits`` (lines removed by
+    a learned rule)."""
+
+    rule: np.ndarray
+    reports: np.ndarray
+    learned_hits: int
+
+    @property
+    def removed(self) -> np.ndarray:
+        return self.rule != KEPT
+
+
+def chrome_rules(
     lines: Lines,
     outlets: pa.Array,
     model: ChromeModel | None,
     chrome: ChromeSettings,
     *,
     walls: np.ndarray | None = None,
-) -> tuple[Lines, np.ndarray, int]:
-    """Lines with chrome removed, a boolean mask (over the input lines) of what was removed, and
-    how many of those the learned chrome removed (the rest: walls, generic patterns and edges).
+) -> ChromeRules:
+    """Which lines are chrome and by which rule (``ChromeRules``).
 
     Learned chrome: a line whose (outlet, key) was carried by at least ``min_stories`` different
     reports (and ``min_share`` of the outlet's stories); a long prose line carried by that many
@@ -674,9 +705,18 @@ def remove_chrome(
     Lines of a table (``table_lines``) are never learned chrome and anchor the edges as sentences do.
     ``walls``: a mask from ``wall_lines``, computed here when not given."""
     min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
-    keep = np.ones(len(lines.text), dtype=bool)
+    n_lines = len(lines.text)
+    rule = np.zeros(n_lines, dtype=np.int8)
+    reports = np.zeros(n_lines, dtype=np.int64)
     words = lines.words()
-    learned = np.zeros(len(lines.text), dtype=bool)
+
+    def mark(idx_or_mask, code):
+        sel = np.zeros(n_lines, bool)
+        sel[idx_or_mask] = True
+        rule[sel & (rule == KEPT)] = code
+
+    learned = np.zeros(n_lines, dtype=bool)
+    learned_code = np.zeros(n_lines, dtype=np.int8)
     if model is not None and model.keys.size:
         kh = lines.key_hash()
         n = model.count_of(_outlet_keys(outlets, lines.story, kh))
@@ -688,39 +728,52 @@ def remove_chrome(
             at = pc.fill_null(pc.index_in(outlets.fill_null("").cast(pa.string()), value_set=names), -1)
             per_outlet = seen[at.to_numpy()]
             hit &= n >= min_share * per_outlet[lines.story]
+        learned_code[hit] = LEARNED_OUTLET
+        reports[hit] = n[hit]
         cross = np.flatnonzero(lines.is_prose() & (words >= CROSS_MIN_WORDS))
         if cross.size:
-            hit[cross] |= model.count_of(_all_outlet_keys(lines.story[cross], kh[cross])) >= max(
-                min_stories, CROSS_MIN_REPORTS)
+            nc = model.count_of(_all_outlet_keys(lines.story[cross], kh[cross]))
+            ok = nc >= max(min_stories, CROSS_MIN_REPORTS)
+            new = ok & ~hit[cross]
+            learned_code[cross[new]] = LEARNED_CROSS
+            reports[cross[new]] = nc[new]
+            hit[cross] |= ok
         pk = prefix_keys(lines)
         # The line itself is not chrome (both engines know report counts only from min_stories up).
         lead = np.flatnonzero((pk != 0) & ~lines._line_stats()[1] & (n < min_stories))
         lead = lead[_is_list(lines.text, lead)]
         if lead.size:
-            hit[lead] |= model.count_of(_outlet_keys(outlets, lines.story[lead], pk[lead])) >= min_stories
+            nl = model.count_of(_outlet_keys(outlets, lines.story[lead], pk[lead]))
+            ok = nl >= min_stories
+            new = ok & ~hit[lead]
+            learned_code[lead[new]] = LEARNED_LIST
+            reports[lead[new]] = nl[new]
+            hit[lead] |= ok
         learned = hit
     if generic:
-        keep &= ~(wall_lines(lines) if walls is None else walls)
+        mark(wall_lines(lines) if walls is None else walls, WALL)
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
         low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
-        keep[short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)]] = False
+        mark(short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)], GENERIC)
         open_idx = np.flatnonzero(~lines._line_stats()[1])
         if open_idx.size:
             low = pc.utf8_lower(pc.take(lines.text, pa.array(open_idx)))
-            keep[open_idx[pc.match_substring_regex(low, LEADIN_PATTERN).to_numpy(zero_copy_only=False)]] = False
+            mark(open_idx[pc.match_substring_regex(low, LEADIN_PATTERN).to_numpy(zero_copy_only=False)], LEADIN)
         bullets = np.flatnonzero(lines.is_headline_bullet())
         if bullets.size:
             # An item that ends in "," or ";" continues a sentence of the story ("- 8 pct bonds due
             # July 1, 1990,"); a list of other headlines does not.
             ends_open = pc.match_substring_regex(pc.take(lines.text, pa.array(bullets)), r"[,;]$").to_numpy(
                 zero_copy_only=False)
-            keep[bullets[~ends_open]] = False
+            mark(bullets[~ends_open], BULLET_LIST)
     # With digits folded, "Revs 38.0 mln vs 31.6 mln" and "Record March 20" recur across an outlet's
     # different briefs: table lines are kept whatever learning says (not what the patterns say).
-    table = table_lines(lines, learned | ~keep)
+    table = table_lines(lines, learned | (rule != KEPT))
     learned &= ~table
     learned_hits = int(learned.sum())
-    keep &= ~learned
+    take = learned & (rule == KEPT)
+    rule[take] = learned_code[take]
+    reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
     anchor = lines.is_prose() | table
@@ -728,5 +781,22 @@ def remove_chrome(
     if intro.size:
         anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
             zero_copy_only=False) | (lines._line_stats()[1][intro] & (words[intro] >= BULLET_SENTENCE_MIN_WORDS)))
-    keep = _edge_trim(lines.story, anchor, keep)
-    return lines.filter(keep), ~keep, learned_hits
+    keep = _edge_trim(lines.story, anchor, rule == KEPT)
+    rule[~keep & (rule == KEPT)] = EDGE
+    return ChromeRules(rule, reports, learned_hits)
+
+
+def remove_chrome(
+    lines: Lines,
+    outlets: pa.Array,
+    model: ChromeModel | None,
+    chrome: ChromeSettings,
+    *,
+    walls: np.ndarray | None = None,
+) -> tuple[Lines, np.ndarray, int]:
+    """Lines with chrome removed, a boolean mask (over the input lines) of what was removed, and
+    how many of those the learned chrome removed (the rest: walls, generic patterns and edges).
+    The rules are ``chrome_rules``'."""
+    r = chrome_rules(lines, outlets, model, chrome, walls=walls)
+    removed = r.removed
+    return lines.filter(~removed), removed, r.learned_hits

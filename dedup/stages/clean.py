@@ -19,7 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.config import ChromeSettings
-from dedup.stages.chrome import ChromeModel, remove_chrome, strip_widgets, wall_lines
+from dedup.stages.chrome import (
+    KEPT, LEARNED_OUTLET, RULE_NAMES, ChromeModel, chrome_rules, remove_chrome, strip_widgets, wall_lines,
+)
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import (
@@ -134,6 +136,38 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         learned_removed=learned_hits,
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
     )
+
+
+FURNITURE_RULE = "wire furniture (a credit, byline or dateline line: dedup.stages.text.wire)"
+
+
+def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome: ChromeSettings) -> list[dict]:
+    """Each line ``finish`` removes from one prepared story, and why: a list of
+    ``{"line": str, "rule": str, "reports": int}`` in text order. ``rule`` is a ``RULE_NAMES``
+    entry, or ``FURNITURE_RULE`` for a line that went with the wire furniture; ``reports`` is, for
+    a learned rule, the number of different reports the run found carrying the line (or its
+    lead-in), else 0. Runs the same steps as ``finish_lines`` with the model the night used, so
+    it says what the run did (``dedup explain``)."""
+    lines = Lines.split(pa.array([text], pa.large_string()))
+    before = [t for t in lines.text.to_pylist()]
+    outlets = pa.array([outlet], pa.string())
+    if chrome.generic:
+        lines = strip_widgets(lines)
+    lines, _, _, _ = strip_furniture(lines)
+    walls = wall_lines(lines) if chrome.generic else np.zeros(len(lines.text), bool)
+    r = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
+    after = lines.text.to_pylist()
+    out, j = [], 0
+    # Furniture drops whole lines or cuts a piece off one; walk both lists in order.
+    for t in before:
+        if j < len(after) and (after[j] == t or (after[j] and after[j] in t)):
+            if r.rule[j] != KEPT:
+                out.append({"line": after[j], "rule": RULE_NAMES[r.rule[j]],
+                            "reports": int(r.reports[j]) if r.rule[j] >= LEARNED_OUTLET else 0})
+            j += 1
+        else:
+            out.append({"line": t, "rule": FURNITURE_RULE, "reports": 0})
+    return out
 
 
 def top_removed(parts: list[pa.Table], per_outlet: int) -> pa.Table:

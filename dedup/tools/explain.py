@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup import layout
-from dedup.config import DedupSettings, StateSettings
+from dedup.config import ChromeSettings, DedupSettings, StateSettings
 from dedup.errors import NotFound
 from dedup.tools.headline import LEDE_MARK, shown_headline
 
@@ -138,6 +138,18 @@ def _section(manifest: dict, name: str, cls):
 def dedup_settings(manifest: dict) -> DedupSettings:
     """The night's similarity settings."""
     return _section(manifest, "dedup", DedupSettings)
+
+
+def chrome_settings(manifest: dict) -> ChromeSettings:
+    """The night's chrome settings."""
+    return _section(manifest, "chrome", ChromeSettings)
+
+
+def state_path_of(output_root: Path, manifest: dict) -> Path:
+    """Where the night's run kept its state (``state.path``, default ``<output>/_state``, as
+    ``dedup.config.Settings.state_path``)."""
+    p = state_settings(manifest).path
+    return Path(p) if p else Path(output_root) / "_state"
 
 
 def state_settings(manifest: dict) -> StateSettings:
@@ -372,10 +384,15 @@ class RemovedLines:
     note: str = ""
     removed: list[str] = field(default_factory=list)  # whole lines dropped (chrome, credits)
     trimmed: list[str] = field(default_factory=list)  # leading/trailing parts cut from kept lines (datelines)
+    # Parallel to ``removed``: the rule that removed each line and its evidence (``clean.why_removed``);
+    # empty when the night's chrome model is not in the state any more.
+    rules: list[str] = field(default_factory=list)
 
 
-def removed_lines(row: dict, manifest: dict) -> RemovedLines:
-    """Re-read the story's record from its input file and diff its prepared text with body_clean."""
+def removed_lines(row: dict, manifest: dict, state_path: Path | None = None) -> RemovedLines:
+    """Re-read the story's record from its input file and diff its prepared text with body_clean.
+    With ``state_path`` (the run's state), each removed line also gets the rule that removed it,
+    from the cleaning steps rerun with the chrome model the night used (``rules``)."""
     from dedup.stages import clean
     from dedup.config import InputSettings
     from dedup.stages.read import InputFile, ReadStats, format_of, iter_items
@@ -420,7 +437,26 @@ def removed_lines(row: dict, manifest: dict) -> RemovedLines:
             out.trimmed.append(cut)
         else:
             out.removed.append(ln)
+    if out.removed and state_path is not None:
+        out.rules = _rules_of(out.removed, text[0].as_py(), row, manifest, state_path)
     return out
+
+
+def _rules_of(removed: list[str], text: str, row: dict, manifest: dict, state_path: Path) -> list[str]:
+    """The rule (with its evidence) that removed each of ``removed``, or [] when the night's chrome
+    model cannot be read."""
+    from dedup.night.state import chrome_model_at  # the one place a tool reads the state's chrome model
+    from dedup.stages.clean import why_removed
+
+    try:
+        model = chrome_model_at(state_path, row["night"], state_settings(manifest).retention_days)
+    except Exception:  # noqa: BLE001 - the explanation stands without the rules
+        return []
+    why = {}
+    for w in why_removed(text, row.get("outlet"), model, chrome_settings(manifest)):
+        why.setdefault(w["line"].strip(), w["rule"] + (f" ({w['reports']} different reports carried it)"
+                                                       if w["reports"] else ""))
+    return [why.get(ln, "") for ln in removed]
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,9 +539,14 @@ def explain(output_root: Path, a: str, b: str, run_date: str | None = None, *, w
     return Explanation(
         a=ra, b=rb, settings=s.model_dump(), figures=fig, same_cluster=same_cluster, verdict=verdict,
         reasons=reasons, marks_a=ma, marks_b=mb,
-        removed_a=removed_lines(ra, load_manifest(output_root, na)) if with_removed else None,
-        removed_b=removed_lines(rb, load_manifest(output_root, nb)) if with_removed else None,
+        removed_a=_removed(output_root, ra, na) if with_removed else None,
+        removed_b=_removed(output_root, rb, nb) if with_removed else None,
     )
+
+
+def _removed(output_root: Path, row: dict, night: str) -> RemovedLines:
+    m = load_manifest(output_root, night)
+    return removed_lines(row, m, state_path_of(output_root, m))
 
 
 def _plain(rule: str) -> str:
@@ -766,8 +807,10 @@ def render_text(e: Explanation, *, width: int = 120, color: bool = False) -> str
         if rem is not None:
             if not rem.available:
                 out.append(f"    (removed text not shown: {rem.note})")
-            for ln in rem.removed:
+            for i, ln in enumerate(rem.removed):
                 out.append(f"    - {ln[:width - 8]}")
+                if i < len(rem.rules) and rem.rules[i]:
+                    out.append(f"        why: {rem.rules[i]}")
             for ln in rem.trimmed:
                 out.append(f"    ~ {ln[:width - 8]}  (cut from a kept paragraph)")
         out.append("")

@@ -149,6 +149,23 @@ def test_removed_lines_come_back_from_the_input_record(nights):
     assert len(rem.removed) >= row.chrome_lines_removed
     body_lines = set(row.body_clean.split("\n"))
     assert not body_lines & set(rem.removed)
+    assert rem.rules == []  # no state given: no rules
+
+
+def test_each_removed_line_says_which_rule_removed_it(nights):
+    out, stories = nights
+    s = _night(stories, "2026-11-26")
+    row = s[s.outlet == "Kestrel Times"].sort_values("chrome_lines_removed").iloc[-1]
+    manifest = json.loads((out / "runs" / "run_date=2026-11-26" / "manifest.json").read_text())
+    rem = removed_lines(row.to_dict() | {"night": "2026-11-26"}, manifest, out / "_state")
+    why = dict(zip(rem.removed, rem.rules))
+    assert len(rem.rules) == len(rem.removed) and all(rem.rules), why
+    learned = why["Sign In | Register | e-Paper"]
+    # The evidence is the run's own: the number of different reports the night's model counted.
+    n = int(learned.split("(")[1].split()[0])
+    assert learned.startswith("learned chrome of this outlet") and n >= load_config(
+        ROOT / "configs" / "demo.yaml").chrome.min_stories
+    assert why["Next Story"].startswith("generic chrome pattern")
 
 
 def test_mark_shared_flags_only_common_word_runs():
