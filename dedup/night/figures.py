@@ -77,7 +77,8 @@ class NightFigures:
     ``removed_by_outlet``: chrome lines removed per outlet; ``top_chrome``: (outlet, line,
     stories) of the most removed lines; ``bands``/``rows``: the LSH setting; ``window_nights`` and
     ``state_version``: the state read and written; ``sha256s``: the inputs' checksums when the
-    engine computed them already; ``extra``: top-level manifest keys (``engine``, ``spark``);
+    engine computed them already; ``text_loss``: ``dedup.stages.text_loss.TextLoss`` of the night
+    (None: not measured); ``extra``: top-level manifest keys (``engine``, ``spark``);
     ``extra_versions``: more package versions."""
 
     files: list
@@ -92,6 +93,7 @@ class NightFigures:
     window_nights: list[str]
     state_version: int
     sha256s: list[str] | None = None
+    text_loss: object = None
     extra: dict = field(default_factory=dict)
     extra_versions: dict = field(default_factory=dict)
 

@@ -31,7 +31,7 @@ from dedup.night.state import load_window, write_night
 from dedup.night.write import write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
-from dedup.stages import clean, cluster, verify
+from dedup.stages import clean, cluster, text_loss, verify
 from dedup.stages.chrome import ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
@@ -143,7 +143,8 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
 class CleanOutput:
     spills: list[Path]
     fingerprints: list[Fingerprints]
-    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash, numbers per story
+    meta: pa.Table | None  # story_id, published_at, words, text_hash, headline_hash, numbers, outlet,
+    # kept_keys, removed_keys per story
     rejects: list[pa.Table]
     chrome_removed: dict[str, int]
     removed_lines: list[pa.Table]
@@ -187,7 +188,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         )
         removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
             [("n", "sum")])
-        return cleaned, c.fp_text.filter(keep), rejected, removed, (c.removed, c.learned_removed)
+        line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep)})
+        return cleaned, c.fp_text.filter(keep), rejected, removed, (c.removed, c.learned_removed), line_keys
 
     out = CleanOutput([], [], None, [], {}, [])
     meta_parts: list[pa.Table] = []
@@ -196,7 +198,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=total)
-        for cleaned, fp_text, rejected, removed, (shown, learned) in bounded_map(
+        for cleaned, fp_text, rejected, removed, (shown, learned), line_keys in bounded_map(
                 pool, clean_chunk, spills, settings.run.workers):
             out.removed_lines.append(shown)
             learned_removed += learned
@@ -218,6 +220,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 "text_hash": pa.array(fp.text_hash),
                 "headline_hash": pa.array(hash_strings(pc.utf8_lower(cleaned.column("headline").combine_chunks()))),
                 "numbers": pa.LargeListArray.from_arrays(pa.array(nums[0]), pa.array(nums[1])),
+                "outlet": cleaned.column("outlet"),
+                "kept_keys": line_keys.column("kept_keys"),
+                "removed_keys": line_keys.column("removed_keys"),
             }))
             p2 = staging.work / f"clean-{len(out.spills):05d}.arrow"
             write_spill(cleaned, p2)
@@ -350,6 +355,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                                                    d.threshold)
         tl = label[ns:]
         touched = np.unique(tl)
+        loss = text_loss.count(pa.table({"cluster": pa.array(tl), "outlet": meta.column("outlet"),
+                                         "story_id": meta.column("story_id"), "kept_keys": meta.column("kept_keys"),
+                                         "removed_keys": meta.column("removed_keys")})) if n else text_loss.TextLoss()
         st.update(clusters=int(touched.size), new_clusters=int((touched >= ns).sum()),
                   earlier_clusters_joined=int((touched < ns).sum()),
                   duplicates=int(n - (touched >= ns).sum()),
@@ -375,5 +383,5 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
         files=files, stats=stats, emptied=emptied, html=html_count, stages=sl.stages, removed_by_outlet=chrome_removed,
         top_chrome=top_chrome, bands=cands.bands, rows=cands.rows, window_nights=window.nights,
-        state_version=state_meta["version"], sha256s=list(sha256s), extra={"engine": "local"}))
+        state_version=state_meta["version"], sha256s=list(sha256s), text_loss=loss, extra={"engine": "local"}))
     return RunResult(night, Path(settings.output.path), counts, manifest)

@@ -80,6 +80,8 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "stages": f.stages,
         "chrome_lines_removed_by_outlet": dict(sorted(f.removed_by_outlet.items(), key=lambda kv: -kv[1])),
         "chrome_top_lines_by_outlet": top_lines(f.top_chrome, 10),
+        # Removed lines another outlet's copy of the same cluster kept: wire text wrongly removed (goal 0).
+        **({"text_loss": f.text_loss.to_dict()} if f.text_loss is not None else {}),
         "lsh": {"bands": f.bands, "rows": f.rows, "candidate_threshold": settings.dedup.candidate_threshold},
         "state": {"path": str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
         "versions": {**package_versions(), **f.extra_versions},

@@ -22,6 +22,7 @@ from dedup.config import ChromeSettings
 from dedup.stages.chrome import (
     KEPT, LEARNED_OUTLET, RULE_NAMES, ChromeModel, chrome_rules, remove_chrome, strip_widgets, wall_lines,
 )
+from dedup.stages import text_loss
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import (
@@ -100,6 +101,9 @@ class Cleaned:
     learned_removed: int = 0  # lines removed because the outlet's learned chrome had them
     # per story: it had a consent/JavaScript/paywall/bot wall and nothing else was left (bool)
     wall_only: np.ndarray | None = None
+    # per story, list<uint32> keys of the lines kept and removed (``dedup.stages.text_loss``)
+    kept_keys: pa.Array | None = None
+    removed_keys: pa.Array | None = None
 
 
 def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
@@ -135,6 +139,8 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         removed=shown,
         learned_removed=learned_hits,
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
+        kept_keys=text_loss.line_keys(lines.key_hash(), lines.story, ~removed, lines.n_stories),
+        removed_keys=text_loss.line_keys(lines.key_hash(), lines.story, removed, lines.n_stories),
     )
 
 

@@ -36,6 +36,7 @@ from markupsafe import Markup
 from dedup import layout
 from dedup.config import StateSettings
 from dedup.errors import NotFound
+from dedup.stages.reasons import EMPTIED
 from dedup.tools.headline import shown_headline
 
 DRIFT_NIGHTS = 14
@@ -235,7 +236,8 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
 
     cfg = manifest.get("config") or {}
     window = window_days(manifest)
-    history = [night_figures(m) for m in earlier_manifests(output_root, night, window)]
+    earlier = earlier_manifests(output_root, night, window)
+    history = [night_figures(m) for m in earlier]
     tonight = night_figures(manifest)
     tonight.update({k: counts[k] for k in ("read", "accepted", "rejected", "clusters", "duplicates",
                                            "duplicate_rate", "reject_rate")})
@@ -267,10 +269,51 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         "window_days": window,
         "history": history,
         "tonight": tonight,
+        "text_loss": manifest.get("text_loss"),
+        "chrome_jumps": chrome_jumps(output_root, [m["run_date"] for m in earlier], chrome),
     }
     data["checks"] = checks(data)
     data["health"] = health(data["checks"])
     return data
+
+
+# An outlet's chrome lines removed per story jump when tonight's figure is over this many times its
+# median of earlier nights (and at least JUMP_MIN_LINES more); only outlets with JUMP_MIN_STORIES
+# stories tonight and on JUMP_MIN_NIGHTS earlier nights are compared.
+JUMP_FACTOR = 2.0
+JUMP_MIN_LINES = 1.0
+JUMP_MIN_STORIES = 20
+JUMP_MIN_NIGHTS = 3
+
+
+def chrome_jumps(output_root: Path, earlier_nights: list[str], chrome: list[dict]) -> list[dict]:
+    """Outlets whose chrome lines removed per story tonight jumped against their earlier nights:
+    learned chrome may be eating story text (a wire paragraph the outlet ran several times).
+    ``chrome``: tonight's rows of ``chrome_by_outlet`` (outlet, lines_in_stories, stories). Earlier
+    nights' figures come from their stories tables (outlet, chrome_lines_removed). Returns
+    [{outlet, per_story, median, nights}], biggest jump first."""
+    now = {d["outlet"]: (d["lines_in_stories"] / d["stories"]) for d in chrome
+           if d.get("stories", 0) >= JUMP_MIN_STORIES}
+    if not now or len(earlier_nights) < JUMP_MIN_NIGHTS:
+        return []
+    past: dict[str, list[float]] = {}
+    for n in earlier_nights:
+        try:
+            t = layout.read_partition(output_root, "stories", n, columns=["outlet", "chrome_lines_removed"])
+        except (OSError, ValueError, pa.ArrowException):
+            continue
+        t = t.set_column(0, "outlet", pc.fill_null(t.column("outlet"), ""))
+        g = t.group_by("outlet").aggregate([("chrome_lines_removed", "sum"), ("chrome_lines_removed", "count")])
+        for o, lines, k in zip(*[c.to_pylist() for c in g.columns]):
+            if o in now and k >= JUMP_MIN_STORIES:
+                past.setdefault(o, []).append((lines or 0) / k)
+    out = []
+    for o, per in now.items():
+        xs = past.get(o, [])
+        m = _median(xs)
+        if len(xs) >= JUMP_MIN_NIGHTS and per > JUMP_FACTOR * m and per - m >= JUMP_MIN_LINES:
+            out.append({"outlet": o, "per_story": round(per, 2), "median": round(m, 2), "nights": len(xs)})
+    return sorted(out, key=lambda d: (-(d["per_story"] - d["median"]), d["outlet"]))
 
 
 def _median(xs: list[float]) -> float | None:
@@ -301,6 +344,20 @@ def checks(data: dict) -> list[dict]:
             "through cleaning")
     if c["reject_rate"] > 0.2:
         add("warn", "reject_rate", f"{c['reject_rate']:.0%} of records were rejected")
+    tl = data.get("text_loss") or {}
+    if tl.get("removed_lines_kept_elsewhere"):
+        add("warn", "text_loss", f"{tl['removed_lines_kept_elsewhere']:,} lines removed as chrome were kept as story "
+            f"text by another outlet's copy of the same cluster (text-loss {tl['text_loss']:.2%}): wire text may have "
+            f"been learned as chrome. Stories that lost such a line: {', '.join(tl.get('examples') or [])} "
+            "(dedup explain says which rule removed each line)")
+    emptied = sum(x["count"] for x in data["reject_reasons"] if x["reason"] == reason_key(EMPTIED))
+    if emptied:
+        add("warn", "emptied", f"{emptied:,} stories were rejected for having no story text left after cleaning: "
+            "if they are copies of other stories, chrome removal took their text (see the rejects table)")
+    for j in data.get("chrome_jumps") or []:
+        add("warn", "chrome_jump", f"{j['outlet'] or '(no outlet)'}: {j['per_story']:.1f} chrome lines removed per "
+            f"story against a median of {j['median']:.1f} over {j['nights']} earlier nights: learned chrome may be "
+            "removing story text")
     if len(h) >= 3:
         def med(k):
             return _median([x.get(k) for x in h])

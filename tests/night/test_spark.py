@@ -250,6 +250,7 @@ def test_demo_batch_same_tables_as_local(spark, tmp_path):
     assert m["engine"] == "spark" and m["spark"]["master"] == "local[2]"
     assert m["reject_reasons"] == lo.manifest["reject_reasons"]
     assert m["chrome_lines_removed_by_outlet"] == lo.manifest["chrome_lines_removed_by_outlet"]
+    assert m["text_loss"] == lo.manifest["text_loss"] and m["text_loss"]["removed_lines"] > 0
     assert (tmp_path / "spark" / "runs" / "run_date=2026-11-20" / "report.html").is_file()
     _tools_read_the_same(tmp_path / "local", tmp_path / "spark", "2026-11-20")
 

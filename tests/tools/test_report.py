@@ -400,3 +400,52 @@ def test_header_status_is_the_worst_check(case, out, tmp_path):
         assert "status ok" not in page
     data = json.loads(d.json)
     assert data["health"] == worst and data["status"] == "ok"  # the run itself did finish
+
+
+def test_text_loss_and_emptied_stories_are_warned(tmp_path):
+    """Wire text learned as one outlet's chrome (another outlet's copy kept it) and a story emptied
+    by cleaning each fire a check, so the header does not say all is well."""
+    from tests.stages.test_cluster_rules import _paragraphs
+
+    wire_line = "Officials in the capital said the measures would stay in place until the spring review."
+    reports = [_paragraphs(40 + i, 3) for i in range(6)]
+    recs = [{"id": f"alpha-{i}", "outlet": "Alpha", "headline": f"Report {i}", "body": "\n".join(p + [wire_line])}
+            for i, p in enumerate(reports)]
+    recs.append({"id": "beta-0", "outlet": "Beta", "headline": "Report 0", "body": "\n".join(reports[0] + [wire_line])})
+    recs.append({"id": "gamma-0", "outlet": "Gamma", "headline": "Menu", "body": "Subscribe now\nAdvertisement\nNext Story"})
+    root = tmp_path / "out"
+    run(load_config(None, input=str(write_jsonl(tmp_path / "b.jsonl", recs)), output=str(root), run_date=NIGHT))
+    d = _parse(report_for_night(root, NIGHT).read_text(encoding="utf-8"))
+    checks = {x["key"]: x for x in json.loads(d.json)["checks"]}
+    assert "alpha-0" in checks["text_loss"]["text"] and checks["text_loss"]["level"] == "warn"
+    assert checks["emptied"]["text"].startswith("1 stories were rejected for having no story text left")
+    assert d.having("header-status")[0]["header-status"] == "warn"
+
+
+def test_chrome_jump_per_outlet_against_earlier_nights(tmp_path):
+    """An outlet whose chrome lines removed per story jumps against its earlier nights is named;
+    an outlet as usual, or one with too few nights or stories, is not."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup import layout
+    from dedup.tools.report import JUMP_MIN_NIGHTS, JUMP_MIN_STORIES, chrome_jumps
+
+    root = tmp_path / "out"
+    nights = ["2026-11-22", "2026-11-23", "2026-11-24"]
+    assert len(nights) >= JUMP_MIN_NIGHTS
+    for i, n in enumerate(nights):
+        k = JUMP_MIN_STORIES
+        outlets = ["X"] * k + ["Y"] * k + (["Z"] * k if i == 0 else [])  # Z: one earlier night only
+        removed = [1] * k + [3] * k + ([1] * k if i == 0 else [])
+        d = layout.partition_dir(root, "stories", n)
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"outlet": outlets, "chrome_lines_removed": removed}), d / "part-0.parquet")
+    k = JUMP_MIN_STORIES
+    tonight = [{"outlet": "X", "lines_in_stories": 4 * k, "stories": k},   # 4 per story against 1: a jump
+               {"outlet": "Y", "lines_in_stories": 3 * k, "stories": k},   # as usual
+               {"outlet": "Z", "lines_in_stories": 9 * k, "stories": k},   # no history to compare with
+               {"outlet": "W", "lines_in_stories": 90, "stories": k - 1}]  # too few stories tonight
+    got = chrome_jumps(root, nights, tonight)
+    assert got == [{"outlet": "X", "per_story": 4.0, "median": 1.0, "nights": 3}]
+    assert chrome_jumps(root, nights[:2], tonight) == []  # fewer earlier nights than JUMP_MIN_NIGHTS

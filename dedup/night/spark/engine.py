@@ -22,6 +22,7 @@ from dedup.night.policy import check_reject_ratio
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.reasons import DUPLICATE_ID_PREFIX
+from dedup.stages.text_loss import TextLoss
 from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
 from dedup.night.spark import state as S
@@ -216,6 +217,11 @@ def run_night(settings, staging, night: str):
         s = per.agg(F.count(F.lit(1)).alias("clusters"), F.sum((F.col("label_g") == 1).cast("long")).alias("new"),
                     F.max("count").alias("largest")).first()
         clusters_n, new_n = int(s.clusters or 0), int(s.new or 0)
+        loss = TextLoss()
+        for r in (tonight.select("node", "story_id", "outlet", "kept_keys", "removed_keys")
+                  .join(members.select("node", "label"), "node").repartition(nparts, "label")
+                  .mapInArrow(P.text_loss_rows, P.TEXT_LOSS_DDL).collect()):
+            loss = loss.add(TextLoss(int(r.removed), int(r.found_kept), list(r.examples or [])))
         st.update(clusters=clusters_n, new_clusters=new_n, earlier_clusters_joined=clusters_n - new_n,
                   duplicates=n - new_n, largest=int(s.largest or 0), rounds=g.rounds, nodes=total_nodes)
 
@@ -266,7 +272,7 @@ def run_night(settings, staging, night: str):
     counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
         files=files, stats=stats, emptied=emptied, html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
         top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
-        extra_versions={"pyspark": spark.version},
+        text_loss=loss, extra_versions={"pyspark": spark.version},
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism}}))
     for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):

@@ -44,13 +44,14 @@ CLEAN_FIELDS = [
     ("dateline", pa.string()), ("words", I64), ("chrome_lines_removed", I64), ("text_hash", I64),
     ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
     ("numbers", pa.binary()), ("numbers_known", pa.bool_()), ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
-    ("seconds", pa.float64()), ("fp_seconds", pa.float64()),
+    ("seconds", pa.float64()), ("fp_seconds", pa.float64()), ("kept_keys", pa.binary()), ("removed_keys", pa.binary()),
 ]
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
              "headline string, published_at timestamp, was_html boolean, body_clean string, agency string, "
              "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
              "n_shingles long, signature binary, shingles binary, numbers binary, numbers_known boolean, "
-             "reason string, raw string, line string, stories long, seconds double, fp_seconds double")
+             "reason string, raw string, line string, stories long, seconds double, fp_seconds double, "
+             "kept_keys binary, removed_keys binary")
 
 CHROME_DDL = "key long, stories long"
 REPORTS_DDL = spark_ddl(CHROME_REPORTS_SCHEMA)
@@ -214,6 +215,8 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
                 "signature": packed(np.arange(n + 1) * sig.shape[1], sig.reshape(-1)),
                 "shingles": packed(fp.offsets, fp.values),
                 "numbers": packed(*numbers), "numbers_known": known,
+                "kept_keys": lists_to_packed(c.kept_keys.filter(keep)),
+                "removed_keys": lists_to_packed(c.removed_keys.filter(keep)),
             })
             yield _batch(CLEAN_FIELDS, cols, n)
         bad = b.filter(pa.array(~ok))
@@ -233,6 +236,31 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
         # chrome_lines_removed) the lines the learned chrome removed.
         yield _batch(CLEAN_FIELDS, {"kind": ["timing"], "stories": [b.num_rows], "seconds": [t1 - t0],
                                     "fp_seconds": [t2 - t1], "chrome_lines_removed": [c.learned_removed]}, 1)
+
+
+TEXT_LOSS_DDL = "removed long, found_kept long, examples array<string>"
+
+
+def text_loss_rows(batches: Iterator[pa.RecordBatch]):
+    """(label, outlet, story_id, kept_keys, removed_keys) rows of whole clusters (the input is
+    partitioned by label) -> one row: ``dedup.stages.text_loss.count`` of the partition."""
+    from dedup.stages import text_loss
+
+    parts = list(batches)
+    if not parts:
+        return
+    t = pa.Table.from_batches(parts)
+
+    def lists(name):
+        offs, vals = unpacked(t.column(name))
+        return pa.LargeListArray.from_arrays(pa.array(offs), pa.array(vals, pa.uint32()))
+
+    r = text_loss.count(pa.table({"cluster": t.column("label"), "outlet": t.column("outlet"),
+                                  "story_id": t.column("story_id"), "kept_keys": lists("kept_keys"),
+                                  "removed_keys": lists("removed_keys")}))
+    yield pa.RecordBatch.from_pydict({"removed": [r.removed], "found_kept": [r.found_kept], "examples": [r.examples]},
+                                     schema=pa.schema([("removed", I64), ("found_kept", I64),
+                                                       ("examples", pa.list_(pa.string()))]))
 
 
 # -- candidates, verify, cluster ---------------------------------------------------------------
