@@ -92,6 +92,19 @@ class InputSettings(_Strict):
         2_000_000, gt=0, description="Bodies larger than this are rejected (a page dump, not a story)."
     )
     min_body_words: int = Field(1, ge=0, description="Bodies with fewer words after cleaning are rejected.")
+    allow_empty: bool = Field(
+        False, description="Accept a night that reads no records at all (exit 0, empty tables). Off by default: an "
+        "empty feed is a failed delivery, so the night fails (exit 1) and writes nothing.")
+    allow_truncated: bool = Field(
+        False, description="Accept a file that ends early (a truncated gzip, an I/O error mid-file): keep the records "
+        "read before the break and reject the rest of the file. Off by default: the night fails (exit 1).")
+    min_volume_ratio: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="A night reading fewer records than this share of the median of the earlier nights of the "
+        "state window (at least 3 of them, from their manifests) is low volume: see input.low_volume. 0 turns it off.")
+    low_volume: Literal["fail", "warn"] = Field(
+        "fail", description="fail: a low-volume night fails (exit 1) and writes nothing; warn: it is written, with a "
+        "warning in the log, the manifest's checks and the report.")
 
     _path = field_validator("path")(_local_path_field)
 

@@ -78,7 +78,8 @@ class NightFigures:
     stories) of the most removed lines; ``bands``/``rows``: the LSH setting; ``window_nights`` and
     ``state_version``: the state read and written; ``sha256s``: the inputs' checksums when the
     engine computed them already; ``extra``: top-level manifest keys (``engine``, ``spark``);
-    ``extra_versions``: more package versions."""
+    ``extra_versions``: more package versions; ``checks``: what the feed checks let through
+    (``dedup.night.policy.check_feed``), the manifest's ``checks``."""
 
     files: list
     stats: object
@@ -94,6 +95,7 @@ class NightFigures:
     sha256s: list[str] | None = None
     extra: dict = field(default_factory=dict)
     extra_versions: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)
 
 
 @dataclass

@@ -76,6 +76,7 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "inputs": [dict(x.to_dict(), sha256=h) for x, h in
                    zip(f.files, f.sha256s if f.sha256s is not None else [sha256_file(x.path) for x in f.files])],
         "counts": counts,
+        "checks": list(f.checks),
         "reject_reasons": reasons,
         "stages": f.stages,
         "chrome_lines_removed_by_outlet": dict(sorted(f.removed_by_outlet.items(), key=lambda kv: -kv[1])),

@@ -135,10 +135,14 @@ def test_mostly_garbage_fails_and_writes_nothing(tmp_path, cli):
     assert not (out / "stories").exists()
 
 
-def test_empty_batch_writes_empty_tables(tmp_path, cli):
+def test_empty_batch_fails_unless_allowed_then_writes_empty_tables(tmp_path, cli):
     (tmp_path / "e.jsonl").write_text("")
     out = tmp_path / "out"
     r = cli("run", "--input", tmp_path / "e.jsonl", "--output", out, "--run-date", "2026-11-24")
+    assert r.exit_code == 1 and "no records were read" in r.output and not (out / "stories").exists()
+    (tmp_path / "c.yaml").write_text("input: {allow_empty: true}\n")
+    r = cli("run", "--config", tmp_path / "c.yaml", "--input", tmp_path / "e.jsonl", "--output", out,
+            "--run-date", "2026-11-24")
     assert r.exit_code == 0, r.output
     assert len(pd.read_parquet(out / "stories")) == 0 and len(pd.read_parquet(out / "clusters")) == 0
 
