@@ -70,6 +70,9 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
     allow_future: bool = typer.Option(False, "--allow-future", help="Accept a --run-date after tomorrow "
                                       "(run.allow_future)."),
+    allow_same_input: bool = typer.Option(False, "--allow-same-input", help="Write the night even when an input "
+                                          "file's sha256 equals one of another night's inputs "
+                                          "(input.same_input: allow)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Override run.engine: local or spark "
                                          "(spark needs pip install 'dedup[spark]')."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Override spark.master, e.g. local[2] "
@@ -89,7 +92,8 @@ def run(
         _fail("give --config FILE or at least --input and --output", EXIT_USAGE)
     try:
         overrides = {k: v for k, v in (("run.workers", workers), ("run.engine", engine),
-                                       ("spark.master", spark_master), ("run.allow_future", allow_future or None))
+                                       ("spark.master", spark_master), ("run.allow_future", allow_future or None),
+                                       ("input.same_input", "allow" if allow_same_input else None))
                      if v is not None}
         settings = load_config(config, input=input, output=output, run_date=run_date, overrides=overrides)
         result = run_job(settings)

@@ -73,7 +73,9 @@ def _local_path_field(value: Optional[str]) -> Optional[str]:
 
 class InputSettings(_Strict):
     path: str = Field(description="A file, a directory or a glob of input files: a local path or a file:// URL "
-                      "(other URLs are refused: mount object storage and give the mounted path).")
+                      "(other URLs are refused: mount object storage and give the mounted path). It may carry the "
+                      "night: {run_date} (2026-11-26), {run_date:%Y/%m/%d} and strftime forms (%Y-%m-%d, %d.%m.%Y); "
+                      "a literal % is %%, a literal brace {{ or }} (see night_path).")
     format: Literal["auto", "jsonl", "csv", "parquet", "text"] = Field(
         "auto",
         description="auto: by extension (.jsonl/.jsonl.gz/.json, .csv, .parquet, directory of .txt = text).",
@@ -88,6 +90,10 @@ class InputSettings(_Strict):
     max_reject_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="Fail the run (exit 1) when more than this share of records is rejected."
     )
+    same_input: Literal["fail", "warn", "allow"] = Field(
+        "fail", description="When an input file's sha256 equals one recorded in another night's manifest (a rerun "
+        "or backfill reading tonight's feed): fail (exit 1, nothing written), warn (written, with a check), or allow. "
+        "--allow-same-input sets allow.")
     max_body_bytes: int = Field(
         2_000_000, gt=0, description="Bodies larger than this are rejected (a page dump, not a story)."
     )
@@ -238,6 +244,27 @@ class Settings(_Strict):
         return Path(self.state.path) if self.state.path else Path(self.output.path) / "_state"
 
 
+def night_path(template: str, night: dt.date) -> str:
+    """``input.path`` for one night: ``{run_date}`` and ``{run_date:FORMAT}`` (str.format with the night
+    as a ``datetime.date``, FORMAT a strftime format) and strftime's ``%`` forms filled in.
+
+    ``/data/feed/{run_date}/*.jsonl`` -> ``/data/feed/2026-11-26/*.jsonl``;
+    ``/data/feed/%Y/%m/%d/*.jsonl.gz`` -> ``/data/feed/2026/11/26/*.jsonl.gz``. Glob characters are
+    kept. A path with neither ``{`` nor ``%`` comes back unchanged. Raises ValueError (one line) for
+    another placeholder or an unbalanced brace; a literal ``%`` is written ``%%``.
+    """
+    out = template
+    if "{" in out or "}" in out:
+        try:
+            out = out.format(run_date=night)
+        except (KeyError, IndexError, ValueError, AttributeError) as e:
+            raise ValueError(f"'{template}': only {{run_date}} or {{run_date:%Y-%m-%d}} may be written in braces "
+                             f"(a literal brace is {{{{ or }}}}): {type(e).__name__}: {e}") from None
+    if "%" in out:
+        out = night.strftime(out)
+    return out
+
+
 def _format_error(err: ValidationError) -> str:
     first = err.errors()[0]
     key = ".".join(str(p) for p in first["loc"]) or "config"
@@ -293,6 +320,11 @@ def load_config(
         raise ConfigError(
             f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "
             "the feed is for, or pass --allow-future (run.allow_future: true) for a deliberate test night")
+    try:
+        # The night's own feed: a scheduler passes only the night (--run-date), the path follows it.
+        settings.input.path = night_path(settings.input.path, settings.run_date)
+    except ValueError as e:
+        raise ConfigError(f"config key 'input.path': {e}") from None
     return settings
 
 

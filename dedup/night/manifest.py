@@ -18,7 +18,7 @@ import pyarrow as pa
 from dedup import layout
 from dedup.config import Settings
 from dedup.night.figures import NightFigures
-from dedup.night.policy import check_accounting
+from dedup.night.policy import check_accounting, check_same_input
 from dedup.night.staging import Staging, write_json
 from dedup.stages.read import sha256_file
 from dedup.tools.report import write_report
@@ -85,6 +85,7 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "state": {"path": str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
         "versions": {**package_versions(), **f.extra_versions},
     }
+    manifest["checks"] += check_same_input(settings, night, manifest["inputs"])
     write_json(manifest, staging.path("runs", "manifest.json"))
     try:
         write_report(Path(settings.output.path), night, manifest, *(staging.partition_dir(t) for t in layout.PARQUET_TABLES),

@@ -96,3 +96,47 @@ def check_accounting(counts: dict) -> None:
     """Raise ``RunFailed`` unless ``accepted + rejected == read`` (a bug, never bad input)."""
     if counts["accepted"] + counts["rejected"] != counts["read"]:
         raise RunFailed(f"record accounting is off: {counts}")
+
+
+def check_same_input(settings: Settings, night: str, inputs: list[dict]) -> list[dict]:
+    """Refuse (or warn about) a night that reads a file another night already read.
+
+    ``inputs``: the manifest's ``inputs`` (``path``, ``bytes``, ``sha256``). Every other night's
+    manifest under ``output.path/runs`` is compared by sha256 (0-byte files aside: all empty files
+    are equal): a rerun or backfill whose ``input.path`` still points at tonight's feed would
+    otherwise rewrite an old night with another night's stories. ``input.same_input``: ``fail``
+    raises ``RunFailed`` (exit 1, nothing written), ``warn`` returns a check for the manifest,
+    ``allow`` (``--allow-same-input``) returns nothing. A rerun of the same night is not compared
+    with itself.
+    """
+    mode = settings.input.same_input
+    mine = {x["sha256"]: x["path"] for x in inputs if x.get("sha256") and x.get("bytes")}
+    if mode == "allow" or not mine:
+        return []
+    import json
+
+    from dedup import layout
+
+    root = Path(settings.output.path)
+    hits: list[tuple[str, str]] = []  # (our file, other night)
+    for other in layout.list_nights(root, "runs"):
+        p = layout.manifest_path(root, other)
+        if other == night or not p.is_file():
+            continue
+        try:
+            theirs = {x.get("sha256") for x in json.loads(p.read_text(encoding="utf-8")).get("inputs") or []}
+        except (OSError, ValueError, AttributeError):
+            continue
+        hits += [(path, other) for h, path in mine.items() if h in theirs]
+    if not hits:
+        return []
+    nights = sorted({o for _, o in hits})
+    text = (f"input {hits[0][0]} has the same sha256 as an input of night {hits[0][1]}"
+            + (f" ({len(hits)} file/night matches, nights {', '.join(nights[:5])})" if len(hits) > 1 else "")
+            + f": night {night} would be written from another night's feed")
+    if mode == "fail":
+        raise RunFailed(f"{text} (does input.path carry the night, e.g. /data/feed/{{run_date}}/*.jsonl? "
+                        f"--allow-same-input or input.same_input: warn/allow if this is meant). "
+                        f"Nothing was written for {night}.")
+    log.warning("%s", text)
+    return [{"level": "warn", "key": "same_input", "text": text}]

@@ -400,3 +400,52 @@ def test_a_run_date_after_tomorrow_is_refused_unless_asked_for(tmp_path, cli):
     assert r.exit_code == 0, r.output
     tomorrow = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat()
     assert cli("run", "--input", batch, "--output", tmp_path / "t", "--run-date", tomorrow).exit_code == 0
+
+
+def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused(tmp_path, cli):
+    """input.path with {run_date} / strftime forms reads each night's own folder; a night whose
+    file equals another night's (by sha256) fails unless --allow-same-input or input.same_input."""
+    feed = tmp_path / "feed"
+    for night, k in (("2026-11-20", 0), ("2026-11-21", 1)):
+        (feed / night).mkdir(parents=True)
+        write_jsonl(feed / night / "a.jsonl", [{"id": f"{night}-{i}", "body": OTHER[(i + k) % 3] + f" No {i}."}
+                                                for i in range(5)])
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{path: '{feed}/{{run_date}}/*.jsonl'}}\noutput: {{path: '{out}'}}\n")
+    for night in ("2026-11-20", "2026-11-21"):
+        r = cli("run", "--config", cfg, "--run-date", night)
+        assert r.exit_code == 0, r.output
+        m = json.loads((out / "runs" / f"run_date={night}" / "manifest.json").read_text())
+        assert [x["path"] for x in m["inputs"]] == [str(feed / night / "a.jsonl")]
+        assert m["config"]["input"]["path"] == f"{feed}/{night}/*.jsonl"
+    assert set(pd.read_parquet(out / "stories").story_id.str[:10]) == {"2026-11-20", "2026-11-21"}
+    # strftime forms give the same folders
+    cfg2 = tmp_path / "c2.yaml"
+    cfg2.write_text(f"input: {{path: '{feed}/%Y-%m-%d/*.jsonl'}}\noutput: {{path: '{tmp_path / 'o2'}'}}\n")
+    assert load_config(cfg2, run_date="2026-11-21").input.path == f"{feed}/2026-11-21/*.jsonl"
+    assert load_config(None, input=f"{feed}/{{run_date:%Y/%m}}/x-%d.jsonl", output="o",
+                       run_date="2026-11-21").input.path == f"{feed}/2026/11/x-21.jsonl"
+    r = cli("run", "--input", f"{feed}/{{night}}/*.jsonl", "--output", out, "--run-date", "2026-11-21")
+    assert r.exit_code == 2 and "input.path" in r.output and "{run_date}" in r.output
+    # A backfill whose input is still tonight's feed: refused, one line naming the other night.
+    before = pd.read_parquet(out / "stories")
+    tonight = str(feed / "2026-11-21" / "a.jsonl")
+    r = cli("run", "--input", tonight, "--output", out, "--run-date", "2026-11-15")
+    assert r.exit_code == 1
+    line = _one_error_line(r)
+    assert "same sha256" in line and "2026-11-21" in line and "--allow-same-input" in line
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "stories"), before)
+    # A rerun of a night with its own input is not "another night's".
+    assert cli("run", "--config", cfg, "--run-date", "2026-11-21").exit_code == 0
+    # warn: written, with a check the report shows; --allow-same-input: written, nothing said.
+    warn = tmp_path / "warn.yaml"
+    warn.write_text("input: {same_input: warn}\n")
+    assert cli("run", "--config", warn, "--input", tonight, "--output", out, "--run-date", "2026-11-15").exit_code == 0
+    m = json.loads((out / "runs" / "run_date=2026-11-15" / "manifest.json").read_text())
+    assert [c["key"] for c in m["checks"]] == ["same_input"]
+    assert "status warn</span>" in (out / "runs" / "run_date=2026-11-15" / "report.html").read_text()
+    r = cli("run", "--input", tonight, "--output", out, "--run-date", "2026-11-14", "--allow-same-input")
+    assert r.exit_code == 0
+    assert json.loads((out / "runs" / "run_date=2026-11-14" / "manifest.json").read_text())["checks"] == []
+

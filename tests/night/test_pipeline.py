@@ -83,7 +83,10 @@ def test_rerun_replaces_the_night_whole(tmp_path, cli):
     assert cli("run", "--input", batch, "--output", out, "--run-date", "2026-11-20").exit_code == 0
     small = write_jsonl(tmp_path / "c.jsonl", [{"id": "only", "body": WIRE[0]}])
     assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-21").exit_code == 0
-    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20").exit_code == 0
+    # Night 2026-11-21's very file for 2026-11-20: refused unless asked for (test_nights: same input).
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20").exit_code == 1
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20",
+               "--allow-same-input").exit_code == 0
     s = pd.read_parquet(out / "stories")
     assert sorted(s[s.run_date.astype(str) == "2026-11-20"].story_id) == ["only"]
     assert sorted(s[s.run_date.astype(str) == "2026-11-21"].story_id) == ["only"]
