@@ -37,15 +37,40 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and the record's figures as fields
+    (``extra={"fields": {...}}``: a stage's seconds and counts, a check's key); a traceback, if
+    any, is the ``traceback`` field, never extra lines."""
+
+    def format(self, r: logging.LogRecord) -> str:
+        obj = {"time": self.formatTime(r, "%Y-%m-%dT%H:%M:%S%z"), "level": r.levelname, "logger": r.name,
+               "message": r.getMessage()}
+        for k, v in (getattr(r, "fields", None) or {}).items():
+            obj.setdefault(k, v)
+        if r.exc_info:
+            obj["traceback"] = self.formatException(r.exc_info)
+        return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+#: "json" once ``dedup run --log-format json`` set up logging: ``_fail`` then writes JSON too.
+_LOG_FORMAT = "text"
+
+
 def _setup_logging(quiet: bool, verbose: bool, log_format: str) -> None:
+    global _LOG_FORMAT
+    from dedup.night import figures
+
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = _StderrHandler()
+    _LOG_FORMAT = log_format
+    figures.PROGRESS_BARS = log_format != "json"  # a bar's redraws are not JSON lines
     if log_format == "json":
-        class _Json(logging.Formatter):
-            def format(self, r):
-                return json.dumps({"time": self.formatTime(r, "%Y-%m-%dT%H:%M:%S%z"), "level": r.levelname,
-                                   "logger": r.name, "message": r.getMessage()})
-        handler.setFormatter(_Json())
+        handler.setFormatter(JsonFormatter())
+        # Other libraries' log records and Python warnings go through the same formatter.
+        logging.captureWarnings(True)
+        other = logging.getLogger()
+        other.handlers[:] = [handler]
+        other.setLevel(logging.WARNING)
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("dedup")
@@ -55,7 +80,14 @@ def _setup_logging(quiet: bool, verbose: bool, log_format: str) -> None:
 
 
 def _fail(msg: str, code: int) -> None:
-    typer.echo(f"dedup: error: {msg}", err=True)
+    """The one error line (``dedup: error: ...``) on stderr and the exit code; a JSON object
+    (``error``, ``exit_code`` fields) under ``--log-format json``."""
+    if _LOG_FORMAT == "json":
+        from dedup._startup import json_log_line
+
+        typer.echo(json_log_line("ERROR", f"dedup: error: {msg}", error=msg, exit_code=code), err=True)
+    else:
+        typer.echo(f"dedup: error: {msg}", err=True)
     raise typer.Exit(code)
 
 

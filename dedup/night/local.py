@@ -248,7 +248,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n,
                                 "shingles": sum(int(f.values.shape[0]) for f in out.fingerprints),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
-    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n)
+    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n,
+             extra={"fields": {"stage": "clean+fingerprint", "event": "finished", "clean": sl.stages["clean"],
+                               "fingerprint": sl.stages["fingerprint"]}})
     return out
 
 
@@ -326,7 +328,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                               extra_keys=[text_hash, head_key])
         st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)
         if cands.big_buckets:
-            log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets, d.max_bucket)
+            log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets,
+                        d.max_bucket, extra={"fields": {"check": "big_buckets", "big_buckets": cands.big_buckets}})
 
     with sl.stage("verify") as st:
         scores = verify.score_pairs(

@@ -51,7 +51,7 @@ def check_feed(settings: Settings, night: str, records: int, ended_early: list[s
     out: list[dict] = []
 
     def allowed(key: str, level: str, text: str) -> None:
-        log.warning("%s", text)
+        log.warning("%s", text, extra={"fields": {"check": key}})
         if key != "empty_feed":  # the report finds an empty night by itself ("no records were read")
             out.append({"level": level, "key": key, "text": text})
 
@@ -138,5 +138,5 @@ def check_same_input(settings: Settings, night: str, inputs: list[dict]) -> list
         raise RunFailed(f"{text} (does input.path carry the night, e.g. /data/feed/{{run_date}}/*.jsonl? "
                         f"--allow-same-input or input.same_input: warn/allow if this is meant). "
                         f"Nothing was written for {night}.")
-    log.warning("%s", text)
+    log.warning("%s", text, extra={"fields": {"check": "same_input", "other_nights": nights}})
     return [{"level": "warn", "key": "same_input", "text": text}]
