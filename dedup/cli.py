@@ -19,10 +19,37 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help: rich markup would eat "[spark]" in pip install 'dedup[spark]' and label flags <bool>.
+    rich_markup_mode=None,
     help="Find syndicated copies of wire stories, cluster them, pick a canonical, write Parquet.",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def version_line() -> str:
+    """``dedup X.Y.Z (python A.B.C)``: the installed distribution's version (its metadata, so a
+    wheel and an editable checkout both answer), ``unknown`` when dedup runs uninstalled."""
+    import platform
+    from importlib import metadata
+
+    try:
+        v = metadata.version("dedup")
+    except metadata.PackageNotFoundError:
+        v = "unknown (not installed)"
+    return f"dedup {v} (python {platform.python_version()})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version of dedup and exit.")) -> None:
+    """Find syndicated copies of wire stories, cluster them, pick a canonical, write Parquet."""
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -98,8 +125,10 @@ def run(
                                         "(a local path or file:// URL)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder "
                                          "(a local path or file:// URL)."),
-    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: today, UTC)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: yesterday, UTC, "
+                                          "as jobs/dedup-nightly.sh)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers: threads of the one dedup "
+                                         "process (reading, cleaning, fingerprinting, verification)."),
     allow_future: bool = typer.Option(False, "--allow-future", help="Accept a --run-date after tomorrow "
                                       "(run.allow_future)."),
     allow_same_input: bool = typer.Option(False, "--allow-same-input", help="Write the night even when an input "

@@ -194,7 +194,9 @@ class DedupSettings(_Strict):
 
 
 class RunSettings(_Strict):
-    workers: int = Field(2, ge=1, le=64, description="Processes for the clean and fingerprint stages.")
+    workers: int = Field(2, ge=1, le=64, description="Threads of the one dedup process (local engine): the pool "
+                         "that reads, learns chrome and cleans chunks, and numba's threads for the compiled kernels "
+                         "(fingerprint, LSH band keys, verification).")
     chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
     engine: Literal["local", "spark"] = Field(
         "local",
@@ -230,7 +232,8 @@ class Settings(_Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
-    run_date: Optional[dt.date] = Field(None, description="Night to write; default today (UTC).")
+    run_date: Optional[dt.date] = Field(None, description="Night to write; default yesterday (UTC): the day that "
+                                        "just ended, as the wrapper, cron, systemd and the Airflow DAG take it.")
 
     @model_validator(mode="after")
     def _thresholds(self) -> "Settings":
@@ -242,6 +245,12 @@ class Settings(_Strict):
     @property
     def state_path(self) -> Path:
         return Path(self.state.path) if self.state.path else Path(self.output.path) / "_state"
+
+
+def default_night(today: dt.date) -> dt.date:
+    """The night a run without ``--run-date`` writes: yesterday (UTC), the day whose stories the
+    nightly run after midnight processes; ``jobs/dedup-nightly.sh`` picks the same night."""
+    return today - dt.timedelta(days=1)
 
 
 def night_path(template: str, night: dt.date) -> str:
@@ -315,7 +324,7 @@ def load_config(
         raise ConfigError(_format_error(e)) from None
     today = dt.datetime.now(dt.timezone.utc).date()
     if settings.run_date is None:
-        settings.run_date = today
+        settings.run_date = default_night(today)
     if settings.run_date > today + dt.timedelta(days=1) and not settings.run.allow_future:
         raise ConfigError(
             f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "

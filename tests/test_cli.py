@@ -173,3 +173,36 @@ def test_json_logs_every_stderr_line_is_one_object_errors_included(tmp_path):
     (broken / "typer.py").write_text("raise ImportError('typer is broken in this test')\n")
     one_error(run("--input", str(batch), env=dict(env, PYTHONPATH=f"{broken}:{ROOT}")), 1, "cannot start",
               "typer is broken")
+
+
+def test_version_help_and_workers_say_what_is_true(cli):
+    from importlib import metadata
+
+    r = cli("--version")
+    assert r.exit_code == 0 and r.output.strip().startswith(f"dedup {metadata.version('dedup')} (python ")
+    r = cli("run", "--help")
+    assert r.exit_code == 0
+    text = " ".join(r.output.split())
+    assert "pip install 'dedup[spark]'" in text  # markup must not eat [spark]
+    assert "<bool>" not in text and "--allow-future Accept" in text  # flags take no value
+    assert "threads" in text.split("--workers", 1)[1][:120] and "process" in text.split("--workers", 1)[1][:120]
+    # run.workers are threads of one process: the local engine starts no worker processes
+    from dedup.config import RunSettings
+
+    desc = RunSettings.model_fields["workers"].description
+    assert desc.startswith("Threads") and "Processes" not in desc
+    src = (ROOT / "dedup" / "night" / "local.py").read_text()
+    assert "ThreadPoolExecutor(max_workers=settings.run.workers)" in src and "ProcessPool" not in src
+    assert "multiprocessing" not in src
+
+
+def test_default_night_is_yesterday_utc_as_the_wrappers(tmp_path):
+    """dedup run without --run-date and jobs/dedup-nightly.sh without --date pick the same night."""
+    import datetime as dt
+
+    from dedup import load_config
+
+    wrapper = subprocess.run(["bash", "-c", "date -u -d yesterday +%F"], capture_output=True, text=True).stdout.strip()
+    assert "date -u -d yesterday +%F" in (ROOT / "jobs" / "dedup-nightly.sh").read_text()
+    night = load_config(None, input="x.jsonl", output=str(tmp_path)).run_date
+    assert night.isoformat() == wrapper == (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()

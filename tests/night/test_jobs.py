@@ -92,6 +92,15 @@ def test_wrapper_usage_errors(tmp_path, fake_dedup):
     shutil.copy(WRAPPER, lone)
     r = _wrapper("--date", "2026-11-20", env={"DEDUP_LOG_DIR": str(tmp_path / "logs")}, script=lone)
     assert r.returncode == 1 and "cannot find dedup" in r.stderr
+    # DEDUP_BIN naming nothing, or a dedup whose interpreter is gone: 1 (documented), never 127/126
+    for missing in (tmp_path / "no-such-dedup", "no-such-dedup-on-path"):
+        r = _wrapper("--date", "2026-11-20", env={"DEDUP_BIN": str(missing), "DEDUP_LOG_DIR": str(tmp_path / "logs")})
+        assert r.returncode == 1 and "cannot run dedup" in r.stderr, r.stderr
+    orphan = tmp_path / "orphan-dedup"
+    orphan.write_text("#!/nonexistent/python\n")
+    orphan.chmod(0o755)
+    r = _wrapper("--date", "2026-11-20", env={"DEDUP_BIN": str(orphan), "DEDUP_LOG_DIR": str(tmp_path / "logs")})
+    assert r.returncode == 1 and "could not be started" in (tmp_path / "logs" / "dedup-2026-11-20.log").read_text()
     # a log folder it cannot write
     (tmp_path / "file").write_text("")
     r = _wrapper("--date", "2026-11-20", "--log-dir", tmp_path / "file" / "logs", env={"DEDUP_BIN": str(bin_)})
