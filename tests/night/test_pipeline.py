@@ -172,3 +172,19 @@ def test_seed_copy_and_its_republication_form_one_cluster(tmp_path):
     for chrome in ("Subscribe", "Disclaimer", "Next Story", "₹", "Smart Quarterly", "Last Updated"):
         assert chrome not in clean
     assert s.loc["seed-copy", "relation"] == "truncated"
+
+
+def test_run_date_reads_back_as_the_readme_says(tmp_path):
+    """README: in pandas run_date is a categorical of strings; the string filters select one night."""
+    out = tmp_path / "out"
+    for night, k in (("2026-11-20", 0), ("2026-11-21", 1)):
+        run(load_config(input=str(write_jsonl(tmp_path / f"{night}.jsonl", [
+            {"id": f"{night}-{i}", "body": OTHER[(i + k) % 3] + f" No {i}."} for i in range(3)])),
+            output=str(out), run_date=night))
+    s = pd.read_parquet(out / "stories")
+    assert isinstance(s.run_date.dtype, pd.CategoricalDtype) and set(map(type, s.run_date.cat.categories)) == {str}
+    assert sorted(s[s.run_date == "2026-11-21"].story_id.str[:10].unique()) == ["2026-11-21"]
+    one = pd.read_parquet(out / "stories", filters=[("run_date", "=", "2026-11-20")])
+    assert len(one) == 3 and set(one.run_date.astype(str)) == {"2026-11-20"}
+    assert pd.to_datetime(s.run_date.astype(str)).dt.date.min().isoformat() == "2026-11-20"
+
