@@ -10,27 +10,67 @@ from __future__ import annotations
 import sys
 
 
-def _startup_failed(err: BaseException) -> None:
-    from dedup._startup import startup_error_line
+def _startup_failed(err: BaseException, as_json: bool = False) -> None:
+    from dedup._startup import json_log_line, startup_error_line
 
-    if any(a in ("-v", "--verbose") for a in sys.argv[1:]):
+    verbose = any(a in ("-v", "--verbose") for a in sys.argv[1:])
+    line = startup_error_line(err)
+    if as_json:
+        fields = {"error": line, "exit_code": 1}
+        if verbose:
+            import traceback
+
+            fields["traceback"] = "".join(traceback.format_exception(err))
+        print(json_log_line("ERROR", f"dedup: error: {line}", **fields), file=sys.stderr)
+        sys.exit(1)
+    if verbose:
         import traceback
 
         traceback.print_exception(err, file=sys.stderr)
-    print(f"dedup: error: {startup_error_line(err)}", file=sys.stderr)
+    print(f"dedup: error: {line}", file=sys.stderr)
     sys.exit(1)  # EXIT_FAILED of dedup.cli, which may be what failed to import
 
 
+def _main_json() -> None:
+    """``app()`` for ``--log-format json``: command-line usage errors (an unknown option, a bad
+    value), which the CLI library prints as text boxes, become one JSON line too (exit 2)."""
+    import typer
+
+    from dedup._startup import json_log_line
+    from dedup.cli import app
+
+    try:
+        rv = app(standalone_mode=False)
+    except typer.TyperException as e:  # the CLI library's usage errors (typer's ClickException)
+        msg = e.format_message() if hasattr(e, "format_message") else str(e)
+        code = getattr(e, "exit_code", 2)
+        print(json_log_line("ERROR", f"dedup: error: {msg}", error=msg, exit_code=code), file=sys.stderr)
+        sys.exit(code)
+    except typer.Abort:
+        print(json_log_line("ERROR", "dedup: error: aborted", error="aborted", exit_code=1), file=sys.stderr)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
 def main() -> None:
-    """Run the ``dedup`` command line; exits 0, 1 or 2 (see ``dedup.cli``), never with a traceback."""
+    """Run the ``dedup`` command line; exits 0, 1 or 2 (see ``dedup.cli``), never with a traceback.
+
+    With ``--log-format json`` every line on stderr is one JSON object, failures at startup and
+    usage errors included."""
+    from dedup._startup import json_requested
+
+    as_json = json_requested(sys.argv[1:])
     try:
         from dedup.cli import app
     except Exception as err:  # noqa: BLE001 - anything at import is a startup failure
-        _startup_failed(err)
+        _startup_failed(err, as_json)
     try:
-        app()
+        if as_json:
+            _main_json()
+        else:
+            app()
     except Exception as err:  # noqa: BLE001 - commands import their stages lazily; those errors land here
-        _startup_failed(err)
+        _startup_failed(err, as_json)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ This module imports nothing outside the standard library, so ``import dedup`` ca
 from __future__ import annotations
 
 import atexit
+import datetime as _dt
+import json
 import os
 import shutil
 import stat
@@ -133,3 +135,27 @@ def startup_error_line(err: BaseException) -> str:
     elif isinstance(err, ImportError):
         msg += " (the installation is incomplete: reinstall dedup, e.g. make setup, or pip install dedup)"
     return msg + " (rerun with --verbose for the traceback)"
+
+
+def json_log_line(level: str, message: str, **fields) -> str:
+    """One log line as ``--log-format json`` writes it: ``{"time", "level", "logger", "message", ...fields}``.
+
+    Used for lines written outside ``logging`` (``dedup: error: ...``, startup failures) so that
+    in JSON mode every stderr line is one JSON object; the keys match ``dedup.cli``'s formatter.
+    """
+    now = _dt.datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
+    obj = {"time": now, "level": level, "logger": "dedup", "message": message}
+    for k, v in fields.items():
+        obj.setdefault(k, v)
+    return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+def json_requested(argv: list[str]) -> bool:
+    """True when the command line asks for ``--log-format json`` (either spelling), read before
+    the CLI parses it, so that failures before parsing are JSON too."""
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        if a == "--log-format=json" or (a == "--log-format" and argv[i + 1:i + 2] == ["json"]):
+            return True
+    return False

@@ -19,10 +19,37 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help: rich markup would eat "[spark]" in pip install 'dedup[spark]' and label flags <bool>.
+    rich_markup_mode=None,
     help="Find syndicated copies of wire stories, cluster them, pick a canonical, write Parquet.",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def version_line() -> str:
+    """``dedup X.Y.Z (python A.B.C)``: the installed distribution's version (its metadata, so a
+    wheel and an editable checkout both answer), ``unknown`` when dedup runs uninstalled."""
+    import platform
+    from importlib import metadata
+
+    try:
+        v = metadata.version("dedup")
+    except metadata.PackageNotFoundError:
+        v = "unknown (not installed)"
+    return f"dedup {v} (python {platform.python_version()})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version of dedup and exit.")) -> None:
+    """Find syndicated copies of wire stories, cluster them, pick a canonical, write Parquet."""
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -37,15 +64,40 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and the record's figures as fields
+    (``extra={"fields": {...}}``: a stage's seconds and counts, a check's key); a traceback, if
+    any, is the ``traceback`` field, never extra lines."""
+
+    def format(self, r: logging.LogRecord) -> str:
+        obj = {"time": self.formatTime(r, "%Y-%m-%dT%H:%M:%S%z"), "level": r.levelname, "logger": r.name,
+               "message": r.getMessage()}
+        for k, v in (getattr(r, "fields", None) or {}).items():
+            obj.setdefault(k, v)
+        if r.exc_info:
+            obj["traceback"] = self.formatException(r.exc_info)
+        return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+#: "json" once ``dedup run --log-format json`` set up logging: ``_fail`` then writes JSON too.
+_LOG_FORMAT = "text"
+
+
 def _setup_logging(quiet: bool, verbose: bool, log_format: str) -> None:
+    global _LOG_FORMAT
+    from dedup.night import figures
+
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = _StderrHandler()
+    _LOG_FORMAT = log_format
+    figures.PROGRESS_BARS = log_format != "json"  # a bar's redraws are not JSON lines
     if log_format == "json":
-        class _Json(logging.Formatter):
-            def format(self, r):
-                return json.dumps({"time": self.formatTime(r, "%Y-%m-%dT%H:%M:%S%z"), "level": r.levelname,
-                                   "logger": r.name, "message": r.getMessage()})
-        handler.setFormatter(_Json())
+        handler.setFormatter(JsonFormatter())
+        # Other libraries' log records and Python warnings go through the same formatter.
+        logging.captureWarnings(True)
+        other = logging.getLogger()
+        other.handlers[:] = [handler]
+        other.setLevel(logging.WARNING)
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("dedup")
@@ -55,7 +107,14 @@ def _setup_logging(quiet: bool, verbose: bool, log_format: str) -> None:
 
 
 def _fail(msg: str, code: int) -> None:
-    typer.echo(f"dedup: error: {msg}", err=True)
+    """The one error line (``dedup: error: ...``) on stderr and the exit code; a JSON object
+    (``error``, ``exit_code`` fields) under ``--log-format json``."""
+    if _LOG_FORMAT == "json":
+        from dedup._startup import json_log_line
+
+        typer.echo(json_log_line("ERROR", f"dedup: error: {msg}", error=msg, exit_code=code), err=True)
+    else:
+        typer.echo(f"dedup: error: {msg}", err=True)
     raise typer.Exit(code)
 
 
@@ -66,10 +125,15 @@ def run(
                                         "(a local path or file:// URL)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder "
                                          "(a local path or file:// URL)."),
-    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: today, UTC)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers (threads for fingerprinting)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: yesterday, UTC, "
+                                          "as jobs/dedup-nightly.sh)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers: threads of the one dedup "
+                                         "process (reading, cleaning, fingerprinting, verification)."),
     allow_future: bool = typer.Option(False, "--allow-future", help="Accept a --run-date after tomorrow "
                                       "(run.allow_future)."),
+    allow_same_input: bool = typer.Option(False, "--allow-same-input", help="Write the night even when an input "
+                                          "file's sha256 equals one of another night's inputs "
+                                          "(input.same_input: allow)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Override run.engine: local or spark "
                                          "(spark needs pip install 'dedup[spark]')."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Override spark.master, e.g. local[2] "
@@ -89,7 +153,8 @@ def run(
         _fail("give --config FILE or at least --input and --output", EXIT_USAGE)
     try:
         overrides = {k: v for k, v in (("run.workers", workers), ("run.engine", engine),
-                                       ("spark.master", spark_master), ("run.allow_future", allow_future or None))
+                                       ("spark.master", spark_master), ("run.allow_future", allow_future or None),
+                                       ("input.same_input", "allow" if allow_same_input else None))
                      if v is not None}
         settings = load_config(config, input=input, output=output, run_date=run_date, overrides=overrides)
         result = run_job(settings)

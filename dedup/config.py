@@ -73,7 +73,9 @@ def _local_path_field(value: Optional[str]) -> Optional[str]:
 
 class InputSettings(_Strict):
     path: str = Field(description="A file, a directory or a glob of input files: a local path or a file:// URL "
-                      "(other URLs are refused: mount object storage and give the mounted path).")
+                      "(other URLs are refused: mount object storage and give the mounted path). It may carry the "
+                      "night: {run_date} (2026-11-26), {run_date:%Y/%m/%d} and strftime forms (%Y-%m-%d, %d.%m.%Y); "
+                      "a literal % is %%, a literal brace {{ or }} (see night_path).")
     format: Literal["auto", "jsonl", "csv", "parquet", "text"] = Field(
         "auto",
         description="auto: by extension (.jsonl/.jsonl.gz/.json, .csv, .parquet, directory of .txt = text).",
@@ -88,10 +90,27 @@ class InputSettings(_Strict):
     max_reject_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="Fail the run (exit 1) when more than this share of records is rejected."
     )
+    same_input: Literal["fail", "warn", "allow"] = Field(
+        "fail", description="When an input file's sha256 equals one recorded in another night's manifest (a rerun "
+        "or backfill reading tonight's feed): fail (exit 1, nothing written), warn (written, with a check), or allow. "
+        "--allow-same-input sets allow.")
     max_body_bytes: int = Field(
         2_000_000, gt=0, description="Bodies larger than this are rejected (a page dump, not a story)."
     )
     min_body_words: int = Field(1, ge=0, description="Bodies with fewer words after cleaning are rejected.")
+    allow_empty: bool = Field(
+        False, description="Accept a night that reads no records at all (exit 0, empty tables). Off by default: an "
+        "empty feed is a failed delivery, so the night fails (exit 1) and writes nothing.")
+    allow_truncated: bool = Field(
+        False, description="Accept a file that ends early (a truncated gzip, an I/O error mid-file): keep the records "
+        "read before the break and reject the rest of the file. Off by default: the night fails (exit 1).")
+    min_volume_ratio: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="A night reading fewer records than this share of the median of the earlier nights of the "
+        "state window (at least 3 of them, from their manifests) is low volume: see input.low_volume. 0 turns it off.")
+    low_volume: Literal["fail", "warn"] = Field(
+        "fail", description="fail: a low-volume night fails (exit 1) and writes nothing; warn: it is written, with a "
+        "warning in the log, the manifest's checks and the report.")
 
     _path = field_validator("path")(_local_path_field)
 
@@ -175,7 +194,9 @@ class DedupSettings(_Strict):
 
 
 class RunSettings(_Strict):
-    workers: int = Field(2, ge=1, le=64, description="Processes for the clean and fingerprint stages.")
+    workers: int = Field(2, ge=1, le=64, description="Threads of the one dedup process (local engine): the pool "
+                         "that reads, learns chrome and cleans chunks, and numba's threads for the compiled kernels "
+                         "(fingerprint, LSH band keys, verification).")
     chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
     engine: Literal["local", "spark"] = Field(
         "local",
@@ -211,7 +232,8 @@ class Settings(_Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
-    run_date: Optional[dt.date] = Field(None, description="Night to write; default today (UTC).")
+    run_date: Optional[dt.date] = Field(None, description="Night to write; default yesterday (UTC): the day that "
+                                        "just ended, as the wrapper, cron, systemd and the Airflow DAG take it.")
 
     @model_validator(mode="after")
     def _thresholds(self) -> "Settings":
@@ -223,6 +245,33 @@ class Settings(_Strict):
     @property
     def state_path(self) -> Path:
         return Path(self.state.path) if self.state.path else Path(self.output.path) / "_state"
+
+
+def default_night(today: dt.date) -> dt.date:
+    """The night a run without ``--run-date`` writes: yesterday (UTC), the day whose stories the
+    nightly run after midnight processes; ``jobs/dedup-nightly.sh`` picks the same night."""
+    return today - dt.timedelta(days=1)
+
+
+def night_path(template: str, night: dt.date) -> str:
+    """``input.path`` for one night: ``{run_date}`` and ``{run_date:FORMAT}`` (str.format with the night
+    as a ``datetime.date``, FORMAT a strftime format) and strftime's ``%`` forms filled in.
+
+    ``/data/feed/{run_date}/*.jsonl`` -> ``/data/feed/2026-11-26/*.jsonl``;
+    ``/data/feed/%Y/%m/%d/*.jsonl.gz`` -> ``/data/feed/2026/11/26/*.jsonl.gz``. Glob characters are
+    kept. A path with neither ``{`` nor ``%`` comes back unchanged. Raises ValueError (one line) for
+    another placeholder or an unbalanced brace; a literal ``%`` is written ``%%``.
+    """
+    out = template
+    if "{" in out or "}" in out:
+        try:
+            out = out.format(run_date=night)
+        except (KeyError, IndexError, ValueError, AttributeError) as e:
+            raise ValueError(f"'{template}': only {{run_date}} or {{run_date:%Y-%m-%d}} may be written in braces "
+                             f"(a literal brace is {{{{ or }}}}): {type(e).__name__}: {e}") from None
+    if "%" in out:
+        out = night.strftime(out)
+    return out
 
 
 def _format_error(err: ValidationError) -> str:
@@ -275,11 +324,16 @@ def load_config(
         raise ConfigError(_format_error(e)) from None
     today = dt.datetime.now(dt.timezone.utc).date()
     if settings.run_date is None:
-        settings.run_date = today
+        settings.run_date = default_night(today)
     if settings.run_date > today + dt.timedelta(days=1) and not settings.run.allow_future:
         raise ConfigError(
             f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "
             "the feed is for, or pass --allow-future (run.allow_future: true) for a deliberate test night")
+    try:
+        # The night's own feed: a scheduler passes only the night (--run-date), the path follows it.
+        settings.input.path = night_path(settings.input.path, settings.run_date)
+    except ValueError as e:
+        raise ConfigError(f"config key 'input.path': {e}") from None
     return settings
 
 

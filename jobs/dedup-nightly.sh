@@ -13,8 +13,8 @@
 #            Logs older than $DEDUP_LOG_KEEP_DAYS days (default 30) are deleted.
 #
 # Exit code: dedup's own (0 the night was written, 1 the run failed and nothing changed,
-# 2 bad usage or config); 2 for bad options to this script; 1 when dedup cannot be found or the
-# log cannot be written. On success one line goes to stdout; on failure a line and the end of the
+# 2 bad usage or config); 2 for bad options to this script; 1 when dedup cannot be found or
+# started (never the shell's 126/127) or the log cannot be written. On success one line goes to stdout; on failure a line and the end of the
 # log go to stderr (so cron mails only failures when stdout goes to /dev/null).
 set -uo pipefail
 
@@ -62,6 +62,14 @@ else
     echo "dedup-nightly: cannot find dedup: set DEDUP_BIN, or run 'make setup' in $(cd "$here/.." && pwd)" >&2
     exit 1
 fi
+case "$bin" in
+    */*) ;;
+    *) bin="$(command -v "$bin" 2>/dev/null || echo "$bin")" ;;
+esac
+if ! [ -f "$bin" ] || ! [ -x "$bin" ]; then
+    echo "dedup-nightly: cannot run dedup: $bin is not an executable file (set DEDUP_BIN, or run 'make setup')" >&2
+    exit 1
+fi
 
 if ! mkdir -p "$log_dir" 2>/dev/null || ! [ -w "$log_dir" ]; then
     echo "dedup-nightly: cannot write logs to $log_dir (set --log-dir or DEDUP_LOG_DIR)" >&2
@@ -84,6 +92,12 @@ start=$(date +%s)
 
 "$bin" run --config "$config" --run-date "$night" "$@" >>"$log" 2>&1 </dev/null
 rc=$?
+if [ "$rc" -eq 126 ] || [ "$rc" -eq 127 ]; then
+    # The shell could not start dedup (its interpreter missing or not executable for this user);
+    # dedup itself exits only 0, 1 or 2. Documented: 1 when dedup cannot be run.
+    echo "=== dedup could not be started (exit $rc from the shell): check $bin and its interpreter" >>"$log"
+    rc=1
+fi
 
 echo "=== $(stamp) exit $rc after $(( $(date +%s) - start )) s" >>"$log"
 if [ "$rc" -eq 0 ]; then

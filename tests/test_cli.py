@@ -109,3 +109,100 @@ def test_library_api_matches_the_cli(tmp_path):
 
     res = run(load_config(ROOT / "configs" / "demo.yaml", output=str(tmp_path / "lib")))
     assert res.counts["read"] == 59 and res.run_date == "2026-11-26"
+
+
+def _json_lines(stderr: str) -> list[dict]:
+    """Every stderr line parsed as JSON (fails on the first line that is not one object)."""
+    out = []
+    for line in stderr.splitlines():
+        obj = json.loads(line)
+        assert isinstance(obj, dict) and {"time", "level", "logger", "message"} <= set(obj), line
+        out.append(obj)
+    return out
+
+
+def test_json_logs_every_stderr_line_is_one_object_errors_included(tmp_path):
+    """--log-format json: a night, then each kind of failure (config, reject ratio, lock, an unknown
+    option, a broken install at startup): every stderr line parses; stage figures are fields."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    dedup = [sys.executable, "-m", "dedup"]
+    batch, out = _batch(tmp_path), tmp_path / "out"
+    base = dedup + ["run", "--log-format", "json", "--output", str(out), "--run-date", "2026-11-20"]
+
+    def run(*args, env=env):
+        return subprocess.run(base + list(args), capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    r = run("--input", str(batch))
+    assert r.returncode == 0, r.stderr
+    lines = _json_lines(r.stderr)
+    done = {x["stage"]: x for x in lines if x.get("event") == "finished" and "stage" in x}
+    assert {"read", "candidates", "verify", "cluster", "write"} <= set(done)
+    assert done["read"]["records"] == 8 and isinstance(done["verify"]["seconds"], float)
+    written = [x for x in lines if x.get("event") == "written"]
+    assert len(written) == 1 and written[0]["accepted"] == 8 and written[0]["night"] == "2026-11-20"
+
+    def one_error(r, code, *words):
+        assert r.returncode == code, r.stderr
+        errs = [x for x in _json_lines(r.stderr) if x["level"] == "ERROR"]
+        assert len(errs) == 1 and errs[0]["exit_code"] == code and errs[0]["message"].startswith("dedup: error: ")
+        for w in words:
+            assert w in errs[0]["error"], (w, errs[0])
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: {path: x, max_reject_ratio: lots}\n")
+    one_error(run("--config", str(bad)), 2, "input.max_reject_ratio")
+    garbage = write_jsonl(tmp_path / "g.jsonl", ["nope"] * 9 + [{"id": "a", "body": WIRE[0]}])
+    one_error(run("--input", str(garbage)), 1, "max_reject_ratio")
+    one_error(run("--input", str(batch), "--no-such-flag"), 2, "--no-such-flag")
+    # the lock: held by another process for the duration of the run
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from dedup.night.run import state_lock\n"
+        f"with state_lock(Path({str(out / '_state')!r})):\n    print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        one_error(run("--input", str(batch)), 1, "holds")
+    finally:
+        holder.kill()
+        holder.wait()
+    # a broken install: the CLI's own imports fail before any command runs
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "typer.py").write_text("raise ImportError('typer is broken in this test')\n")
+    one_error(run("--input", str(batch), env=dict(env, PYTHONPATH=f"{broken}:{ROOT}")), 1, "cannot start",
+              "typer is broken")
+
+
+def test_version_help_and_workers_say_what_is_true(cli):
+    from importlib import metadata
+
+    r = cli("--version")
+    assert r.exit_code == 0 and r.output.strip().startswith(f"dedup {metadata.version('dedup')} (python ")
+    r = cli("run", "--help")
+    assert r.exit_code == 0
+    text = " ".join(r.output.split())
+    assert "pip install 'dedup[spark]'" in text  # markup must not eat [spark]
+    assert "<bool>" not in text and "--allow-future Accept" in text  # flags take no value
+    assert "threads" in text.split("--workers", 1)[1][:120] and "process" in text.split("--workers", 1)[1][:120]
+    # run.workers are threads of one process: the local engine starts no worker processes
+    from dedup.config import RunSettings
+
+    desc = RunSettings.model_fields["workers"].description
+    assert desc.startswith("Threads") and "Processes" not in desc
+    src = (ROOT / "dedup" / "night" / "local.py").read_text()
+    assert "ThreadPoolExecutor(max_workers=settings.run.workers)" in src and "ProcessPool" not in src
+    assert "multiprocessing" not in src
+
+
+def test_default_night_is_yesterday_utc_as_the_wrappers(tmp_path):
+    """dedup run without --run-date and jobs/dedup-nightly.sh without --date pick the same night."""
+    import datetime as dt
+
+    from dedup import load_config
+
+    wrapper = subprocess.run(["bash", "-c", "date -u -d yesterday +%F"], capture_output=True, text=True).stdout.strip()
+    assert "date -u -d yesterday +%F" in (ROOT / "jobs" / "dedup-nightly.sh").read_text()
+    night = load_config(None, input="x.jsonl", output=str(tmp_path)).run_date
+    assert night.isoformat() == wrapper == (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()

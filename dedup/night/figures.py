@@ -16,6 +16,9 @@ from pathlib import Path
 
 log = logging.getLogger("dedup")
 
+#: Progress bars on a terminal; off under ``--log-format json`` (dedup.cli), where stderr is JSON only.
+PROGRESS_BARS = True
+
 
 @dataclass
 class StageLog:
@@ -28,14 +31,15 @@ class StageLog:
         t0 = time.perf_counter()
         entry = {"seconds": 0.0, **counts}
         self.stages[name] = entry
-        log.info("stage %s: started", name)
+        log.info("stage %s: started", name, extra={"fields": {"stage": name, "event": "started"}})
         try:
             yield entry
         finally:
             entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
             entry["peak_rss_mb"] = peak_rss_mb()
             extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
-            log.info("stage %s: %.2fs %s", name, entry["seconds"], extra)
+            log.info("stage %s: %.2fs %s", name, entry["seconds"], extra,
+                     extra={"fields": {"stage": name, "event": "finished", **entry}})
 
 
 def peak_rss_mb() -> float:
@@ -49,7 +53,7 @@ class Progress:
     def __init__(self, stage: str, unit: str, total: int | None = None):
         self.stage, self.unit, self.done, self.t0 = stage, unit, 0, time.perf_counter()
         self.bar = None
-        if sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
+        if PROGRESS_BARS and sys.stderr.isatty() and log.isEnabledFor(logging.INFO):
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, desc=stage, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
@@ -79,7 +83,8 @@ class NightFigures:
     ``state_version``: the state read and written; ``sha256s``: the inputs' checksums when the
     engine computed them already; ``text_loss``: ``dedup.stages.text_loss.TextLoss`` of the night
     (None: not measured); ``extra``: top-level manifest keys (``engine``, ``spark``);
-    ``extra_versions``: more package versions."""
+    ``extra_versions``: more package versions; ``checks``: what the feed checks let through
+    (``dedup.night.policy.check_feed``), the manifest's ``checks``."""
 
     files: list
     stats: object
@@ -96,6 +101,7 @@ class NightFigures:
     text_loss: object = None
     extra: dict = field(default_factory=dict)
     extra_versions: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)
 
 
 @dataclass

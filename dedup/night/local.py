@@ -25,7 +25,7 @@ from dedup.config import Settings
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb
 from dedup.night.manifest import finish_night
-from dedup.night.policy import check_reject_ratio
+from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.staging import Staging, read_spill, write_spill
 from dedup.night.state import load_window, write_night
 from dedup.night.write import write_tables
@@ -35,7 +35,7 @@ from dedup.stages import clean, cluster, text_loss, verify
 from dedup.stages.chrome import ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import EMPTIED, WALL_ONLY
+from dedup.stages.reasons import EMPTIED, ENDS_EARLY, WALL_ONLY
 from dedup.stages.text.lines import Lines
 
 log = logging.getLogger("dedup")
@@ -61,6 +61,16 @@ def _lines_spill(p: Path) -> Path:
 def _entries_spill(p: Path) -> Path:
     """The work file of a chunk's chrome-learning entries (key, story), beside the chunk's."""
     return p.with_name(p.stem + "-entries.arrow")
+
+
+def ended_early(rejects: list[pa.Table]) -> list[str]:
+    """"file: reason" for each reject row saying its file ends early (at most one per file)."""
+    out = []
+    for t in rejects:
+        if t.num_rows:
+            hit = t.filter(pc.starts_with(t.column("reason"), ENDS_EARLY))
+            out += [f"{s}: {r}" for s, r in zip(hit.column("source").to_pylist(), hit.column("reason").to_pylist())]
+    return out
 
 
 @dataclass
@@ -243,7 +253,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     sl.stages["fingerprint"] = {"seconds": round(t_fp, 3), "peak_rss_mb": peak_rss_mb(), "stories": n,
                                 "shingles": sum(int(f.values.shape[0]) for f in out.fingerprints),
                                 "num_perm": d.num_perm, "shingle_size": d.shingle_size}
-    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n)
+    log.info("stage clean: %.2fs, fingerprint: %.2fs, stories=%d", sl.stages["clean"]["seconds"], t_fp, n,
+             extra={"fields": {"stage": "clean+fingerprint", "event": "finished", "clean": sl.stages["clean"],
+                               "fingerprint": sl.stages["fingerprint"]}})
     return out
 
 
@@ -258,6 +270,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     r = read_stage(settings, staging, files, stats, sl)
     reject_tables = r.rejects
+    feed_checks = check_feed(settings, night, stats.records, ended_early(reject_tables),
+                             [f.path for f in files if f.bytes == 0])
     check_reject_ratio(stats.records, stats.rejected, stats.reasons, settings.input.max_reject_ratio, night)
 
     with sl.stage("state") as st:
@@ -319,7 +333,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                               extra_keys=[text_hash, head_key])
         st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)
         if cands.big_buckets:
-            log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets, d.max_bucket)
+            log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets,
+                        d.max_bucket, extra={"fields": {"check": "big_buckets", "big_buckets": cands.big_buckets}})
 
     with sl.stage("verify") as st:
         scores = verify.score_pairs(
@@ -383,5 +398,6 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
         files=files, stats=stats, emptied=emptied, html=html_count, stages=sl.stages, removed_by_outlet=chrome_removed,
         top_chrome=top_chrome, bands=cands.bands, rows=cands.rows, window_nights=window.nights,
-        state_version=state_meta["version"], sha256s=list(sha256s), text_loss=loss, extra={"engine": "local"}))
+        state_version=state_meta["version"], sha256s=list(sha256s), text_loss=loss,
+        extra={"engine": "local"}, checks=feed_checks))
     return RunResult(night, Path(settings.output.path), counts, manifest)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from dedup import layout
 from dedup.config import Settings
 from dedup.night.figures import NightFigures
-from dedup.night.policy import check_accounting
+from dedup.night.policy import check_accounting, check_same_input
 from dedup.night.staging import Staging, write_json
 from dedup.stages.read import sha256_file
 from dedup.tools.report import write_report
@@ -76,6 +76,7 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "inputs": [dict(x.to_dict(), sha256=h) for x, h in
                    zip(f.files, f.sha256s if f.sha256s is not None else [sha256_file(x.path) for x in f.files])],
         "counts": counts,
+        "checks": list(f.checks),
         "reject_reasons": reasons,
         "stages": f.stages,
         "chrome_lines_removed_by_outlet": dict(sorted(f.removed_by_outlet.items(), key=lambda kv: -kv[1])),
@@ -86,6 +87,7 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "state": {"path": str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
         "versions": {**package_versions(), **f.extra_versions},
     }
+    manifest["checks"] += check_same_input(settings, night, manifest["inputs"])
     write_json(manifest, staging.path("runs", "manifest.json"))
     try:
         write_report(Path(settings.output.path), night, manifest, *(staging.partition_dir(t) for t in layout.PARQUET_TABLES),

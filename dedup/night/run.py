@@ -74,5 +74,6 @@ def run(settings: Settings) -> RunResult:
         gone = prune(settings.state_path, settings.state.retention_days)
         if gone:
             log.info("state: dropped nights older than the %d-day window: %s", settings.state.retention_days, ", ".join(gone))
-    log.info("night %s written to %s: %s", night, out, result.counts)
+    log.info("night %s written to %s: %s", night, out, result.counts,
+             extra={"fields": {"night": night, "output": str(out), "event": "written", **result.counts}})
     return result

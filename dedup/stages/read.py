@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from dedup.config import InputSettings
 from dedup.errors import InputError
 from dedup.schemas import REJECT_SCHEMA
-from dedup.stages.reasons import duplicate_id
+from dedup.stages.reasons import ENDS_EARLY, duplicate_id
 from dedup.stages.text.normalize import string_buffers
 
 _EXT_FORMATS = {
@@ -284,7 +284,7 @@ def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]
                 k += size
             if final:
                 msg = None if err is None else (
-                    f"file ends early or is unreadable after record {lines}: {type(err).__name__}: {err}")
+                    f"{ENDS_EARLY} after record {lines}: {type(err).__name__}: {err}")
                 yield _Block(buf, numbers[k:], starts[k:], ends[k:]), msg
                 return
             # Keep only the lines not yet handed out and the incomplete last line.

@@ -247,6 +247,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
     data = {
         "night": night,
         "status": manifest.get("status", "ok"),
+        "run_checks": manifest.get("checks") or [],
         "started_at": manifest.get("started_at"),
         "seconds_total": manifest.get("seconds_total"),
         "counts": counts,
@@ -339,6 +340,10 @@ def checks(data: dict) -> list[dict]:
             + ", ".join(data["manifest_mismatch"]))
     if c["read"] == 0:
         add("bad", "empty", "no records were read")
+    # What the run's feed checks let through (input.allow_truncated, input.low_volume: warn, ...).
+    for x in data.get("run_checks") or []:
+        if isinstance(x, dict) and x.get("level") in ("warn", "bad"):
+            add(x["level"], str(x.get("key", "run")), str(x.get("text", "")))
     if t.get("big_buckets"):
         add("warn", "big_buckets", f"{t['big_buckets']} LSH buckets over dedup.max_bucket: chrome may have slipped "
             "through cleaning")

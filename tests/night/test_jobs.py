@@ -92,6 +92,15 @@ def test_wrapper_usage_errors(tmp_path, fake_dedup):
     shutil.copy(WRAPPER, lone)
     r = _wrapper("--date", "2026-11-20", env={"DEDUP_LOG_DIR": str(tmp_path / "logs")}, script=lone)
     assert r.returncode == 1 and "cannot find dedup" in r.stderr
+    # DEDUP_BIN naming nothing, or a dedup whose interpreter is gone: 1 (documented), never 127/126
+    for missing in (tmp_path / "no-such-dedup", "no-such-dedup-on-path"):
+        r = _wrapper("--date", "2026-11-20", env={"DEDUP_BIN": str(missing), "DEDUP_LOG_DIR": str(tmp_path / "logs")})
+        assert r.returncode == 1 and "cannot run dedup" in r.stderr, r.stderr
+    orphan = tmp_path / "orphan-dedup"
+    orphan.write_text("#!/nonexistent/python\n")
+    orphan.chmod(0o755)
+    r = _wrapper("--date", "2026-11-20", env={"DEDUP_BIN": str(orphan), "DEDUP_LOG_DIR": str(tmp_path / "logs")})
+    assert r.returncode == 1 and "could not be started" in (tmp_path / "logs" / "dedup-2026-11-20.log").read_text()
     # a log folder it cannot write
     (tmp_path / "file").write_text("")
     r = _wrapper("--date", "2026-11-20", "--log-dir", tmp_path / "file" / "logs", env={"DEDUP_BIN": str(bin_)})
@@ -252,6 +261,26 @@ def test_airflow_dag_runs_the_wrapper_for_the_logical_date(tmp_path, fake_dedup)
     assert calls.read_text().split() == ["run", "--config", PROD_CONFIG, "--run-date", "2026-11-26"]
 
 
+def test_airflow_dag_start_date_and_catchup_come_from_configuration():
+    """No Airflow needed: the DAG's settings function, and the DAG built from it (stubs)."""
+    ns: dict = {}
+    tree = ast.parse(DAG.read_text())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "dag_settings")
+    head = ast.parse("import os\nfrom datetime import datetime, timezone").body
+    exec(compile(ast.Module(head + [fn], []), str(DAG), "exec"), ns)
+    dag_settings = ns["dag_settings"]
+    default = dag_settings({})
+    # a backfill of any real night (the 2018 archive included) is inside the default window
+    assert default["start_date"] <= dt.datetime(2018, 1, 1, tzinfo=dt.timezone.utc) and default["catchup"] is False
+    got = dag_settings({"DEDUP_START_DATE": "2018-07-01", "DEDUP_CATCHUP": "true"})
+    assert got == {"start_date": dt.datetime(2018, 7, 1, tzinfo=dt.timezone.utc), "catchup": True}
+    for bad in ({"DEDUP_START_DATE": "1 July 2018"}, {"DEDUP_CATCHUP": "sometimes"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            dag_settings(bad)
+    dag, _ = _load_dag_with_stubs({"DEDUP_START_DATE": "2018-07-01", "DEDUP_CATCHUP": "yes"})
+    assert dag["start_date"] == dt.datetime(2018, 7, 1, tzinfo=dt.timezone.utc) and dag["catchup"] is True
+
+
 def _airflow_python() -> str | None:
     try:
         import airflow  # noqa: F401
@@ -272,11 +301,14 @@ t = m.dag.get_task("dedup_run")
 print(type(t).__name__)
 print(t.render_template(t.bash_command, {{"ds": "2026-11-26"}}))
 print(m.dag.timetable.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 27, 2, 30, tz="UTC")).start.date())
+print(m.dag.start_date.date(), m.dag.catchup)
 """
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               DEDUP_START_DATE="2018-07-01", DEDUP_CATCHUP="false")
     r = subprocess.run([py, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
-    kind, command, interval_start = r.stdout.strip().splitlines()[-3:]
+    kind, command, interval_start, start = r.stdout.strip().splitlines()[-4:]
+    assert start == "2018-07-01 False"
     assert kind == "BashOperator"
     assert command == f"{INSTALL}/jobs/dedup-nightly.sh --config {PROD_CONFIG} --date 2026-11-26"
     assert interval_start == "2026-11-26"  # the run at 02:30 on the 27th processes the 26th

@@ -251,7 +251,11 @@ def test_feed_salted_with_every_kind_of_bad_record(tmp_path, cli):
     (tmp_path / "feed.jsonl.gz").write_bytes(gz[: len(gz) - 25])  # and the gzip stream ends early
     (tmp_path / "empty.jsonl").write_text("")
     out = tmp_path / "out"
-    r = cli("run", "--input", str(tmp_path / "*.jsonl*"), "--output", out, "--run-date", "2026-11-20")
+    # A file that ends early fails the night by default (test_a_truncated_or_empty_feed_fails_the_night);
+    # input.allow_truncated keeps what could be read, with a check in the manifest.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("input: {allow_truncated: true}\n")
+    r = cli("run", "--config", cfg, "--input", str(tmp_path / "*.jsonl*"), "--output", out, "--run-date", "2026-11-20")
     assert r.exit_code == 0, r.output
     s = pd.read_parquet(out / "stories")
     rej = pd.read_parquet(out / "rejects")
@@ -264,6 +268,81 @@ def test_feed_salted_with_every_kind_of_bad_record(tmp_path, cli):
                      "body is not a string", "empty body", "duplicate id", "body too large", "ends early"):
         assert expected in reasons, expected
     assert "\x00" not in s.set_index("story_id").loc["nul", "body_clean"]
+    assert {c["key"] for c in manifest["checks"]} == {"truncated", "empty_file"}
+
+
+def _one_error_line(r) -> str:
+    lines = [x for x in r.output.splitlines() if x.startswith("dedup: error:")]
+    assert len(lines) == 1, r.output
+    return lines[0]
+
+
+def test_a_truncated_or_empty_feed_fails_the_night(tmp_path, cli):
+    """An empty feed and a gzip cut short exit 1 with one line and write nothing, unless allowed."""
+    recs = [{"id": f"s{i}", "body": WIRE[i % 5] + f" Update {i}.", "outlet": "Post"} for i in range(281)]
+    gz = gzip.compress(("".join(json.dumps(x) + "\n" for x in recs)).encode())
+    cut = tmp_path / "cut" / "feed.jsonl.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(gz[: len(gz) // 2])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    out = tmp_path / "out"
+    r = cli("run", "--input", cut, "--output", out, "--run-date", "2026-11-20")
+    assert r.exit_code == 1
+    line = _one_error_line(r)
+    assert "feed.jsonl.gz" in line and "ends early" in line and "input.allow_truncated" in line
+    r = cli("run", "--input", empty, "--output", out, "--run-date", "2026-11-20")
+    assert r.exit_code == 1
+    assert "no records were read" in _one_error_line(r) and "input.allow_empty" in r.output
+    assert not (out / "stories").exists() and not (out / "runs").exists()
+    # Allowed: the night is written, and its report says what was let through.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("input: {allow_truncated: true, allow_empty: true}\n")
+    r = cli("run", "--config", cfg, "--input", cut, "--output", out, "--run-date", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    kept = len(pd.read_parquet(out / "stories"))
+    assert 0 < kept < 281
+    page = (out / "runs" / "run_date=2026-11-20" / "report.html").read_text(encoding="utf-8")
+    assert "status warn</span>" in page and "ends early" in page
+    r = cli("run", "--config", cfg, "--input", empty, "--output", out, "--run-date", "2026-11-21")
+    assert r.exit_code == 0, r.output
+    page = (out / "runs" / "run_date=2026-11-21" / "report.html").read_text(encoding="utf-8")
+    assert "status bad</span>" in page and "no records were read" in page
+
+
+def test_a_night_far_below_recent_volume_fails_or_warns_by_setting(tmp_path, cli):
+    """Under input.min_volume_ratio x the median of the window's earlier nights: exit 1 (fail, the
+    default) or a night written with a warning (input.low_volume: warn); the report agrees."""
+    out = tmp_path / "out"
+
+    def batch(night: str, n: int) -> Path:
+        return write_jsonl(tmp_path / f"{night}-{n}.jsonl", [
+            {"id": f"{night}-{i}", "body": OTHER[i % 3] + f" Item {i} of {night}.", "outlet": "Post"} for i in range(n)])
+
+    for day in (16, 17, 18):
+        night = f"2026-11-{day}"
+        assert cli("run", "--input", batch(night, 20), "--output", out, "--run-date", night).exit_code == 0
+    # Two earlier nights are not enough to judge: the rule waits for three.
+    small = batch("2026-11-19", 3)
+    r = cli("run", "--input", small, "--output", out, "--run-date", "2026-11-19")
+    assert r.exit_code == 1
+    line = _one_error_line(r)
+    assert "3 records read against a median of 20 over the last 3 nights" in line and "min_volume_ratio=0.2" in line
+    assert not (out / "stories" / "run_date=2026-11-19").exists()
+    # 4 of 20 is exactly the ratio: not below it.
+    assert cli("run", "--input", batch("2026-11-19", 4), "--output", out, "--run-date", "2026-11-19").exit_code == 0
+    cfg = tmp_path / "warn.yaml"
+    cfg.write_text("input: {low_volume: warn}\n")
+    r = cli("run", "--config", cfg, "--input", batch("2026-11-20", 2), "--output", out, "--run-date", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "runs" / "run_date=2026-11-20" / "manifest.json").read_text())
+    assert [c["key"] for c in manifest["checks"]] == ["low_volume"]
+    page = (out / "runs" / "run_date=2026-11-20" / "report.html").read_text(encoding="utf-8")
+    assert "status warn</span>" in page and "min_volume_ratio" in page
+    # 0 turns the rule off.
+    cfg.write_text("input: {min_volume_ratio: 0}\n")
+    assert cli("run", "--config", cfg, "--input", batch("2026-11-21", 1), "--output", out,
+               "--run-date", "2026-11-21").exit_code == 0
 
 
 def test_garbage_feed_fails_the_run_for_the_scheduler(tmp_path, cli):
@@ -321,3 +400,52 @@ def test_a_run_date_after_tomorrow_is_refused_unless_asked_for(tmp_path, cli):
     assert r.exit_code == 0, r.output
     tomorrow = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat()
     assert cli("run", "--input", batch, "--output", tmp_path / "t", "--run-date", tomorrow).exit_code == 0
+
+
+def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused(tmp_path, cli):
+    """input.path with {run_date} / strftime forms reads each night's own folder; a night whose
+    file equals another night's (by sha256) fails unless --allow-same-input or input.same_input."""
+    feed = tmp_path / "feed"
+    for night, k in (("2026-11-20", 0), ("2026-11-21", 1)):
+        (feed / night).mkdir(parents=True)
+        write_jsonl(feed / night / "a.jsonl", [{"id": f"{night}-{i}", "body": OTHER[(i + k) % 3] + f" No {i}."}
+                                                for i in range(5)])
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{path: '{feed}/{{run_date}}/*.jsonl'}}\noutput: {{path: '{out}'}}\n")
+    for night in ("2026-11-20", "2026-11-21"):
+        r = cli("run", "--config", cfg, "--run-date", night)
+        assert r.exit_code == 0, r.output
+        m = json.loads((out / "runs" / f"run_date={night}" / "manifest.json").read_text())
+        assert [x["path"] for x in m["inputs"]] == [str(feed / night / "a.jsonl")]
+        assert m["config"]["input"]["path"] == f"{feed}/{night}/*.jsonl"
+    assert set(pd.read_parquet(out / "stories").story_id.str[:10]) == {"2026-11-20", "2026-11-21"}
+    # strftime forms give the same folders
+    cfg2 = tmp_path / "c2.yaml"
+    cfg2.write_text(f"input: {{path: '{feed}/%Y-%m-%d/*.jsonl'}}\noutput: {{path: '{tmp_path / 'o2'}'}}\n")
+    assert load_config(cfg2, run_date="2026-11-21").input.path == f"{feed}/2026-11-21/*.jsonl"
+    assert load_config(None, input=f"{feed}/{{run_date:%Y/%m}}/x-%d.jsonl", output="o",
+                       run_date="2026-11-21").input.path == f"{feed}/2026/11/x-21.jsonl"
+    r = cli("run", "--input", f"{feed}/{{night}}/*.jsonl", "--output", out, "--run-date", "2026-11-21")
+    assert r.exit_code == 2 and "input.path" in r.output and "{run_date}" in r.output
+    # A backfill whose input is still tonight's feed: refused, one line naming the other night.
+    before = pd.read_parquet(out / "stories")
+    tonight = str(feed / "2026-11-21" / "a.jsonl")
+    r = cli("run", "--input", tonight, "--output", out, "--run-date", "2026-11-15")
+    assert r.exit_code == 1
+    line = _one_error_line(r)
+    assert "same sha256" in line and "2026-11-21" in line and "--allow-same-input" in line
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "stories"), before)
+    # A rerun of a night with its own input is not "another night's".
+    assert cli("run", "--config", cfg, "--run-date", "2026-11-21").exit_code == 0
+    # warn: written, with a check the report shows; --allow-same-input: written, nothing said.
+    warn = tmp_path / "warn.yaml"
+    warn.write_text("input: {same_input: warn}\n")
+    assert cli("run", "--config", warn, "--input", tonight, "--output", out, "--run-date", "2026-11-15").exit_code == 0
+    m = json.loads((out / "runs" / "run_date=2026-11-15" / "manifest.json").read_text())
+    assert [c["key"] for c in m["checks"]] == ["same_input"]
+    assert "status warn</span>" in (out / "runs" / "run_date=2026-11-15" / "report.html").read_text()
+    r = cli("run", "--input", tonight, "--output", out, "--run-date", "2026-11-14", "--allow-same-input")
+    assert r.exit_code == 0
+    assert json.loads((out / "runs" / "run_date=2026-11-14" / "manifest.json").read_text())["checks"] == []
+

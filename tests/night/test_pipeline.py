@@ -83,7 +83,10 @@ def test_rerun_replaces_the_night_whole(tmp_path, cli):
     assert cli("run", "--input", batch, "--output", out, "--run-date", "2026-11-20").exit_code == 0
     small = write_jsonl(tmp_path / "c.jsonl", [{"id": "only", "body": WIRE[0]}])
     assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-21").exit_code == 0
-    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20").exit_code == 0
+    # Night 2026-11-21's very file for 2026-11-20: refused unless asked for (test_nights: same input).
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20").exit_code == 1
+    assert cli("run", "--input", small, "--output", out, "--run-date", "2026-11-20",
+               "--allow-same-input").exit_code == 0
     s = pd.read_parquet(out / "stories")
     assert sorted(s[s.run_date.astype(str) == "2026-11-20"].story_id) == ["only"]
     assert sorted(s[s.run_date.astype(str) == "2026-11-21"].story_id) == ["only"]
@@ -135,10 +138,14 @@ def test_mostly_garbage_fails_and_writes_nothing(tmp_path, cli):
     assert not (out / "stories").exists()
 
 
-def test_empty_batch_writes_empty_tables(tmp_path, cli):
+def test_empty_batch_fails_unless_allowed_then_writes_empty_tables(tmp_path, cli):
     (tmp_path / "e.jsonl").write_text("")
     out = tmp_path / "out"
     r = cli("run", "--input", tmp_path / "e.jsonl", "--output", out, "--run-date", "2026-11-24")
+    assert r.exit_code == 1 and "no records were read" in r.output and not (out / "stories").exists()
+    (tmp_path / "c.yaml").write_text("input: {allow_empty: true}\n")
+    r = cli("run", "--config", tmp_path / "c.yaml", "--input", tmp_path / "e.jsonl", "--output", out,
+            "--run-date", "2026-11-24")
     assert r.exit_code == 0, r.output
     assert len(pd.read_parquet(out / "stories")) == 0 and len(pd.read_parquet(out / "clusters")) == 0
 
@@ -165,3 +172,19 @@ def test_seed_copy_and_its_republication_form_one_cluster(tmp_path):
     for chrome in ("Subscribe", "Disclaimer", "Next Story", "₹", "Smart Quarterly", "Last Updated"):
         assert chrome not in clean
     assert s.loc["seed-copy", "relation"] == "truncated"
+
+
+def test_run_date_reads_back_as_the_readme_says(tmp_path):
+    """README: in pandas run_date is a categorical of strings; the string filters select one night."""
+    out = tmp_path / "out"
+    for night, k in (("2026-11-20", 0), ("2026-11-21", 1)):
+        run(load_config(input=str(write_jsonl(tmp_path / f"{night}.jsonl", [
+            {"id": f"{night}-{i}", "body": OTHER[(i + k) % 3] + f" No {i}."} for i in range(3)])),
+            output=str(out), run_date=night))
+    s = pd.read_parquet(out / "stories")
+    assert isinstance(s.run_date.dtype, pd.CategoricalDtype) and set(map(type, s.run_date.cat.categories)) == {str}
+    assert sorted(s[s.run_date == "2026-11-21"].story_id.str[:10].unique()) == ["2026-11-21"]
+    one = pd.read_parquet(out / "stories", filters=[("run_date", "=", "2026-11-20")])
+    assert len(one) == 3 and set(one.run_date.astype(str)) == {"2026-11-20"}
+    assert pd.to_datetime(s.run_date.astype(str)).dt.date.min().isoformat() == "2026-11-20"
+

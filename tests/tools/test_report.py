@@ -385,7 +385,9 @@ def test_header_status_is_the_worst_check(case, out, tmp_path):
     if case == "empty":
         batch = write_jsonl(tmp_path / "empty.jsonl", [])
         root = tmp_path / "out"
-        run(load_config(None, input=str(batch), output=str(root), run_date=NIGHT))
+        # An empty feed fails the night unless input.allow_empty (test_nights); allowed, its report says bad.
+        run(load_config(None, input=str(batch), output=str(root), run_date=NIGHT,
+                        overrides={"input.allow_empty": True}))
         page = report_for_night(root, NIGHT).read_text(encoding="utf-8")
     else:
         page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")

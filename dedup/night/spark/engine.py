@@ -18,10 +18,10 @@ import numpy as np
 
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
-from dedup.night.policy import check_reject_ratio
+from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
-from dedup.stages.reasons import DUPLICATE_ID_PREFIX
+from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY
 from dedup.stages.text_loss import TextLoss
 from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
@@ -100,6 +100,9 @@ def run_night(settings, staging, night: str):
             stats.reasons["duplicate id"] += dups
         raw.unpersist()
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html)
+    ended = read_rejects.where(F.col("reason").startswith(ENDS_EARLY)).select("source", "reason").collect()
+    feed_checks = check_feed(settings, night, stats.records, [f"{x.source}: {x.reason}" for x in ended],
+                             [f.path for f in files if f.bytes == 0])
     check_reject_ratio(stats.records, stats.rejected, stats.reasons, inp.max_reject_ratio, night)
 
     _describe(spark, "state")
@@ -272,7 +275,7 @@ def run_night(settings, staging, night: str):
     counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
         files=files, stats=stats, emptied=emptied, html=html, stages=sl.stages, removed_by_outlet=removed_by_outlet,
         top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
-        text_loss=loss, extra_versions={"pyspark": spark.version},
+        text_loss=loss, extra_versions={"pyspark": spark.version}, checks=feed_checks,
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism}}))
     for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
