@@ -330,7 +330,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         short = words < d.short_words
         head_key = np.where(short & (headline_hash != 0), headline_hash, np.arange(N, dtype=np.uint64) | np.uint64(1 << 63))
         cands = cand.generate(fp_all.signatures, rank, threshold=d.candidate_threshold, max_bucket=d.max_bucket,
-                              extra_keys=[text_hash, head_key])
+                              extra_keys=[text_hash, head_key] + cand.lede_keys(fp_all.lede))
         st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)
         if cands.big_buckets:
             log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets,

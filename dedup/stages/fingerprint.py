@@ -285,12 +285,23 @@ def _sort_u32(x, tmp):
     # an even number of passes: the sorted values are back in x
 
 
+# The lede sketch (``Fingerprints.lede``): a MinHash of a story's first LEDE_SHINGLES shingles in
+# text order, with the first LEDE_PERM of the signature's permutations. A teaser (a first paragraph
+# behind a wall, a feed summary) holds a small share of its full story's shingles, under the
+# Jaccard the signature's bands are tuned for, but the two ledes are nearly the same set:
+# ``dedup.stages.candidates.lede_keys`` bands these sketches into extra candidate keys.
+LEDE_SHINGLES = 24
+LEDE_PERM = 16
+
+
 @numba.njit(parallel=True, cache=True)
-def _fingerprint_kernel(data, offsets, k, a, b, tables):
+def _fingerprint_kernel(data, offsets, k, a, b, tables, lede_len):
     n = offsets.shape[0] - 1
     num_perm = a.shape[0]
     a64 = a.astype(np.uint64)
     b64 = b.astype(np.uint64)
+    n_lede = min(LEDE_PERM, num_perm)
+    lede = np.empty((n, n_lede), dtype=np.uint32)
     sigs = np.empty((n, num_perm), dtype=np.uint32)
     ntok = np.zeros(n, dtype=np.int64)
     seqh = np.zeros(n, dtype=np.uint64)
@@ -303,6 +314,14 @@ def _fingerprint_kernel(data, offsets, k, a, b, tables):
     values = np.empty(starts[n], dtype=np.uint32)
     for d in numba.prange(n):
         sh, nt, sq = _shingles(data, offsets[d], offsets[d + 1], k, tables)
+        lrow = np.full(n_lede, _EMPTY, dtype=np.uint32)
+        for i in range(min(lede_len, sh.shape[0])):
+            hv = np.uint64(_fmix32(sh[i]))
+            for p in range(n_lede):
+                v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
+                if v < lrow[p]:
+                    lrow[p] = v
+        lede[d, :] = lrow
         _sort_u32(sh, np.empty_like(sh))
         ntok[d] = nt
         seqh[d] = sq
@@ -326,7 +345,7 @@ def _fingerprint_kernel(data, offsets, k, a, b, tables):
     uvalues = np.empty(ustarts[n], dtype=np.uint32)
     for d in numba.prange(n):
         uvalues[ustarts[d] : ustarts[d + 1]] = values[starts[d] : starts[d] + uniq[d]]
-    return sigs, ustarts, uvalues, ntok, seqh
+    return sigs, ustarts, uvalues, ntok, seqh, lede
 
 
 @numba.njit(parallel=True, cache=True)
@@ -352,6 +371,9 @@ class Fingerprints:
     values: np.ndarray  # uint32, sorted and unique within each story
     n_tokens: np.ndarray  # (n,) int64 words in the fingerprint text
     text_hash: np.ndarray  # (n,) uint64 hash of the normalized token sequence (0: no tokens)
+    # (n, LEDE_PERM) uint32 lede sketches (see LEDE_SHINGLES); None or all-0xFFFFFFFF rows: no lede
+    # (earlier nights' canonicals: the state keeps no ledes)
+    lede: np.ndarray | None = None
 
     @property
     def n_shingles(self) -> np.ndarray:
@@ -372,12 +394,15 @@ class Fingerprints:
         for p in parts[1:]:
             offs.append(p.offsets[1:] + base)
             base += p.offsets[-1]
+        n_lede = min(LEDE_PERM, num_perm)
         return Fingerprints(
             np.concatenate([p.signatures for p in parts]),
             np.concatenate(offs),
             np.concatenate([p.values for p in parts]),
             np.concatenate([p.n_tokens for p in parts]),
             np.concatenate([p.text_hash for p in parts]),
+            np.concatenate([p.lede if p.lede is not None else np.full((len(p), n_lede), _EMPTY, np.uint32)
+                            for p in parts]),
         )
 
     def take(self, idx: np.ndarray) -> "Fingerprints":
@@ -385,7 +410,8 @@ class Fingerprints:
         offs = np.zeros(len(idx) + 1, np.int64)
         np.cumsum(lens, out=offs[1:])
         vals = np.concatenate([self.values[self.offsets[i] : self.offsets[i + 1]] for i in idx]) if len(idx) else self.values[:0]
-        return Fingerprints(self.signatures[idx], offs, vals, self.n_tokens[idx], self.text_hash[idx])
+        return Fingerprints(self.signatures[idx], offs, vals, self.n_tokens[idx], self.text_hash[idx],
+                            None if self.lede is None else self.lede[idx])
 
 
 def hash_strings(values: pa.Array) -> np.ndarray:
@@ -397,8 +423,8 @@ def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int)
     """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
     data, offsets = string_buffers(texts)
     a, b = permutations(num_perm, seed)
-    sigs, offs, vals, ntok, seqh = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES)
-    return Fingerprints(sigs, offs, vals, ntok, seqh)
+    sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES, LEDE_SHINGLES)
+    return Fingerprints(sigs, offs, vals, ntok, seqh, lede)
 
 
 def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:

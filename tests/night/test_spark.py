@@ -336,6 +336,10 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
                "published_at": "2026-11-21T08:00:00Z"},
               {"id": "brief-copy-2", "outlet": "tribune", "headline": heading, "published_at": "2026-11-21T08:00:00Z",
                "body": "\n".join(BRIEF[:3])}]
+    long_story = _paragraphs(21, 10)  # and a teaser of it: found through the lede keys
+    recs += [{"id": "long", "outlet": "alpha", "headline": "Long report", "body": "\n".join(long_story),
+              "published_at": day},
+             {"id": "teaser", "outlet": "beta", "headline": "Teaser", "body": long_story[0], "published_at": day}]
     b1, b2 = write_jsonl(tmp_path / "n1.jsonl", recs), write_jsonl(tmp_path / "n2.jsonl", night2)
     results = {}
     for engine in ("local", "spark"):
@@ -351,6 +355,7 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
     assert sum(cid["roundup"] == cid[f"{k}-full"] for k in reports) <= 1
     assert cid["copy"] == cid["x"] != cid["y"] and st.loc["copy", "relation"] == "near"
     assert cid["brief"] == cid["brief-copy"] != cid["brief-other"]
+    assert cid["long"] == cid["teaser"]
     dropped = [r[0].manifest["stages"]["verify"]["multi_topic_dropped"] for r in (results["local"], results["spark"])]
     assert dropped[0] == dropped[1] > 0
     assert results["spark"][1].counts["duplicates"] >= 1

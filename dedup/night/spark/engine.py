@@ -33,7 +33,7 @@ from dedup.night.manifest import finish_night
 log = logging.getLogger("dedup")
 
 MATCH_COLS = ["file_idx", "record", "story_id", "published_at", "words", "text_hash", "headline_hash", "n_shingles",
-              "signature", "shingles", "numbers", "numbers_known"]
+              "signature", "shingles", "numbers", "numbers_known", "lede"]
 
 
 def _sum_stats(rows: list[str]) -> ReadStats:
@@ -199,6 +199,8 @@ def run_night(settings, staging, night: str):
                 "story_id", "published_at", "words", "text_hash", "headline_hash", "signature", "shingles",
                 # The state keeps no number sequences: the brief rule and the veto skip these.
                 F.expr("X''").alias("numbers"), F.lit(False).alias("numbers_known"),
+                # Nor ledes: earlier canonicals are found by the signature's bands only (as locally).
+                F.expr("X''").alias("lede"),
                 F.lit(0).alias("file_idx"), F.lit(0).cast("long").alias("record"),
                 (F.length("shingles") / 4).cast("long").alias("n_shingles"),
                 F.lit(True).alias("fixed"), F.lit(0).alias("g"), (-F.length("shingles") / 4).cast("long").alias("neg_shingles"),

@@ -78,6 +78,8 @@ def candidates(nodes, d, bands: int, rows: int):
 
     F = _F()
     keys = nodes.select("node", "signature").mapInArrow(partial(P.band_rows, bands=bands, rows=rows), P.BAND_DDL)
+    keys = keys.unionByName(nodes.where(F.length("lede") > 0).select("node", "lede").mapInArrow(P.lede_rows,
+                                                                                                 P.BAND_DDL))
     keys = keys.unionByName(nodes.select(F.lit(-1).alias("band"), F.col("text_hash").alias("key"), "node"))
     keys = keys.unionByName(
         nodes.where((F.col("words") < d.short_words) & (F.col("headline_hash") != 0))

@@ -45,13 +45,14 @@ CLEAN_FIELDS = [
     ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
     ("numbers", pa.binary()), ("numbers_known", pa.bool_()), ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
     ("seconds", pa.float64()), ("fp_seconds", pa.float64()), ("kept_keys", pa.binary()), ("removed_keys", pa.binary()),
+    ("lede", pa.binary()),
 ]
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
              "headline string, published_at timestamp, was_html boolean, body_clean string, agency string, "
              "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
              "n_shingles long, signature binary, shingles binary, numbers binary, numbers_known boolean, "
              "reason string, raw string, line string, stories long, seconds double, fp_seconds double, "
-             "kept_keys binary, removed_keys binary")
+             "kept_keys binary, removed_keys binary, lede binary")
 
 CHROME_DDL = "key long, stories long"
 REPORTS_DDL = spark_ddl(CHROME_REPORTS_SCHEMA)
@@ -215,6 +216,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
                 "signature": packed(np.arange(n + 1) * sig.shape[1], sig.reshape(-1)),
                 "shingles": packed(fp.offsets, fp.values),
                 "numbers": packed(*numbers), "numbers_known": known,
+                "lede": packed(np.arange(n + 1) * fp.lede.shape[1], fp.lede.reshape(-1)),
                 "kept_keys": lists_to_packed(c.kept_keys.filter(keep)),
                 "removed_keys": lists_to_packed(c.removed_keys.filter(keep)),
             })
@@ -264,6 +266,27 @@ def text_loss_rows(batches: Iterator[pa.RecordBatch]):
 
 
 # -- candidates, verify, cluster ---------------------------------------------------------------
+
+# Band ids of the lede keys (``dedup.stages.candidates.lede_keys``): apart from the signature's
+# bands (0..bands-1), the text hash (-1) and the headline hash (-2).
+LEDE_BAND_BASE = -10
+
+
+def lede_rows(batches: Iterator[pa.RecordBatch]):
+    """(node, lede) of rows that have a lede sketch -> one (band, key, node) row per lede band."""
+    from dedup.stages.candidates import LEDE_BANDS, lede_keys
+
+    for b in batches:
+        n = b.num_rows
+        if not n:
+            continue
+        _, vals = unpacked(b.column("lede"))
+        keys = np.stack(lede_keys(vals.reshape(n, -1)))  # (LEDE_BANDS, n)
+        node = b.column("node").to_numpy()
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.repeat(LEDE_BAND_BASE - np.arange(LEDE_BANDS, dtype=np.int32), n)),
+             pa.array(as_signed(keys.reshape(-1))), pa.array(np.tile(node, LEDE_BANDS))], names=["band", "key", "node"])
+
 
 def band_rows(batches: Iterator[pa.RecordBatch], bands: int, rows: int):
     """(node, signature) -> one (band, key, node) row per band (``dedup.stages.candidates.band_keys``)."""
