@@ -27,7 +27,7 @@ from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, pea
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_reject_ratio
 from dedup.night.staging import Staging, read_spill, write_spill
-from dedup.night.state import load_window, write_night
+from dedup.night.state import fingerprint_settings, load_window, write_night
 from dedup.night.write import write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
@@ -257,7 +257,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("state") as st:
         try:
-            window = load_window(settings.state_path, night, settings.state.retention_days)
+            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d))
         except StateError as e:
             raise StateFailed(str(e)) from None
         st.update(nights=len(window.nights), clusters=window.n)
@@ -366,7 +366,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             st.update(**counts)
             top_chrome = clean.top_removed(removed_lines, 50)
             state_meta = write_night(staging.state_dir, night, state_canon, state_members,
-                                     model, model.outlet_stories, top_chrome)
+                                     model, model.outlet_stories, top_chrome, fingerprint_settings(d))
             st.update(state_clusters=state_meta["rows"]["canonicals"])
         finally:
             for finish in finish_stories:

@@ -16,7 +16,16 @@ Layout (format version ``STATE_VERSION``)::
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
-        manifest.json        version, night, row counts and the sha256 of each file above
+        manifest.json        version, night, row counts, the sha256 of each file above, and
+                             ``fingerprint``: the settings its fingerprints were made under
+                             (``fingerprint_settings``: shingle_size, num_perm, seed, text_version)
+
+A window night fingerprinted under other settings than tonight's is never compared as if alike:
+the local engine re-fingerprints its canonicals from their stored text (``body`` is the cleaned
+text the fingerprint was made from); the Spark engine stops before any work (``ConfigError``)
+saying what changed. A night written before the settings were recorded is spot-checked: a
+sample of its canonicals is fingerprinted under tonight's settings and compared with the stored
+fingerprints; equal, it is read as is, otherwise treated as made under other settings.
 
 A night is matched against the *window*: the nights before it, at most ``state.retention_days``
 back. Only earlier nights count, so a rerun of a night sees exactly what its first run saw and
@@ -32,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +52,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import layout
-from dedup.errors import StateError
+from dedup.errors import ConfigError, StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
 from dedup.stages.chrome import ChromeModel, ReportSets
+from dedup.stages.fingerprint import Fingerprints, fingerprint
+from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
+
+log = logging.getLogger("dedup")
 
 STATE_VERSION = 2
 # Versions this dedup reads. Version 1 has no report sketches: its story counts are read, and its
@@ -63,6 +77,83 @@ def files_of(version: int) -> tuple[str, ...]:
     """The files a state night of that format version holds."""
     return FILES_V1 if version == 1 else FILES
 
+
+
+# Canonicals of a night written before fingerprint settings were recorded that are fingerprinted
+# again to tell which settings made them: equal signatures and shingle sets on all of them (bar a
+# hash collision) mean the same settings.
+SPOT_CHECK_ROWS = 16
+
+
+def fingerprint_settings(dedup) -> dict:
+    """What a state night's fingerprints (signatures, shingle sets, text hashes) depend on, from a
+    ``config.DedupSettings``: ``{"shingle_size", "num_perm", "seed", "text_version"}`` (ints;
+    text_version is ``dedup.stages.text.normalize.TEXT_VERSION``). Recorded in each state
+    night's manifest."""
+    return {"shingle_size": int(dedup.shingle_size), "num_perm": int(dedup.num_perm), "seed": int(dedup.seed),
+            "text_version": TEXT_VERSION}
+
+
+def refingerprint(body: pa.Array | pa.ChunkedArray, fp: dict) -> Fingerprints:
+    """Fingerprints of stored canonical text (the state's ``body``, the cleaned text) under the
+    settings ``fp`` (``fingerprint_settings``): what the clean stage computes for a story."""
+    return fingerprint(fingerprint_text(body), num_perm=fp["num_perm"], shingle_size=fp["shingle_size"], seed=fp["seed"])
+
+
+def _differences(recorded: dict, fp: dict) -> str:
+    return ", ".join(f"{k}={recorded.get(k)} (this run: {fp[k]})" for k in fp if recorded.get(k) != fp[k])
+
+
+def _spot_check(d: Path, fp: dict) -> bool:
+    """True when the first ``SPOT_CHECK_ROWS`` canonicals of the night in ``d`` fingerprint under
+    ``fp`` exactly as stored."""
+    import pyarrow.dataset as ds
+
+    t = ds.dataset(d / "canonicals.parquet", format="parquet").head(
+        SPOT_CHECK_ROWS, columns=["body", "signature", "shingles", "text_hash"])
+    if not t.num_rows:
+        return True
+    f = refingerprint(t.column("body"), fp)
+    stored_sig = pc.list_flatten(t.column("signature").combine_chunks()).to_numpy()
+    col = t.column("shingles").combine_chunks()
+    stored_sets = pc.list_flatten(col).to_numpy().astype(np.uint32)
+    stored_off = np.asarray(col.offsets.to_numpy(), np.int64) - int(col.offsets[0].as_py())
+    return (stored_sig.size == f.signatures.size and np.array_equal(stored_sig.astype(np.uint32), f.signatures.reshape(-1))
+            and np.array_equal(stored_off, f.offsets) and np.array_equal(stored_sets, f.values)
+            and np.array_equal(t.column("text_hash").to_numpy().astype(np.uint64), f.text_hash))
+
+
+def stale_nights(state_path: Path, nights: list[str], fp: dict) -> dict[str, str]:
+    """The nights of ``nights`` whose fingerprints were not made under ``fp``
+    (``fingerprint_settings``), each with what differs (one phrase). Nights written before the
+    settings were recorded are spot-checked (``SPOT_CHECK_ROWS``) and logged once."""
+    out = {}
+    for x in nights:
+        d = night_dir(state_path, x)
+        recorded = json.loads((d / "manifest.json").read_text()).get("fingerprint")
+        if recorded is not None:
+            if any(recorded.get(k) != fp[k] for k in fp):
+                out[x] = _differences(recorded, fp)
+            continue
+        if _spot_check(d, fp):
+            log.info("state night %s was written before fingerprint settings were recorded; its canonicals "
+                     "fingerprint as stored under this run's settings (%s): read as is", x, fp)
+        else:
+            out[x] = "settings not recorded (written by an older dedup) and its canonicals do not fingerprint as " \
+                     "stored under this run's"
+    return out
+
+
+def refuse_stale(state_path: Path, nights: list[str], fp: dict, engine: str) -> None:
+    """For an engine that cannot re-fingerprint a window: raise ``ConfigError`` (exit 2, one
+    line) when a night of ``nights`` was fingerprinted under other settings than ``fp``."""
+    stale = stale_nights(state_path, nights, fp)
+    if stale:
+        first = sorted(stale)[0]
+        raise ConfigError(
+            f"state night(s) {', '.join(sorted(stale))} were fingerprinted under other settings: {stale[first]}; "
+            f"the {engine} engine does not re-fingerprint a window: restore those dedup settings, run this night "
+            f"with run.engine: local (it re-fingerprints the window from the stored text), or use a new state.path")
 
 
 # Paths come from ``dedup.layout``; these names are what the rest of the night imports.
@@ -115,16 +206,25 @@ def empty_window() -> Window:
     return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
 
 
-def load_window(state_path: Path, night: str, retention_days: int) -> Window:
-    """The nights before ``night`` within the retention window, checked and merged."""
+def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None) -> Window:
+    """The nights before ``night`` within the retention window, checked and merged.
+
+    With ``fp`` (``fingerprint_settings`` of this run), the canonicals of nights fingerprinted
+    under other settings are re-fingerprinted from their stored text (logged as a warning)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
+    stale = stale_nights(state_path, nights, fp) if fp is not None else {}
+    if stale:
+        log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
+                    "re-fingerprinted from the stored text under this run's, every night until they leave the window",
+                    ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, members, chromes = [], [], []
     for x in nights:
         d = night_dir(state_path, x)
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
-        canon.append(_read(d / "canonicals.parquet", CANONICALS_SCHEMA))
+        t = _read(d / "canonicals.parquet", CANONICALS_SCHEMA)
+        canon.append(_with_fingerprints(t, refingerprint(t.column("body"), fp)) if x in stale else t)
         members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
         chromes.append(_read_chrome(d))
     c = pa.concat_tables(canon)
@@ -138,6 +238,18 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
     return Window(nights, c, m, ChromeModel.combine(chromes))
+
+
+def _with_fingerprints(t: pa.Table, f: Fingerprints) -> pa.Table:
+    """``t`` (CANONICALS_SCHEMA) with its signature, shingles and text_hash columns replaced by ``f``'s."""
+    n = len(f)
+    sig = pa.FixedSizeListArray.from_arrays(pa.array(f.signatures.reshape(-1), pa.uint32()),
+                                            f.signatures.shape[1]).cast(pa.list_(pa.uint32()))
+    sets = pa.LargeListArray.from_arrays(pa.array(f.offsets), pa.array(f.values, pa.uint32()))
+    assert n == t.num_rows
+    for name, col in (("signature", sig), ("shingles", sets), ("text_hash", pa.array(f.text_hash, pa.uint64()))):
+        t = t.set_column(t.schema.get_field_index(name), name, col)
+    return t
 
 
 def _read_chrome(d: Path) -> ChromeModel:
@@ -189,8 +301,10 @@ def _verify(d: Path, night: str) -> None:
 
 def write_night(
     dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict,
-    chrome_lines: pa.Table,
+    chrome_lines: pa.Table, fp: dict | None = None,
 ) -> dict:
+    """Write the night's state tables under ``dest`` and then its manifest; ``fp``
+    (``fingerprint_settings``) is what the canonicals' fingerprints were made under."""
     dest.mkdir(parents=True, exist_ok=True)
     pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
     pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
@@ -205,17 +319,21 @@ def write_night(
                    dest / "outlets.parquet", compression="zstd")
     pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
     return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
-                                        "chrome_keys": int(chrome.keys.size)})
+                                        "chrome_keys": int(chrome.keys.size)}, fp)
 
 
-def write_manifest(dest: Path, night: str, rows: dict) -> dict:
-    """The night's manifest, written last: its checksums vouch for the files beside it."""
+def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None) -> dict:
+    """The night's manifest, written last: its checksums vouch for the files beside it. ``fp``
+    (``fingerprint_settings``) is recorded as ``fingerprint``; without it the night reads as
+    written by an older dedup (spot-checked)."""
     meta = {
         "version": STATE_VERSION,
         "night": night,
         "rows": rows,
         "sha256": {name: _sha256(dest / name) for name in FILES},
     }
+    if fp is not None:
+        meta["fingerprint"] = dict(fp)
     (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
