@@ -13,8 +13,7 @@ report's earlier cluster.
     python bench/nights.py --n 1050000 --nights 7 --keep /big/dir   # the issue's week: ~150k a night
     python bench/nights.py --n 30000 --code /path/to/old-checkout,.  # two versions, night by night side by side
 
-With ``--code A,B`` every night is run by each checkout in turn (``PYTHONPATH`` set to it, run as
-``python -m dedup``), each into its own output, so the versions share the machine's load night by
+With ``--code A,B`` every night is run by each checkout in turn (first on ``sys.path``), each into its own output, so the versions share the machine's load night by
 night; the table gives one row per (night, code). The first/last ratios of seconds per story and
 peak RSS are printed per code. Run it with the project's interpreter (``.venv/bin/python``).
 """
@@ -87,7 +86,10 @@ def late_joined(stories: pd.DataFrame, gold: pd.DataFrame, night: np.ndarray, i:
 
 def run_night(code: Path, batch: Path, out: Path, date: str, workers: int, logs: Path, over: list[str]):
     env = dict(os.environ, PYTHONPATH=str(code))
-    cmd = [sys.executable, "-m", "dedup", "run", "--input", str(batch), "--output", str(out), "--run-date", date,
+    # Not ``-m dedup``: that puts the working directory (this checkout) ahead of PYTHONPATH.
+    boot = f"import runpy, sys; sys.path.insert(0, {str(code)!r}); sys.argv[0] = 'dedup'; " \
+           "runpy.run_module('dedup', run_name='__main__')"
+    cmd = [sys.executable, "-c", boot, "run", "--input", str(batch), "--output", str(out), "--run-date", date,
            "--workers", str(workers), "--quiet"]
     if over:
         cfg = logs / f"config-{out.name}.yaml"
