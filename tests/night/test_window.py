@@ -101,3 +101,32 @@ def test_spark_refuses_a_window_made_under_other_settings_before_any_work(tmp_pa
     assert r.exit_code == 2, r.output
     assert "shingle_size=4 (this run: 6)" in r.output
     assert not (out / "stories" / f"run_date={N2}").exists()
+
+
+def test_the_window_index_is_looked_up_and_reads_only_candidate_canonicals(tmp_path):
+    n1, n2 = _batches(tmp_path)
+    for out in ("indexed", "unindexed"):
+        _run(n1, tmp_path / out, N1)
+    # A night without an index (as the Spark engine or an older dedup writes) is indexed in memory.
+    mf = night_dir(tmp_path / "unindexed" / "_state", N1) / "manifest.json"
+    meta = json.loads(mf.read_text())
+    meta.pop("index")
+    mf.write_text(json.dumps(meta))
+    runs = {out: _run(n2, tmp_path / out, N2).manifest["stages"] for out in ("indexed", "unindexed")}
+    pd.testing.assert_frame_equal(_stories(tmp_path / "indexed", N2), _stories(tmp_path / "unindexed", N2))
+    w = runs["indexed"]["window"]
+    assert (w["mapped_nights"], w["built_nights"]) == (1, 0)
+    assert (runs["unindexed"]["window"]["mapped_nights"], runs["unindexed"]["window"]["built_nights"]) == (0, 1)
+    # Tonight's two stories hit the wire report and o0, not the two other unrelated stories.
+    assert runs["indexed"]["state"]["clusters"] == 4 and w["candidates"] == 2
+
+
+def test_a_corrupted_window_index_is_refused(tmp_path):
+    from dedup.errors import StateFailed
+
+    n1, n2 = _batches(tmp_path)
+    _run(n1, tmp_path / "out", N1)
+    p = night_dir(tmp_path / "out" / "_state", N1) / "index" / "band_keys.npy"
+    p.write_bytes(p.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(StateFailed, match="index/band_keys.npy"):
+        _run(n2, tmp_path / "out", N2)
