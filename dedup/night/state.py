@@ -306,7 +306,13 @@ class Window:
         parts, where = [], []
         for x in np.unique(nof):
             at = np.flatnonzero(nof == x)
-            f = pq.ParquetFile(night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet")
+            path = night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet"
+            if path.is_dir():  # the Spark engine's part files: read whole, no row-group arithmetic
+                parts.append(pq.read_table(path, columns=["body"]).column("body").take(pa.array(rof[at], pa.int64()))
+                             .cast(pa.large_string()))
+                where.append(at)
+                continue
+            f = pq.ParquetFile(path)
             starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
             rg = np.searchsorted(starts, rof[at], "right") - 1
             groups = np.unique(rg)
