@@ -27,7 +27,7 @@ from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, pea
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.staging import Staging, read_spill, write_spill
-from dedup.night.state import load_window, write_night
+from dedup.night.state import Window, fingerprint_settings, load_window, write_night
 from dedup.night.write import write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
@@ -259,6 +259,50 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     return out
 
 
+def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table | None, d, n: int):
+    """The window's canonicals that share a candidate key with tonight's stories: (the window cut
+    to them, their Fingerprints, counts). Keys: each LSH band (looked up in each night's
+    ``NightIndex``), the text hash, and the headline hash of short stories (as ``run_night``'s
+    ``extra_keys``). A bucket holding one of tonight's stories holds every window canonical with
+    its key, so the pairs with tonight's stories are those of the whole window."""
+    fpd = fingerprint_settings(d)
+    counts = {"rows": 0, "mapped": 0, "built": 0, "stale": 0}
+    if not window.n:
+        return window, Fingerprints.concat([], d.num_perm), counts
+    if not n:
+        sub, wfp = window.select(np.empty(0, np.int64), {}, d.num_perm, np.empty(0, np.uint64))
+        return sub, wfp, counts
+    bands, rows = cand.lsh_params(d.candidate_threshold, d.num_perm)
+    tonight = cand.band_keys(np.concatenate([f.signatures for f in fps]), bands, rows)
+    text_hash = window.canonicals.column("text_hash").to_numpy().copy()
+    hit = np.zeros(window.n, bool)
+    indexes = {}
+    for x in range(len(window.nights)):
+        live = np.flatnonzero(window.night_of == x)
+        if not live.size:
+            continue
+        ix = window.index(x, fpd, bands, rows)
+        indexes[x] = ix
+        counts["mapped" if ix.mapped else "built"] += 1
+        if ix.text_hash is not None:
+            counts["stale"] += 1
+            text_hash[live] = ix.text_hash[window.row_of[live]]
+        # Rows of this night that are the latest row of their cluster, by their row in the night.
+        glob = np.full(ix.keys.shape[1], -1, np.int64)
+        glob[window.row_of[live]] = live
+        g = glob[ix.lookup(tonight)]
+        hit[g[g >= 0]] = True
+    hit |= np.isin(text_hash, np.concatenate([f.text_hash for f in fps]))
+    wc = window.canonicals
+    w_short = (wc.column("words").to_numpy() < d.short_words) & (wc.column("headline_hash").to_numpy() != 0)
+    t_head = meta.column("headline_hash").to_numpy()[meta.column("words").to_numpy() < d.short_words]
+    hit |= w_short & np.isin(wc.column("headline_hash").to_numpy(), t_head[t_head != 0])
+    sel = np.flatnonzero(hit)
+    counts["rows"] = int(sel.size)
+    sub, wfp = window.select(sel, indexes, d.num_perm, text_hash)
+    return sub, wfp, counts
+
+
 def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     """The local engine's night inside ``staging`` (``dedup.night.run.run`` holds the lock and commits)."""
     numba.set_num_threads(min(settings.run.workers, numba.config.NUMBA_NUM_THREADS))
@@ -276,7 +320,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("state") as st:
         try:
-            window = load_window(settings.state_path, night, settings.state.retention_days)
+            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d))
         except StateError as e:
             raise StateFailed(str(e)) from None
         st.update(nights=len(window.nights), clusters=window.n)
@@ -295,13 +339,18 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         c.chrome_removed, c.removed_lines, c.spills, c.meta, c.fingerprints, c.n)
     html_count = r.html
 
-    # Tonight's stories come after the window's canonicals: rows [0, ns) are earlier nights'
-    # clusters, which keep their ids and canonicals; rows [ns, ns + n) are tonight's stories.
+    # The window is matched through its band-key index: only the canonicals sharing a key (an
+    # LSH band, the exact text, a short story's headline) with one of tonight's stories are read
+    # and take part; the others cannot pair with tonight's stories.
+    with sl.stage("window") as st:
+        window, wfp, hit = _window_candidates(window, fps, meta, d, n)
+        st.update(candidates=int(hit["rows"]), mapped_nights=hit["mapped"], built_nights=hit["built"],
+                  refingerprinted_nights=hit["stale"])
+    # Tonight's stories come after the window's candidate canonicals: rows [0, ns) are earlier
+    # nights' clusters, which keep their ids and canonicals; rows [ns, ns + n) are tonight's stories.
     ns = window.n
     wc = window.canonicals
-    fp_all = Fingerprints.concat(
-        [Fingerprints(window.signatures(d.num_perm), *window.shingle_sets(), wc.column("words").to_numpy(),
-                      wc.column("text_hash").to_numpy())] + fps, d.num_perm)
+    fp_all = Fingerprints.concat([wfp] + fps, d.num_perm)
     fps.clear()  # one copy of the batch's fingerprints from here on
     N = ns + n
     story_ids = np.array(wc.column("story_id").to_pylist() + (meta.column("story_id").to_pylist() if n else []), dtype=object)
@@ -389,7 +438,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             st.update(**counts)
             top_chrome = clean.top_removed(removed_lines, 50)
             state_meta = write_night(staging.state_dir, night, state_canon, state_members,
-                                     model, model.outlet_stories, top_chrome)
+                                     model, model.outlet_stories, top_chrome, fingerprint_settings(d),
+                                     lsh=(cands.bands, cands.rows))
             st.update(state_clusters=state_meta["rows"]["canonicals"])
         finally:
             for finish in finish_stories:

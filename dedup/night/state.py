@@ -16,7 +16,16 @@ Layout (format version ``STATE_VERSION``)::
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
-        manifest.json        version, night, row counts and the sha256 of each file above
+        manifest.json        version, night, row counts, the sha256 of each file above, and
+                             ``fingerprint``: the settings its fingerprints were made under
+                             (``fingerprint_settings``: shingle_size, num_perm, seed, text_version)
+
+A window night fingerprinted under other settings than tonight's is never compared as if alike:
+the local engine re-fingerprints its canonicals from their stored text (``body`` is the cleaned
+text the fingerprint was made from); the Spark engine stops before any work (``ConfigError``)
+saying what changed. A night written before the settings were recorded is spot-checked: a
+sample of its canonicals is fingerprinted under tonight's settings and compared with the stored
+fingerprints; equal, it is read as is, otherwise treated as made under other settings.
 
 A night is matched against the *window*: the nights before it, at most ``state.retention_days``
 back. Only earlier nights count, so a rerun of a night sees exactly what its first run saw and
@@ -32,19 +41,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import layout
-from dedup.errors import StateError
+from dedup.errors import ConfigError, StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
 from dedup.stages.chrome import ChromeModel, ReportSets
+from dedup.stages.fingerprint import Fingerprints, fingerprint
+from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
+
+log = logging.getLogger("dedup")
 
 STATE_VERSION = 2
 # Versions this dedup reads. Version 1 has no report sketches: its story counts are read, and its
@@ -63,6 +78,83 @@ def files_of(version: int) -> tuple[str, ...]:
     """The files a state night of that format version holds."""
     return FILES_V1 if version == 1 else FILES
 
+
+
+# Canonicals of a night written before fingerprint settings were recorded that are fingerprinted
+# again to tell which settings made them: equal signatures and shingle sets on all of them (bar a
+# hash collision) mean the same settings.
+SPOT_CHECK_ROWS = 16
+
+
+def fingerprint_settings(dedup) -> dict:
+    """What a state night's fingerprints (signatures, shingle sets, text hashes) depend on, from a
+    ``config.DedupSettings``: ``{"shingle_size", "num_perm", "seed", "text_version"}`` (ints;
+    text_version is ``dedup.stages.text.normalize.TEXT_VERSION``). Recorded in each state
+    night's manifest."""
+    return {"shingle_size": int(dedup.shingle_size), "num_perm": int(dedup.num_perm), "seed": int(dedup.seed),
+            "text_version": TEXT_VERSION}
+
+
+def refingerprint(body: pa.Array | pa.ChunkedArray, fp: dict) -> Fingerprints:
+    """Fingerprints of stored canonical text (the state's ``body``, the cleaned text) under the
+    settings ``fp`` (``fingerprint_settings``): what the clean stage computes for a story."""
+    return fingerprint(fingerprint_text(body), num_perm=fp["num_perm"], shingle_size=fp["shingle_size"], seed=fp["seed"])
+
+
+def _differences(recorded: dict, fp: dict) -> str:
+    return ", ".join(f"{k}={recorded.get(k)} (this run: {fp[k]})" for k in fp if recorded.get(k) != fp[k])
+
+
+def _spot_check(d: Path, fp: dict) -> bool:
+    """True when the first ``SPOT_CHECK_ROWS`` canonicals of the night in ``d`` fingerprint under
+    ``fp`` exactly as stored."""
+    import pyarrow.dataset as ds
+
+    t = ds.dataset(d / "canonicals.parquet", format="parquet").head(
+        SPOT_CHECK_ROWS, columns=["body", "signature", "shingles", "text_hash"])
+    if not t.num_rows:
+        return True
+    f = refingerprint(t.column("body"), fp)
+    stored_sig = pc.list_flatten(t.column("signature").combine_chunks()).to_numpy()
+    col = t.column("shingles").combine_chunks()
+    stored_sets = pc.list_flatten(col).to_numpy().astype(np.uint32)
+    stored_off = np.asarray(col.offsets.to_numpy(), np.int64) - int(col.offsets[0].as_py())
+    return (stored_sig.size == f.signatures.size and np.array_equal(stored_sig.astype(np.uint32), f.signatures.reshape(-1))
+            and np.array_equal(stored_off, f.offsets) and np.array_equal(stored_sets, f.values)
+            and np.array_equal(t.column("text_hash").to_numpy().astype(np.uint64), f.text_hash))
+
+
+def stale_nights(state_path: Path, nights: list[str], fp: dict) -> dict[str, str]:
+    """The nights of ``nights`` whose fingerprints were not made under ``fp``
+    (``fingerprint_settings``), each with what differs (one phrase). Nights written before the
+    settings were recorded are spot-checked (``SPOT_CHECK_ROWS``) and logged once."""
+    out = {}
+    for x in nights:
+        d = night_dir(state_path, x)
+        recorded = json.loads((d / "manifest.json").read_text()).get("fingerprint")
+        if recorded is not None:
+            if any(recorded.get(k) != fp[k] for k in fp):
+                out[x] = _differences(recorded, fp)
+            continue
+        if _spot_check(d, fp):
+            log.info("state night %s was written before fingerprint settings were recorded; its canonicals "
+                     "fingerprint as stored under this run's settings (%s): read as is", x, fp)
+        else:
+            out[x] = "settings not recorded (written by an older dedup) and its canonicals do not fingerprint as " \
+                     "stored under this run's"
+    return out
+
+
+def refuse_stale(state_path: Path, nights: list[str], fp: dict, engine: str) -> None:
+    """For an engine that cannot re-fingerprint a window: raise ``ConfigError`` (exit 2, one
+    line) when a night of ``nights`` was fingerprinted under other settings than ``fp``."""
+    stale = stale_nights(state_path, nights, fp)
+    if stale:
+        first = sorted(stale)[0]
+        raise ConfigError(
+            f"state night(s) {', '.join(sorted(stale))} were fingerprinted under other settings: {stale[first]}; "
+            f"the {engine} engine does not re-fingerprint a window: restore those dedup settings, run this night "
+            f"with run.engine: local (it re-fingerprints the window from the stored text), or use a new state.path")
 
 
 # Paths come from ``dedup.layout``; these names are what the rest of the night imports.
@@ -86,45 +178,205 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# The window's columns held in memory: every canonical's ids, dates and hashes (tens of bytes a
+# row). Bodies, signatures and shingle sets stay on disk and are read for candidate rows only.
+LIGHT_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in ("body", "signature", "shingles")]
+LIGHT_SCHEMA = pa.schema([CANONICALS_SCHEMA.field(n) for n in LIGHT_COLUMNS])
+# Rows per Parquet row group of canonicals.parquet (local engine): the bodies of a few candidate
+# rows are read by row group.
+CANON_ROW_GROUP = 8192
+INDEX_DIR = "index"  # beside a night's files: its band-key index and fingerprints as .npy (``write_index``)
+INDEX_FILES = ("band_keys.npy", "band_rows.npy", "signatures.npy", "shingle_offsets.npy", "shingle_values.npy")
+
+
+@dataclass
+class NightIndex:
+    """One window night's canonicals as numbers: per LSH band the band keys sorted with the row
+    each came from, and the rows' fingerprints. Memory-mapped from the night's ``index/`` when
+    it was written under tonight's settings and LSH; else built in memory (once a night)."""
+    keys: np.ndarray  # (bands, n) uint64, each band's keys sorted
+    rows: np.ndarray  # (bands, n) int32, the row (in canonicals.parquet) of each key
+    signatures: np.ndarray  # (n, num_perm) uint32
+    offsets: np.ndarray  # (n + 1,) int64
+    values: np.ndarray  # uint32 shingle sets (CSR)
+    mapped: bool
+    text_hash: np.ndarray | None = None  # (n,) uint64 when re-fingerprinted (the stored ones are stale)
+
+    def lookup(self, tonight: np.ndarray) -> np.ndarray:
+        """Rows (int64, with repeats) sharing a band key with any column of ``tonight`` ((bands, m) uint64)."""
+        hits = []
+        for b in range(tonight.shape[0]):
+            k = self.keys[b]
+            lo = np.searchsorted(k, tonight[b], "left")
+            hi = np.searchsorted(k, tonight[b], "right")
+            cnt = hi - lo
+            tot = int(cnt.sum())
+            if not tot:
+                continue
+            # Every position in [lo, hi) of every hit, without a Python loop.
+            starts = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+            hits.append(np.asarray(self.rows[b])[starts + np.arange(tot)])
+        return np.unique(np.concatenate(hits)).astype(np.int64) if hits else np.empty(0, np.int64)
+
+
+def build_index(signatures: np.ndarray, offsets: np.ndarray, values: np.ndarray, bands: int, rows: int,
+                mapped: bool = False) -> NightIndex:
+    """A ``NightIndex`` of fingerprints in memory: ``band_keys`` of the signatures, sorted per band."""
+    from dedup.stages.candidates import band_keys
+
+    n = signatures.shape[0]
+    keys = band_keys(signatures, bands, rows) if n else np.empty((bands, 0), np.uint64)
+    order = np.argsort(keys, axis=1, kind="stable")
+    return NightIndex(np.take_along_axis(keys, order, 1), order.astype(np.int32), signatures, offsets, values, mapped)
+
+
 @dataclass
 class Window:
     nights: list[str]
-    canonicals: pa.Table  # latest row per cluster_id, CANONICALS_SCHEMA
+    canonicals: pa.Table  # latest row per cluster_id (LIGHT_SCHEMA, or CANONICALS_SCHEMA for a subset)
     members: pa.Table  # unique (cluster_id, story_id), MEMBERS_SCHEMA
     chrome: ChromeModel
+    night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
+    row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
+    state_path: Path | None = None
+    stale: dict | None = None  # nights made under other fingerprint settings (``stale_nights``)
 
     @property
     def n(self) -> int:
         return self.canonicals.num_rows
 
-    def signatures(self, num_perm: int) -> np.ndarray:
-        if not self.n:
-            return np.empty((0, num_perm), np.uint32)
-        flat = pc.list_flatten(self.canonicals.column("signature").combine_chunks()).to_numpy()
-        return flat.reshape(self.n, -1).astype(np.uint32, copy=False)
+    def index(self, x: int, fp: dict, bands: int, rows: int) -> NightIndex:
+        """Night ``nights[x]``'s index under this run's settings ``fp`` and LSH (bands, rows)."""
+        night = self.nights[x]
+        d = night_dir(self.state_path, night)
+        if night in (self.stale or {}):
+            t = pq.read_table(d / "canonicals.parquet", columns=["body"])
+            f = refingerprint(t.column("body"), fp)
+            ix = build_index(f.signatures, f.offsets, f.values, bands, rows)
+            ix.text_hash = f.text_hash
+            return ix
+        meta = json.loads((d / "manifest.json").read_text()).get("index")
+        if meta and meta.get("bands") == bands and meta.get("rows") == rows and meta.get("fingerprint") == fp:
+            a = {name: np.load(d / INDEX_DIR / name, mmap_mode="r") for name in INDEX_FILES}
+            return NightIndex(a["band_keys.npy"], a["band_rows.npy"], a["signatures.npy"], a["shingle_offsets.npy"],
+                              a["shingle_values.npy"], True)
+        # No index (written by Spark or an older dedup) or other LSH settings: built here.
+        t = _read(d / "canonicals.parquet", pa.schema([CANONICALS_SCHEMA.field("signature"),
+                                                       CANONICALS_SCHEMA.field("shingles")]))
+        sig, off, val = _fingerprint_arrays(t, fp["num_perm"])
+        return build_index(sig, off, val, bands, rows)
 
-    def shingle_sets(self) -> tuple[np.ndarray, np.ndarray]:
-        col = self.canonicals.column("shingles").combine_chunks()
-        offsets = np.asarray(col.offsets.to_numpy(), dtype=np.int64) - int(col.offsets[0].as_py()) if self.n \
-            else np.zeros(1, np.int64)
-        values = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False) if self.n else np.empty(0, np.uint32)
-        return offsets, values
+    def select(self, rows: np.ndarray, indexes: dict[int, NightIndex], num_perm: int,
+               text_hash: np.ndarray) -> tuple["Window", Fingerprints]:
+        """The window cut to ``rows`` (sorted int64 rows of ``canonicals``): a Window whose
+        canonicals carry every CANONICALS_SCHEMA column (bodies read by row group), and their
+        fingerprints in that order (signatures and shingle sets gathered from the indexes;
+        ``text_hash`` (n,) uint64 the whole window's, as of this run's settings)."""
+        k = len(rows)
+        sig = np.empty((k, num_perm), np.uint32)
+        lens = np.zeros(k, np.int64)
+        nof, rof = self.night_of[rows], self.row_of[rows]
+        for x in np.unique(nof):
+            at = np.flatnonzero(nof == x)
+            ix = indexes[int(x)]
+            sig[at] = ix.signatures[rof[at]]
+            lens[at] = np.asarray(ix.offsets[rof[at] + 1]) - np.asarray(ix.offsets[rof[at]])
+        off = np.zeros(k + 1, np.int64)
+        np.cumsum(lens, out=off[1:])
+        val = np.empty(int(off[-1]), np.uint32)
+        for x in np.unique(nof):
+            at = np.flatnonzero(nof == x)
+            ix = indexes[int(x)]
+            _gather_sets(np.asarray(ix.offsets), np.asarray(ix.values), rof[at], off, at, val)
+        light = self.canonicals.take(pa.array(rows, pa.int64()))
+        light = light.set_column(light.schema.get_field_index("text_hash"), "text_hash",
+                                 pa.array(text_hash[rows], pa.uint64()))
+        body = pa.chunked_array([pa.array([], pa.large_string())]) if not k else self._bodies(nof, rof)
+        canon = light.append_column("body", body)
+        canon = canon.append_column("signature", pa.FixedSizeListArray.from_arrays(
+            pa.array(sig.reshape(-1), pa.uint32()), num_perm).cast(pa.list_(pa.uint32())))
+        canon = canon.append_column("shingles", pa.LargeListArray.from_arrays(pa.array(off), pa.array(val, pa.uint32())))
+        canon = canon.select(CANONICALS_SCHEMA.names).cast(CANONICALS_SCHEMA)
+        th = canon.column("text_hash").to_numpy()
+        fp = Fingerprints(sig, off, val, canon.column("words").to_numpy(), th)
+        return Window(self.nights, canon, self.members, self.chrome), fp
+
+    def _bodies(self, nof: np.ndarray, rof: np.ndarray) -> pa.ChunkedArray:
+        """The ``body`` of each (night, row), read by Parquet row group."""
+        parts, where = [], []
+        for x in np.unique(nof):
+            at = np.flatnonzero(nof == x)
+            path = night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet"
+            if path.is_dir():  # the Spark engine's part files: read whole, no row-group arithmetic
+                parts.append(pq.read_table(path, columns=["body"]).column("body").take(pa.array(rof[at], pa.int64()))
+                             .cast(pa.large_string()))
+                where.append(at)
+                continue
+            f = pq.ParquetFile(path)
+            starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
+            rg = np.searchsorted(starts, rof[at], "right") - 1
+            groups = np.unique(rg)
+            t = f.read_row_groups(groups.tolist(), columns=["body"])
+            # Row of each wanted row inside the concatenation of the groups read.
+            base = np.cumsum([0] + [starts[g + 1] - starts[g] for g in groups])[:-1]
+            local = rof[at] - starts[rg] + base[np.searchsorted(groups, rg)]
+            parts.append(t.column("body").take(pa.array(local, pa.int64())).cast(pa.large_string()))
+            where.append(at)
+        allb = pa.chunked_array(parts).combine_chunks()
+        inv = np.empty(len(nof), np.int64)
+        inv[np.concatenate(where)] = np.arange(len(nof))
+        return pa.chunked_array([allb.take(pa.array(inv))])
+
+
+def _fingerprint_arrays(t: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(signatures (n, num_perm) uint32, offsets int64, values uint32) of a canonicals table."""
+    n = t.num_rows
+    if not n:
+        return np.empty((0, num_perm), np.uint32), np.zeros(1, np.int64), np.empty(0, np.uint32)
+    sig = pc.list_flatten(t.column("signature").combine_chunks()).to_numpy().reshape(n, -1).astype(np.uint32, copy=False)
+    col = t.column("shingles").combine_chunks()
+    offsets = np.asarray(col.offsets.to_numpy(), dtype=np.int64) - int(col.offsets[0].as_py())
+    values = pc.list_flatten(col).to_numpy().astype(np.uint32, copy=False)
+    return sig, offsets, values
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_sets(src_off, src_val, src_rows, dst_off, dst_at, dst_val):
+    """Copy the shingle sets of ``src_rows`` into ``dst_val`` at rows ``dst_at`` of ``dst_off``
+    (touches only those rows' pages of a memory-mapped ``src_val``)."""
+    for i in range(src_rows.shape[0]):
+        r, a = src_rows[i], dst_at[i]
+        dst_val[dst_off[a]:dst_off[a + 1]] = src_val[src_off[r]:src_off[r + 1]]
 
 
 def empty_window() -> Window:
     return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
 
 
-def load_window(state_path: Path, night: str, retention_days: int) -> Window:
-    """The nights before ``night`` within the retention window, checked and merged."""
+def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None) -> Window:
+    """The nights before ``night`` within the retention window, checked and merged: the latest
+    row per cluster of their canonicals (``LIGHT_SCHEMA``: no bodies, signatures or shingle
+    sets; ``Window.index`` and ``Window.select`` read those for the rows a night needs), their
+    members and chrome.
+
+    With ``fp`` (``fingerprint_settings`` of this run), nights fingerprinted under other settings
+    are listed in ``Window.stale`` (logged as a warning): ``Window.index`` re-fingerprints them
+    from their stored text."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
+    stale = stale_nights(state_path, nights, fp) if fp is not None else {}
+    if stale:
+        log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
+                    "re-fingerprinted from the stored text under this run's, every night until they leave the window",
+                    ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, members, chromes = [], [], []
-    for x in nights:
-        d = night_dir(state_path, x)
+    for x, name in enumerate(nights):
+        d = night_dir(state_path, name)
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
-        canon.append(_read(d / "canonicals.parquet", CANONICALS_SCHEMA))
+        t = _read(d / "canonicals.parquet", LIGHT_SCHEMA)
+        canon.append(t.append_column("_night", pa.array(np.full(t.num_rows, x, np.int64)))
+                     .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
         members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
         chromes.append(_read_chrome(d))
     c = pa.concat_tables(canon)
@@ -134,10 +386,12 @@ def load_window(state_path: Path, night: str, retention_days: int) -> Window:
     first = np.ones(len(cid), bool)
     first[1:] = cid[1:] != cid[:-1]
     c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
+    night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
+    c = c.drop_columns(["_night", "_row"])
     m = pa.concat_tables(members)
     m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
-    return Window(nights, c, m, ChromeModel.combine(chromes))
+    return Window(nights, c, m, ChromeModel.combine(chromes), night_of, row_of, Path(state_path), stale)
 
 
 def _read_chrome(d: Path) -> ChromeModel:
@@ -198,14 +452,23 @@ def _verify(d: Path, night: str) -> None:
         p = d / name
         if not p.exists() or _sha256(p) != meta.get("sha256", {}).get(name):
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
+    for name, sha in (meta.get("index") or {}).get("sha256", {}).items():
+        p = d / INDEX_DIR / name
+        if not p.exists() or _sha256(p) != sha:
+            raise StateError(f"state night {night}: {INDEX_DIR}/{name} is missing or its checksum does not match: {how}")
 
 
 def write_night(
     dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict,
-    chrome_lines: pa.Table,
+    chrome_lines: pa.Table, fp: dict | None = None, lsh: tuple[int, int] | None = None,
 ) -> dict:
+    """Write the night's state tables under ``dest`` and then its manifest; ``fp``
+    (``fingerprint_settings``) is what the canonicals' fingerprints were made under. With ``fp``
+    and ``lsh`` (bands, rows), the night's band-key index is written too (``write_index``)."""
     dest.mkdir(parents=True, exist_ok=True)
-    pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd")
+    pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd",
+                   row_group_size=CANON_ROW_GROUP)
+    index = write_index(dest, canonicals, fp, *lsh) if fp is not None and lsh is not None else None
     pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
     pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.stories, pa.int64())}),
                    dest / "chrome.parquet", compression="zstd")
@@ -218,17 +481,39 @@ def write_night(
                    dest / "outlets.parquet", compression="zstd")
     pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
     return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
-                                        "chrome_keys": int(chrome.keys.size)})
+                                        "chrome_keys": int(chrome.keys.size)}, fp, index)
 
 
-def write_manifest(dest: Path, night: str, rows: dict) -> dict:
-    """The night's manifest, written last: its checksums vouch for the files beside it."""
+def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: int) -> dict:
+    """Write the night's canonicals as numbers under ``dest/index/`` (``INDEX_FILES``, .npy, row
+    order of canonicals.parquet): per LSH band the sorted band keys and their rows, signatures,
+    shingle offsets and values. Built once, when the night is written, so later nights look
+    their keys up (``NightIndex.lookup``) instead of banding the window again. Returns the
+    manifest's ``index`` entry (bands, rows, fingerprint settings, sha256 of each file)."""
+    sig, off, val = _fingerprint_arrays(canonicals.select(["signature", "shingles"]), fp["num_perm"])
+    ix = build_index(sig, off, val, bands, rows)
+    d = dest / INDEX_DIR
+    d.mkdir(exist_ok=True)
+    for name, a in zip(INDEX_FILES, (ix.keys, ix.rows, ix.signatures, ix.offsets, ix.values)):
+        np.save(d / name, np.ascontiguousarray(a))
+    return {"bands": bands, "rows": rows, "fingerprint": dict(fp),
+            "sha256": {name: _sha256(d / name) for name in INDEX_FILES}}
+
+
+def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, index: dict | None = None) -> dict:
+    """The night's manifest, written last: its checksums vouch for the files beside it. ``fp``
+    (``fingerprint_settings``) is recorded as ``fingerprint``; without it the night reads as
+    written by an older dedup (spot-checked)."""
     meta = {
         "version": STATE_VERSION,
         "night": night,
         "rows": rows,
         "sha256": {name: _sha256(dest / name) for name in FILES},
     }
+    if fp is not None:
+        meta["fingerprint"] = dict(fp)
+    if index is not None:
+        meta["index"] = index
     (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 

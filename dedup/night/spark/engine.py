@@ -19,6 +19,7 @@ import numpy as np
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_feed, check_reject_ratio
+from dedup.night.state import fingerprint_settings, refuse_stale, window_nights
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY
@@ -57,6 +58,13 @@ def run_night(settings, staging, night: str):
 
 
     t_start = time.perf_counter()
+    # A window fingerprinted under other settings stops the night before any work (this engine
+    # does not re-fingerprint; the local one does).
+    try:
+        refuse_stale(settings.state_path, window_nights(settings.state_path, night, settings.state.retention_days),
+                     fingerprint_settings(settings.dedup), "spark")
+    except StateError as e:
+        raise StateFailed(str(e)) from None
     spark = get_session(settings)
     nparts = partitions(spark, settings)
     spark.conf.set("spark.sql.shuffle.partitions", str(nparts))
@@ -270,7 +278,7 @@ def run_night(settings, staging, night: str):
             state_canon = state_canon.unionByName(old_canon.drop("night"))
         state_meta = S.write_night(staging.state_dir, night, state_canon, members_all, chrome_tonight, reports_tonight,
                                    outlets_tonight if ch.enabled else spark.createDataFrame([], "outlet string, stories long"),
-                                   chrome_lines)
+                                   chrome_lines, fingerprint_settings(settings.dedup))
         st.update(**counts_w, state_clusters=state_meta["rows"]["canonicals"])
         top_chrome = chrome_lines.toArrow()
 

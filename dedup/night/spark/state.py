@@ -78,8 +78,10 @@ def load_window(spark, state_path: Path, night: str, retention_days: int):
     return nights, canon, members, chrome, outlets, reports
 
 
-def write_night(dest: Path, night: str, canonicals, members, chrome, reports, outlets, chrome_lines) -> dict:
-    """Write the night's state tables (DataFrames) under ``dest`` and then its manifest."""
+def write_night(dest: Path, night: str, canonicals, members, chrome, reports, outlets, chrome_lines,
+                fp: dict | None = None) -> dict:
+    """Write the night's state tables (DataFrames) under ``dest`` and then its manifest (``fp``:
+    ``dedup.night.state.fingerprint_settings``, what the canonicals were fingerprinted under)."""
     from pyspark.sql import functions as F
 
     cols = [c.split(" ")[0] for c in P.STATE_CANON_DDL.split(", ")]
@@ -101,4 +103,4 @@ def write_night(dest: Path, night: str, canonicals, members, chrome, reports, ou
             str(Path(dest) / name))
         df.unpersist()
     return write_manifest(Path(dest), night, {"canonicals": rows["canonicals"], "members": rows["members"],
-                                              "chrome_keys": rows["chrome"]})
+                                              "chrome_keys": rows["chrome"]}, fp)

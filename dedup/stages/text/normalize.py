@@ -46,6 +46,13 @@ PAIRS: dict[tuple[str, str], str] = {
 MAGNITUDES = ("million", "billion", "trillion")
 DROP = ("s",)
 
+# Version of what turns a cleaned body into shingle hashes: ``fingerprint_text``, the tables above
+# and the tokenizer in ``dedup.stages.fingerprint``. Bump it with any change that alters a story's
+# shingles or text hash: each state night records the version its fingerprints were made under
+# (``dedup.night.state``), and a window made under another one is re-fingerprinted from its
+# stored text instead of being compared as if alike.
+TEXT_VERSION = 1
+
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
 

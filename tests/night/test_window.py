@@ -1,0 +1,132 @@
+"""The state window across settings: what its fingerprints were made under is recorded, a window
+made under other settings is re-fingerprinted (local) or refused (Spark), older states are read."""
+import json
+import logging
+
+import pandas as pd
+import pytest
+
+from dedup import load_config, run
+from dedup.config import ConfigError, DedupSettings
+from dedup.night.state import fingerprint_settings, night_dir, refuse_stale, stale_nights
+from dedup.stages.text.normalize import TEXT_VERSION
+from tests.conftest import OTHER, WIRE, write_jsonl
+
+N1, N2 = "2026-11-20", "2026-11-21"
+
+
+def _run(batch, out, night, **over):
+    return run(load_config(input=str(batch), output=str(out), run_date=night, overrides=over or None))
+
+
+def _batches(tmp_path):
+    """Night 1: the wire report and unrelated stories. Night 2: a late truncated, re-edited copy
+    of the report (joins night 1's cluster only through the window) and an exact copy of one
+    unrelated story."""
+    n1 = write_jsonl(tmp_path / "n1.jsonl", [{"id": "wire", "body": "\n".join(WIRE)}]
+                     + [{"id": f"o{i}", "body": b} for i, b in enumerate(OTHER)])
+    late = WIRE[:3]
+    late[1] = late[1].replace("shortly after midnight", "soon after midnight")
+    n2 = write_jsonl(tmp_path / "n2.jsonl", [{"id": "late", "body": "\n".join(late)},
+                                             {"id": "o0-copy", "body": OTHER[0]}])
+    return n1, n2
+
+
+def _stories(out, night):
+    df = pd.read_parquet(out / "stories")
+    df = df[df.run_date.astype(str) == night]
+    return df.drop(columns=["run_date"]).sort_values("story_id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("over", [{"dedup.shingle_size": 6}, {"dedup.num_perm": 128}, {"dedup.seed": 7}])
+def test_a_window_made_under_other_settings_is_refingerprinted(tmp_path, over, caplog):
+    n1, n2 = _batches(tmp_path)
+    # Changed between nights, against the same settings from the start.
+    _run(n1, tmp_path / "changed", N1)
+    _run(n2, tmp_path / "changed", N2, **over)
+    _run(n1, tmp_path / "same", N1, **over)
+    _run(n2, tmp_path / "same", N2, **over)
+    changed, same = _stories(tmp_path / "changed", N2), _stories(tmp_path / "same", N2)
+    pd.testing.assert_frame_equal(changed, same)
+    assert changed.set_index("story_id").loc["late", "canonical_story_id"] == "wire"
+    assert "re-fingerprinted" in caplog.text
+    key, value = next(iter(over.items()))
+    m = json.loads((night_dir(tmp_path / "changed" / "_state", N2) / "manifest.json").read_text())
+    assert m["fingerprint"][key.split(".")[1]] == value and m["fingerprint"]["text_version"] == TEXT_VERSION
+    # The night written under the new settings carries the touched cluster forward re-fingerprinted:
+    # the third night (same new settings) needs no re-fingerprinting of it.
+    st = tmp_path / "changed" / "_state"
+    assert list(stale_nights(st, [N2], m["fingerprint"])) == []
+    assert list(stale_nights(st, [N1], m["fingerprint"])) == [N1]
+
+
+def _drop_recorded_settings(state, night):
+    mf = night_dir(state, night) / "manifest.json"
+    meta = json.loads(mf.read_text())
+    meta.pop("fingerprint")
+    mf.write_text(json.dumps(meta))
+
+
+def test_a_night_written_before_settings_were_recorded_is_spot_checked(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="dedup")
+    n1, n2 = _batches(tmp_path)
+    for out in ("old-same", "old-other", "ref-other"):
+        _run(n1, tmp_path / out, N1, **({"dedup.shingle_size": 6} if out == "ref-other" else {}))
+    for out in ("old-same", "old-other"):
+        _drop_recorded_settings(tmp_path / out / "_state", N1)
+    st = tmp_path / "old-same" / "_state"
+    fp = json.loads((night_dir(tmp_path / "ref-other" / "_state", N1) / "manifest.json").read_text())["fingerprint"]
+    assert stale_nights(st, [N1], {**fp, "shingle_size": 4}) == {}
+    assert list(stale_nights(st, [N1], fp)) == [N1]
+    # Same settings: read as is; other settings: re-fingerprinted, as if made under them.
+    _run(n2, tmp_path / "old-same", N2)
+    assert "written before fingerprint settings were recorded" in caplog.text
+    assert _stories(tmp_path / "old-same", N2).set_index("story_id").loc["late", "canonical_story_id"] == "wire"
+    _run(n2, tmp_path / "old-other", N2, **{"dedup.shingle_size": 6})
+    _run(n2, tmp_path / "ref-other", N2, **{"dedup.shingle_size": 6})
+    pd.testing.assert_frame_equal(_stories(tmp_path / "old-other", N2), _stories(tmp_path / "ref-other", N2))
+
+
+def test_spark_refuses_a_window_made_under_other_settings_before_any_work(tmp_path, cli):
+    n1, n2 = _batches(tmp_path)
+    out = tmp_path / "out"
+    _run(n1, out, N1)
+    fp = fingerprint_settings(DedupSettings(shingle_size=6))
+    with pytest.raises(ConfigError, match=r"shingle_size=4 \(this run: 6\).*run.engine: local"):
+        refuse_stale(out / "_state", [N1], fp, "spark")
+    refuse_stale(out / "_state", [N1], {**fp, "shingle_size": 4}, "spark")  # same settings: no error
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dedup:\n  shingle_size: 6\n")
+    r = cli("run", "--config", cfg, "--input", n2, "--output", out, "--run-date", N2, "--engine", "spark")
+    assert r.exit_code == 2, r.output
+    assert "shingle_size=4 (this run: 6)" in r.output
+    assert not (out / "stories" / f"run_date={N2}").exists()
+
+
+def test_the_window_index_is_looked_up_and_reads_only_candidate_canonicals(tmp_path):
+    n1, n2 = _batches(tmp_path)
+    for out in ("indexed", "unindexed"):
+        _run(n1, tmp_path / out, N1)
+    # A night without an index (as the Spark engine or an older dedup writes) is indexed in memory.
+    mf = night_dir(tmp_path / "unindexed" / "_state", N1) / "manifest.json"
+    meta = json.loads(mf.read_text())
+    meta.pop("index")
+    mf.write_text(json.dumps(meta))
+    runs = {out: _run(n2, tmp_path / out, N2).manifest["stages"] for out in ("indexed", "unindexed")}
+    pd.testing.assert_frame_equal(_stories(tmp_path / "indexed", N2), _stories(tmp_path / "unindexed", N2))
+    w = runs["indexed"]["window"]
+    assert (w["mapped_nights"], w["built_nights"]) == (1, 0)
+    assert (runs["unindexed"]["window"]["mapped_nights"], runs["unindexed"]["window"]["built_nights"]) == (0, 1)
+    # Tonight's two stories hit the wire report and o0, not the two other unrelated stories.
+    assert runs["indexed"]["state"]["clusters"] == 4 and w["candidates"] == 2
+
+
+def test_a_corrupted_window_index_is_refused(tmp_path):
+    from dedup.errors import StateFailed
+
+    n1, n2 = _batches(tmp_path)
+    _run(n1, tmp_path / "out", N1)
+    p = night_dir(tmp_path / "out" / "_state", N1) / "index" / "band_keys.npy"
+    p.write_bytes(p.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(StateFailed, match="index/band_keys.npy"):
+        _run(n2, tmp_path / "out", N2)
