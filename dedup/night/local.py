@@ -408,6 +408,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             return inter / np.maximum(fp_all.n_shingles[s], 1)
 
         if N:
+            label = cluster.merge_versions(label, cands.left[m], cands.right[m], containment_to,
+                                           d.rescue_containment, fixed)
             long_pair = (words[cands.left] >= d.short_words) & (words[cands.right] >= d.short_words)
             label = cluster.rescue(label, cands.left, cands.right, m & long_pair, containment_to,
                                    d.rescue_containment, movable=~fixed)

@@ -12,6 +12,11 @@ Canonicals are chosen as above, but a member then joins the canonical it matches
 also passes containment against a related canonical Y belongs to X. Still a star: every member
 matches its own canonical, and canonicals stay canonicals.
 
+Versions of one report (an update with a new top, a correction appended) can each become a
+canonical, with the short copies of their shared paragraphs split between them: a cluster whose
+members all match another canonical, and whose canonical is mostly contained in it, joins it
+(``merge_versions``).
+
 A second, "rescue" pass handles copies that match a member but fell just short against the
 canonical (a truncated *and* edited copy): a story left alone joins the cluster of a matching
 member when its containment in that cluster's canonical is at least ``rescue_containment``.
@@ -112,6 +117,60 @@ def best_canonical(
     first[1:] = a[order][1:] != a[order][:-1]
     out = label.copy()
     out[a[order][first]] = b[order][first]
+    return out
+
+
+def merge_versions(
+    label: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    containment_to: "callable",
+    min_containment: float,
+    fixed: np.ndarray,
+) -> np.ndarray:
+    """Join a cluster to the canonical it is a version of (see the module docstring).
+
+    An update with a new top and a correction of the same report each become canonicals: neither
+    holds the other (their containment is under ``dedup.containment_threshold``), and the short
+    copies of the report's shared paragraphs match both, so each canonical keeps some of them. A
+    cluster B (its canonical not an earlier night's, ``fixed``) joins the canonical A when every
+    member of B also matches A and at least ``min_containment`` (``dedup.rescue_containment``) of
+    B's canonical is contained in A: B's canonical and A share the report, and nothing in B is
+    about anything else. Among several such A: the highest containment, then the first row. A
+    canonical that joins another cannot take a cluster in the same step (no chains).
+
+    ``left``, ``right`` int64: rows of the verified matches; ``containment_to(s, c)``: containment
+    of rows s in rows c (float64 arrays). Returns the new labels. The Spark engine's step is
+    ``dedup.night.spark.graph.merge_versions``."""
+    n = label.shape[0]
+    canon = label == np.arange(n)
+    a = np.concatenate([left, right])
+    b = np.concatenate([right, left])
+    pick = ~canon[a] & canon[b] & (label[a] != b) & ~fixed[label[a]]
+    m, A = a[pick], b[pick]
+    if m.size == 0:
+        return label
+    B = label[m]
+    trip = np.unique(np.stack([B, A, m], axis=1), axis=0)
+    ba, k = np.unique(trip[:, :2], axis=0, return_counts=True)
+    size = np.bincount(label, minlength=n)
+    ba = ba[k == size[ba[:, 0]] - 1]
+    if not ba.shape[0]:
+        return label
+    con = containment_to(ba[:, 0], ba[:, 1])
+    ok = con >= min_containment
+    Bs, As, con = ba[ok, 0], ba[ok, 1], con[ok]
+    order = np.lexsort((As, -con, Bs))
+    first = np.ones(order.shape[0], bool)
+    first[1:] = Bs[order][1:] != Bs[order][:-1]
+    Bs, As = Bs[order][first], As[order][first]
+    keep = ~np.isin(As, Bs)
+    Bs, As = Bs[keep], As[keep]
+    out = label.copy()
+    to = np.arange(n)
+    to[Bs] = As
+    moved = np.isin(label, Bs)
+    out[moved] = to[label[moved]]
     return out
 
 

@@ -323,7 +323,7 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
         recs.append({"id": f"{k}-short", "outlet": "gamma", "headline": f"Report {k} in short",
                      "body": "\n".join(paras[:2]), "published_at": day})
     recs += [{"id": k, "outlet": f"o-{k}", "headline": f"Story {k}", "body": "\n".join(v), "published_at": day}
-             for k, v in (("copy", core), ("x", core + extra), ("y", core + other))]
+             for k, v in (("copy", core), ("x", core + extra), ("x-copy", core + extra), ("y", core + other))]
     heading = "Acme Corp 1st qtr net"
     recs += [{"id": "brief", "outlet": "wire", "headline": heading, "body": "\n".join(BRIEF), "published_at": day},
              {"id": "brief-copy", "outlet": "post", "headline": heading, "published_at": day,

@@ -123,10 +123,14 @@ def test_member_joins_the_canonical_it_matches_best(tmp_path):
     assert s.match.tolist() == [True, True, False]
     assert s.jaccard[0] >= 0.5 and s.jaccard[1] < 0.5 and s.containment[1] >= 0.8
 
+    # x's own full copy (it does not match y) keeps x a report of its own, not a version of y
+    # (``merge_versions``)
+    texts["x-copy"] = core + extra
     recs = [{"id": k, "outlet": f"o-{k}", "headline": f"Story {k}", "body": "\n".join(v),
              "published_at": "2026-11-30T08:00:00Z"} for k, v in texts.items()]
     st = _run(tmp_path, recs)
     assert st.loc["y", "is_canonical"] and st.loc["x", "is_canonical"]  # y is longest: ranked first
+    assert st.loc["x-copy", "cluster_id"] == st.loc["x", "cluster_id"]
     assert st.loc["copy", "cluster_id"] == st.loc["x", "cluster_id"]
     assert st.loc["copy", "relation"] == "near"
 
@@ -245,3 +249,48 @@ def test_lede_keys_pair_equal_ledes_and_never_rows_without_one():
     none[:2] = 0xFFFFFFFF  # rows without a lede (earlier nights' canonicals)
     keys = lede_keys(none)
     assert not any(k[0] == k[1] for k in keys)
+
+
+# --- versions of one report: a new top, a correction ----------------------------------------
+
+def test_versions_of_one_report_form_one_cluster(tmp_path):
+    """A correction (the report plus a correction line) is the most complete copy; an update with a
+    new top holds only the first paragraphs: under the containment threshold
+    against the correction. Short copies of the first paragraphs resemble the update more than
+    they are contained in the correction, so they join the update: without ``merge_versions`` the
+    report splits in two. A follow-up that quotes the report but whose own copy does not match the
+    correction stays apart, although it is as much contained in it."""
+    p = _paragraphs(500, 5)
+    new_top, correction_line = _paragraphs(501, 1)[0], _paragraphs(502, 1)[0]
+    follow, = _paragraphs(503, 1)
+    recs = [
+        {"id": "correction", "outlet": "Alpha", "headline": "R (corrected)", "body": "\n".join(p + [correction_line])},
+        {"id": "update", "outlet": "Alpha", "headline": "R (update)", "body": "\n".join([new_top] + p[:2])},
+        {"id": "follow-up", "outlet": "Gamma", "headline": "R follow-up", "body": "\n".join([follow] + p[:3])},
+        {"id": "follow-copy", "outlet": "Delta", "headline": "R follow-up", "body": "\n".join([follow, p[0]])},
+    ] + [{"id": f"copy-{k}", "outlet": f"Beta{k}", "headline": "R", "body": "\n".join(p[:2])} for k in range(3)]
+    st = _run(tmp_path, recs)
+    cid = st["cluster_id"]
+    assert {cid["update"], *(cid[f"copy-{k}"] for k in range(3))} == {cid["correction"]}
+    assert st.loc["correction", "is_canonical"] and not st.loc["update", "is_canonical"]
+    assert cid["follow-up"] == cid["follow-copy"] != cid["correction"]
+
+
+def test_merge_versions_needs_every_member_and_no_chain():
+    from dedup.stages.cluster import merge_versions
+
+    # rows: 0 = canonical A, 1 = canonical B (members 2, 3), 4 = canonical C (member 5), 6 = canonical D (member 7)
+    label = np.array([0, 1, 1, 1, 4, 4, 6, 6])
+    # 2 and 3 match A (all of B's members): B joins A. Only 5 of C... C has one member, 5, matching A,
+    # but C is contained less than the floor. D's member 7 matches B, which itself moves: no chain.
+    left = np.array([2, 3, 5, 7])
+    right = np.array([0, 0, 0, 1])
+    con = {(1, 0): 0.6, (4, 0): 0.3, (6, 1): 0.9}
+    got = merge_versions(label, left, right, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]), 0.5,
+                         np.zeros(8, bool))
+    assert got.tolist() == [0, 0, 0, 0, 4, 4, 6, 6]
+    # an earlier night's canonical (fixed) never moves; then it stays a canonical D can join
+    fixed = np.zeros(8, bool)
+    fixed[1] = True
+    got = merge_versions(label, left, right, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]), 0.5, fixed)
+    assert got.tolist() == [0, 1, 1, 1, 4, 4, 1, 1]

@@ -19,7 +19,8 @@ shuffles carry one long instead of the five columns of the rank key.
   all out is canonical. Each round settles at least the best-ranked open story; real batches,
   made of stars, settle in a handful of rounds. The canonicals are ``dedup.stages.cluster.star_clusters``';
   a member then joins the canonical neighbour it matches best (``dedup.stages.cluster.best_canonical``).
-* Rescue and member scores: as ``dedup.stages.cluster.rescue`` and the local cluster stage.
+* Versions, rescue and member scores: as ``dedup.stages.cluster.merge_versions``, ``rescue`` and the
+  local cluster stage.
 """
 from __future__ import annotations
 
@@ -188,6 +189,36 @@ def canonicals(spark, nodes, edges, max_rounds: int, workdir, threshold: float):
     return fresh(labels, workdir, "labels"), rounds
 
 
+def merge_versions(nodes, labels, edges, min_containment: float, workdir):
+    """A cluster whose every member also matches another canonical, and whose canonical is at least
+    ``min_containment`` contained in it, joins that canonical (``dedup.stages.cluster.merge_versions``:
+    the highest containment, then the first canonical in row order; no chains)."""
+    F = _F()
+    both = (edges.select(F.col("l").alias("a"), F.col("r").alias("b"))
+            .unionByName(edges.select(F.col("r").alias("a"), F.col("l").alias("b"))))
+    mem = labels.where("node != label").select(F.col("node").alias("a"), F.col("label").alias("B"))
+    can = labels.where("node = label").select(F.col("node").alias("b"))
+    movable = nodes.where("not fixed").select(F.col("node").alias("B"))
+    trip = (both.join(mem, "a").join(can, "b").where(F.col("b") != F.col("B")).join(movable, "B")
+            .select("B", F.col("b").alias("A"), "a").distinct())
+    size = labels.groupBy("label").count().select(F.col("label").alias("B"), F.col("count").alias("size"))
+    full = (trip.groupBy("B", "A").agg(F.count("a").alias("k")).join(size, "B")
+            .where(F.col("k") == F.col("size") - 1).select(F.col("B").alias("s"), F.col("A").alias("c")))
+    sh = nodes.select("node", "shingles")
+    scored = (full.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
+              .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
+              .mapInArrow(P.containment, P.OVERLAP_DDL)
+              .where(F.col("con") >= min_containment))
+    rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
+    best = (scored.join(rowkey, "c")
+            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("b"))
+            .select(F.col("s").alias("label"), F.col("b.c").alias("to")))
+    best = best.join(best.select(F.col("label").alias("to")), "to", "left_anti")  # no chains
+    out = (labels.join(best, "label", "left")
+           .select("node", F.coalesce("to", "label").alias("label")))
+    return fresh(out, workdir, "labels-versions")
+
+
 def rescue(nodes, labels, edges, min_containment: float, workdir):
     """Stories left alone join the cluster of a member they match (``dedup.stages.cluster.rescue``)."""
     F = _F()
@@ -243,5 +274,6 @@ def build(spark, nodes, settings, workdir) -> Graph:
     # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
     edges, n_multi = drop_multi_topic(nodes, edges, d.threshold, workdir)
     labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir, d.threshold)
+    labels = merge_versions(nodes, labels, edges, d.rescue_containment, workdir)
     labels = rescue(nodes, labels, edges, d.rescue_containment, workdir)
     return Graph(labels, n_pairs, n_match, big, bands, rows, rounds, n_multi)
