@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from dedup import load_config, run  # noqa: E402
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_MARKUP = r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|\bfunction\s*\(|\bvar\s+\w+\s*="
 
 
 def token_f1(pred: str, truth: str) -> tuple[float, float, float]:
@@ -58,10 +59,16 @@ def main(argv=None) -> int:
     scores = [token_f1(b, truth[s]["articleBody"]) for s, b in zip(stories.story_id, stories.body_clean)]
     scores += [(0.0, 0.0, 0.0)] * len(rejects)
     df = pd.DataFrame(scores, columns=["precision", "recall", "f1"])
+    # A tag or a script left in body_clean: "<" followed by a tag name, or a JavaScript statement.
+    markup = int(stories.body_clean.str.contains(_MARKUP).sum())
     sizes = stories.groupby("cluster_id").size()
     print(f"pages {len(truth)}  accepted {len(stories)}  rejected {len(rejects)}  html detected {res.counts['html_bodies']}")
     print(f"body_clean vs articleBody (token bag, mean over pages): precision {df.precision.mean():.3f}  "
           f"recall {df.recall.mean():.3f}  F1 {df.f1.mean():.3f}  (median F1 {df.f1.median():.3f})")
+    print(f"pages under 0.5 recall {int((df.recall < 0.5).sum())}  pages with markup in body_clean {markup}")
+    if "body_source" in stories:
+        counts = stories.body_source.value_counts()
+        print("body_source: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(f"clusters {len(sizes)}; clusters with more than one page: {int((sizes > 1).sum())}")
     seconds = res.manifest["seconds_total"]
     print(f"job wall time {seconds:.1f}s ({len(truth) / seconds:.0f} pages/s)")

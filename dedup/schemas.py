@@ -34,6 +34,9 @@ STORIES_SCHEMA = pa.schema(
         ("was_html", pa.bool_()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        # Which path produced body_clean's text: "text" (not markup) or an HTML path
+        # (``dedup.stages.text.html.SOURCES``: html:precision, html:recall, html:fragment, ...).
+        ("body_source", pa.string()),
     ]
 )
 

@@ -69,6 +69,7 @@ class ReadOutput:
     rejects: list[pa.Table]
     chrome: ChromeModel
     html: int
+    body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
@@ -77,8 +78,9 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     def prepare_chunk(i: int, records: pa.Table):
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
-        text, is_html = clean.prepare(records.column("body").combine_chunks())
-        records = records.drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+        text, is_html, body_source = clean.prepare_sourced(records.column("body").combine_chunks())
+        records = (records.drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+                   .append_column("body_source", body_source))
         # Split and measured once: learning chrome here and cleaning later both need the lines.
         lines = Lines.split(text)
         seen = ChromeModel()
@@ -89,9 +91,10 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
-        return p, seen, int(is_html.sum())
+        sources = body_source.value_counts().to_pylist()
+        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}
 
-    out = ReadOutput([], [], ChromeModel(), 0)
+    out = ReadOutput([], [], ChromeModel(), 0, Counter())
     seen_parts: list[ChromeModel] = []
 
     def chunks():
@@ -105,13 +108,15 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("read", "records")
-        for p, seen, nh in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+        for p, seen, nh, sources in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
             out.spills.append(p)
             seen_parts.append(seen)
             out.html += nh
+            out.body_sources.update(sources)
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
-        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
+                  body_sources=dict(sorted(out.body_sources.items())))
     return out
 
 

@@ -92,13 +92,15 @@ def run_night(settings, staging, night: str):
         read_rejects.count()
         agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
         html = int(agg.html or 0)
+        body_sources = {r.body_source: int(r["count"]) for r in records.groupBy("body_source").count().collect()}
         dups = dup_rejects.count() if dup_rejects is not None else 0
         if dups:
             stats.accepted -= dups
             stats.rejected += dups
             stats.reasons["duplicate id"] += dups
         raw.unpersist()
-        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html,
+                  body_sources=dict(sorted(body_sources.items())))
     check_reject_ratio(stats.records, stats.rejected, stats.reasons, inp.max_reject_ratio, night)
 
     _describe(spark, "state")
@@ -150,7 +152,7 @@ def run_night(settings, staging, night: str):
     model_bc = spark.sparkContext.broadcast((keys, model.counts, outlet_stories))
 
     cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
-                        "text", "was_html").mapInArrow(
+                        "text", "was_html", "body_source").mapInArrow(
         partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch,
                 dedup=d.model_dump(), min_body_words=inp.min_body_words, raw_max_chars=settings.output.raw_max_chars),
         P.CLEAN_DDL).persist(keep)
