@@ -92,8 +92,28 @@ class InputSettings(_Strict):
         2_000_000, gt=0, description="Bodies larger than this are rejected (a page dump, not a story)."
     )
     min_body_words: int = Field(1, ge=0, description="Bodies with fewer words after cleaning are rejected.")
+    time_zones: dict[str, str] = Field(
+        default_factory=dict,
+        description="Zone abbreviations the feeds mean, as UTC offsets ({IST: '+05:30'}), for dates ending in a "
+        "zone name. RFC 822 zones (GMT, EST, EDT, CST, ... PDT) and single-meaning ones (CET, CEST, JST, ...: "
+        "dedup.stages.read.NAMED_ZONES) are known; an ambiguous name (IST, BST, AST) not listed here leaves the "
+        "date unreadable (null, counted), never read in a guessed zone.",
+    )
 
     _path = field_validator("path")(_local_path_field)
+
+    @field_validator("time_zones")
+    @classmethod
+    def _offsets(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name, off in v.items():
+            if not re.fullmatch(r"[A-Za-z]{1,5}", name):
+                raise ValueError(f"time zone name {name!r}: 1 to 5 letters")
+            m = re.fullmatch(r"[+-](\d\d):?(\d\d)", off)
+            if not m or int(m.group(1)) > 14 or int(m.group(2)) > 59:
+                raise ValueError(f"time zone {name}: {off!r} is not a UTC offset like +05:30")
+        return {k.upper(): v for k, v in v.items()}
 
     @field_validator("fields")
     @classmethod

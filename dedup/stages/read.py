@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,6 +550,7 @@ class Validator:
         self.fields = {name: settings.fields.get(name, name) for name in ("id", "body", "outlet", "url", "headline", "published_at")}
         self.default_outlet = settings.outlet
         self.max_body = settings.max_body_bytes
+        self.zones = settings.time_zones
         self.raw_max = raw_max_chars
         self.stats = stats
         self.seen = SeenIds()
@@ -610,7 +612,8 @@ class Validator:
                 "outlet": pa.array([_as_text(r[6].get(F["outlet"])) or self.default_outlet for r in rows], pa.string()),
                 "url": pa.array([_as_text(r[6].get(F["url"])) for r in rows], pa.string()),
                 "headline": pa.array([_as_text(r[6].get(F["headline"])) for r in rows], pa.string()),
-                "published_at": parse_dates([_as_text(r[6].get(F["published_at"])) for r in rows], self.stats),
+                "published_at": parse_dates([_date_value(r[6].get(F["published_at"])) for r in rows], self.stats,
+                                            self.zones),
                 "body": pa.array([r[5] for r in rows], pa.large_string()),
             }
         )
@@ -683,7 +686,7 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
             "outlet": outlet,
             "url": col("url"),
             "headline": col("headline"),
-            "published_at": parse_dates(col("published_at"), v.stats),
+            "published_at": parse_dates(col("published_at"), v.stats, v.zones),
             "body": (body if all_ok else body.filter(pa.array(ok))).cast(pa.large_string()),
         }
     )
@@ -692,27 +695,100 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
     return table, rej
 
 
-def parse_dates(values, stats: ReadStats) -> pa.Array:
-    """ISO 8601 (any offset) or common feed formats, to UTC; unreadable ones become null.
+# Named zones read as RFC 822 defines them (UT, GMT, Z and the US zones) plus abbreviations that name
+# one zone only. Ambiguous ones (IST: India, Israel or Ireland; BST; AST...) are unreadable unless
+# ``input.time_zones`` says what they mean: a date is never read in a guessed zone. Hours east of UTC.
+NAMED_ZONES: dict[str, float] = {
+    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2, "EEST": 3, "MSK": 3,
+    "PKT": 5, "NPT": 5.75, "WIB": 7, "HKT": 8, "SGT": 8, "PHT": 8, "AWST": 8, "JST": 9, "KST": 9,
+    "ACST": 9.5, "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13,
+    "HST": -10, "AKST": -9, "AKDT": -8,
+}
 
-    Arrow parses the usual case (every value ISO 8601 with an offset or Z) in one vectorized
-    cast; anything else goes through pandas, which also reads naive times as UTC.
+# A date ending in a zone name ("... 18:30:00 EST", "... 10:42 PM (IST)").
+_ZONE_NAME_RE = re.compile(r"^(.*\d.*?)\s*\(?([A-Za-z]{1,5})\)?\s*$")
+# Unix epoch seconds, milliseconds or microseconds, as a number or a string of digits.
+_EPOCH = r"^\s*\d{9,17}(?:\.\d+)?\s*$"
+# Epoch values are taken as dates only between these (UTC), so that a stray id or count is not.
+_EPOCH_RANGE = ("1990-01-01", "2100-01-01")
+
+
+def _offset(hours: float) -> str:
+    sign = "-" if hours < 0 else "+"
+    m = round(abs(hours) * 60)
+    return f"{sign}{m // 60:02d}{m % 60:02d}"
+
+
+def _date_value(v) -> str | None:
+    """A published_at value as text for ``parse_dates``: a typed timestamp (Parquet, an aware or naive
+    datetime; naive is UTC) or date as ISO 8601, numbers as their digits, strings as they are."""
+    import datetime as _dt
+
+    if isinstance(v, _dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=_dt.timezone.utc)).isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return _as_text(v)
+
+
+def parse_dates(values, stats: ReadStats, zones: dict[str, str] | None = None) -> pa.Array:
+    """Feed dates to UTC timestamps (``timestamp[us, UTC]``); unreadable ones become null and are
+    counted in ``stats.bad_dates``.
+
+    Read: ISO 8601 with any offset (naive times as UTC); typed timestamp columns as they are; RFC 822 /
+    RSS ``pubDate`` with a numeric offset or a zone name (``NAMED_ZONES``, plus ``zones``: the
+    configured ``input.time_zones``, abbreviation -> ``+HH:MM``); Unix epoch seconds, milliseconds or
+    microseconds (number or string, 1990-2100); other common forms through pandas' parser. A zone
+    name not known here makes the date unreadable rather than read in a guessed zone.
+
+    Arrow parses the usual case (every value ISO 8601 with an offset or Z) in one vectorized cast;
+    the rest go through pandas, vectorized per form.
     """
-    arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_timestamp(arr.type):
+        return (arr if arr.type.tz else pc.assume_timezone(arr, "UTC")).cast(pa.timestamp("us", tz="UTC"))
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pa.array([_date_value(v) for v in arr.to_pylist()], pa.string())
     try:
         return arr.cast(pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     import pandas as pd  # deferred: a quarter second to import, and feeds with ISO dates never need it
 
-    s = pd.Series(arr.to_pylist(), dtype="object")
-    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
-    retry = parsed.isna() & s.notna()
+    s = pd.Series(arr.to_pylist(), dtype="object").str.strip()
+    given = s.notna() & (s != "")
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[us, UTC]")
+    retry = parsed.isna() & given
+    epoch = retry & s.str.match(_EPOCH).fillna(False).astype(bool)
+    if epoch.any():
+        v = pd.to_numeric(s[epoch], errors="coerce")
+        unit_scale = np.where(v < 1e11, 1e6, np.where(v < 1e14, 1e3, 1.0))  # to microseconds
+        us = (v * unit_scale).round()
+        lo, hi = (pd.Timestamp(x, tz="UTC").value // 1000 for x in _EPOCH_RANGE)
+        ok = (us >= lo) & (us < hi)
+        parsed[epoch] = pd.to_datetime(us.where(ok).astype("float64"), unit="us", utc=True)
+    retry = parsed.isna() & given & ~epoch
     if retry.any():
-        parsed[retry] = pd.to_datetime(s[retry], utc=True, errors="coerce", format="mixed")
-    stats.bad_dates += int((parsed.isna() & s.notna() & (s.astype(str).str.strip() != "")).sum())
+        table = {k.upper(): _offset(h) for k, h in NAMED_ZONES.items()}
+        table.update({k.upper(): v.replace(":", "") for k, v in (zones or {}).items()})
+        index, text = [], []
+        for i, value in s[retry].items():
+            m = _ZONE_NAME_RE.match(value)
+            if m and m.group(2).upper() not in ("AM", "PM"):
+                off = table.get(m.group(2).upper())
+                if off is None:
+                    continue  # an unknown or ambiguous zone name: unreadable, never a guessed zone
+                value = f"{m.group(1)} {off}"
+            index.append(i)
+            text.append(value)
+        if text:
+            parsed[index] = pd.to_datetime(pd.Series(text, dtype="object"), utc=True, errors="coerce",
+                                           format="mixed").astype("datetime64[us, UTC]").to_numpy()
+    stats.bad_dates += int((parsed.isna() & given).sum())
     return pa.array(parsed.astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC"))
 
 

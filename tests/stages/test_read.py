@@ -153,3 +153,64 @@ def test_a_byte_order_mark_is_not_data(tmp_path, fmt):
     recs, rejs, stats = _read(tmp_path, p)
     assert recs.story_id.tolist() == ["b0", "b1", "b2"] and rejs.empty
     assert recs.body.tolist() == WIRE[:3]
+
+
+# --------------------------------------------------------------------------- feed dates (issue 13 item 5)
+
+_PROBE_09_UTC = {
+    "rfc-minus0400": "2016-04-27 23:25:14", "rfc-plus0200": "2022-10-02 10:11:52", "rfc-plus0530": "2016-09-02 05:12:00",
+    "rfc-wrong-weekday": "2016-09-02 05:12:00", "rfc-gmt": "2015-09-17 21:52:02", "rfc-z": "2014-06-19 17:00:00",
+    "rfc-est": "2013-10-08 23:30:00", "rfc-edt": "2013-10-08 22:30:00", "rfc-pst": "2013-10-09 02:30:00",
+    "rfc-ist": None, "month-first": "2020-05-25 04:45:26", "italian-names": None,
+    "epoch-seconds-int": "2016-09-02 05:12:00", "epoch-seconds-str": "2016-09-02 05:12:00",
+    "epoch-millis-int": "2016-09-02 05:12:00", "iso-offset": "2016-09-02 05:12:00",
+}
+
+
+def _utc(v):
+    return None if v is None else pd.Timestamp(v, tz="UTC")
+
+
+def test_probe_09_feed_dates(tmp_path):
+    from tests.conftest import shared_path
+
+    recs, _, stats = _read(tmp_path, shared_path("probes", "09-feed-date-formats", "feed-dates.jsonl"))
+    got = {k: (None if pd.isna(v) else v) for k, v in zip(recs.story_id, recs.published_at)}
+    assert got == {k: _utc(v) for k, v in _PROBE_09_UTC.items()}
+    assert stats.bad_dates == 2  # the ambiguous IST and the Italian names: null and counted
+
+
+def test_feed_date_forms_and_configured_zones(tmp_path):
+    dates = ["Tue, 08 Oct 2013 18:30:00 CET", "08 Oct 2013 18:30 (JST)", 1381253400.0, "1381253400000",
+             "Sep 02 2016 10:42 PM IST", "Mon, 02 Sep 2016 10:42:00 XYZ", 12345, "99999999999999999"]
+    lines = [{"id": f"d{i}", "body": WIRE[0], "published_at": d} for i, d in enumerate(dates)]
+    p = write_jsonl(tmp_path / "d.jsonl", lines)
+    expect = ["2013-10-08 17:30:00", "2013-10-08 09:30:00", "2013-10-08 17:30:00", "2013-10-08 17:30:00", None,
+              None, None, None]
+    recs, _, stats = _read(tmp_path, p)
+    assert [None if pd.isna(v) else v for v in recs.published_at] == [_utc(v) for v in expect]
+    assert stats.bad_dates == 4  # IST unconfigured, an unknown zone, numbers outside 1990-2100: never guessed
+    expect[4] = "2016-09-02 17:12:00"
+    recs, _, stats = _read(tmp_path, p, time_zones={"ist": "+05:30"})
+    assert [None if pd.isna(v) else v for v in recs.published_at] == [_utc(v) for v in expect]
+    assert stats.bad_dates == 3
+
+
+@pytest.mark.parametrize("bad", [{"IST": "5:30"}, {"IST": "+25:00"}, {"India Time": "+05:30"}])
+def test_time_zones_must_be_offsets(tmp_path, bad):
+    with pytest.raises(Exception, match="time zone"):
+        load_config(overrides={"input": {"path": str(tmp_path), "time_zones": bad}, "output": {"path": str(tmp_path)}})
+
+
+def test_typed_parquet_timestamps_are_carried_over(tmp_path):
+    import pyarrow.parquet as pq
+
+    aware = pa.array([pd.Timestamp("2016-09-02 10:42", tz="Asia/Kolkata"), None], pa.timestamp("ms", tz="Asia/Kolkata"))
+    naive = pa.array([pd.Timestamp("2016-09-02 05:12"), pd.Timestamp("2020-01-01")], pa.timestamp("ns"))
+    for i, col in enumerate((aware, naive)):
+        t = pa.table({"id": [f"a{i}", f"b{i}"], "body": [WIRE[0], WIRE[1]], "published_at": col})
+        pq.write_table(t, tmp_path / f"t{i}.parquet")
+    recs, _, stats = _read(tmp_path, tmp_path / "t*.parquet")
+    assert [None if pd.isna(v) else v for v in recs.published_at] == [
+        _utc("2016-09-02 05:12"), None, _utc("2016-09-02 05:12"), _utc("2020-01-01")]
+    assert stats.bad_dates == 0
