@@ -80,7 +80,9 @@ class InputSettings(_Strict):
     )
     fields: dict[str, str] = Field(
         default_factory=dict,
-        description="Map of our field names (id, body, outlet, url, headline, published_at) to the feed's.",
+        description="Map of our field names (id, body, outlet, url, headline, published_at) to the feed's; a dotted "
+        "path (outlet: source.name) reads nested JSON objects and Parquet structs (a key that itself holds the dots "
+        "wins). CSV and text folders have no nesting: there the name is a column as written.",
     )
     outlet: Optional[str] = Field(
         None, description="Outlet for records that carry none (text folders default to the folder name)."

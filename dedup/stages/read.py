@@ -313,7 +313,8 @@ def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
         return None
     # The block's bytes as they are in the file: Arrow skips the blank lines and "\r" between.
     buf = pa.py_buffer(block.buf[int(block.starts[0]) : int(block.ends[-1])])
-    schema = pa.schema([(theirs, pa.string()) for theirs in dict.fromkeys(fields.values())])
+    paths = list(dict.fromkeys(fields.values()))
+    schema = _nested_schema(paths)
     try:
         t = pajson.read_json(
             pa.BufferReader(buf),
@@ -323,7 +324,61 @@ def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
         t.validate(full=True)  # Arrow's reader does not check UTF-8; the careful path decodes it
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    return t if t.num_rows == len(block) else None
+    if t.num_rows != len(block):
+        return None
+    return t if all("." not in p for p in paths) else _flatten_paths(t, paths)
+
+
+def _nested_schema(paths: list[str]) -> pa.Schema:
+    """The explicit JSON schema for the fields we read: a string column per plain name and, per
+    dotted path (``source.name``), the literal key as a string column and the nested objects as
+    structs down to a string leaf."""
+    tree: dict = {}
+    for p in paths:
+        tree[p] = pa.string()
+        if "." in p:
+            node = tree
+            parts = p.split(".")
+            for part in parts[:-1]:
+                nxt = node.get(part)
+                if not isinstance(nxt, dict):
+                    nxt = node[part] = {}
+                node = nxt
+            node.setdefault(parts[-1], pa.string())
+
+    def typ(v):
+        return v if isinstance(v, pa.DataType) else pa.struct([(k, typ(x)) for k, x in v.items()])
+
+    return pa.schema([(k, typ(v)) for k, v in tree.items()])
+
+
+def _flatten_paths(t: pa.Table, paths: list[str]) -> pa.Table:
+    """Per dotted path, one string column named by the path: the literal key when the record has it,
+    else the value the path reaches through nested objects (null when it reaches nothing)."""
+    cols = {}
+    for p in paths:
+        col = t.column(p).combine_chunks()
+        if "." in p:
+            parts = p.split(".")
+            nested = t.column(parts[0]).combine_chunks()
+            for part in parts[1:]:
+                nested = pc.struct_field(nested, part)
+            col = pc.coalesce(col, nested)
+        cols[p] = col
+    return pa.table(cols)
+
+
+def field_value(obj: dict, path: str):
+    """``obj[path]`` when the record has that key, else the value the dotted path (``source.name``)
+    reaches through nested objects (Parquet structs read as dicts too); None when it reaches nothing."""
+    if path in obj or "." not in path:
+        return obj.get(path)
+    v = obj
+    for part in path.split("."):
+        if not isinstance(v, dict):
+            return None
+        v = v.get(part)
+    return v
 
 
 def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
@@ -579,8 +634,8 @@ class Validator:
             else:
                 if not raw:
                     raw = json.dumps(obj, default=str, ensure_ascii=False)[: self.raw_max]
-                sid, why = _as_id(obj.get(F["id"]))
-                body = obj.get(F["body"])
+                sid, why = _as_id(field_value(obj, F["id"]))
+                body = field_value(obj, F["body"])
                 if why:
                     self.reject(rejects, source, record, None, f"{why} (field '{F['id']}')", raw)
                 elif not isinstance(body, str):
@@ -609,10 +664,11 @@ class Validator:
                 "source": pa.array([r[1] for r in rows], pa.string()),
                 "record": pa.array([r[2] for r in rows], pa.int64()),
                 "story_id": pa.array([r[4] for r in rows], pa.string()),
-                "outlet": pa.array([_as_text(r[6].get(F["outlet"])) or self.default_outlet for r in rows], pa.string()),
-                "url": pa.array([_as_text(r[6].get(F["url"])) for r in rows], pa.string()),
-                "headline": pa.array([_as_text(r[6].get(F["headline"])) for r in rows], pa.string()),
-                "published_at": parse_dates([_date_value(r[6].get(F["published_at"])) for r in rows], self.stats,
+                "outlet": pa.array([_as_text(field_value(r[6], F["outlet"])) or self.default_outlet for r in rows],
+                                   pa.string()),
+                "url": pa.array([_as_text(field_value(r[6], F["url"])) for r in rows], pa.string()),
+                "headline": pa.array([_as_text(field_value(r[6], F["headline"])) for r in rows], pa.string()),
+                "published_at": parse_dates([_date_value(field_value(r[6], F["published_at"])) for r in rows], self.stats,
                                             self.zones),
                 "body": pa.array([r[5] for r in rows], pa.large_string()),
             }

@@ -214,3 +214,45 @@ def test_typed_parquet_timestamps_are_carried_over(tmp_path):
     assert [None if pd.isna(v) else v for v in recs.published_at] == [
         _utc("2016-09-02 05:12"), None, _utc("2016-09-02 05:12"), _utc("2020-01-01")]
     assert stats.bad_dates == 0
+
+
+# --------------------------------------------------------------------------- nested fields (issue 13 item 6)
+
+def test_dotted_fields_read_nested_objects_on_both_jsonl_paths(tmp_path):
+    good = [{"url": f"u{i}", "content": WIRE[i], "source": {"id": None, "name": f"Outlet {i}", "meta": {"lang": "en"}},
+             "publishedAt": "2026-11-26T06:00:00Z"} for i in range(3)]
+    good.append({"url": "u3", "content": WIRE[3], "source": "not an object"})
+    good.append({"url": "u4", "content": WIRE[4], "source.name": "Literal key"})
+    fields = {"id": "url", "body": "content", "outlet": "source.name", "headline": "source.meta.lang",
+              "published_at": "publishedAt"}
+    fast = write_jsonl(tmp_path / "fast.jsonl", good[:3])
+    slow = write_jsonl(tmp_path / "slow.jsonl", good[3:] + ["{broken"])  # a bad line: the per-line path
+    for p, ids in ((fast, ["u0", "u1", "u2"]), (slow, ["u3", "u4"])):
+        recs, _, _ = _read(tmp_path, p, fields=fields)
+        assert recs.story_id.tolist() == ids
+        want = {"u0": "Outlet 0", "u1": "Outlet 1", "u2": "Outlet 2", "u3": None, "u4": "Literal key"}
+        assert [None if pd.isna(o) else o for o in recs.outlet] == [want[i] for i in ids]
+    recs, _, _ = _read(tmp_path, fast, fields=fields)
+    assert recs.headline.tolist() == ["en"] * 3
+
+
+def test_dotted_fields_read_parquet_structs(tmp_path):
+    import pyarrow.parquet as pq
+
+    t = pa.table({"id": ["p1", "p2"], "body": [WIRE[0], WIRE[1]],
+                  "source": pa.array([{"name": "Harbour Herald"}, None], pa.struct([("name", pa.string())]))})
+    pq.write_table(t, tmp_path / "n.parquet")
+    recs, _, _ = _read(tmp_path, tmp_path / "n.parquet", fields={"outlet": "source.name"})
+    assert [None if pd.isna(o) else o for o in recs.outlet] == ["Harbour Herald", None]
+
+
+def test_probe_11_newsapi_outlet_is_read(cli, tmp_path, monkeypatch):
+    from tests.conftest import shared_path
+
+    folder = shared_path("probes", "11-nested-or-missing-outlet")
+    monkeypatch.chdir(folder)
+    out = tmp_path / "out"
+    res = cli("run", "--config", "config.yaml", "--output", out, "--run-date", "2026-11-30")
+    assert res.exit_code == 0, res.output
+    s = pd.read_parquet(out / "stories")
+    assert s.outlet.notna().all() and s.outlet.nunique() == 4 and s.published_at.notna().all()
