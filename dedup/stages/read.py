@@ -211,6 +211,8 @@ class _Block:
     numbers: np.ndarray  # int64 line number in the file (1-based, blank lines counted)
     starts: np.ndarray
     ends: np.ndarray  # end of the line without its "\r\n"
+    # Lines over the size limit, skipped while streaming: (line number, their first bytes, their size).
+    skipped: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -257,12 +259,46 @@ def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Excep
     return memoryview(b"".join(parts)), got, err
 
 
-def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]]:
+# Bytes of a skipped line kept for its reject's ``raw`` (``output.raw_max_chars`` cuts it further).
+_SKIPPED_PREFIX = 4096
+
+
+def line_limit(max_body_bytes: int) -> int:
+    """The longest JSONL line read whole: a body of ``max_body_bytes`` JSON-escaped (at most 6 bytes
+    per byte, ``\\u0001``) plus 1 MiB for the record's other fields. A longer line cannot hold an
+    acceptable body, so it is skipped while streaming instead of being held in memory."""
+    return 6 * max_body_bytes + (1 << 20)
+
+
+def _skip_line(fh, gz: bool, seen: int) -> tuple[bytes, int, Exception | None, bool]:
+    """Read on, without keeping it, to the end of a line of which ``seen`` bytes were read: the
+    bytes after its "\n" (the start of the next line), the line's total size, the error that
+    stopped the reading (if any), and whether the file ended inside the line."""
+    size = seen
+    while True:
+        try:
+            d = fh.read1(_READ_BYTES) if gz else fh.read(_READ_BYTES)
+        except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
+            return b"", size, e, True
+        if not d:
+            return b"", size, None, True
+        k = d.find(b"\n")
+        if k >= 0:
+            return d[k + 1:], size + k, None, False
+        size += len(d)
+
+
+def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None) -> Iterator[tuple[_Block, str | None]]:
     """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
     file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
     into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
-    the block's bytes where they are (iterating, stripping and joining lines in Python cost more)."""
+    the block's bytes where they are (iterating, stripping and joining lines in Python cost more).
+
+    A line longer than ``limit`` bytes is not held whole: once that much of it is read, the rest is
+    read past in pieces and dropped, and the line is listed in the next block's ``skipped`` (its line
+    number, first bytes and size), so memory stays that of the pieces whatever the line's length."""
     gz = f.path.lower().endswith(".gz")
+    skipped: list = []
     with _open_binary(f.path) as fh:
         buf = memoryview(b"")
         starts = ends = numbers = np.empty(0, np.int64)
@@ -276,17 +312,38 @@ def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]
             if first and len(s) and s[0] == 0 and bytes(buf[:3]) == _BOM:
                 s[0] = 3  # a byte-order mark (Excel, Notepad) is not part of the first record
             first = False
+            if limit is not None and len(s) and int((e_ - s).max()) > limit:
+                # Whole lines too long to hold an acceptable record: listed, never parsed.
+                big = (e_ - s) > limit
+                skipped.extend((int(n) + lines + 1, bytes(buf[a : a + _SKIPPED_PREFIX]), int(b - a))
+                               for n, a, b in zip(idx[big], s[big], e_[big]))
+                s, e_, idx = s[~big], e_[~big], idx[~big]
             starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
             numbers = np.concatenate([numbers, idx + lines + 1])
             lines += total
             k = 0
             while len(numbers) - k >= size:
-                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size]), None
+                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size], skipped), None
+                skipped = []
                 k += size
+            if not final and limit is not None and len(buf) - scanned > limit:
+                # The unfinished last line is already longer than any acceptable record: read past it.
+                prefix = bytes(buf[scanned : scanned + _SKIPPED_PREFIX])
+                rest, total_size, err, eof = _skip_line(fh, gz, len(buf) - scanned)
+                lines += 1
+                skipped.append((lines, prefix, total_size))
+                buf = memoryview(bytes(buf[:scanned]) + rest)
+                if eof:
+                    # The file ended inside the long line (or an error stopped it): no more lines.
+                    final = True
+                    s, e_, idx, total, scanned = _scan_lines(np.frombuffer(buf, np.uint8), scanned, err is None)
+                    starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
+                    numbers = np.concatenate([numbers, idx + lines + 1])
+                    lines += total
             if final:
                 msg = None if err is None else (
                     f"file ends early or is unreadable after record {lines}: {type(err).__name__}: {err}")
-                yield _Block(buf, numbers[k:], starts[k:], ends[k:]), msg
+                yield _Block(buf, numbers[k:], starts[k:], ends[k:], skipped), msg
                 return
             # Keep only the lines not yet handed out and the incomplete last line.
             cut = int(starts[k]) if k < len(starts) else scanned
@@ -868,7 +925,11 @@ def read_chunks(
             if buf:
                 yield v.chunk(buf)
             continue
-        for block, err in _jsonl_blocks(f, chunk_size):
+        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes)):
+            if block.skipped:
+                yield v.chunk([(f.path, n, prefix.decode("utf-8", "replace"), None,
+                                f"body too large: a line of {nbytes} bytes, over input.max_body_bytes="
+                                f"{settings.max_body_bytes} (skipped unread)") for n, prefix, nbytes in block.skipped])
             fast = _jsonl_fast(block, v.fields) if err is None else None
             if fast is not None:
                 yield v.columns(f.path, block, fast)
