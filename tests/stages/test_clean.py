@@ -66,7 +66,8 @@ def test_dateline_and_agency_become_columns():
     ]
     c, _ = _clean(bodies, ["a", "b", "c", "d", "e"], learn=False)
     assert c.agency.to_pylist() == ["Reuters", "AFP", "PTI", None, None]
-    assert c.dateline.to_pylist()[:3] == ["TALLVIK, Nov 24 (Reuters)", None, "Tallvik (PTI)"]
+    # "AFP Tallvik" on its own line names the place too (issue 13 item 10: it used to give no dateline).
+    assert c.dateline.to_pylist()[:3] == ["TALLVIK, Nov 24 (Reuters)", "AFP Tallvik", "Tallvik (PTI)"]
     assert c.body_clean[0].as_py() == WIRE[0] + "\n" + WIRE[1]
     assert c.body_clean[2].as_py() == WIRE[0]
 
@@ -216,3 +217,15 @@ def test_markup_only_bodies_are_rejected_and_template_code_never_kept(cli, tmp_p
     assert not s.body_clean.str.contains("window.cfg|<|Business", regex=True).any()
     assert s.loc["page-a", "cluster_id"] != s.loc["page-b", "cluster_id"]
     assert s.loc["page-a", "body_source"].startswith("html:") and s.loc["w0", "body_source"] == "text"
+
+
+def test_credit_line_with_a_place_is_the_dateline():
+    """Issue 13 item 10: "AFP Vladivostok" on a line of its own gives agency AFP and a dateline."""
+    from dedup.stages.text.lines import Lines
+    from dedup.stages.text.wire import strip_furniture
+
+    bodies = pa.array(["Image\nAFP Vladivostok\n" + WIRE[0] + "\nAFP Moscow", "AFP Photo\n" + WIRE[1],
+                       "By Reuters\n" + WIRE[2], "TALLVIK (AFP) - " + WIRE[3] + "\nAFP Moscow"])
+    _, agency, dateline, _ = strip_furniture(Lines.split(bodies))
+    assert agency.tolist() == ["AFP", "AFP", "Reuters", "AFP"]
+    assert dateline.tolist() == ["AFP Vladivostok", None, None, "TALLVIK (AFP)"]

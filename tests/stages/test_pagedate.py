@@ -52,6 +52,7 @@ def test_seed_text_page_gets_its_own_date(cli, tmp_path):
     assert res.exit_code == 0, res.output
     s = pq.read_table(tmp_path / "out" / "stories").to_pandas()
     assert len(s) >= 1 and (s.published_at_source == "page:text").any()
+    assert s.agency.iloc[0] == "AFP" and s.dateline.iloc[0] == "AFP Vladivostok"
     row = s[s.published_at_source == "page:text"].iloc[0]
     assert str(row.published_at) == "2016-09-02 17:12:00+00:00"  # First Published: Sep 02 2016 | 10:42 PM IST
 

@@ -29,7 +29,7 @@ _AGENCY_ALT = "|".join(sorted((k.replace(" ", r"\s+") for k in AGENCIES), key=le
 # "(AP)", "Source: PTI", "Reuter" (the 1987 sign-off).
 _CREDIT_LINE = (
     rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
-    r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
+    r"(?:[\s,|/-]+(?P<place>[A-Za-z][A-Za-z .'-]{0,30}))?\W*$"
 )
 # A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
 _BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
@@ -131,6 +131,15 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
     kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    if is_credit.any():
+        # A credit line naming a place ("AFP Vladivostok", "Reuters New York") is the dateline of a
+        # story that has no other: the line as written, as datelines are kept.
+        places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(credit.filter(pa.array(hit)), "place")))
+        places = places.fill_null("").to_numpy(zero_copy_only=False)
+        lines_c = pc.utf8_trim(pc.take(lines.text, pa.array(short_idx[hit])), " -–—:|,.()").to_pylist()
+        for s, p, line in zip(lines.story[is_credit], places, lines_c):  # the first such line wins
+            if p and p not in NOT_PLACES and dateline[s] is None:
+                dateline[s] = line
     return kept, agency, dateline, removed
 
 
