@@ -28,7 +28,7 @@ from dedup.stages.text.repair import repair_rows
 from dedup.stages.text.normalize import (
     FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
 )
-from dedup.stages.text.wire import strip_furniture, strip_late_dateline
+from dedup.stages.text.wire import credit_datelines, strip_furniture, strip_late_dateline
 
 
 _ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}"
@@ -129,10 +129,13 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
     generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
+    credited = credit_datelines(lines)
     lines, agency, dateline, _ = strip_furniture(lines)
     walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
     kept, removed, learned_hits = remove_chrome(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
     kept = strip_late_dateline(kept, agency, dateline)
+    none = np.equal(dateline, None)
+    dateline[none] = credited[none]
     body_clean = kept.join()
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)

@@ -221,11 +221,12 @@ def test_markup_only_bodies_are_rejected_and_template_code_never_kept(cli, tmp_p
 
 def test_credit_line_with_a_place_is_the_dateline():
     """Issue 13 item 10: "AFP Vladivostok" on a line of its own gives agency AFP and a dateline."""
-    from dedup.stages.text.lines import Lines
-    from dedup.stages.text.wire import strip_furniture
-
-    bodies = pa.array(["Image\nAFP Vladivostok\n" + WIRE[0] + "\nAFP Moscow", "AFP Photo\n" + WIRE[1],
-                       "By Reuters\n" + WIRE[2], "TALLVIK (AFP) - " + WIRE[3] + "\nAFP Moscow"])
-    _, agency, dateline, _ = strip_furniture(Lines.split(bodies))
-    assert agency.tolist() == ["AFP", "AFP", "Reuters", "AFP"]
-    assert dateline.tolist() == ["AFP Vladivostok", None, None, "TALLVIK (AFP)"]
+    bodies = ["Image\nAFP Vladivostok\n" + WIRE[0] + "\nAFP Moscow", "AFP Photo\n" + WIRE[1],
+              "By Reuters\n" + WIRE[2], "TALLVIK (AFP) - " + WIRE[3] + "\nAFP Moscow",
+              # A dateline buried under page lines is found after chrome removal; the credit does not hide it.
+              "Reuters | Santa Cruz\nText size A A A\nSANTA CRUZ, Calif., Feb 26 (Reuters) - " + WIRE[4]]
+    c, _ = _clean(bodies, ["a", "b", "c", "d", "e"], learn=False)
+    assert c.agency.to_pylist() == ["AFP", "AFP", "Reuters", "AFP", "Reuters"]
+    assert c.dateline.to_pylist() == ["AFP Vladivostok", None, None, "TALLVIK (AFP)",
+                                      "SANTA CRUZ, Calif., Feb 26 (Reuters)"]
+    assert c.body_clean[4].as_py() == WIRE[4]

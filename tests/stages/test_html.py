@@ -71,6 +71,10 @@ PAGE = f"""<!DOCTYPE html>
     "<p>First paragraph.</p><p>Second paragraph.</p>",
     '<div class="story"><span>Wire copy</span> with a <a href="/x">link</a></div>',
     "Lead text that begins as prose.<br>Then <b>markup</b> follows<br/>the first line.",
+    "<p>One paragraph with no closing tag",
+    "Prose first.<p>Then a paragraph.<p>And another.",
+    "Old page text.<P>Para</P>",
+    "<P CLASS=x>Upper case with an attribute",
 ])
 def test_looks_like_html_accepts_pages_and_fragments(text):
     assert looks_like_html(text)
@@ -85,6 +89,11 @@ def test_looks_like_html_accepts_pages_and_fragments(text):
     "The <div> element is a generic container, the editor explained.",
     "Shares fell <5% on Monday; analysts said >10% moves were unlikely. I <3 this market.",
     "VANCOUVER, March 3 - Prices rose. <Reuters> Reuter",
+    # Wire tickers in angle brackets collide with tag names: not markup (issue 13 item 1).
+    "Du pont <DD> wins suit against phillips <P>, the company said.",
+    "<Strong Point Inc.> said its subsidiary will market the drug in Europe.",
+    "Great American plans to acquire <Capital Savings Bank>, Olympia, and <Home Federal Savings>.",
+    "the airline's agreement to be acquired by USAir Group Inc <U>. Piedmont <PIE> rose <B> shares",
     "word " * 5000,
 ])
 def test_looks_like_html_rejects_plain_text(text):
