@@ -215,7 +215,10 @@ def _corpus_builder():
 @app.command("eval")
 def eval_cmd(
     stories: Path = typer.Option(..., "--stories", help="The stories dataset (e.g. out/stories) or one Parquet file."),
-    gold: Path = typer.Option(..., "--gold", help="CSV with story_id,gold_cluster."),
+    gold: Path = typer.Option(..., "--gold", help="CSV (or Parquet) of gold clusters: story_id,gold_cluster, or "
+                              "common other names (id, gold, cluster, label...), or --gold-columns."),
+    gold_columns: Optional[str] = typer.Option(None, "--gold-columns", help="The gold file's story id and cluster "
+                                               "columns, as ID,CLUSTER."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Only this night of the stories dataset."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     examples: int = typer.Option(10, "--examples", help="Wrong pairs to show of each kind."),
@@ -229,9 +232,8 @@ def eval_cmd(
     cluster_column: str = typer.Option("cluster_id", "--cluster-column", help="Cluster column of --stories."),
 ) -> None:
     """Pairwise precision, recall, F1 and adjusted Rand index against gold clusters, with the wrong pairs."""
-    import pandas as pd
 
-    from dedup.tools.evaluate import evaluate, read_stories
+    from dedup.tools.evaluate import evaluate, read_gold, read_stories
 
     if not stories.exists():
         _fail(f"--stories not found: {stories}", EXIT_USAGE)
@@ -242,9 +244,12 @@ def eval_cmd(
                             body_column="body_clean")
     except ValueError as e:
         _fail(str(e), EXIT_USAGE)
-    g = pd.read_csv(gold, dtype=str, keep_default_na=False)
-    bodies = pred.set_index("story_id")["body_clean"] if "body_clean" in pred.columns else None
-    res = evaluate(pred[["story_id", "cluster_id"]], g, bodies=bodies, max_examples=examples)
+    try:
+        g = read_gold(gold, gold_columns)
+        bodies = pred.set_index("story_id")["body_clean"] if "body_clean" in pred.columns else None
+        res = evaluate(pred[["story_id", "cluster_id"]], g, bodies=bodies, max_examples=examples)
+    except ValueError as e:
+        _fail(str(e).splitlines()[0], EXIT_USAGE)
     if batch is not None:
         from dedup.tools.evaluate import line_figures
 

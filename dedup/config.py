@@ -82,7 +82,9 @@ class InputSettings(_Strict):
     )
     fields: dict[str, str] = Field(
         default_factory=dict,
-        description="Map of our field names (id, body, outlet, url, headline, published_at) to the feed's.",
+        description="Map of our field names (id, body, outlet, url, headline, published_at) to the feed's; a dotted "
+        "path (outlet: source.name) reads nested JSON objects and Parquet structs (a key that itself holds the dots "
+        "wins). CSV and text folders have no nesting: there the name is a column as written.",
     )
     outlet: Optional[str] = Field(
         None, description="Outlet for records that carry none (text folders default to the folder name)."
@@ -111,8 +113,28 @@ class InputSettings(_Strict):
     low_volume: Literal["fail", "warn"] = Field(
         "fail", description="fail: a low-volume night fails (exit 1) and writes nothing; warn: it is written, with a "
         "warning in the log, the manifest's checks and the report.")
+    time_zones: dict[str, str] = Field(
+        default_factory=dict,
+        description="Zone abbreviations the feeds mean, as UTC offsets ({IST: '+05:30'}), for dates ending in a "
+        "zone name. RFC 822 zones (GMT, EST, EDT, CST, ... PDT) and single-meaning ones (CET, CEST, JST, ...: "
+        "dedup.stages.read.NAMED_ZONES) are known; an ambiguous name (IST, BST, AST) not listed here leaves the "
+        "date unreadable (null, counted), never read in a guessed zone.",
+    )
 
     _path = field_validator("path")(_local_path_field)
+
+    @field_validator("time_zones")
+    @classmethod
+    def _offsets(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name, off in v.items():
+            if not re.fullmatch(r"[A-Za-z]{1,5}", name):
+                raise ValueError(f"time zone name {name!r}: 1 to 5 letters")
+            m = re.fullmatch(r"[+-](\d\d):?(\d\d)", off)
+            if not m or int(m.group(1)) > 14 or int(m.group(2)) > 59:
+                raise ValueError(f"time zone {name}: {off!r} is not a UTC offset like +05:30")
+        return {k.upper(): v for k, v in v.items()}
 
     @field_validator("fields")
     @classmethod

@@ -34,6 +34,12 @@ STORIES_SCHEMA = pa.schema(
         ("was_html", pa.bool_()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        # Which path produced body_clean's text: "text" (not markup) or an HTML path
+        # (``dedup.stages.text.html.SOURCES``: html:precision, html:recall, html:fragment, ...).
+        ("body_source", pa.string()),
+        # Where published_at came from: "feed", "page:html" (the page's metadata, htmldate), "page:text"
+        # (a date line of a text page); null when no date was found (``dedup.stages.text.pagedate``).
+        ("published_at_source", pa.string()),
     ]
 )
 

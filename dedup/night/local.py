@@ -37,6 +37,7 @@ from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, nu
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
 from dedup.stages.reasons import EMPTIED, ENDS_EARLY, WALL_ONLY
 from dedup.stages.text.lines import Lines
+from dedup.stages.text.pagedate import page_dates
 
 log = logging.getLogger("dedup")
 
@@ -79,6 +80,7 @@ class ReadOutput:
     rejects: list[pa.Table]
     chrome: ChromeModel
     html: int
+    body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
@@ -87,8 +89,15 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     def prepare_chunk(i: int, records: pa.Table):
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
-        text, is_html = clean.prepare(records.column("body").combine_chunks())
-        records = records.drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+        body = records.column("body").combine_chunks()
+        text, is_html, body_source = clean.prepare_sourced(body)
+        # The page's own date where the feed gave none (counted apart: this runs on worker threads).
+        date_stats = ReadStats()
+        published_at, published_at_source = page_dates(records.column("published_at"), body, is_html, date_stats,
+                                                       settings.input.time_zones)
+        records = (records.set_column(records.schema.get_field_index("published_at"), "published_at", published_at)
+                   .drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
+                   .append_column("body_source", body_source).append_column("published_at_source", published_at_source))
         # Split and measured once: learning chrome here and cleaning later both need the lines.
         lines = Lines.split(text)
         seen = ChromeModel()
@@ -99,9 +108,10 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
-        return p, seen, int(is_html.sum())
+        sources = body_source.value_counts().to_pylist()
+        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}, date_stats.bad_dates
 
-    out = ReadOutput([], [], ChromeModel(), 0)
+    out = ReadOutput([], [], ChromeModel(), 0, Counter())
     seen_parts: list[ChromeModel] = []
 
     def chunks():
@@ -115,13 +125,16 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("read", "records")
-        for p, seen, nh in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+        for p, seen, nh, sources, bad_dates in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+            stats.bad_dates += bad_dates
             out.spills.append(p)
             seen_parts.append(seen)
             out.html += nh
+            out.body_sources.update(sources)
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
-        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
+                  body_sources=dict(sorted(out.body_sources.items())))
     return out
 
 

@@ -3,8 +3,10 @@
 Two steps, because chrome is learned over the whole batch between them:
 
 ``prepare``  (per chunk, before learning)
-    HTML pages to text (``dedup.stages.text.html``), Unicode NFC, control characters and NULs removed,
-    exotic spaces and line breaks made plain. Output: one line per paragraph.
+    HTML pages and fragments to text (``dedup.stages.text.html``), text repaired (entities, mojibake,
+    U+FFFD, invisible characters: ``dedup.stages.text.repair``), Unicode NFC, control characters and NULs
+    removed, exotic spaces and line breaks made plain. Output: one line per paragraph, and which path
+    produced each story's text (``body_source``).
 ``finish``   (per chunk, after learning)
     wire furniture out (``dedup.stages.text.wire``: agency and dateline become columns), chrome out
     (``dedup.stages.chrome``), lines joined back into ``body_clean``; then the fingerprint text
@@ -25,18 +27,30 @@ from dedup.stages.chrome import (
 from dedup.stages import text_loss
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
+from dedup.stages.text.repair import repair_rows
 from dedup.stages.text.normalize import (
     FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
 )
-from dedup.stages.text.wire import strip_furniture, strip_late_dateline
+from dedup.stages.text.wire import credit_datelines, strip_furniture, strip_late_dateline
 
 
 _ODD = (r"[\r\x{2028}\x{2029}\x{85}\x0b\x0c\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}"
         r"\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]")
 
 
+# ``body_source`` of a body that was not markup (the HTML paths are ``dedup.stages.text.html.SOURCES``).
+PLAIN_SOURCE = "text"
+
+
 def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Plain text per body (paragraphs on lines) and a mask of the bodies that were HTML."""
+    text, is_html, _ = prepare_sourced(bodies)
+    return text, is_html
+
+
+def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    """``prepare`` plus, per body, the path that produced its text (string array): ``"text"`` for a
+    body that was not markup, else the extraction path (``dedup.stages.text.html.SOURCES``)."""
     if isinstance(bodies, pa.ChunkedArray):
         bodies = bodies.combine_chunks()
     # One compiled pass flags what each body needs, so each fix below (each a copy of the column)
@@ -49,11 +63,15 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
         cand = pc.take(bodies, pa.array(maybe)).to_pylist()
         is_html[maybe] = [_html.looks_like_html(b) for b in cand]
     text = bodies
+    source = np.full(len(bodies), PLAIN_SOURCE, dtype=object)
     if is_html.any():
-        raw = bodies.to_pylist()
-        for i in np.flatnonzero(is_html):
-            raw[i] = _html.html_to_text(raw[i])
-        text = pa.array(raw, pa.large_string())
+        rows = np.flatnonzero(is_html)
+        got = [_html.html_to_text_sourced(b) for b in pc.take(bodies, pa.array(rows)).to_pylist()]
+        source[rows] = [g[1] for g in got]
+        text = replace_rows(bodies, rows, pa.array([g[0] for g in got], pa.large_string()))
+    # Repair after extraction: entities a page escaped twice come out of the extractor escaped once.
+    text, repaired = repair_rows(text)
+    if is_html.any() or len(repaired):
         flags = flags_of(text, "NFC")
     rows = np.flatnonzero(flags & FLAG_NORMALIZE)
     if len(rows):
@@ -67,7 +85,7 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
         fix = pc.replace_substring_regex(fix, r"[\x00-\x08\x0e-\x1f\x7f\x{200b}-\x{200d}\x{feff}\x{ad}]", "")
         fix = pc.replace_substring_regex(fix, r"[\t\x{a0}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]+", " ")
         text = replace_rows(text, odd, fix)
-    return text, is_html
+    return text, is_html, pa.array(source.tolist(), pa.string())
 
 
 def observe_chrome(model: ChromeModel, outlets: pa.Array, text: pa.Array) -> None:
@@ -117,10 +135,13 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
     generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
+    credited = credit_datelines(lines)
     lines, agency, dateline, _ = strip_furniture(lines)
     walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
     kept, removed, learned_hits = remove_chrome(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
     kept = strip_late_dateline(kept, agency, dateline)
+    none = np.equal(dateline, None)
+    dateline[none] = credited[none]
     body_clean = kept.join()
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)

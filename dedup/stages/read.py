@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,8 @@ class _Block:
     numbers: np.ndarray  # int64 line number in the file (1-based, blank lines counted)
     starts: np.ndarray
     ends: np.ndarray  # end of the line without its "\r\n"
+    # Lines over the size limit, skipped while streaming: (line number, their first bytes, their size).
+    skipped: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -256,12 +259,46 @@ def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Excep
     return memoryview(b"".join(parts)), got, err
 
 
-def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]]:
+# Bytes of a skipped line kept for its reject's ``raw`` (``output.raw_max_chars`` cuts it further).
+_SKIPPED_PREFIX = 4096
+
+
+def line_limit(max_body_bytes: int) -> int:
+    """The longest JSONL line read whole: a body of ``max_body_bytes`` JSON-escaped (at most 6 bytes
+    per byte, ``\\u0001``) plus 1 MiB for the record's other fields. A longer line cannot hold an
+    acceptable body, so it is skipped while streaming instead of being held in memory."""
+    return 6 * max_body_bytes + (1 << 20)
+
+
+def _skip_line(fh, gz: bool, seen: int) -> tuple[bytes, int, Exception | None, bool]:
+    """Read on, without keeping it, to the end of a line of which ``seen`` bytes were read: the
+    bytes after its "\n" (the start of the next line), the line's total size, the error that
+    stopped the reading (if any), and whether the file ended inside the line."""
+    size = seen
+    while True:
+        try:
+            d = fh.read1(_READ_BYTES) if gz else fh.read(_READ_BYTES)
+        except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
+            return b"", size, e, True
+        if not d:
+            return b"", size, None, True
+        k = d.find(b"\n")
+        if k >= 0:
+            return d[k + 1:], size + k, None, False
+        size += len(d)
+
+
+def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None) -> Iterator[tuple[_Block, str | None]]:
     """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
     file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
     into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
-    the block's bytes where they are (iterating, stripping and joining lines in Python cost more)."""
+    the block's bytes where they are (iterating, stripping and joining lines in Python cost more).
+
+    A line longer than ``limit`` bytes is not held whole: once that much of it is read, the rest is
+    read past in pieces and dropped, and the line is listed in the next block's ``skipped`` (its line
+    number, first bytes and size), so memory stays that of the pieces whatever the line's length."""
     gz = f.path.lower().endswith(".gz")
+    skipped: list = []
     with _open_binary(f.path) as fh:
         buf = memoryview(b"")
         starts = ends = numbers = np.empty(0, np.int64)
@@ -275,17 +312,38 @@ def _jsonl_blocks(f: InputFile, size: int) -> Iterator[tuple[_Block, str | None]
             if first and len(s) and s[0] == 0 and bytes(buf[:3]) == _BOM:
                 s[0] = 3  # a byte-order mark (Excel, Notepad) is not part of the first record
             first = False
+            if limit is not None and len(s) and int((e_ - s).max()) > limit:
+                # Whole lines too long to hold an acceptable record: listed, never parsed.
+                big = (e_ - s) > limit
+                skipped.extend((int(n) + lines + 1, bytes(buf[a : a + _SKIPPED_PREFIX]), int(b - a))
+                               for n, a, b in zip(idx[big], s[big], e_[big]))
+                s, e_, idx = s[~big], e_[~big], idx[~big]
             starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
             numbers = np.concatenate([numbers, idx + lines + 1])
             lines += total
             k = 0
             while len(numbers) - k >= size:
-                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size]), None
+                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size], skipped), None
+                skipped = []
                 k += size
+            if not final and limit is not None and len(buf) - scanned > limit:
+                # The unfinished last line is already longer than any acceptable record: read past it.
+                prefix = bytes(buf[scanned : scanned + _SKIPPED_PREFIX])
+                rest, total_size, err, eof = _skip_line(fh, gz, len(buf) - scanned)
+                lines += 1
+                skipped.append((lines, prefix, total_size))
+                buf = memoryview(bytes(buf[:scanned]) + rest)
+                if eof:
+                    # The file ended inside the long line (or an error stopped it): no more lines.
+                    final = True
+                    s, e_, idx, total, scanned = _scan_lines(np.frombuffer(buf, np.uint8), scanned, err is None)
+                    starts, ends = np.concatenate([starts, s]), np.concatenate([ends, e_])
+                    numbers = np.concatenate([numbers, idx + lines + 1])
+                    lines += total
             if final:
                 msg = None if err is None else (
                     f"{ENDS_EARLY} after record {lines}: {type(err).__name__}: {err}")
-                yield _Block(buf, numbers[k:], starts[k:], ends[k:]), msg
+                yield _Block(buf, numbers[k:], starts[k:], ends[k:], skipped), msg
                 return
             # Keep only the lines not yet handed out and the incomplete last line.
             cut = int(starts[k]) if k < len(starts) else scanned
@@ -312,7 +370,8 @@ def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
         return None
     # The block's bytes as they are in the file: Arrow skips the blank lines and "\r" between.
     buf = pa.py_buffer(block.buf[int(block.starts[0]) : int(block.ends[-1])])
-    schema = pa.schema([(theirs, pa.string()) for theirs in dict.fromkeys(fields.values())])
+    paths = list(dict.fromkeys(fields.values()))
+    schema = _nested_schema(paths)
     try:
         t = pajson.read_json(
             pa.BufferReader(buf),
@@ -322,7 +381,61 @@ def _jsonl_fast(block: _Block, fields: dict[str, str]) -> pa.Table | None:
         t.validate(full=True)  # Arrow's reader does not check UTF-8; the careful path decodes it
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    return t if t.num_rows == len(block) else None
+    if t.num_rows != len(block):
+        return None
+    return t if all("." not in p for p in paths) else _flatten_paths(t, paths)
+
+
+def _nested_schema(paths: list[str]) -> pa.Schema:
+    """The explicit JSON schema for the fields we read: a string column per plain name and, per
+    dotted path (``source.name``), the literal key as a string column and the nested objects as
+    structs down to a string leaf."""
+    tree: dict = {}
+    for p in paths:
+        tree[p] = pa.string()
+        if "." in p:
+            node = tree
+            parts = p.split(".")
+            for part in parts[:-1]:
+                nxt = node.get(part)
+                if not isinstance(nxt, dict):
+                    nxt = node[part] = {}
+                node = nxt
+            node.setdefault(parts[-1], pa.string())
+
+    def typ(v):
+        return v if isinstance(v, pa.DataType) else pa.struct([(k, typ(x)) for k, x in v.items()])
+
+    return pa.schema([(k, typ(v)) for k, v in tree.items()])
+
+
+def _flatten_paths(t: pa.Table, paths: list[str]) -> pa.Table:
+    """Per dotted path, one string column named by the path: the literal key when the record has it,
+    else the value the path reaches through nested objects (null when it reaches nothing)."""
+    cols = {}
+    for p in paths:
+        col = t.column(p).combine_chunks()
+        if "." in p:
+            parts = p.split(".")
+            nested = t.column(parts[0]).combine_chunks()
+            for part in parts[1:]:
+                nested = pc.struct_field(nested, part)
+            col = pc.coalesce(col, nested)
+        cols[p] = col
+    return pa.table(cols)
+
+
+def field_value(obj: dict, path: str):
+    """``obj[path]`` when the record has that key, else the value the dotted path (``source.name``)
+    reaches through nested objects (Parquet structs read as dicts too); None when it reaches nothing."""
+    if path in obj or "." not in path:
+        return obj.get(path)
+    v = obj
+    for part in path.split("."):
+        if not isinstance(v, dict):
+            return None
+        v = v.get(part)
+    return v
 
 
 def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
@@ -549,6 +662,7 @@ class Validator:
         self.fields = {name: settings.fields.get(name, name) for name in ("id", "body", "outlet", "url", "headline", "published_at")}
         self.default_outlet = settings.outlet
         self.max_body = settings.max_body_bytes
+        self.zones = settings.time_zones
         self.raw_max = raw_max_chars
         self.stats = stats
         self.seen = SeenIds()
@@ -577,8 +691,8 @@ class Validator:
             else:
                 if not raw:
                     raw = json.dumps(obj, default=str, ensure_ascii=False)[: self.raw_max]
-                sid, why = _as_id(obj.get(F["id"]))
-                body = obj.get(F["body"])
+                sid, why = _as_id(field_value(obj, F["id"]))
+                body = field_value(obj, F["body"])
                 if why:
                     self.reject(rejects, source, record, None, f"{why} (field '{F['id']}')", raw)
                 elif not isinstance(body, str):
@@ -607,10 +721,12 @@ class Validator:
                 "source": pa.array([r[1] for r in rows], pa.string()),
                 "record": pa.array([r[2] for r in rows], pa.int64()),
                 "story_id": pa.array([r[4] for r in rows], pa.string()),
-                "outlet": pa.array([_as_text(r[6].get(F["outlet"])) or self.default_outlet for r in rows], pa.string()),
-                "url": pa.array([_as_text(r[6].get(F["url"])) for r in rows], pa.string()),
-                "headline": pa.array([_as_text(r[6].get(F["headline"])) for r in rows], pa.string()),
-                "published_at": parse_dates([_as_text(r[6].get(F["published_at"])) for r in rows], self.stats),
+                "outlet": pa.array([_as_text(field_value(r[6], F["outlet"])) or self.default_outlet for r in rows],
+                                   pa.string()),
+                "url": pa.array([_as_text(field_value(r[6], F["url"])) for r in rows], pa.string()),
+                "headline": pa.array([_as_text(field_value(r[6], F["headline"])) for r in rows], pa.string()),
+                "published_at": parse_dates([_date_value(field_value(r[6], F["published_at"])) for r in rows], self.stats,
+                                            self.zones),
                 "body": pa.array([r[5] for r in rows], pa.large_string()),
             }
         )
@@ -683,7 +799,7 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
             "outlet": outlet,
             "url": col("url"),
             "headline": col("headline"),
-            "published_at": parse_dates(col("published_at"), v.stats),
+            "published_at": parse_dates(col("published_at"), v.stats, v.zones),
             "body": (body if all_ok else body.filter(pa.array(ok))).cast(pa.large_string()),
         }
     )
@@ -692,27 +808,100 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
     return table, rej
 
 
-def parse_dates(values, stats: ReadStats) -> pa.Array:
-    """ISO 8601 (any offset) or common feed formats, to UTC; unreadable ones become null.
+# Named zones read as RFC 822 defines them (UT, GMT, Z and the US zones) plus abbreviations that name
+# one zone only. Ambiguous ones (IST: India, Israel or Ireland; BST; AST...) are unreadable unless
+# ``input.time_zones`` says what they mean: a date is never read in a guessed zone. Hours east of UTC.
+NAMED_ZONES: dict[str, float] = {
+    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2, "EEST": 3, "MSK": 3,
+    "PKT": 5, "NPT": 5.75, "WIB": 7, "HKT": 8, "SGT": 8, "PHT": 8, "AWST": 8, "JST": 9, "KST": 9,
+    "ACST": 9.5, "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13,
+    "HST": -10, "AKST": -9, "AKDT": -8,
+}
 
-    Arrow parses the usual case (every value ISO 8601 with an offset or Z) in one vectorized
-    cast; anything else goes through pandas, which also reads naive times as UTC.
+# A date ending in a zone name ("... 18:30:00 EST", "... 10:42 PM (IST)").
+_ZONE_NAME_RE = re.compile(r"^(.*\d.*?)\s*\(?([A-Za-z]{1,5})\)?\s*$")
+# Unix epoch seconds, milliseconds or microseconds, as a number or a string of digits.
+_EPOCH = r"^\s*\d{9,17}(?:\.\d+)?\s*$"
+# Epoch values are taken as dates only between these (UTC), so that a stray id or count is not.
+_EPOCH_RANGE = ("1990-01-01", "2100-01-01")
+
+
+def _offset(hours: float) -> str:
+    sign = "-" if hours < 0 else "+"
+    m = round(abs(hours) * 60)
+    return f"{sign}{m // 60:02d}{m % 60:02d}"
+
+
+def _date_value(v) -> str | None:
+    """A published_at value as text for ``parse_dates``: a typed timestamp (Parquet, an aware or naive
+    datetime; naive is UTC) or date as ISO 8601, numbers as their digits, strings as they are."""
+    import datetime as _dt
+
+    if isinstance(v, _dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=_dt.timezone.utc)).isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return _as_text(v)
+
+
+def parse_dates(values, stats: ReadStats, zones: dict[str, str] | None = None) -> pa.Array:
+    """Feed dates to UTC timestamps (``timestamp[us, UTC]``); unreadable ones become null and are
+    counted in ``stats.bad_dates``.
+
+    Read: ISO 8601 with any offset (naive times as UTC); typed timestamp columns as they are; RFC 822 /
+    RSS ``pubDate`` with a numeric offset or a zone name (``NAMED_ZONES``, plus ``zones``: the
+    configured ``input.time_zones``, abbreviation -> ``+HH:MM``); Unix epoch seconds, milliseconds or
+    microseconds (number or string, 1990-2100); other common forms through pandas' parser. A zone
+    name not known here makes the date unreadable rather than read in a guessed zone.
+
+    Arrow parses the usual case (every value ISO 8601 with an offset or Z) in one vectorized cast;
+    the rest go through pandas, vectorized per form.
     """
-    arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_timestamp(arr.type):
+        return (arr if arr.type.tz else pc.assume_timezone(arr, "UTC")).cast(pa.timestamp("us", tz="UTC"))
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pa.array([_date_value(v) for v in arr.to_pylist()], pa.string())
     try:
         return arr.cast(pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     import pandas as pd  # deferred: a quarter second to import, and feeds with ISO dates never need it
 
-    s = pd.Series(arr.to_pylist(), dtype="object")
-    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
-    retry = parsed.isna() & s.notna()
+    s = pd.Series(arr.to_pylist(), dtype="object").str.strip()
+    given = s.notna() & (s != "")
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[us, UTC]")
+    retry = parsed.isna() & given
+    epoch = retry & s.str.match(_EPOCH).fillna(False).astype(bool)
+    if epoch.any():
+        v = pd.to_numeric(s[epoch], errors="coerce")
+        unit_scale = np.where(v < 1e11, 1e6, np.where(v < 1e14, 1e3, 1.0))  # to microseconds
+        us = (v * unit_scale).round()
+        lo, hi = (pd.Timestamp(x, tz="UTC").value // 1000 for x in _EPOCH_RANGE)
+        ok = (us >= lo) & (us < hi)
+        parsed[epoch] = pd.to_datetime(us.where(ok).astype("float64"), unit="us", utc=True)
+    retry = parsed.isna() & given & ~epoch
     if retry.any():
-        parsed[retry] = pd.to_datetime(s[retry], utc=True, errors="coerce", format="mixed")
-    stats.bad_dates += int((parsed.isna() & s.notna() & (s.astype(str).str.strip() != "")).sum())
+        table = {k.upper(): _offset(h) for k, h in NAMED_ZONES.items()}
+        table.update({k.upper(): v.replace(":", "") for k, v in (zones or {}).items()})
+        index, text = [], []
+        for i, value in s[retry].items():
+            m = _ZONE_NAME_RE.match(value)
+            if m and m.group(2).upper() not in ("AM", "PM"):
+                off = table.get(m.group(2).upper())
+                if off is None:
+                    continue  # an unknown or ambiguous zone name: unreadable, never a guessed zone
+                value = f"{m.group(1)} {off}"
+            index.append(i)
+            text.append(value)
+        if text:
+            parsed[index] = pd.to_datetime(pd.Series(text, dtype="object"), utc=True, errors="coerce",
+                                           format="mixed").astype("datetime64[us, UTC]").to_numpy()
+    stats.bad_dates += int((parsed.isna() & given).sum())
     return pa.array(parsed.astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC"))
 
 
@@ -736,7 +925,11 @@ def read_chunks(
             if buf:
                 yield v.chunk(buf)
             continue
-        for block, err in _jsonl_blocks(f, chunk_size):
+        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes)):
+            if block.skipped:
+                yield v.chunk([(f.path, n, prefix.decode("utf-8", "replace"), None,
+                                f"body too large: a line of {nbytes} bytes, over input.max_body_bytes="
+                                f"{settings.max_body_bytes} (skipped unread)") for n, prefix, nbytes in block.skipped])
             fast = _jsonl_fast(block, v.fields) if err is None else None
             if fast is not None:
                 yield v.columns(f.path, block, fast)

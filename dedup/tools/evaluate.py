@@ -183,6 +183,50 @@ def _worst_examples(
     return out, total_wrong, n_bad
 
 
+# Column names gold files commonly use, in order of preference (matched without regard to case).
+GOLD_ID_NAMES = ("story_id", "id", "story", "doc_id", "docid", "document_id", "article_id", "guid")
+GOLD_CLUSTER_NAMES = ("gold_cluster", "gold", "cluster", "cluster_id", "gold_cluster_id", "label", "group",
+                      "gold_label")
+
+
+def read_gold(path: str | Path, columns: str | None = None) -> pd.DataFrame:
+    """A gold file (CSV, a leading BOM allowed; or Parquet) as a DataFrame of strings with columns
+    ``story_id`` and ``gold_cluster``.
+
+    ``columns`` ("ID,CLUSTER", the ``--gold-columns`` option) names the two columns; otherwise the
+    first of ``GOLD_ID_NAMES`` and of ``GOLD_CLUSTER_NAMES`` found (case ignored) are used, and a
+    file of exactly two columns with other names is read as id, cluster in that order. Raises
+    ``ValueError`` with a one-line message when the file cannot be read or the columns are not found.
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            g = pd.read_parquet(path).astype(str)
+        else:
+            g = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as e:  # noqa: BLE001 - any unreadable file is one line for the user
+        raise ValueError(f"cannot read gold file {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    cols = list(g.columns)
+    if columns is not None:
+        wanted = [c.strip() for c in columns.split(",")]
+        if len(wanted) != 2 or not all(wanted):
+            raise ValueError(f"--gold-columns wants two names, ID,CLUSTER (got {columns!r})")
+        missing = [c for c in wanted if c not in cols]
+        if missing:
+            raise ValueError(f"gold file {path.name} has no column(s) {missing}; its columns are {cols}")
+        id_col, cl_col = wanted
+    else:
+        lower = {c.lower().strip(): c for c in reversed(cols)}
+        id_col = next((lower[n] for n in GOLD_ID_NAMES if n in lower), None)
+        cl_col = next((lower[n] for n in GOLD_CLUSTER_NAMES if n in lower and lower[n] != id_col), None)
+        if (id_col is None or cl_col is None) and len(cols) == 2:
+            id_col, cl_col = cols
+        if id_col is None or cl_col is None:
+            raise ValueError(f"gold file {path.name}: cannot tell the story id and cluster columns among {cols}; "
+                             "name them with --gold-columns ID,CLUSTER")
+    return pd.DataFrame({"story_id": g[id_col].astype(str), "gold_cluster": g[cl_col].astype(str)})
+
+
 def evaluate(
     pred: pd.DataFrame,
     gold: pd.DataFrame,

@@ -66,7 +66,8 @@ def test_dateline_and_agency_become_columns():
     ]
     c, _ = _clean(bodies, ["a", "b", "c", "d", "e"], learn=False)
     assert c.agency.to_pylist() == ["Reuters", "AFP", "PTI", None, None]
-    assert c.dateline.to_pylist()[:3] == ["TALLVIK, Nov 24 (Reuters)", None, "Tallvik (PTI)"]
+    # "AFP Tallvik" on its own line names the place too (issue 13 item 10: it used to give no dateline).
+    assert c.dateline.to_pylist()[:3] == ["TALLVIK, Nov 24 (Reuters)", "AFP Tallvik", "Tallvik (PTI)"]
     assert c.body_clean[0].as_py() == WIRE[0] + "\n" + WIRE[1]
     assert c.body_clean[2].as_py() == WIRE[0]
 
@@ -122,7 +123,7 @@ _TRICKY = ["plain ascii, nothing to do", "“Quoted” – dashed — café’s"
            "\u212b\u2126 are singletons", "ﬁ ligature ½ Ｆ full-width ² super", "tab\there\r\nCRLF\x0bVT\x0cFF",
            "nbsp\u00a0thin\u2009ideographic\u3000space", "zero\u200bwidth\ufeffBOM soft\u00adhyphen", "NUL\x00 DEL\x7f",
            "line\u2028sep\u2029para\u0085nel", "Hangul \u1100\u1161 가", "emoji 😀 İ ß Σ", "", None,
-           "a < b > c", "x <b>bold</b> y", "U+2000\u2000 U+2001\u2001 U+205F\u205f"]
+           "a < b > c", "x <b>bold y", "U+2000\u2000 U+2001\u2001 U+205F\u205f"]
 
 
 def _whole_column_prepare(bodies: pa.Array) -> pa.Array:
@@ -189,3 +190,43 @@ def test_lines_measurements_survive_replacing_and_work_files():
     for limit in (3, 10, 299, 300, 301):
         expect = pc.utf8_length(lines.text).to_numpy() <= limit
         np.testing.assert_array_equal(lines.at_most_chars(limit), expect)
+
+
+def test_markup_only_bodies_are_rejected_and_template_code_never_kept(cli, tmp_path):
+    """Issue 13 item 1: markup-only bodies are rejected, not one-word stories; pages that open with a
+    comment and a script block (no <html> at the top) are pages: their code never reaches body_clean,
+    so two different stories of one site do not merge on their template."""
+    import pyarrow.parquet as pq
+
+    from dedup.stages.reasons import EMPTIED
+    from tests.conftest import OTHER, WIRE, write_jsonl
+
+    template = ("<!-- site template v7 -->\n<script>" + "window.cfg = {menu: ['a', 'b'], ads: true};\n" * 300
+                + "</script>\n<form><select><option>World</option><option>Business</option></select></form>\n")
+    records = [{"id": "m1", "body": "<p>&nbsp;</p>"}, {"id": "m2", "body": "<br><br/>"},
+               {"id": "m3", "body": "<div class='story'></div>"},
+               {"id": "page-a", "outlet": "site", "body": template + "".join(f"<p>{p}</p>" for p in WIRE)},
+               {"id": "page-b", "outlet": "site", "body": template + "".join(f"<p>{p}</p>" for p in OTHER)}]
+    records += [{"id": f"w{i}", "body": p} for i, p in enumerate(WIRE + OTHER)]
+    out = tmp_path / "out"
+    res = cli("run", "--input", write_jsonl(tmp_path / "in.jsonl", records), "--output", out, "--run-date", "2026-11-30")
+    assert res.exit_code == 0, res.output
+    rej = pq.read_table(out / "rejects").to_pandas().set_index("story_id")
+    assert sorted(rej.index) == ["m1", "m2", "m3"] and (rej.reason == EMPTIED).all()
+    s = pq.read_table(out / "stories").to_pandas().set_index("story_id")
+    assert not s.body_clean.str.contains("window.cfg|<|Business", regex=True).any()
+    assert s.loc["page-a", "cluster_id"] != s.loc["page-b", "cluster_id"]
+    assert s.loc["page-a", "body_source"].startswith("html:") and s.loc["w0", "body_source"] == "text"
+
+
+def test_credit_line_with_a_place_is_the_dateline():
+    """Issue 13 item 10: "AFP Vladivostok" on a line of its own gives agency AFP and a dateline."""
+    bodies = ["Image\nAFP Vladivostok\n" + WIRE[0] + "\nAFP Moscow", "AFP Photo\n" + WIRE[1],
+              "By Reuters\n" + WIRE[2], "TALLVIK (AFP) - " + WIRE[3] + "\nAFP Moscow",
+              # A dateline buried under page lines is found after chrome removal; the credit does not hide it.
+              "Reuters | Santa Cruz\nText size A A A\nSANTA CRUZ, Calif., Feb 26 (Reuters) - " + WIRE[4]]
+    c, _ = _clean(bodies, ["a", "b", "c", "d", "e"], learn=False)
+    assert c.agency.to_pylist() == ["AFP", "AFP", "Reuters", "AFP", "Reuters"]
+    assert c.dateline.to_pylist() == ["AFP Vladivostok", None, None, "TALLVIK (AFP)",
+                                      "SANTA CRUZ, Calif., Feb 26 (Reuters)"]
+    assert c.body_clean[4].as_py() == WIRE[4]

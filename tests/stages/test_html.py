@@ -71,6 +71,10 @@ PAGE = f"""<!DOCTYPE html>
     "<p>First paragraph.</p><p>Second paragraph.</p>",
     '<div class="story"><span>Wire copy</span> with a <a href="/x">link</a></div>',
     "Lead text that begins as prose.<br>Then <b>markup</b> follows<br/>the first line.",
+    "<p>One paragraph with no closing tag",
+    "Prose first.<p>Then a paragraph.<p>And another.",
+    "Old page text.<P>Para</P>",
+    "<P CLASS=x>Upper case with an attribute",
 ])
 def test_looks_like_html_accepts_pages_and_fragments(text):
     assert looks_like_html(text)
@@ -85,14 +89,46 @@ def test_looks_like_html_accepts_pages_and_fragments(text):
     "The <div> element is a generic container, the editor explained.",
     "Shares fell <5% on Monday; analysts said >10% moves were unlikely. I <3 this market.",
     "VANCOUVER, March 3 - Prices rose. <Reuters> Reuter",
+    # Wire tickers in angle brackets collide with tag names: not markup (issue 13 item 1).
+    "Du pont <DD> wins suit against phillips <P>, the company said.",
+    "<Strong Point Inc.> said its subsidiary will market the drug in Europe.",
+    "Great American plans to acquire <Capital Savings Bank>, Olympia, and <Home Federal Savings>.",
+    "the airline's agreement to be acquired by USAir Group Inc <U>. Piedmont <PIE> rose <B> shares",
     "word " * 5000,
 ])
 def test_looks_like_html_rejects_plain_text(text):
     assert not looks_like_html(text)
 
 
-def test_looks_like_html_only_reads_the_start():
-    assert not looks_like_html("plain text " * 1000 + "<html><body><p>late</p></body></html>")
+def test_looks_like_html_finds_markup_wherever_it_sits():
+    # Issue 13 item 1: a page may start with a long comment and script block, and markup may follow
+    # plain text; body_clean must carry neither (this test once said the opposite: only the start).
+    assert looks_like_html("plain text " * 1000 + "<html><body><p>late</p></body></html>")
+    page = ("<!-- cms build 4411 -->\n<script>" + "var menu = {a: 1};\n" * 400 + "</script>\n"
+            "<select><option>Politics</option><option>Sport</option></select>\n"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE))
+    assert looks_like_html(page)
+    text = html_to_text(page)
+    assert ARTICLE[0] in text and "var menu" not in text and "Politics" not in text
+
+
+@pytest.mark.parametrize("fragment", ["<p>&nbsp;</p>", "<br><br/>", "<div></div>", "<div class='x'> </div>",
+                                      "<p></p>\n<p> </p>"])
+def test_markup_only_fragments_have_no_text(fragment):
+    assert looks_like_html(fragment)
+    assert html_to_text(fragment) == ""
+
+
+@pytest.mark.parametrize("fragment", [
+    "<p>" + ARTICLE[0] + "</p>",
+    "<div class='story'>" + ARTICLE[0] + "<br>" + ARTICLE[1] + "</div>",
+    "<p>" + ARTICLE[0] + "\n<p>" + ARTICLE[1],
+])
+def test_fragments_keep_all_their_text_and_no_tags(fragment):
+    assert looks_like_html(fragment)
+    text, source = dhtml.html_to_text_sourced(fragment)
+    assert source == "html:fragment"
+    assert ARTICLE[0] in text and "<" not in text and ">" not in text
 
 
 def test_looks_like_html_is_cheap_on_plain_text():
@@ -180,8 +216,9 @@ def test_never_raises_on_generated_markup(parts):
 
 
 def test_falls_back_to_visible_text_when_extractor_finds_nothing(monkeypatch):
-    monkeypatch.setattr(dhtml, "_article_text", lambda html: "")
-    text = html_to_text(PAGE)
+    monkeypatch.setattr(dhtml, "_article_text_sourced", lambda html: ("", "html:precision"))
+    text, source = dhtml.html_to_text_sourced(PAGE)
+    assert source == "html:visible"
     assert ARTICLE[0] in text and "Privacy policy" in text  # the whole visible page
     assert "analytics-should-not-appear" not in text and "font-family" not in text
 
@@ -189,14 +226,14 @@ def test_falls_back_to_visible_text_when_extractor_finds_nothing(monkeypatch):
 def test_falls_back_when_extractor_raises(monkeypatch):
     def boom(html):
         raise ValueError("parser blew up")
-    monkeypatch.setattr(dhtml, "_article_text", boom)
+    monkeypatch.setattr(dhtml, "_article_text_sourced", boom)
     assert ARTICLE[0] in html_to_text(PAGE)
 
 
 def test_returns_empty_when_everything_fails(monkeypatch):
     def boom(html):
         raise RuntimeError("no")
-    monkeypatch.setattr(dhtml, "_article_text", boom)
+    monkeypatch.setattr(dhtml, "_article_text_sourced", boom)
     monkeypatch.setattr(dhtml, "visible_text", boom)
     assert html_to_text(PAGE) == ""
 
@@ -208,8 +245,8 @@ def test_short_precision_result_is_rechecked_with_default_mode(monkeypatch):
         calls.append(options)
         return "stub" if options.get("favor_precision") else "the full article " * 30
     monkeypatch.setattr(dhtml, "_trafilatura", fake)
-    assert html_to_text("<p>x</p>").startswith("the full article")
-    assert calls == [{"favor_precision": True}, {}]
+    assert html_to_text(PAGE).startswith("the full article")
+    assert calls[:2] == [{"favor_precision": True}, {}]
 
 
 def test_long_precision_result_is_not_rechecked(monkeypatch):
@@ -219,8 +256,39 @@ def test_long_precision_result_is_not_rechecked(monkeypatch):
         calls.append(options)
         return "word " * 200
     monkeypatch.setattr(dhtml, "_trafilatura", fake)
-    html_to_text("<p>x</p>")
+    html_to_text(PAGE)
     assert calls == [{"favor_precision": True}]
+
+
+def test_stub_extraction_falls_back_to_recall_mode(monkeypatch):
+    # Issue 13 item 3: the extractor keeps only the headline of a page whose article is plain to see.
+    calls = []
+
+    def fake(html, **options):
+        calls.append(options)
+        return "\n".join(ARTICLE) if options.get("favor_recall") else "Dock workers end strike"
+    monkeypatch.setattr(dhtml, "_trafilatura", fake)
+    text, source = dhtml.html_to_text_sourced(PAGE)
+    assert source == "html:recall" and text == "\n".join(ARTICLE)
+    assert {"favor_recall": True} in calls
+
+
+def test_stub_extraction_falls_back_to_justext(monkeypatch):
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "Dock workers end strike")
+    text, source = dhtml.html_to_text_sourced(PAGE)
+    assert source == "html:justext"
+    assert all(p in text for p in ARTICLE) and "Privacy policy" not in text
+
+
+def test_stub_is_kept_when_the_page_has_no_more_prose(monkeypatch):
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "Short notice." if options else "")
+    page = "<html><body><nav><a href=/>Home</a></nav><p>Short notice.</p></body></html>"
+    assert dhtml.html_to_text_sourced(page) == ("Short notice.", "html:precision")
+
+
+def test_prose_words_counts_sentence_lines_only():
+    assert dhtml.prose_words("Home\nWorld\n" + ARTICLE[0] + "\nRelated stories about gadgets and chefs for "
+                             "your garden shed this weekend") == len(ARTICLE[0].split())
 
 
 # --------------------------------------------------------------------------- visible text helpers

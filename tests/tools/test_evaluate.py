@@ -243,6 +243,42 @@ def test_cli_reads_parquet_dataset_with_run_date(tmp_path, cli):
     assert r.exit_code == 2 and "several nights" in r.output
 
 
+def _eval_tmp(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"story_id": ["a", "b", "c"], "cluster_id": ["x", "x", "y"]}), tmp_path / "s.parquet")
+    return tmp_path / "s.parquet"
+
+
+@pytest.mark.parametrize("text, extra", [
+    ("id,gold\na,G\nb,G\nc,H\n", ()),
+    ("\ufeffStory_ID,Cluster\na,G\nb,G\nc,H\n", ()),  # Excel: a BOM and other case
+    ("doc,grp\na,G\nb,G\nc,H\n", ()),  # two columns of other names: id, cluster in that order
+    ("key,x,truth\na,1,G\nb,2,G\nc,3,H\n", ("--gold-columns", "key,truth")),
+])
+def test_cli_gold_column_names(tmp_path, cli, text, extra):
+    """Issue 13 item 9: gold files whose columns are named otherwise are read, not a traceback."""
+    (tmp_path / "g.csv").write_text(text, encoding="utf-8")
+    r = cli("eval", "--stories", _eval_tmp(tmp_path), "--gold", tmp_path / "g.csv", "--json", *extra)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["precision"] == 1.0 and out["recall"] == 1.0 and out["n_gold_stories"] == 3
+
+
+@pytest.mark.parametrize("text, extra, says", [
+    ("key,x,truth\na,1,G\n", (), "--gold-columns ID,CLUSTER"),
+    ("id,gold\na,G\n", ("--gold-columns", "key,truth"), "no column(s) ['key', 'truth']"),
+    ("id,gold\na,G\n", ("--gold-columns", "key"), "two names"),
+    ("id,gold\na,G\na,H\n", (), "more than once"),
+])
+def test_cli_gold_errors_are_one_line(tmp_path, cli, text, extra, says):
+    (tmp_path / "g.csv").write_text(text, encoding="utf-8")
+    r = cli("eval", "--stories", _eval_tmp(tmp_path), "--gold", tmp_path / "g.csv", *extra)
+    assert r.exit_code == 2 and says in r.output, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- lines: chrome, text-loss, lost copies
 
 from dedup.tools.evaluate import evaluate_lines  # noqa: E402

@@ -101,13 +101,15 @@ def run_night(settings, staging, night: str):
         read_rejects.count()
         agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
         html = int(agg.html or 0)
+        body_sources = {r.body_source: int(r["count"]) for r in records.groupBy("body_source").count().collect()}
         dups = dup_rejects.count() if dup_rejects is not None else 0
         if dups:
             stats.accepted -= dups
             stats.rejected += dups
             stats.reasons["duplicate id"] += dups
         raw.unpersist()
-        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html)
+        st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=html,
+                  body_sources=dict(sorted(body_sources.items())))
     ended = read_rejects.where(F.col("reason").startswith(ENDS_EARLY)).select("source", "reason").collect()
     feed_checks = check_feed(settings, night, stats.records, [f"{x.source}: {x.reason}" for x in ended],
                              [f.path for f in files if f.bytes == 0])
@@ -162,7 +164,7 @@ def run_night(settings, staging, night: str):
     model_bc = spark.sparkContext.broadcast((keys, model.counts, outlet_stories))
 
     cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
-                        "text", "was_html").mapInArrow(
+                        "text", "was_html", "body_source", "published_at_source").mapInArrow(
         partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch,
                 dedup=d.model_dump(), min_body_words=inp.min_body_words, raw_max_chars=settings.output.raw_max_chars),
         P.CLEAN_DDL).persist(keep)

@@ -30,17 +30,20 @@ TS = pa.timestamp("us", tz="UTC")
 READ_FIELDS = [
     ("kind", pa.string()), ("file_idx", pa.int32()), ("source", pa.string()), ("record", I64),
     ("story_id", pa.string()), ("outlet", pa.string()), ("url", pa.string()), ("headline", pa.string()),
-    ("published_at", TS), ("text", pa.string()), ("was_html", pa.bool_()), ("reason", pa.string()),
+    ("published_at", TS), ("text", pa.string()), ("was_html", pa.bool_()), ("body_source", pa.string()),
+    ("published_at_source", pa.string()), ("reason", pa.string()),
     ("raw", pa.string()), ("stats", pa.string()),
 ]
 READ_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
-            "headline string, published_at timestamp, text string, was_html boolean, reason string, raw string, "
+            "headline string, published_at timestamp, text string, was_html boolean, body_source string, "
+            "published_at_source string, reason string, raw string, "
             "stats string")
 
 CLEAN_FIELDS = [
     ("kind", pa.string()), ("file_idx", pa.int32()), ("source", pa.string()), ("record", I64),
     ("story_id", pa.string()), ("outlet", pa.string()), ("url", pa.string()), ("headline", pa.string()),
-    ("published_at", TS), ("was_html", pa.bool_()), ("body_clean", pa.string()), ("agency", pa.string()),
+    ("published_at", TS), ("was_html", pa.bool_()), ("body_source", pa.string()),
+    ("published_at_source", pa.string()), ("body_clean", pa.string()), ("agency", pa.string()),
     ("dateline", pa.string()), ("words", I64), ("chrome_lines_removed", I64), ("text_hash", I64),
     ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
     ("numbers", pa.binary()), ("numbers_known", pa.bool_()), ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
@@ -48,7 +51,8 @@ CLEAN_FIELDS = [
     ("lede", pa.binary()),
 ]
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
-             "headline string, published_at timestamp, was_html boolean, body_clean string, agency string, "
+             "headline string, published_at timestamp, was_html boolean, body_source string, published_at_source string, "
+             "body_clean string, agency string, "
              "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
              "n_shingles long, signature binary, shingles binary, numbers binary, numbers_known boolean, "
              "reason string, raw string, line string, stories long, seconds double, fp_seconds double, "
@@ -125,6 +129,7 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
     from dedup.stages import clean
     from dedup.config import InputSettings
     from dedup.stages.read import InputFile, ReadStats, read_chunks
+    from dedup.stages.text.pagedate import page_dates
 
     settings = InputSettings.model_validate_json(input_json)
     for b in batches:
@@ -138,11 +143,15 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
                     yield _batch(READ_FIELDS, {**cols, "kind": ["reject"] * rejects.num_rows,
                                                "file_idx": [idx] * rejects.num_rows}, rejects.num_rows)
                 if records.num_rows:
-                    text, is_html = clean.prepare(records.column("body").combine_chunks())
+                    body = records.column("body").combine_chunks()
+                    text, is_html, body_source = clean.prepare_sourced(body)
+                    published_at, published_at_source = page_dates(records.column("published_at"), body, is_html,
+                                                                   stats, settings.time_zones)
                     cols = {c: records.column(c) for c in records.column_names if c != "body"}
+                    cols.update(published_at=published_at, published_at_source=published_at_source)
                     yield _batch(READ_FIELDS, {**cols, "kind": ["record"] * records.num_rows,
                                                "file_idx": [idx] * records.num_rows, "text": text,
-                                               "was_html": is_html}, records.num_rows)
+                                               "was_html": is_html, "body_source": body_source}, records.num_rows)
             info = {"records": stats.records, "accepted": stats.accepted, "rejected": stats.rejected,
                     "reasons": dict(stats.reasons), "bad_dates": stats.bad_dates, "reencoded": stats.reencoded}
             yield _batch(READ_FIELDS, {"kind": ["stats"], "file_idx": [idx], "stats": [json.dumps(info)]}, 1)
@@ -206,7 +215,8 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
         if n:
             sig = fp.signatures.astype(np.int64)
             cols = {name: g.column(name) for name in ("file_idx", "source", "record", "story_id", "outlet", "url",
-                                                      "headline", "published_at", "was_html")}
+                                                      "headline", "published_at", "was_html", "body_source",
+                                                      "published_at_source")}
             cols.update({
                 "kind": ["story"] * n, "body_clean": c.body_clean.filter(keep), "agency": c.agency.filter(keep),
                 "dateline": c.dateline.filter(keep), "words": c.words[ok], "chrome_lines_removed": c.chrome_lines[ok],

@@ -29,7 +29,7 @@ _AGENCY_ALT = "|".join(sorted((k.replace(" ", r"\s+") for k in AGENCIES), key=le
 # "(AP)", "Source: PTI", "Reuter" (the 1987 sign-off).
 _CREDIT_LINE = (
     rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
-    r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
+    r"(?:[\s,|/-]+(?P<place>[A-Za-z][A-Za-z .'-]{0,30}))?\W*$"
 )
 # A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
 _BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
@@ -132,6 +132,28 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     dateline = np.full(n, None, dtype=object)
     kept = _strip_dateline(kept, cand_idx, agency, dateline)
     return kept, agency, dateline, removed
+
+
+def credit_datelines(lines: Lines) -> np.ndarray:
+    """Per story (object array), the first credit line that names a place ("AFP Vladivostok",
+    "Reuters | New York"), as written; None where there is none. The caller uses it as the dateline
+    of a story that has no other, once both dateline searches (``strip_furniture``,
+    ``strip_late_dateline``) are done: the place in a credit is the dateline's, not a line's head."""
+    out = np.full(lines.n_stories, None, dtype=object)
+    short_idx = np.flatnonzero(lines.words() <= 6)
+    if not short_idx.size:
+        return out
+    credit = pc.extract_regex(pc.take(lines.text, pa.array(short_idx)), _CREDIT_LINE)
+    hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
+    if not hit.any():
+        return out
+    places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(credit.filter(pa.array(hit)), "place")))
+    places = places.fill_null("").to_numpy(zero_copy_only=False)
+    text = pc.utf8_trim(pc.take(lines.text, pa.array(short_idx[hit])), " -–—:|,.()").to_pylist()
+    for s, p, line in zip(lines.story[short_idx[hit]], places, text):  # the first such line wins
+        if p and p not in NOT_PLACES and out[s] is None:
+            out[s] = line
+    return out
 
 
 def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) -> Lines:
