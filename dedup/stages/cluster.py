@@ -124,6 +124,8 @@ def merge_versions(
     label: np.ndarray,
     left: np.ndarray,
     right: np.ndarray,
+    jaccard: np.ndarray,
+    threshold: float,
     containment_to: "callable",
     min_containment: float,
     fixed: np.ndarray,
@@ -134,19 +136,26 @@ def merge_versions(
     holds the other (their containment is under ``dedup.containment_threshold``), and the short
     copies of the report's shared paragraphs match both, so each canonical keeps some of them. A
     cluster B (its canonical not an earlier night's, ``fixed``) joins the canonical A when every
-    member of B also matches A and at least ``min_containment`` (``dedup.rescue_containment``) of
-    B's canonical is contained in A: B's canonical and A share the report, and nothing in B is
-    about anything else. Among several such A: the highest containment, then the first row. A
-    canonical that joins another cannot take a cluster in the same step (no chains).
+    member of B resembles B (Jaccard >= ``threshold``: copies of B, not parts that B merely
+    contains, as a live blog contains the ledes it quotes) and also matches A, and at least
+    ``min_containment`` (``dedup.rescue_containment``) of B's canonical is contained in A: B's
+    canonical and A share the report, and nothing in B is about anything else. Among several such
+    A: the highest containment, then the first row. A canonical that joins another cannot take a
+    cluster in the same step (no chains).
 
-    ``left``, ``right`` int64: rows of the verified matches; ``containment_to(s, c)``: containment
-    of rows s in rows c (float64 arrays). Returns the new labels. The Spark engine's step is
-    ``dedup.night.spark.graph.merge_versions``."""
+    ``left``, ``right`` int64: rows of the verified matches, with their float64 ``jaccard``;
+    ``containment_to(s, c)``: containment of rows s in rows c (float64 arrays). Returns the new
+    labels. The Spark engine's step is ``dedup.night.spark.graph.merge_versions``."""
     n = label.shape[0]
     canon = label == np.arange(n)
     a = np.concatenate([left, right])
     b = np.concatenate([right, left])
-    pick = ~canon[a] & canon[b] & (label[a] != b) & ~fixed[label[a]]
+    jac = np.concatenate([jaccard, jaccard])
+    # Clusters with a member that is no copy of its canonical (a containment match to it) stay.
+    own = ~canon[a] & (label[a] == b)
+    not_copy = np.zeros(n, bool)
+    not_copy[label[a[own & (jac < threshold)]]] = True
+    pick = ~canon[a] & canon[b] & (label[a] != b) & ~fixed[label[a]] & ~not_copy[label[a]]
     m, A = a[pick], b[pick]
     if m.size == 0:
         return label
@@ -182,10 +191,17 @@ def rescue(
     containment_to: "callable",
     min_containment: float,
     movable: np.ndarray | None = None,
+    container: np.ndarray | None = None,
+    container_right: np.ndarray | None = None,
 ) -> np.ndarray:
     """Let stories left alone join the cluster of a member they match (see module docstring).
 
     ``containment_to(s, c)`` returns the containment of story s in story c (arrays).
+    ``container`` (bool, one per match): the match is a containment match whose *left* story is
+    the longer one, the container; with ``container_right`` the same for the right story (both
+    derived by ``containers``). A story left alone is never rescued through a match in which it is
+    the container: a live blog or roundup that holds a member's whole text is not an edited copy
+    of that report, and its text about other reports stays out of the cluster.
     """
     sizes = np.bincount(label, minlength=label.shape[0])
     alone = sizes[label] == 1
@@ -194,6 +210,8 @@ def rescue(
     a = np.concatenate([left[match], right[match]])
     b = np.concatenate([right[match], left[match]])
     pick = alone[a] & ~alone[b]
+    if container is not None:
+        pick &= ~np.concatenate([container[match], container_right[match]])
     s, c = a[pick], label[b[pick]]
     if s.size == 0:
         return label
@@ -207,6 +225,16 @@ def rescue(
     out = label.copy()
     out[s[order][first]] = c[order][first]
     return out
+
+
+def containers(n_shingles: np.ndarray, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray,
+                threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each match (``left``, ``right`` rows, float64 ``jaccard``): whether it is a containment
+    match (Jaccard under ``threshold``) in which the left story, resp. the right one, is the
+    container (strictly more shingles). Returns two bool arrays for ``rescue``."""
+    contained = jaccard < threshold
+    nl, nr = n_shingles[left], n_shingles[right]
+    return contained & (nl > nr), contained & (nr > nl)
 
 
 def member_scores(inter: np.ndarray, size: np.ndarray, canonical_size: np.ndarray, is_canonical: np.ndarray,

@@ -336,6 +336,17 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
                "published_at": "2026-11-21T08:00:00Z"},
               {"id": "brief-copy-2", "outlet": "tribune", "headline": heading, "published_at": "2026-11-21T08:00:00Z",
                "body": "\n".join(BRIEF[:3])}]
+    # versions of one report (merge_versions), and a live blog quoting one report (never rescued)
+    vp, vtop, vfix = _paragraphs(30, 5), _paragraphs(31, 1)[0], _paragraphs(32, 1)[0]
+    recs += [{"id": "v-correction", "outlet": "alpha", "headline": "V", "body": "\n".join(vp + [vfix]), "published_at": day},
+             {"id": "v-update", "outlet": "alpha", "headline": "V", "body": "\n".join([vtop] + vp[:2]), "published_at": day}]
+    recs += [{"id": f"v-copy-{k}", "outlet": f"v{k}", "headline": "V", "body": "\n".join(vp[:2]), "published_at": day}
+             for k in range(3)]
+    bp, bown = _paragraphs(33, 6), _paragraphs(34, 3)
+    recs += [{"id": "b-report", "outlet": "alpha", "headline": "B", "body": "\n".join(bp), "published_at": day},
+             {"id": "b-copy", "outlet": "beta", "headline": "B", "body": "\n".join(bp[:2]), "published_at": day},
+             {"id": "b-blog", "outlet": "gamma", "headline": "Live", "body": "\n".join(bp[:4] + bown),
+              "published_at": day}]
     long_story = _paragraphs(21, 10)  # and a teaser of it: found through the lede keys
     recs += [{"id": "long", "outlet": "alpha", "headline": "Long report", "body": "\n".join(long_story),
               "published_at": day},
@@ -356,6 +367,8 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
     assert cid["copy"] == cid["x"] != cid["y"] and st.loc["copy", "relation"] == "near"
     assert cid["brief"] == cid["brief-copy"] != cid["brief-other"]
     assert cid["long"] == cid["teaser"]
+    assert {cid["v-update"], *(cid[f"v-copy-{k}"] for k in range(3))} == {cid["v-correction"]}
+    assert cid["b-copy"] == cid["b-report"] != cid["b-blog"]
     dropped = [r[0].manifest["stages"]["verify"]["multi_topic_dropped"] for r in (results["local"], results["spark"])]
     assert dropped[0] == dropped[1] > 0
     assert results["spark"][1].counts["duplicates"] >= 1

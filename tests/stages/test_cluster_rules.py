@@ -286,11 +286,46 @@ def test_merge_versions_needs_every_member_and_no_chain():
     left = np.array([2, 3, 5, 7])
     right = np.array([0, 0, 0, 1])
     con = {(1, 0): 0.6, (4, 0): 0.3, (6, 1): 0.9}
-    got = merge_versions(label, left, right, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]), 0.5,
-                         np.zeros(8, bool))
+    jac = np.full(4, 0.9)  # every member a copy of its own canonical
+    got = merge_versions(label, left, right, jac, 0.5, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]),
+                         0.5, np.zeros(8, bool))
     assert got.tolist() == [0, 0, 0, 0, 4, 4, 6, 6]
     # an earlier night's canonical (fixed) never moves; then it stays a canonical D can join
     fixed = np.zeros(8, bool)
     fixed[1] = True
-    got = merge_versions(label, left, right, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]), 0.5, fixed)
+    got = merge_versions(label, left, right, jac, 0.5, lambda s, c: np.array([con[(a, b)] for a, b in zip(s, c)]),
+                         0.5, fixed)
     assert got.tolist() == [0, 1, 1, 1, 4, 4, 1, 1]
+
+
+def test_a_container_left_alone_is_not_rescued_into_the_report_it_quotes(tmp_path):
+    """A page holding a report's first four paragraphs whole, then its own text (a live blog whose
+    other entries have no copy in the batch, so it is not dropped as multi-topic) matches the
+    report's short copy only as its container. Rescue would put it in the report's cluster (57% of
+    it is in the report); it stays apart."""
+    p, own = _paragraphs(600, 6), _paragraphs(601, 3)
+    recs = [
+        {"id": "report", "outlet": "Alpha", "headline": "R", "body": "\n".join(p)},
+        {"id": "copy", "outlet": "Beta", "headline": "R", "body": "\n".join(p[:2])},
+        {"id": "blog", "outlet": "Gamma", "headline": "Live", "body": "\n".join(p[:4] + own)},
+    ]
+    st = _run(tmp_path, recs)
+    cid = st["cluster_id"]
+    assert cid["copy"] == cid["report"] != cid["blog"]
+
+
+def test_rescue_skips_matches_in_which_the_lone_story_is_the_container():
+    from dedup.stages.cluster import containers, rescue
+
+    label = np.array([0, 0, 2])  # 0 canonical, 1 its member, 2 alone
+    left, right = np.array([1]), np.array([2])
+    n_shingles = np.array([100, 40, 70])
+    con = lambda s, c: np.full(len(s), 0.6)  # noqa: E731 - 60% of the lone story is in the canonical
+    match = np.array([True])
+    # 2 holds all of 1 (containment match, Jaccard 0.4): 2 is the container and stays alone
+    cl, cr = containers(n_shingles, left, right, np.array([0.4]), 0.5)
+    assert (cl.tolist(), cr.tolist()) == ([False], [True])
+    assert rescue(label, left, right, match, con, 0.5, container=cl, container_right=cr).tolist() == [0, 0, 2]
+    # the same pair as a resemblance match (an edited copy): rescued
+    cl, cr = containers(n_shingles, left, right, np.array([0.55]), 0.5)
+    assert rescue(label, left, right, match, con, 0.5, container=cl, container_right=cr).tolist() == [0, 0, 0]

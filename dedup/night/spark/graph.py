@@ -189,16 +189,19 @@ def canonicals(spark, nodes, edges, max_rounds: int, workdir, threshold: float):
     return fresh(labels, workdir, "labels"), rounds
 
 
-def merge_versions(nodes, labels, edges, min_containment: float, workdir):
-    """A cluster whose every member also matches another canonical, and whose canonical is at least
-    ``min_containment`` contained in it, joins that canonical (``dedup.stages.cluster.merge_versions``:
-    the highest containment, then the first canonical in row order; no chains)."""
+def merge_versions(nodes, labels, edges, threshold: float, min_containment: float, workdir):
+    """A cluster whose every member is a copy of its canonical (Jaccard >= ``threshold``) and also
+    matches another canonical, and whose canonical is at least ``min_containment`` contained in it,
+    joins that canonical (``dedup.stages.cluster.merge_versions``: the highest containment, then the
+    first canonical in row order; no chains)."""
     F = _F()
-    both = (edges.select(F.col("l").alias("a"), F.col("r").alias("b"))
-            .unionByName(edges.select(F.col("r").alias("a"), F.col("l").alias("b"))))
+    both = (edges.select(F.col("l").alias("a"), F.col("r").alias("b"), "jaccard")
+            .unionByName(edges.select(F.col("r").alias("a"), F.col("l").alias("b"), "jaccard")))
     mem = labels.where("node != label").select(F.col("node").alias("a"), F.col("label").alias("B"))
     can = labels.where("node = label").select(F.col("node").alias("b"))
-    movable = nodes.where("not fixed").select(F.col("node").alias("B"))
+    not_copy = (both.join(mem, "a").where((F.col("b") == F.col("B")) & (F.col("jaccard") < F.lit(threshold)))
+                .select("B").distinct())
+    movable = nodes.where("not fixed").select(F.col("node").alias("B")).join(not_copy, "B", "left_anti")
     trip = (both.join(mem, "a").join(can, "b").where(F.col("b") != F.col("B")).join(movable, "B")
             .select("B", F.col("b").alias("A"), "a").distinct())
     size = labels.groupBy("label").count().select(F.col("label").alias("B"), F.col("count").alias("size"))
@@ -219,15 +222,21 @@ def merge_versions(nodes, labels, edges, min_containment: float, workdir):
     return fresh(out, workdir, "labels-versions")
 
 
-def rescue(nodes, labels, edges, min_containment: float, workdir):
-    """Stories left alone join the cluster of a member they match (``dedup.stages.cluster.rescue``)."""
+def rescue(nodes, labels, edges, min_containment: float, threshold: float, workdir):
+    """Stories left alone join the cluster of a member they match (``dedup.stages.cluster.rescue``),
+    never through a containment match in which they are the container (``cluster.containers``)."""
     F = _F()
     sizes = labels.groupBy("label").count()
     alone = (labels.join(sizes, "label").join(nodes.select("node", "fixed"), "node")
              .select("node", "label", ((F.col("count") == 1) & ~F.col("fixed")).alias("alone")))
-    m = edges.where("long_pair").select("l", "r")
-    both = m.select(F.col("l").alias("a"), F.col("r").alias("b")).unionByName(
-        m.select(F.col("r").alias("a"), F.col("l").alias("b")))
+    size = nodes.select("node", "n_shingles")
+    m = (edges.where("long_pair").select("l", "r", "jaccard")
+         .join(size.select(F.col("node").alias("l"), F.col("n_shingles").alias("nl")), "l")
+         .join(size.select(F.col("node").alias("r"), F.col("n_shingles").alias("nr")), "r"))
+    contained = F.col("jaccard") < F.lit(threshold)
+    both = (m.where(~(contained & (F.col("nl") > F.col("nr")))).select(F.col("l").alias("a"), F.col("r").alias("b"))
+            .unionByName(m.where(~(contained & (F.col("nr") > F.col("nl"))))
+                         .select(F.col("r").alias("a"), F.col("l").alias("b"))))
     a = alone.select(F.col("node").alias("a"), F.col("alone").alias("a_alone"))
     b = alone.select(F.col("node").alias("b"), F.col("alone").alias("b_alone"), F.col("label").alias("c"))
     sc = (both.join(a, "a").join(b, "b").where("a_alone and not b_alone")
@@ -274,6 +283,6 @@ def build(spark, nodes, settings, workdir) -> Graph:
     # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
     edges, n_multi = drop_multi_topic(nodes, edges, d.threshold, workdir)
     labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir, d.threshold)
-    labels = merge_versions(nodes, labels, edges, d.rescue_containment, workdir)
-    labels = rescue(nodes, labels, edges, d.rescue_containment, workdir)
+    labels = merge_versions(nodes, labels, edges, d.threshold, d.rescue_containment, workdir)
+    labels = rescue(nodes, labels, edges, d.rescue_containment, d.threshold, workdir)
     return Graph(labels, n_pairs, n_match, big, bands, rows, rounds, n_multi)
