@@ -193,20 +193,21 @@ def merge_versions(nodes, labels, edges, threshold: float, min_containment: floa
     """A cluster whose every member is a copy of its canonical (Jaccard >= ``threshold``) and also
     matches another canonical, and whose canonical is at least ``min_containment`` contained in it,
     joins that canonical (``dedup.stages.cluster.merge_versions``: the highest containment, then the
-    first canonical in row order; no chains)."""
+    first canonical in row order; no chains). Column names differ in more than case: Spark's are
+    case-insensitive."""
     F = _F()
-    both = (edges.select(F.col("l").alias("a"), F.col("r").alias("b"), "jaccard")
-            .unionByName(edges.select(F.col("r").alias("a"), F.col("l").alias("b"), "jaccard")))
-    mem = labels.where("node != label").select(F.col("node").alias("a"), F.col("label").alias("B"))
-    can = labels.where("node = label").select(F.col("node").alias("b"))
-    not_copy = (both.join(mem, "a").where((F.col("b") == F.col("B")) & (F.col("jaccard") < F.lit(threshold)))
-                .select("B").distinct())
-    movable = nodes.where("not fixed").select(F.col("node").alias("B")).join(not_copy, "B", "left_anti")
-    trip = (both.join(mem, "a").join(can, "b").where(F.col("b") != F.col("B")).join(movable, "B")
-            .select("B", F.col("b").alias("A"), "a").distinct())
-    size = labels.groupBy("label").count().select(F.col("label").alias("B"), F.col("count").alias("size"))
-    full = (trip.groupBy("B", "A").agg(F.count("a").alias("k")).join(size, "B")
-            .where(F.col("k") == F.col("size") - 1).select(F.col("B").alias("s"), F.col("A").alias("c")))
+    both = (edges.select(F.col("l").alias("m"), F.col("r").alias("o"), "jaccard")
+            .unionByName(edges.select(F.col("r").alias("m"), F.col("l").alias("o"), "jaccard")))
+    mem = labels.where("node != label").select(F.col("node").alias("m"), F.col("label").alias("own"))
+    can = labels.where("node = label").select(F.col("node").alias("o"))
+    not_copy = (both.join(mem, "m").where((F.col("o") == F.col("own")) & (F.col("jaccard") < F.lit(threshold)))
+                .select("own").distinct())
+    movable = nodes.where("not fixed").select(F.col("node").alias("own")).join(not_copy, "own", "left_anti")
+    trip = (both.join(mem, "m").join(can, "o").where(F.col("o") != F.col("own")).join(movable, "own")
+            .select("own", "o", "m").distinct())
+    size = labels.groupBy("label").count().select(F.col("label").alias("own"), F.col("count").alias("size"))
+    full = (trip.groupBy("own", "o").agg(F.count("m").alias("k")).join(size, "own")
+            .where(F.col("k") == F.col("size") - 1).select(F.col("own").alias("s"), F.col("o").alias("c")))
     sh = nodes.select("node", "shingles")
     scored = (full.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
               .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
@@ -214,11 +215,11 @@ def merge_versions(nodes, labels, edges, threshold: float, min_containment: floa
               .where(F.col("con") >= min_containment))
     rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
     best = (scored.join(rowkey, "c")
-            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("b"))
-            .select(F.col("s").alias("label"), F.col("b.c").alias("to")))
-    best = best.join(best.select(F.col("label").alias("to")), "to", "left_anti")  # no chains
+            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("pick"))
+            .select(F.col("s").alias("label"), F.col("pick.c").alias("dest")))
+    best = best.join(best.select(F.col("label").alias("dest")), "dest", "left_anti")  # no chains
     out = (labels.join(best, "label", "left")
-           .select("node", F.coalesce("to", "label").alias("label")))
+           .select("node", F.coalesce("dest", "label").alias("label")))
     return fresh(out, workdir, "labels-versions")
 
 
