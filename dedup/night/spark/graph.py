@@ -189,6 +189,22 @@ def canonicals(spark, nodes, edges, max_rounds: int, workdir, threshold: float):
     return fresh(labels, workdir, "labels"), rounds
 
 
+def _best_container(nodes, pairs, min_containment: float):
+    """(s, c) pairs -> per s the c holding at least ``min_containment`` of s's shingles: the highest
+    containment, then the c first in the local engine's row order (as ``cluster.rescue`` and
+    ``cluster.merge_versions`` choose). Returns (s, c)."""
+    F = _F()
+    sh = nodes.select("node", "shingles")
+    scored = (pairs.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
+              .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
+              .mapInArrow(P.containment, P.OVERLAP_DDL)
+              .where(F.col("con") >= min_containment))
+    rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
+    return (scored.join(rowkey, "c")
+            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("pick"))
+            .select("s", F.col("pick.c").alias("c")))
+
+
 def merge_versions(nodes, labels, edges, threshold: float, min_containment: float, workdir):
     """A cluster whose every member is a copy of its canonical (Jaccard >= ``threshold``) and also
     matches another canonical, and whose canonical is at least ``min_containment`` contained in it,
@@ -208,15 +224,7 @@ def merge_versions(nodes, labels, edges, threshold: float, min_containment: floa
     size = labels.groupBy("label").count().select(F.col("label").alias("own"), F.col("count").alias("size"))
     full = (trip.groupBy("own", "o").agg(F.count("m").alias("k")).join(size, "own")
             .where(F.col("k") == F.col("size") - 1).select(F.col("own").alias("s"), F.col("o").alias("c")))
-    sh = nodes.select("node", "shingles")
-    scored = (full.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
-              .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
-              .mapInArrow(P.containment, P.OVERLAP_DDL)
-              .where(F.col("con") >= min_containment))
-    rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
-    best = (scored.join(rowkey, "c")
-            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("pick"))
-            .select(F.col("s").alias("label"), F.col("pick.c").alias("dest")))
+    best = _best_container(nodes, full, min_containment).select(F.col("s").alias("label"), F.col("c").alias("dest"))
     best = best.join(best.select(F.col("label").alias("dest")), "dest", "left_anti")  # no chains
     out = (labels.join(best, "label", "left")
            .select("node", F.coalesce("dest", "label").alias("label")))
@@ -242,16 +250,7 @@ def rescue(nodes, labels, edges, min_containment: float, threshold: float, workd
     b = alone.select(F.col("node").alias("b"), F.col("alone").alias("b_alone"), F.col("label").alias("c"))
     sc = (both.join(a, "a").join(b, "b").where("a_alone and not b_alone")
           .select(F.col("a").alias("s"), "c").distinct())
-    sh = nodes.select("node", "shingles")
-    scored = (sc.join(sh.select(F.col("node").alias("s"), F.col("shingles").alias("s_shingles")), "s")
-              .join(sh.select(F.col("node").alias("c"), F.col("shingles").alias("c_shingles")), "c")
-              .mapInArrow(P.containment, P.OVERLAP_DDL)
-              .where(F.col("con") >= min_containment))
-    rowkey = nodes.select(F.col("node").alias("c"), F.struct(*ROW).alias("ck"))
-    # Best canonical per story: highest containment, then the canonical first in row order.
-    best = (scored.join(rowkey, "c")
-            .groupBy("s").agg(F.min(F.struct((-F.col("con")).alias("nc"), "ck", "c")).alias("b"))
-            .select(F.col("s").alias("node"), F.col("b.c").alias("moved")))
+    best = _best_container(nodes, sc, min_containment).select(F.col("s").alias("node"), F.col("c").alias("moved"))
     out = (labels.join(best, "node", "left")
            .select("node", F.coalesce("moved", "label").alias("label")))
     return fresh(out, workdir, "labels-rescued")
