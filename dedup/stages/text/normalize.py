@@ -4,7 +4,9 @@ Outlets rewrite wire copy to their style: "pct" becomes "percent", "per cent" or
 "mln dlrs" becomes "million dollars" or "$... million", "U.S." becomes "US", quotes turn
 typographic. Folding happens in two places:
 
-* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
+* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns, then the marks copies
+  of one wire add or leave out (``fold_marks``): Arabic tatweel and harakat, Hebrew niqqud and
+  cantillation, the Devanagari nukta, and Turkish dotted/dotless i folded to "i".
 * the tokenizer (``dedup.stages.fingerprint``), word by word in compiled code, with the tables below:
   every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
   number (1,000 = 1000; 720.4 stays one token); "%" is the word "pct"; "$5 million" and "US$5 million" read as
@@ -239,6 +241,40 @@ def normalize_rows(texts: pa.Array, form: str, flags: np.ndarray | None = None) 
     return replace_rows(texts, rows, pc.utf8_normalize(pc.take(texts, pa.array(rows)), form))
 
 
+# Marks one outlet writes and another leaves out, deleted after NFKC and lowercase:
+# U+0640 Arabic tatweel (kashida, a stretch of the line), U+064B-U+065F and U+0670 Arabic harakat
+# (short vowels, shadda, sukun, the superscript alef), U+0591-U+05C7 Hebrew cantillation and niqqud
+# (vowel points) but not its punctuation (maqaf U+05BE, paseq U+05C0, sof pasuq U+05C3, nun hafukha
+# U+05C6), U+093C the Devanagari nukta (NFKC already turns the precomposed nukta letters U+0958-U+095F
+# into letter + nukta; many outlets write the plain letter).
+_MARKS = "[\u0640\u064B-\u065F\u0670\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7\u093C]"
+# Lead bytes of every UTF-8 sequence fold_marks changes (U+0591-U+05C7: D6 D7; U+0640-U+0670: D9;
+# U+093C: E0; U+0307: CC; U+0131: C4): rows without them are left alone, unscanned by the regex.
+_MARK_LEADS = np.zeros(256, np.bool_)
+_MARK_LEADS[[0xD6, 0xD7, 0xD9, 0xE0, 0xCC, 0xC4]] = True
+
+
+def fold_marks(texts: pa.Array) -> pa.Array:
+    """Lowercase NFKC strings with optional marks deleted (``_MARKS``) and Turkish i folded: "i" +
+    U+0307 (what lowercasing "İ" gives) and dotless "ı" both become "i", so İstanbul, Istanbul and
+    ıstanbul are one word (Turkish copies differ in how they case-fold headlines and names). Only
+    strings holding one of ``_MARK_LEADS`` are searched."""
+    if not len(texts):
+        return texts
+    data, offsets = string_buffers(texts)
+    hits = np.zeros(offsets[-1] + 1, np.int64)
+    np.cumsum(_MARK_LEADS[data[: offsets[-1]]], out=hits[1:])
+    per = hits[offsets[1:]] - hits[offsets[:-1]]
+    rows = np.flatnonzero(per)
+    if not len(rows):
+        return texts
+    sub = pc.take(texts, pa.array(rows))
+    sub = pc.replace_substring(sub, "i\u0307", "i")
+    sub = pc.replace_substring(sub, "\u0131", "i")
+    sub = pc.replace_substring_regex(sub, _MARKS, "")
+    return replace_rows(texts, rows, sub)
+
+
 def fingerprint_text(body_clean: pa.Array) -> pa.Array:
     """The string each story is shingled from (the tokenizer does the rest)."""
     if isinstance(body_clean, pa.ChunkedArray):
@@ -250,4 +286,4 @@ def fingerprint_text(body_clean: pa.Array) -> pa.Array:
     if not len(rows):
         return lower
     other = normalize_rows(pc.take(body_clean, pa.array(rows)), "NFKC", flags[rows])
-    return replace_rows(lower, rows, pc.utf8_lower(other))
+    return replace_rows(lower, rows, fold_marks(pc.utf8_lower(other)))
