@@ -110,7 +110,7 @@ def inert_table(form: str) -> np.ndarray:
     return table
 
 
-FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII = 1, 2, 4, 8, 16
+FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII, FLAG_MARKS = 1, 2, 4, 8, 16, 32
 
 
 def _ascii_flags() -> np.ndarray:
@@ -129,7 +129,9 @@ _ASCII_FLAGS = _ascii_flags()
 def text_flags(data, offsets, inert):
     """Per string, OR of: FLAG_LT / FLAG_GT it has "<" / ">"; FLAG_NORMALIZE it has a character
     that is not ASCII and not ``inert``; FLAG_ODD it has a control character other than "\n" or
-    one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte."""
+    one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte;
+    FLAG_MARKS it has a character ``fold_marks`` changes, or one NFKC turns into one (Arabic and Hebrew
+    presentation forms, the precomposed Devanagari nukta letters, Turkish İ)."""
     n = offsets.shape[0] - 1
     out = np.zeros(n, np.uint8)
     for i in range(n):
@@ -154,6 +156,9 @@ def text_flags(data, offsets, inert):
                 p += 4
             if cp >= inert.shape[0] or not inert[cp]:
                 f |= 4
+            if (cp == 0x130 or cp == 0x131 or cp == 0x307 or (0x591 <= cp <= 0x5C7) or (0x640 <= cp <= 0x670)
+                    or cp == 0x93C or (0x958 <= cp <= 0x95F) or (0xFB1D <= cp <= 0xFDFF) or (0xFE70 <= cp <= 0xFEFF)):
+                f |= 32
             if (cp == 0x85 or cp == 0xA0 or cp == 0xAD or (0x2000 <= cp <= 0x200D) or cp == 0x2028 or cp == 0x2029
                     or cp == 0x202F or cp == 0x205F or cp == 0x3000 or cp == 0xFEFF):
                 f |= 8
@@ -248,24 +253,15 @@ def normalize_rows(texts: pa.Array, form: str, flags: np.ndarray | None = None) 
 # U+05C6), U+093C the Devanagari nukta (NFKC already turns the precomposed nukta letters U+0958-U+095F
 # into letter + nukta; many outlets write the plain letter).
 _MARKS = "[\u0640\u064B-\u065F\u0670\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7\u093C]"
-# Lead bytes of every UTF-8 sequence fold_marks changes (U+0591-U+05C7: D6 D7; U+0640-U+0670: D9;
-# U+093C: E0; U+0307: CC; U+0131: C4): rows without them are left alone, unscanned by the regex.
-_MARK_LEADS = np.zeros(256, np.bool_)
-_MARK_LEADS[[0xD6, 0xD7, 0xD9, 0xE0, 0xCC, 0xC4]] = True
 
 
-def fold_marks(texts: pa.Array) -> pa.Array:
+def fold_marks(texts: pa.Array, rows: np.ndarray | None = None) -> pa.Array:
     """Lowercase NFKC strings with optional marks deleted (``_MARKS``) and Turkish i folded: "i" +
     U+0307 (what lowercasing "İ" gives) and dotless "ı" both become "i", so İstanbul, Istanbul and
-    ıstanbul are one word (Turkish copies differ in how they case-fold headlines and names). Only
-    strings holding one of ``_MARK_LEADS`` are searched."""
-    if not len(texts):
-        return texts
-    data, offsets = string_buffers(texts)
-    hits = np.zeros(offsets[-1] + 1, np.int64)
-    np.cumsum(_MARK_LEADS[data[: offsets[-1]]], out=hits[1:])
-    per = hits[offsets[1:]] - hits[offsets[:-1]]
-    rows = np.flatnonzero(per)
+    ıstanbul are one word (Turkish copies differ in how they case-fold headlines and names). Only the
+    strings at ``rows`` (sorted; default: those ``text_flags`` marks FLAG_MARKS) are searched."""
+    if rows is None:
+        rows = np.flatnonzero(flags_of(texts) & FLAG_MARKS)
     if not len(rows):
         return texts
     sub = pc.take(texts, pa.array(rows))
@@ -286,4 +282,5 @@ def fingerprint_text(body_clean: pa.Array) -> pa.Array:
     if not len(rows):
         return lower
     other = normalize_rows(pc.take(body_clean, pa.array(rows)), "NFKC", flags[rows])
-    return replace_rows(lower, rows, fold_marks(pc.utf8_lower(other)))
+    marks = np.flatnonzero(flags[rows] & FLAG_MARKS)
+    return replace_rows(lower, rows, fold_marks(pc.utf8_lower(other), marks))
