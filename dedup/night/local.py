@@ -163,7 +163,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
-        c = clean.finish_lines(lines, outlets, model, ch)
+        c = clean.finish_lines(lines, outlets, model, ch, settings.language)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
@@ -182,6 +182,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             .append_column("body_clean", c.body_clean.filter(keep).cast(pa.large_string()))
             .append_column("agency", c.agency.filter(keep))
             .append_column("dateline", c.dateline.filter(keep))
+            .append_column("language", c.language.filter(keep))
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )

@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.config import ChromeSettings
+from dedup.config import ChromeSettings, LanguageSettings
 from dedup.stages.chrome import ChromeModel, remove_chrome, strip_widgets, wall_lines
+from dedup.stages.language import detect as detect_language
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import (
@@ -98,16 +99,20 @@ class Cleaned:
     learned_removed: int = 0  # lines removed because the outlet's learned chrome had them
     # per story: it had a consent/JavaScript/paywall/bot wall and nothing else was left (bool)
     wall_only: np.ndarray | None = None
+    language: pa.Array | None = None  # ISO 639 code per story (string), all null when not detected
 
 
-def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
+def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
+           language: LanguageSettings | None = None) -> Cleaned:
     """``finish_lines`` on prepared text (one story per string)."""
-    return finish_lines(Lines.split(text), outlets, model, chrome)
+    return finish_lines(Lines.split(text), outlets, model, chrome, language)
 
 
-def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
+def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
+                 language: LanguageSettings | None = None) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
-    measurements from ``observe_chrome``: they are a third of the work)."""
+    measurements from ``observe_chrome``: they are a third of the work). ``language``: the
+    detector's settings (None or ``detect`` off: ``Cleaned.language`` is all null). Both engines call this."""
     generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
@@ -133,6 +138,8 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         removed=shown,
         learned_removed=learned_hits,
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
+        language=(detect_language(body_clean, language.sample_chars) if language is not None and language.detect
+                  else pa.nulls(len(body_clean), pa.string())),
     )
 
 
