@@ -222,7 +222,7 @@ def _copies(lang: str, k: int, headline: str, dateline: str, paras: list[str], r
     yield name, headline + ("！" if lang in ("zh", "ja") else " !"), full[:3], [], [], "new_headline,truncated3"
 
 
-def language_records(start: str = "2026-11-30T06:00:00Z", seed: int = 0, languages=LANGUAGES) -> list[LangRecord]:
+def language_records(start: str = "1987-03-03T06:00:00Z", seed: int = 0, languages=LANGUAGES) -> list[LangRecord]:
     """Every copy of every report of ``languages`` as records (id, outlet, url, headline,
     published_at, body), with gold cluster ``lang-<code>-<report>``. Deterministic in ``seed``."""
     rng = random.Random(seed)
