@@ -94,6 +94,21 @@ def test_datelines_of_other_languages_become_columns(head, agency, dateline):
     assert c.dateline[2].as_py() is None and c.agency[2].as_py() is None  # a sentence, not a place
 
 
+def test_dateline_is_a_place_and_credits_come_from_bylines_and_end_lines():
+    """Issue 17 item 7: "FILE -", "The Latest:", "Purchase -", a titled name are no datelines (the text keeps
+    them); bylines "By ..., Associated Press" and "... contributed to this report." name the agency."""
+    first = WIRE[0]
+    heads = ["FILE - ", "The Latest: ", "Purchase - ", "Sen. Ben Sasse: "]
+    c, _ = _clean([h + first for h in heads]
+                  + ["By Ann Berg, Associated Press\nTALLVIK - " + first,
+                     first + "\nThe Associated Press contributed to this report.",
+                     "St. Louis (AP) - " + first],
+                  list("abcdefg"), learn=False)
+    assert c.dateline.to_pylist() == [None] * 4 + ["TALLVIK", None, "St. Louis (AP)"]
+    assert [b.startswith(h) for b, h in zip(c.body_clean.to_pylist(), heads)] == [True] * 4
+    assert c.agency.to_pylist()[4:] == ["AP", "AP", "AP"]
+
+
 def test_html_bodies_are_extracted():
     page = ("<!doctype html><html><head><title>t</title><script>var x=1;</script></head><body><nav>Home | News</nav>"
             "<article><h1>Fire</h1>" + "".join(f"<p>{w}</p>" for w in WIRE) + "</article><footer>Contact us</footer></body></html>")

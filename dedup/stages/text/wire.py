@@ -42,7 +42,13 @@ _CREDIT_LINE = (
     r"(?:[\s,|/-]+[A-Za-z][A-Za-z .'-]{0,30})?\W*$"
 )
 # A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
-_BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
+# Also "By Jane Doe, Associated Press", "By Jane Doe and John Roe | Reuters", and the end line "The Associated
+# Press contributed to this report." (issue 17 item 7: credits outside the dateline).
+_BYLINE = (
+    rf"(?i)^\W*(?:(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
+    rf"|by\s+[^,|;()]{{2,80}}[,|;]\s*(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
+    rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+contributed\s+(?:to\s+)?(?:this|the)\s+(?:report|story))"
+)
 # Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
 _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
 # The 1987 wire sign-off glued after a paragraph's last sentence ("... will be renegotiated. REUTERS",
@@ -101,7 +107,12 @@ NOT_PLACES = np.array([
     "first published", "last updated", "last modified", "posted", "date", "time", "edited", "written",
     "read more", "also read", "more", "trending", "latest", "top stories", "newsletter", "subscribe",
     "written by", "edited by", "reported by", "by", "photo by", "credit", "image credit",
+    # page furniture seen in front of a dash or colon on real pages (issue 17 item 7)
+    "file", "the latest", "purchase", "tweets", "photos", "gallery", "graphic", "audio", "podcast", "poll",
+    "explainer", "factbox", "fact box", "instant view", "recommended", "promoted", "sponsored content",
 ], dtype=object)
+# A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline.
+_TITLED = r"(?i)^(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s"
 
 
 def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
@@ -141,8 +152,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     by_idx = np.flatnonzero((words <= 12) & ~is_credit)
     byline = pc.extract_regex(pc.take(lines.text, pa.array(by_idx)), _BYLINE)
     by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
-    for s_, a in zip(lines.story[by_idx[by_hit]][::-1],
-                     _agency_name(pc.struct_field(byline.filter(pa.array(by_hit)), "agency")).to_numpy(zero_copy_only=False)[::-1]):
+    got = byline.filter(pa.array(by_hit))
+    named = pc.coalesce(*(pc.if_else(pc.equal(pc.struct_field(got, f), ""), pa.scalar(None, pa.string()),
+                                     pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3")))
+    for s_, a in zip(lines.story[by_idx[by_hit]][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
         agency[s_] = a
     is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
     if is_credit.any():
@@ -167,6 +180,7 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
     kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
     return kept, agency, dateline, removed
 
 
@@ -229,7 +243,8 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             for f in ("place", "date", "agency"):
                 named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
                     zero_copy_only=False)
-            vi = vi[named & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+            titled = pc.match_substring_regex(places, _TITLED).to_numpy(zero_copy_only=False)
+            vi = vi[named & ~titled & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
