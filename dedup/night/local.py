@@ -10,6 +10,7 @@ chunks once more to attach cluster ids. The lock, staging and commit are ``dedup
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -251,6 +252,11 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     d = settings.dedup
     files = discover(settings.input)
     stats = ReadStats()
+    if settings.language.detect:
+        # The language model takes a second or two to unpack: load it while the input is read.
+        from dedup.stages.language import model as language_model
+
+        threading.Thread(target=language_model, name="language-model", daemon=True).start()
 
     r = read_stage(settings, staging, files, stats, sl)
     reject_tables = r.rejects
