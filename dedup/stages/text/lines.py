@@ -96,12 +96,15 @@ def _line_stats_kernel(data, offsets, leads, cps, weights, word_units):
                 skip -= 1
                 h = (h ^ np.uint64(c)) * _FNV_PRIME
                 continue
-            nb = 3 if c >= 0xF0 else (2 if c >= 0xE0 else 1)  # continuation bytes after a lead
-            if leads[c] and p + nb < e:
-                cp = np.int64(c) & (0x07 if nb == 3 else (0x0F if nb == 2 else 0x1F))
-                for q in range(p + 1, p + nb + 1):
-                    cp = (cp << 6) | (np.int64(data[q]) & 0x3F)
-                k = cps[cp] if 0 <= cp < cps.shape[0] else 0
+            # one comparison for ASCII bytes; a character is decoded only after a lead byte of a script table
+            if c >= 0xC0 and leads[c]:
+                nb = 3 if c >= 0xF0 else (2 if c >= 0xE0 else 1)  # continuation bytes after the lead
+                k = 0
+                if p + nb < e:
+                    cp = np.int64(c) & (0x07 if nb == 3 else (0x0F if nb == 2 else 0x1F))
+                    for q in range(p + 1, p + nb + 1):
+                        cp = (cp << 6) | (np.int64(data[q]) & 0x3F)
+                    k = cps[cp] if 0 <= cp < cps.shape[0] else 0
                 if k != 0:
                     # a separator, or a character counted in units: either way it ends a word
                     units += np.int64(weights[cp])
