@@ -181,6 +181,8 @@ class LanguageSettings(_Strict):
                          "package); off: the column is null.")
     sample_chars: int = Field(300, ge=20, le=100_000, description="Characters from the start of the cleaned body "
                               "the detector reads.")
+    labels: Optional[list[str]] = Field(None, description="Only these ISO 639 codes (of the model's 142) can be "
+                                        "detected, e.g. the languages of the feeds; null: all.")
 
 
 class RunSettings(_Strict):

@@ -138,7 +138,8 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         removed=shown,
         learned_removed=learned_hits,
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
-        language=(detect_language(body_clean, language.sample_chars) if language is not None and language.detect
+        language=(detect_language(body_clean, language.sample_chars, language.labels)
+                  if language is not None and language.detect
                   else pa.nulls(len(body_clean), pa.string())),
     )
 

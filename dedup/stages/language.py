@@ -99,9 +99,23 @@ def _classify(data, offsets, nextmove, rowbase, output, ptc, prior):
     return out
 
 
-def detect(texts: pa.Array, sample_chars: int) -> pa.Array:
+@functools.lru_cache(maxsize=8)
+def _restricted(labels: tuple[str, ...] | None) -> LangModel:
+    """The model with only the columns of ``labels`` (py3langid's ``set_languages``). Raises
+    ValueError naming a code the model does not know."""
+    m = model()
+    if labels is None:
+        return m
+    unknown = sorted(set(labels) - set(m.labels))
+    if unknown:
+        raise ValueError(f"language.labels: unknown code(s) {unknown}; the model knows {', '.join(sorted(set(m.labels)))}")
+    cols = np.flatnonzero(np.isin(m.labels, list(labels)))
+    return LangModel(m.nextmove, m.rowbase, m.output, np.ascontiguousarray(m.ptc[:, cols]), m.pc[cols], m.labels[cols])
+
+
+def detect(texts: pa.Array, sample_chars: int, labels: list[str] | None = None) -> pa.Array:
     """ISO 639 code of each text's language (string; null for null, empty or featureless text),
-    from its first ``sample_chars`` characters."""
+    from its first ``sample_chars`` characters; only ``labels`` (ISO codes) when given."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if not len(texts):
@@ -113,7 +127,7 @@ def detect(texts: pa.Array, sample_chars: int) -> pa.Array:
         from dedup.stages.text.normalize import replace_rows
 
         sample = replace_rows(sample, rows, pc.utf8_lower(pc.take(sample, pa.array(rows))))
-    m = model()
+    m = _restricted(tuple(sorted(set(labels))) if labels else None)
     best = _classify(*string_buffers(sample), m.nextmove, m.rowbase, m.output, m.ptc, m.pc)
     labels = pa.array(list(m.labels), pa.string())
     idx = pa.array(np.where(best >= 0, best, 0), pa.int64())

@@ -45,3 +45,12 @@ def test_stories_carry_the_language_column(tmp_path):
     run(load_config(input=str(tmp_path / "in.jsonl"), output=str(off), run_date="2026-11-30",
                     overrides={"language.detect": False}))
     assert pd.read_parquet(off / "stories")["language"].isna().all()
+
+
+def test_labels_restrict_what_can_be_detected():
+    texts = pa.array([p for code, p in PARAGRAPHS if code in ("fr", "es")])
+    assert set(detect(texts, 300).to_pylist()) == {"fr", "es"}
+    assert set(detect(texts, 300, ["fr", "de"]).to_pylist()) <= {"fr", "de"}
+    assert detect(texts, 300, ["fr", "de"]).to_pylist().count("fr") >= len(texts) // 2
+    with pytest.raises(ValueError, match="xx"):
+        detect(texts, 300, ["fr", "xx"])
