@@ -20,7 +20,10 @@ asks for stricter evidence, never looser.
 
 Only code points below ``CP_CLASS.shape[0]`` are classed; ``CP_LEADS`` are the UTF-8 lead bytes under
 which a class 1 or 2 character can start (the compiled code decodes a character only after one of
-them, so English text pays nothing).
+them, so English text pays nothing). ``CP_CLASS`` reaches the compiled kernels as an argument, but the
+tokenizer's byte table (``fingerprint._CLS``) is built from ``CP_LEADS`` into that module's compiled code:
+a change here that adds a lead byte (a block under a new one) must also touch ``stages/fingerprint.py``, or
+numba's on-disk cache keeps the old table.
 """
 from __future__ import annotations
 
