@@ -6,7 +6,9 @@ linguistic content, such as a table of figures). Its model file ships in the whe
 (``py3langid/data/model.npz.xz``); nothing is downloaded.
 
 The package walks its feature automaton in a Python loop, byte by byte: about 0.5 ms a story on a
-200-character sample, 5 s for 10,000 stories on this machine, more than the rest of cleaning. This module
+200-character sample, 5 s for 10,000 stories on this machine, more than the rest of cleaning; here 10,000
+300-character samples take about 0.3 s of CPU (0.2 s with ``language.labels`` of 17 languages), plus
+about 1.5 s once per process to unpack the model (68 MB). This module
 loads the package's own model once and runs the same computation (automaton walk, log1p of feature
 counts times the per-class table, plus the class priors, argmax) in numba over Arrow buffers; labels
 equal ``LanguageIdentifier.classify`` of the same bytes (``tests/stages/test_language.py``). Like the
@@ -66,35 +68,34 @@ def _load() -> LangModel:
 
 @numba.njit(cache=True, nogil=True)
 def _classify(data, offsets, nextmove, rowbase, output, ptc, prior):
-    """Best class per string (-1 when it has no feature)."""
+    """Best class per string (-1 when it has no feature). Feature counts go to one scratch array
+    (reset after each string) instead of a sort per string."""
     n = offsets.shape[0] - 1
     k = prior.shape[0]
     out = np.full(n, -1, np.int64)
+    count = np.zeros(ptc.shape[0], np.int32)
+    seen = np.empty(max(offsets[n] - offsets[0], 1), np.int64)
+    score = np.empty(k, np.float32)
     for d in range(n):
-        s, e = offsets[d], offsets[d + 1]
-        feats = np.empty(e - s, np.int64)
         m = 0
         state = 0
-        for p in range(s, e):
+        for p in range(offsets[d], offsets[d + 1]):
             state = nextmove[rowbase[state] + data[p]]
             f = output[state]
             if f >= 0:
-                feats[m] = f
-                m += 1
+                if count[f] == 0:
+                    seen[m] = f
+                    m += 1
+                count[f] += 1
         if m == 0:
             continue
-        feats = np.sort(feats[:m])
-        score = prior.copy()
-        i = 0
-        while i < m:
-            j = i
-            while j < m and feats[j] == feats[i]:
-                j += 1
-            w = np.float32(np.log1p(np.float32(j - i)))
-            row = feats[i]
+        score[:] = prior
+        for i in range(m):
+            row = seen[i]
+            w = np.float32(np.log1p(np.float32(count[row])))
+            count[row] = 0
             for c in range(k):
                 score[c] += w * ptc[row, c]
-            i = j
         out[d] = np.argmax(score)
     return out
 
