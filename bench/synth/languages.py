@@ -201,7 +201,7 @@ class LangRecord:
     edits: str
 
 
-def _copies(lang: str, k: int, headline: str, dateline: str, paras: list[str], rng: random.Random):
+def _copies(lang: str, headline: str, dateline: str, paras: list[str], rng: random.Random):
     """(outlet, headline, body paragraphs, chrome top, chrome bottom, edits) of each copy of one report."""
     joiner = "" if lang in ("zh", "ja") else " "
     lead = dateline + joiner + paras[0]
@@ -229,7 +229,7 @@ def language_records(start: str = "1987-03-03T06:00:00Z", seed: int = 0, languag
     out: list[LangRecord] = []
     for lang in languages:
         for k, (headline, dateline, paras) in enumerate(REPORTS[lang]):
-            for j, (outlet, head, body, top, bottom, edits) in enumerate(_copies(lang, k, headline, dateline, paras, rng)):
+            for j, (outlet, head, body, top, bottom, edits) in enumerate(_copies(lang, headline, dateline, paras, rng)):
                 sid = f"{lang}-{k}-{j}"
                 slug = "".join(ch for ch in outlet.lower() if ch.isascii() and ch.isalnum()) or f"outlet{zlib.crc32(outlet.encode()) % 997}"
                 rec = {"id": sid, "outlet": outlet, "url": f"https://{lang}.example.net/{slug}/{sid}",
