@@ -182,6 +182,8 @@ def synth(
     realistic: bool = typer.Option(False, "--realistic", help="Outlets behave as real ones: every behaviour below."),
     behaviours: str = typer.Option("", "--behaviours", help="Comma list of: versions, aggregator, no_outlet, "
                                    "consent_wall, link_lists, live_blogs, scraped_twice."),
+    languages: bool = typer.Option(False, "--languages", help="Also copies of reports in Chinese, Japanese, Thai, "
+                                   "Arabic, Hindi, Russian, French, Spanish and German (languages.csv says which)."),
 ) -> None:
     """Build a labeled syndication corpus from Reuters-21578 wire reports (from a checkout: the
     builder is test data tooling in bench/synth/corpus.py, not part of the installed job)."""
@@ -193,7 +195,7 @@ def synth(
         chosen = corpus.parse_behaviours(behaviours, realistic)
     except ValueError as e:
         _fail(str(e), EXIT_USAGE)
-    stats = corpus.build_corpus(source, n, out, seed=seed, behaviours=chosen)
+    stats = corpus.build_corpus(source, n, out, seed=seed, behaviours=chosen, languages=languages)
     typer.echo(json.dumps(stats, indent=2, default=str))
 
 
@@ -230,6 +232,9 @@ def eval_cmd(
                                               "gold-lines.parquet beside --gold)."),
     id_column: str = typer.Option("story_id", "--id-column", help="Story id column of --stories (another tool's output)."),
     cluster_column: str = typer.Option("cluster_id", "--cluster-column", help="Cluster column of --stories."),
+    languages: Optional[Path] = typer.Option(None, "--languages", help="The corpus builder's languages.csv "
+                                             "(dedup synth --languages): adds recall, truncated copies found and "
+                                             "precision per language."),
 ) -> None:
     """Pairwise precision, recall, F1 and adjusted Rand index against gold clusters, with the wrong pairs."""
 
@@ -259,6 +264,13 @@ def eval_cmd(
             _fail("--batch needs the stories' body_clean column", EXIT_USAGE)
         res.lines = line_figures(batch, pred[["story_id", "body_clean"]], stories, g, gold, rejects_path=rejects,
                                  gold_lines_path=gold_lines, run_date=run_date, max_examples=examples)
+    if languages is not None:
+        from dedup.tools.evaluate import by_language
+
+        if not languages.is_file():
+            _fail(f"--languages file not found: {languages}", EXIT_USAGE)
+        res.languages = by_language(pred[["story_id", "cluster_id"]], g,
+                                    pd.read_csv(languages, dtype=str, keep_default_na=False))
     typer.echo(json.dumps(res.to_dict(), indent=2, default=str) if as_json else res.to_text())
 
 

@@ -215,6 +215,17 @@ class DedupSettings(_Strict):
     )
 
 
+class LanguageSettings(_Strict):
+    """The ``language`` column of ``stories`` (``dedup.stages.language``)."""
+
+    detect: bool = Field(True, description="Detect each story's language with py3langid's model (shipped in the "
+                         "package); off: the column is null.")
+    sample_chars: int = Field(300, ge=20, le=100_000, description="Characters from the start of the cleaned body "
+                              "the detector reads.")
+    labels: Optional[list[str]] = Field(None, description="Only these ISO 639 codes (of the model's 142) can be "
+                                        "detected, e.g. the languages of the feeds; null: all.")
+
+
 class RunSettings(_Strict):
     workers: int = Field(2, ge=1, le=64, description="Threads of the one dedup process (local engine): the pool "
                          "that reads, learns chrome and cleans chunks, and numba's threads for the compiled kernels "
@@ -252,6 +263,7 @@ class Settings(_Strict):
     state: StateSettings = Field(default_factory=StateSettings)
     chrome: ChromeSettings = Field(default_factory=ChromeSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
+    language: LanguageSettings = Field(default_factory=LanguageSettings)
     run: RunSettings = Field(default_factory=RunSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
     run_date: Optional[dt.date] = Field(None, description="Night to write; default yesterday (UTC): the day that "

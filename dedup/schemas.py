@@ -28,6 +28,8 @@ STORIES_SCHEMA = pa.schema(
         ("relation", pa.string()),
         ("agency", pa.string()),
         ("dateline", pa.string()),
+        # ISO 639 code of the story's language (py3langid; "zxx": no linguistic content), null when not detected.
+        ("language", pa.string()),
         ("canonical_story_id", pa.string()),
         ("words", pa.int64()),
         ("chrome_lines_removed", pa.int64()),

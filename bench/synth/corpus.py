@@ -1274,6 +1274,7 @@ def build_corpus(
     seed: int = 0,
     chrome: bool = True,
     behaviours: "set[str] | list[str] | tuple[str, ...]" = (),
+    languages: bool = False,
 ) -> dict:
     """Write ``n_stories`` labeled copies to ``out_dir`` (see module docstring); return stats.
 
@@ -1297,6 +1298,12 @@ def build_corpus(
     * ``live_blogs``: live blogs quoting the headline and lede of 3-5 reports of the same
       night; gold: a label of their own (``live-<story id>``), not any report's.
     * ``scraped_twice``: the same page (url, headline, body) again under a new id.
+
+    ``languages=True`` appends the reports of ``bench/synth/languages.py`` (Chinese, Japanese, Thai,
+    Arabic, Hindi, Russian, French, Spanish, German) as republished by invented outlets in those
+    languages (chrome, truncation, a dropped paragraph, the dateline left out, a new headline), after
+    the English copies and on top of ``n_stories``; gold ``lang-<code>-<report>``, and
+    ``languages.csv`` (story_id, gold_cluster, language, edits) says which story is in which language.
 
     Besides the files of the module docstring, writes gold-lines.parquet (which body lines
     of batch.jsonl are chrome, see ``_LineGold``) and, with behaviours, behaviours.csv
@@ -1507,6 +1514,8 @@ def build_corpus(
             _write_extras(real, n, width, out, buf_chrome, buf_clean, gold_w, edits_w, line_gold, originals)
         f_clean.write("".join(buf_clean))
         f_chrome.write("".join(buf_chrome))
+        if languages:
+            n_total += _write_languages(out, seed, f_chrome, f_clean, gold_w, line_gold, counts)
     finally:
         for f in (f_chrome, f_clean, f_gold, f_edits):
             f.close()
@@ -1537,6 +1546,27 @@ def build_corpus(
     return stats
 
 
+def _write_languages(out: Path, seed: int, f_chrome, f_clean, gold_w, line_gold: "_LineGold", counts: Counter) -> int:
+    """Append the other languages' copies (``bench/synth/languages.py``) to the open batch files; return how many."""
+    from bench.synth.languages import language_records
+
+    recs = language_records(seed=seed)
+    with open(out / "languages.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("story_id", "gold_cluster", "language", "edits"))
+        for r in recs:
+            rec = r.record
+            lines = rec["body"].split("\n")
+            f_chrome.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            clean_body = "\n".join(x for x in lines if x not in r.chrome)
+            f_clean.write(json.dumps({**rec, "body": clean_body}, ensure_ascii=False) + "\n")
+            gold_w.writerow((rec["id"], r.gold))
+            line_gold.add(rec["id"], lines, ["lang_chrome" if x in r.chrome else "story" for x in lines])
+            w.writerow((rec["id"], r.gold, r.language, r.edits))
+            counts["language_" + r.language] += 1
+    return len(recs)
+
+
 def parse_behaviours(spec: str, realistic: bool = False) -> tuple[str, ...]:
     """Behaviours from a comma list ("versions,aggregator"); ``realistic`` means all of them.
     Raises ValueError naming an unknown one."""
@@ -1558,6 +1588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-chrome", action="store_true", help="batch.jsonl without outlet chrome")
     ap.add_argument("--realistic", action="store_true", help="every behaviour of real outlets (see --behaviours)")
     ap.add_argument("--behaviours", default="", help=f"comma list of: {', '.join(BEHAVIOURS)}")
+    ap.add_argument("--languages", action="store_true", help="also copies of reports in nine other languages "
+                    "(bench/synth/languages.py), mixed with the English ones; languages.csv says which")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if not Path(args.source).is_dir():
@@ -1569,7 +1601,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     stats = build_corpus(args.source, args.n, args.out, seed=args.seed, chrome=not args.no_chrome,
-                         behaviours=chosen)
+                         behaviours=chosen, languages=args.languages)
     o = stats["originals"]
     print(f"wrote {stats['stories']} stories in {stats['gold_clusters']} gold clusters to {stats['out_dir']} "
           f"in {stats['seconds']} s (originals: {o['parsed']} with a body, {o['resends_dropped']} wire re-sends "

@@ -10,6 +10,7 @@ chunks once more to attach cluster ids. The lock, staging and commit are ``dedup
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -187,7 +188,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
-        c = clean.finish_lines(lines, outlets, model, ch)
+        c = clean.finish_lines(lines, outlets, model, ch, settings.language)
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
@@ -206,6 +207,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             .append_column("body_clean", c.body_clean.filter(keep).cast(pa.large_string()))
             .append_column("agency", c.agency.filter(keep))
             .append_column("dateline", c.dateline.filter(keep))
+            .append_column("language", c.language.filter(keep))
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
@@ -324,6 +326,11 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     d = settings.dedup
     files = discover(settings.input)
     stats = ReadStats()
+    if settings.language.detect:
+        # The language model takes a second or two to unpack: load it while the input is read.
+        from dedup.stages.language import model as language_model
+
+        threading.Thread(target=language_model, name="language-model", daemon=True).start()
 
     r = read_stage(settings, staging, files, stats, sl)
     reject_tables = r.rejects

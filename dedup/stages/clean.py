@@ -20,11 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.config import ChromeSettings
+from dedup.config import ChromeSettings, LanguageSettings
 from dedup.stages.chrome import (
     KEPT, LEARNED_OUTLET, RULE_NAMES, ChromeModel, chrome_rules, remove_chrome, strip_widgets, wall_lines,
 )
 from dedup.stages import text_loss
+from dedup.stages.language import detect as detect_language
 from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.repair import repair_rows
@@ -122,16 +123,20 @@ class Cleaned:
     # per story, list<uint32> keys of the lines kept and removed (``dedup.stages.text_loss``)
     kept_keys: pa.Array | None = None
     removed_keys: pa.Array | None = None
+    language: pa.Array | None = None  # ISO 639 code per story (string), all null when not detected
 
 
-def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
+def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
+           language: LanguageSettings | None = None) -> Cleaned:
     """``finish_lines`` on prepared text (one story per string)."""
-    return finish_lines(Lines.split(text), outlets, model, chrome)
+    return finish_lines(Lines.split(text), outlets, model, chrome, language)
 
 
-def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings) -> Cleaned:
+def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
+                 language: LanguageSettings | None = None) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
-    measurements from ``observe_chrome``: they are a third of the work)."""
+    measurements from ``observe_chrome``: they are a third of the work). ``language``: the
+    detector's settings (None or ``detect`` off: ``Cleaned.language`` is all null). Both engines call this."""
     generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
@@ -162,6 +167,9 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
         kept_keys=text_loss.line_keys(lines.key_hash(), lines.story, ~removed, lines.n_stories),
         removed_keys=text_loss.line_keys(lines.key_hash(), lines.story, removed, lines.n_stories),
+        language=(detect_language(body_clean, language.sample_chars, language.labels)
+                  if language is not None and language.detect
+                  else pa.nulls(len(body_clean), pa.string())),
     )
 
 

@@ -29,6 +29,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from dedup.stages.text.scripts import CP_CLASS, CP_LEADS
 from dedup.stages.text.normalize import (
     DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, SPELLED_NUMBER_HASHES, WORD_FROM,
     WORD_TO, string_buffers,
@@ -52,8 +53,13 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 # Tokens are maximal runs of ASCII letters and digits or non-ASCII letters (bytes >= 0x80 other
 # than the punctuation sequences below), lowercased (ASCII), hashed with 64-bit FNV-1a, then
 # folded through the house-style tables of ``dedup.stages.text.normalize``. Separators besides ASCII
-# punctuation and spaces: U+00A0-U+00BF (no-break space, guillemets, middle dot ...) and
-# U+2000-U+206F (typographic spaces, dashes, quotes, bullets, ellipsis).
+# punctuation and spaces: U+00A0-U+00BF (no-break space, guillemets, middle dot ...),
+# U+2000-U+206F (typographic spaces, dashes, quotes, bullets, ellipsis), and the punctuation of
+# other scripts (``dedup.stages.text.scripts``: CJK 。、「」, Arabic ، ؛ ؟, the Devanagari danda ...).
+# Scripts written without spaces (Han, kana, Thai, Lao, Khmer, Burmese) have no words to split on:
+# each of their characters is a token of its own, so a shingle of ``shingle_size`` tokens is a
+# character n-gram there (the usual approach for CJK near-duplicate detection) and a word n-gram in
+# spaced text; a run like "NTT東日本" gives "ntt", "東", "日", "本".
 # It lives in this module, not its own, because numba's on-disk cache is invalidated per source
 # file: a tokenizer change in another file would leave stale compiled kernels here.
 
@@ -61,12 +67,16 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _byte_classes() -> np.ndarray:
     """0: part of a word; 1: an ASCII separator; 2 and 3: lead bytes of the UTF-8 punctuation
-    ranges U+00A0-U+00BF and U+2000-U+207F. A table lookup per byte instead of comparisons."""
+    ranges U+00A0-U+00BF and U+2000-U+207F; 4: a lead byte whose code point may be a separator or
+    a character of a script without spaces (``CP_CLASS`` decides). A table lookup per byte
+    instead of comparisons; English text never reaches class 4."""
     cls = np.zeros(256, np.uint8)
     for c in range(128):
         if not chr(c).isalnum():
             cls[c] = 1
     cls[0xC2], cls[0xE2] = 2, 3
+    for lead in CP_LEADS:
+        cls[lead] = 4
     return cls
 
 
@@ -87,7 +97,35 @@ _LOW = _lower_table()
 
 
 @numba.njit(inline="always")
-def _sep_len(data, i, end):
+def _code_point(data, i, end):
+    """(code point, bytes) of the UTF-8 sequence at i; (-1, 1) when it is cut or not a lead."""
+    c = np.int64(data[i])
+    if c >= 0xF0:
+        if i + 3 < end:
+            return (((c & 0x07) << 18) | ((np.int64(data[i + 1]) & 0x3F) << 12)
+                    | ((np.int64(data[i + 2]) & 0x3F) << 6) | (np.int64(data[i + 3]) & 0x3F)), 4
+    elif c >= 0xE0:
+        if i + 2 < end:
+            return ((c & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F), 3
+    elif c >= 0xC0:
+        if i + 1 < end:
+            return ((c & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F), 2
+    return np.int64(-1), 1
+
+
+@numba.njit(nogil=True)
+def _cp_class(data, i, end, cps):
+    """(class, bytes) of the character at i, for a class-4 lead byte: ``scripts.CP_CLASS``
+    (0 letter of a spaced script, 1 separator, 2 character of a script without spaces). Not inlined
+    into the tokenizer's loop: English text never calls it, and inlined it cost the loop ~10%."""
+    cp, k = _code_point(data, i, end)
+    if cp < 0 or cp >= cps.shape[0]:
+        return 0, k
+    return np.int64(cps[cp]), k
+
+
+@numba.njit(inline="always")
+def _sep_len(data, i, end, cps):
     """Bytes of a separator starting at i (0 when data[i] starts a word character)."""
     k = _CLS[data[i]]
     if k == 0:
@@ -96,7 +134,19 @@ def _sep_len(data, i, end):
         return 1
     if k == 2:
         return 2 if (i + 1 < end and 0xA0 <= data[i + 1] <= 0xBF) else 0
-    return 3 if (i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81)) else 0
+    if k == 3:
+        return 3 if (i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81)) else 0
+    cls, n = _cp_class(data, i, end, cps)
+    return n if cls == 1 else 0
+
+
+@numba.njit(inline="always")
+def _dense_len(data, i, end, cps):
+    """Bytes of a character of a script written without spaces at i (0 for anything else)."""
+    if _CLS[data[i]] != 4:
+        return 0
+    cls, n = _cp_class(data, i, end, cps)
+    return n if cls == 2 else 0
 
 
 @numba.njit(inline="always")
@@ -129,8 +179,9 @@ def _pair_key(a, b):
 
 @numba.njit(cache=True)
 def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magnitudes, drop, h_pct, h_dollars, h_us,
-                 spelled_numbers):
-    """(token hashes, is_number flags) of data[start:end]. A number token is one that starts with a
+                 spelled_numbers, cps):
+    """(token hashes, is_number flags) of data[start:end]; ``cps`` is ``scripts.CP_CLASS`` (passed, not
+    a global, so numba's cache of this file follows the table). A number token is one that starts with a
     digit or a spelled number folded to digits; "$", magnitudes and word pairs never are."""
     raw = np.empty((end - start) // 2 + 2, dtype=np.uint64)
     dollar = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
@@ -141,15 +192,26 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
     while i < end:
         c = data[i]
         if _LOW[c] == 0:  # only then can a separator start here
-            k = _sep_len(data, i, end)
+            k = _sep_len(data, i, end, cps)
             if k > 0:
                 if c == 37:  # % is a word
                     raw[n] = h_pct
                     n += 1
                 elif c == 36:  # $: the next number is dollars; "US$" is just "$"
                     pending_dollar = True
-                    if n > 0 and i > start and _sep_len(data, i - 1, end) == 0 and raw[n - 1] == h_us:
+                    if n > 0 and i > start and _sep_len(data, i - 1, end, cps) == 0 and raw[n - 1] == h_us:
                         n -= 1
+                i += k
+                continue
+            k = _dense_len(data, i, end, cps)
+            if k > 0:  # a character of a script without spaces is a token of its own
+                h = _FNV_OFFSET
+                for j in range(i, i + k):
+                    h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+                raw[n] = h
+                num[n] = False
+                dollar[n] = False
+                n += 1
                 i += k
                 continue
         h = _FNV_OFFSET
@@ -158,7 +220,7 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             c = data[i]
             lc = _LOW[c]
             if lc == 0:
-                if _sep_len(data, i, end) > 0:
+                if _sep_len(data, i, end, cps) > 0:
                     # 1,000,000 is one number, and 720.4 is one number (the point is kept)
                     if (c == 44 or c == 46) and is_number and i + 1 < end and 48 <= data[i + 1] <= 57 \
                             and 48 <= data[i - 1] <= 57:
@@ -166,6 +228,8 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
                             h = (h ^ np.uint64(c)) * _FNV_PRIME
                         i += 1
                         continue
+                    break
+                if _dense_len(data, i, end, cps) > 0:
                     break
                 lc = c  # a lead byte of a non-ASCII letter
             h = (h ^ np.uint64(lc)) * _FNV_PRIME
@@ -208,7 +272,7 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
 
 
 TABLES = (WORD_FROM, WORD_TO, PAIR_FROM, PAIR_TO, MAGNITUDE_HASHES, DROP_HASHES,
-          np.uint64(H_PCT), np.uint64(H_DOLLARS), np.uint64(H_US), SPELLED_NUMBER_HASHES)
+          np.uint64(H_PCT), np.uint64(H_DOLLARS), np.uint64(H_US), SPELLED_NUMBER_HASHES, CP_CLASS)
 
 
 @numba.njit(inline="always")
@@ -231,8 +295,8 @@ def _fold(acc, th):
 def _shingles(data, start, end, k, tables):
     """Shingle hashes of data[start:end] in order, the number of (normalized) tokens, and a hash
     of the whole normalized token sequence (identical texts after house style, 0 for none)."""
-    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled = tables
-    toks, _ = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled)
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled, cps = tables
+    toks, _ = token_hashes(data, start, end, wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled, cps)
     nt = toks.shape[0]
     seq = np.uint64(0)
     for t in range(nt):
@@ -437,7 +501,7 @@ def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
 
 @numba.njit(parallel=True, cache=True)
 def _numbers_kernel(data, offsets, want, tables):
-    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled = tables
+    wf, wt, pf, pt, mags, drop, h_pct, h_dollars, h_us, spelled, cps = tables
     n = offsets.shape[0] - 1
     # One tokenizer pass: each wanted story gets room for as many tokens as it has bytes / 2 + 2
     # (the tokenizer's own bound), then the runs are packed.
@@ -449,7 +513,7 @@ def _numbers_kernel(data, offsets, want, tables):
     for d in numba.prange(n):
         if want[d]:
             toks, num = token_hashes(data, offsets[d], offsets[d + 1], wf, wt, pf, pt, mags, drop, h_pct, h_dollars,
-                                     h_us, spelled)
+                                     h_us, spelled, cps)
             j = room[d]
             for t in range(toks.shape[0]):
                 if num[t]:

@@ -8,7 +8,9 @@ MinHash only proposes; the decision is exact. For a pair (A, B) of shingle sets:
 A pair matches when ``jaccard >= dedup.threshold`` or ``containment >= dedup.containment_threshold``.
 Short stories (fewer than ``dedup.short_words`` words on either side) have too few shingles for
 either figure to mean much: they match only on identical fingerprint text, when the short one is wholly
-contained in the other (at least ``MIN_LEDE_SHINGLES`` shingles: a lede, not a stock phrase), or
+contained in the other (at least ``MIN_LEDE_SHINGLES`` shingles and ``MIN_LEDE_WORDS`` words: a lede, not
+a stock phrase; the word floor matters for scripts written without spaces, whose shingles are
+character n-grams: 12 of them are 15 characters, about 7 Chinese words), or
 on an identical headline together with a Jaccard over the threshold.
 
 Table briefs (earnings and dividend tables: "Shr 47 cts vs 31 cts | Net 4,757,000 vs 2,466,000
@@ -41,6 +43,9 @@ import pyarrow.compute as pc
 
 
 MIN_LEDE_SHINGLES = 12
+# Word equivalents (``dedup.stages.text.scripts``) the contained side needs too. In spaced text 12 shingles
+# already mean 15 tokens, so this floor only binds on text shingled by character.
+MIN_LEDE_WORDS = 12
 MIN_EXACT_WORDS = 6
 # Brief rule (module docstring): distinct numbers a short table must have, and the share of its
 # shingles found in the partner (a dropped line costs at most shingle_size - 1 shingles).
@@ -176,7 +181,8 @@ def score_pairs(
     long_match = (jac >= threshold) | (con >= containment_threshold)
     # A brief wholly contained in a longer copy (its lede) is a truncated copy; the floor on
     # shingles keeps one shared stock sentence from counting.
-    whole_lede = (con >= 0.999) & (np.minimum(a, b) >= MIN_LEDE_SHINGLES)
+    whole_lede = (con >= 0.999) & (np.minimum(a, b) >= MIN_LEDE_SHINGLES) & (
+        np.minimum(words[left], words[right]) >= MIN_LEDE_WORDS)
     same_headline = (headline_hash[left] == headline_hash[right]) & (headline_hash[left] != 0)
     short_match = same_text | whole_lede | (same_headline & (jac >= threshold))
     if numbers is not None and left.shape[0]:

@@ -87,6 +87,7 @@ class EvalResult:
     false_merges: list[PairExample] = field(default_factory=list)
     misses: list[PairExample] = field(default_factory=list)
     lines: "LineEvalResult | None" = None  # set by the caller from ``evaluate_lines`` (input batch given)
+    languages: list[dict] | None = None  # set by the caller from ``by_language`` (languages.csv given)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -111,6 +112,12 @@ class EvalResult:
             lines += _example_lines(ex, "gold")
         if self.lines is not None:
             lines += ["", self.lines.to_text()]
+        if self.languages:
+            lines += ["", "per language  stories  gold pairs  recall  truncated copies found  precision  predicted pairs"]
+            for d in self.languages:
+                lines.append(f"  {d['language']:<10} {d['stories']:>7,} {d['gold_pairs']:>11,} {d['recall']:>7.4f} "
+                             f"{d['truncated_found']:>10,} / {d['truncated']:<10,} {d['precision']:>10.4f} "
+                             f"{d['pred_pairs']:>16,}")
         return "\n".join(lines)
 
 
@@ -405,6 +412,42 @@ class LineEvalResult:
             out.append("story lines removed (examples):")
             out += [f"  {e['story_id']}  [{e['kind']}]  {e['line'][:EXCERPT_CHARS]}" for e in self.removed_story_examples]
         return "\n".join(out)
+
+
+def by_language(pred: pd.DataFrame, gold: pd.DataFrame, languages: pd.DataFrame) -> list[dict]:
+    """Pairwise figures per language. ``languages``: story_id, language, gold_cluster, edits (as the
+    corpus builder's ``languages.csv``); stories it does not list count as "en".
+
+    Per language L: recall over the gold pairs of L's stories; precision over the predicted pairs with
+    at least one story of L (a false merge with a story of another language counts against L); and
+    truncated copies found: gold pairs of a copy whose edits name a truncation with its report's
+    wire original ("original"), found in one predicted cluster."""
+    g = gold[["story_id", "gold_cluster"]].astype(str)
+    p = pred[["story_id", "cluster_id"]].astype({"story_id": str})
+    lang = languages.astype(str).set_index("story_id")
+    df = g.merge(p, on="story_id", how="left")
+    df["cluster_id"] = df["cluster_id"].fillna("__missing__" + df["story_id"])
+    df["language"] = lang["language"].reindex(df["story_id"]).fillna("en").to_numpy()
+    df["edits"] = lang["edits"].reindex(df["story_id"]).fillna("").to_numpy() if "edits" in lang else ""
+    out = []
+    for code, part in df.groupby("language", sort=True):
+        gold_pairs = int(_comb2(part.groupby("gold_cluster").size().to_numpy()).sum())
+        tp = int(_comb2(part.groupby(["gold_cluster", "cluster_id"]).size().to_numpy()).sum())
+        # predicted pairs touching L: all pairs of L's clusters minus the pairs among other languages' stories
+        clusters = df[df["cluster_id"].isin(part["cluster_id"])]
+        other = clusters[clusters["language"] != code]
+        pred_pairs = int(_comb2(clusters.groupby("cluster_id").size().to_numpy()).sum()
+                         - _comb2(other.groupby("cluster_id").size().to_numpy()).sum())
+        true_touching = int(_comb2(clusters.groupby(["gold_cluster", "cluster_id"]).size().to_numpy()).sum()
+                            - _comb2(other.groupby(["gold_cluster", "cluster_id"]).size().to_numpy()).sum())
+        orig = part[part["edits"] == "original"].set_index("gold_cluster")["cluster_id"]
+        trunc = part[part["edits"].str.contains("truncated") & part["gold_cluster"].isin(orig.index)]
+        found = int((trunc["cluster_id"].to_numpy() == orig.reindex(trunc["gold_cluster"]).to_numpy()).sum())
+        out.append({"language": code, "stories": len(part), "gold_pairs": gold_pairs, "true_pairs": tp,
+                    "recall": tp / gold_pairs if gold_pairs else 1.0, "pred_pairs": pred_pairs,
+                    "precision": true_touching / pred_pairs if pred_pairs else 1.0,
+                    "truncated": len(trunc), "truncated_found": found})
+    return out
 
 
 def _line_table(story_ids: np.ndarray, bodies: pa.Array) -> pd.DataFrame:

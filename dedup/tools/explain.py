@@ -281,7 +281,9 @@ def pair_figures(fp: _Fp, i: int, j: int, s: DedupSettings) -> PairFigures:
 def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: DedupSettings, fit=None) -> str:
     """The verify rule that decided the pair, in words (mirrors dedup.stages.verify.score_pairs). ``fit``:
     (numbers fit, distinct numbers) when both number sequences are known."""
-    from dedup.stages.verify import BRIEF_CONTAINMENT, MIN_BRIEF_NUMBERS, MIN_EXACT_WORDS, MIN_LEDE_SHINGLES
+    from dedup.stages.verify import (
+        BRIEF_CONTAINMENT, MIN_BRIEF_NUMBERS, MIN_EXACT_WORDS, MIN_LEDE_SHINGLES, MIN_LEDE_WORDS,
+    )
 
     shortest = min(wa, wb)
     exact = same_text and shortest >= MIN_EXACT_WORDS
@@ -294,7 +296,7 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
                     f"and numbers that differ are never the same report. {head}")
         if exact:
             return f"match: identical fingerprint text ({shortest} words, at least {MIN_EXACT_WORDS}). {head}"
-        if con >= 0.999 and min_shingles >= MIN_LEDE_SHINGLES:
+        if con >= 0.999 and min_shingles >= MIN_LEDE_SHINGLES and shortest >= MIN_LEDE_WORDS:
             return (f"match: the shorter is wholly contained in the other (a lede of {min_shingles} shingles, "
                     f"at least {MIN_LEDE_SHINGLES}). {head}")
         if same_headline and jac >= s.threshold:
@@ -306,7 +308,9 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
         if same_text:
             why.append(f"identical text but under {MIN_EXACT_WORDS} words")
         why.append(f"containment {con:.3f} is not whole" if con < 0.999 else
-                   f"contained, but only {min_shingles} shingles (< {MIN_LEDE_SHINGLES})")
+                   f"contained, but only {min_shingles} shingles (< {MIN_LEDE_SHINGLES})"
+                   if min_shingles < MIN_LEDE_SHINGLES else
+                   f"contained, but only {shortest} words (< {MIN_LEDE_WORDS})")
         why.append("headlines differ" if not same_headline else f"same headline but Jaccard {jac:.3f} < {s.threshold}")
         return f"no match: {head}; here " + "; ".join(why)
     parts = []

@@ -44,6 +44,7 @@ SIZE_BUCKETS = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 10), (11, 20), (21, 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 OTHER_COLOR = "#bab0ac"
 NO_AGENCY = "(no agency credit)"
+NO_LANGUAGE = "(not detected)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,8 +130,15 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
     staging or under ``output_root``, as either engine wrote them."""
     stories_dir = stories
     # Stories can be a million rows: aggregate them in Arrow, never row by row in Python.
+    # Nights written before the language column have none: they read as "not detected".
+    parts = layout.part_files(stories)
+    has_language = bool(parts) and "language" in pq.read_schema(parts[0]).names
     st = _read(stories, columns=["outlet", "cluster_id", "is_canonical", "agency",
-                                              "chrome_lines_removed", "published_at"])
+                                 "chrome_lines_removed", "published_at"] + (["language"] if has_language else []))
+    if not has_language:
+        st = st.append_column("language", pa.nulls(st.num_rows, pa.string()))
+    st = st.set_column(st.schema.get_field_index("language"), "language",
+                       pc.fill_null(st.column("language"), NO_LANGUAGE))
     st = st.set_column(st.schema.get_field_index("outlet"), "outlet", pc.fill_null(st.column("outlet"), ""))
     st = st.set_column(st.schema.get_field_index("agency"), "agency", pc.fill_null(st.column("agency"), NO_AGENCY))
     c = _read(clusters, columns=["cluster_id", "canonical_story_id", "headline", "size", "outlets",
@@ -207,6 +215,12 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         d["clusters"] = int(cl_by_agency.get(d["agency"], 0))
         d["outlet_count"] = len(d["outlets"])
 
+    # Stories, clusters and duplicates per language: a cluster counts once in each language its stories have.
+    lang = st.group_by("language").aggregate([("cluster_id", "count"), ("cluster_id", "count_distinct")])
+    languages = sorted(({"language": g, "stories": int(n), "clusters": int(k), "duplicates": int(n - k)}
+                        for g, n, k in zip(*[col.to_pylist() for col in lang.columns])),
+                       key=lambda d: (d["language"] == NO_LANGUAGE, -d["stories"], d["language"]))
+
     # Chrome removed per outlet: the manifest's count (it includes stories later rejected as empty),
     # with the stories table's count and the outlet's stories beside it.
     man_chrome = manifest.get("chrome_lines_removed_by_outlet")
@@ -258,6 +272,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         "agencies": [{"agency": d["agency"], "stories": d["stories"], "clusters": d["clusters"],
                       "outlets": dict(sorted(d["outlets"].items(), key=lambda kv: (-kv[1], kv[0])))}
                      for d in agency_rows],
+        "languages": languages,
         "stories_by_outlet": dict(sorted(by_outlet.items(), key=lambda kv: (-kv[1], kv[0]))),
         "chrome_by_outlet": chrome,
         "chrome_top_lines": top_lines,

@@ -72,6 +72,44 @@ def test_dateline_and_agency_become_columns():
     assert c.body_clean[2].as_py() == WIRE[0]
 
 
+@pytest.mark.parametrize("head,agency,dateline", [
+    ("PARIS (AFP) - ", "AFP", "PARIS (AFP)"),
+    ("MADRID, 3 dic (EFE).- ", "EFE", "MADRID, 3 dic (EFE)."),
+    ("BERLIN (dpa) - ", "dpa", "BERLIN (dpa)"),
+    ("ROMA, 3 dicembre (ANSA) - ", "ANSA", "ROMA, 3 dicembre (ANSA)"),
+    ("新华社北京12月3日电 ", "Xinhua", "新华社北京12月3日电"),
+    ("新华社北港12月3日电（记者 王明）", "Xinhua", "新华社北港12月3日电（记者 王明）"),
+    ("القاهرة (رويترز) - ", "Reuters", "القاهرة (رويترز)"),
+    ("NEW DELHI, Dec 3 (IANS) ", "IANS", "NEW DELHI, Dec 3 (IANS)"),
+    ("BEIJING, Dec. 3 /Xinhua/ -- ", "Xinhua", "BEIJING, Dec. 3 /Xinhua/"),
+    ("МОСКВА, 3 декабря. /ТАСС/. ", "TASS", "МОСКВА, 3 декабря. /ТАСС/."),
+    ("नई दिल्ली, 3 दिसंबर (भाषा) ", "PTI", "नई दिल्ली, 3 दिसंबर (भाषा)"),
+    ("【北浜共同】", "Kyodo", "【北浜共同】"),
+])
+def test_datelines_of_other_languages_become_columns(head, agency, dateline):
+    first = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor."
+    c, _ = _clean([head + first, "(ANSA)\n" + first, "Prime Minister said (Reuters) - " + first], ["a", "b", "c"], learn=False)
+    assert c.agency[0].as_py() == agency and c.dateline[0].as_py() == dateline
+    assert c.body_clean[0].as_py() == first  # out of the text the fingerprint sees
+    assert c.agency[1].as_py() == "ANSA" and c.body_clean[1].as_py() == first  # a credit line
+    assert c.dateline[2].as_py() is None and c.agency[2].as_py() is None  # a sentence, not a place
+
+
+def test_dateline_is_a_place_and_credits_come_from_bylines_and_end_lines():
+    """Issue 17 item 7: "FILE -", "The Latest:", "Purchase -", a titled name are no datelines (the text keeps
+    them); bylines "By ..., Associated Press" and "... contributed to this report." name the agency."""
+    first = WIRE[0]
+    heads = ["FILE - ", "The Latest: ", "Purchase - ", "Sen. Ben Sasse: "]
+    c, _ = _clean([h + first for h in heads]
+                  + ["By Ann Berg, Associated Press\nTALLVIK - " + first,
+                     first + "\nThe Associated Press contributed to this report.",
+                     "St. Louis (AP) - " + first],
+                  list("abcdefg"), learn=False)
+    assert c.dateline.to_pylist() == [None] * 4 + ["TALLVIK", None, "St. Louis (AP)"]
+    assert [b.startswith(h) for b, h in zip(c.body_clean.to_pylist(), heads)] == [True] * 4
+    assert c.agency.to_pylist()[4:] == ["AP", "AP", "AP"]
+
+
 def test_html_bodies_are_extracted():
     page = ("<!doctype html><html><head><title>t</title><script>var x=1;</script></head><body><nav>Home | News</nav>"
             "<article><h1>Fire</h1>" + "".join(f"<p>{w}</p>" for w in WIRE) + "</article><footer>Contact us</footer></body></html>")

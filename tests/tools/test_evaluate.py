@@ -407,3 +407,21 @@ def test_cli_line_figures(tmp_path, cli):
     assert out["precision"] == 1.0 and out["n_gold_stories"] == 6  # the old keys are still there
     assert out["lines"]["n_removed_story"] == 1 and out["lines"]["text_loss"] == pytest.approx(1 / 5)
     assert out["lines"]["n_expected_rejects_rejected"] == 1
+
+
+def test_by_language_counts_cross_language_false_merges_against_both():
+    import pandas as pd
+
+    from dedup.tools.evaluate import by_language
+
+    gold = pd.DataFrame({"story_id": ["e1", "e2", "z1", "z2", "z3"], "gold_cluster": ["E", "E", "Z", "Z", "Y"]})
+    # z2 (a truncated copy) missed; z3 (another Chinese report) merged into the English cluster
+    pred = pd.DataFrame({"story_id": ["e1", "e2", "z1", "z2", "z3"], "cluster_id": ["a", "a", "b", "c", "a"]})
+    langs = pd.DataFrame({"story_id": ["z1", "z2", "z3"], "language": ["zh"] * 3, "gold_cluster": ["Z", "Z", "Y"],
+                          "edits": ["original", "chrome,truncated2", "original"]})
+    f = {d["language"]: d for d in by_language(pred, gold, langs)}
+    assert f["en"]["gold_pairs"] == 1 and f["en"]["recall"] == 1.0
+    assert f["en"]["pred_pairs"] == 3 and f["en"]["precision"] == 1 / 3  # (e1,e2) right, (e1,z3) (e2,z3) wrong
+    assert f["zh"]["gold_pairs"] == 1 and f["zh"]["recall"] == 0.0
+    assert f["zh"]["pred_pairs"] == 2 and f["zh"]["precision"] == 0.0
+    assert (f["zh"]["truncated"], f["zh"]["truncated_found"]) == (1, 0)

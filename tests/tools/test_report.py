@@ -147,6 +147,12 @@ def test_report_figures_equal_the_tables(out):
             assert int(e["stories"]) == int(cross.loc[e["agency"], e["outlet"]])
     assert sum(int(e["stories"]) for e in segs) == len(s)
 
+    # stories and clusters per language
+    language = s.language.fillna("(not detected)")
+    langs = {e["language"]: (int(e["stories"]), int(e["clusters"])) for e in d.having("language")}
+    assert langs == {g: (int((language == g).sum()), s[language == g].cluster_id.nunique()) for g in language.unique()}
+    assert sum(n for n, _ in langs.values()) == len(s)
+
     # chrome removed per outlet
     by_outlet = s.groupby("outlet").chrome_lines_removed.sum()
     chrome = {e["chrome-outlet"]: int(e["lines"]) for e in d.having("chrome-outlet")}

@@ -165,7 +165,7 @@ def run_night(settings, staging, night: str):
 
     cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
                         "text", "was_html", "body_source", "published_at_source").mapInArrow(
-        partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch,
+        partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch, language=settings.language,
                 dedup=d.model_dump(), min_body_words=inp.min_body_words, raw_max_chars=settings.output.raw_max_chars),
         P.CLEAN_DDL).persist(keep)
     timing = cl.where("kind = 'timing'").agg(F.sum("seconds").alias("s"), F.sum("fp_seconds").alias("fs"),

@@ -44,7 +44,8 @@ CLEAN_FIELDS = [
     ("story_id", pa.string()), ("outlet", pa.string()), ("url", pa.string()), ("headline", pa.string()),
     ("published_at", TS), ("was_html", pa.bool_()), ("body_source", pa.string()),
     ("published_at_source", pa.string()), ("body_clean", pa.string()), ("agency", pa.string()),
-    ("dateline", pa.string()), ("words", I64), ("chrome_lines_removed", I64), ("text_hash", I64),
+    ("dateline", pa.string()), ("language", pa.string()), ("words", I64), ("chrome_lines_removed", I64),
+    ("text_hash", I64),
     ("headline_hash", I64), ("n_shingles", I64), ("signature", pa.binary()), ("shingles", pa.binary()),
     ("numbers", pa.binary()), ("numbers_known", pa.bool_()), ("reason", pa.string()), ("raw", pa.string()), ("line", pa.string()), ("stories", I64),
     ("seconds", pa.float64()), ("fp_seconds", pa.float64()), ("kept_keys", pa.binary()), ("removed_keys", pa.binary()),
@@ -53,7 +54,7 @@ CLEAN_FIELDS = [
 CLEAN_DDL = ("kind string, file_idx int, source string, record long, story_id string, outlet string, url string, "
              "headline string, published_at timestamp, was_html boolean, body_source string, published_at_source string, "
              "body_clean string, agency string, "
-             "dateline string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
+             "dateline string, language string, words long, chrome_lines_removed long, text_hash long, headline_hash long, "
              "n_shingles long, signature binary, shingles binary, numbers binary, numbers_known boolean, "
              "reason string, raw string, line string, stories long, seconds double, fp_seconds double, "
              "kept_keys binary, removed_keys binary, lede binary")
@@ -185,8 +186,8 @@ def chrome_reports(batches: Iterator[pa.RecordBatch], known_bc, min_stories: int
 
 # -- clean + fingerprint -----------------------------------------------------------------------
 
-def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup: dict, min_body_words: int,
-                      raw_max_chars: int):
+def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, language, dedup: dict,
+                      min_body_words: int, raw_max_chars: int):
     """Prepared records -> cleaned stories with fingerprints, emptied stories (rejects), the chrome
     lines removed, and one timing row per batch (``dedup.stages.clean.finish`` + ``dedup.stages.fingerprint``).
     A story's ``numbers`` are its number sequence (``number_sequences``, packed), computed where
@@ -201,7 +202,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
         t0 = time.perf_counter()
         text = b.column("text")
         outlets = b.column("outlet")
-        c = clean.finish(text, outlets, model, chrome)
+        c = clean.finish(text, outlets, model, chrome, language)
         ok = c.words >= max(min_body_words, 1)
         t1 = time.perf_counter()
         keep = pa.array(ok)
@@ -219,7 +220,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, dedup
                                                       "published_at_source")}
             cols.update({
                 "kind": ["story"] * n, "body_clean": c.body_clean.filter(keep), "agency": c.agency.filter(keep),
-                "dateline": c.dateline.filter(keep), "words": c.words[ok], "chrome_lines_removed": c.chrome_lines[ok],
+                "dateline": c.dateline.filter(keep), "language": c.language.filter(keep), "words": c.words[ok], "chrome_lines_removed": c.chrome_lines[ok],
                 "text_hash": as_signed(fp.text_hash),
                 "headline_hash": as_signed(hash_strings(pc.utf8_lower(g.column("headline")))),
                 "n_shingles": np.diff(fp.offsets),

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.stages.text.normalize import string_buffers
+from dedup.stages.text.scripts import CP_CLASS, CP_LEADS, CP_WEIGHT, WORD_UNITS
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -28,9 +29,46 @@ def _is_space(c):
 
 # One thread, without the GIL: cleaning already runs a chunk per worker thread, and a parallel
 # kernel launched from each of them only added thread hand-offs.
-@numba.njit(cache=True, nogil=True)
+def _lead_table() -> np.ndarray:
+    lead = np.zeros(256, np.bool_)
+    lead[CP_LEADS] = True
+    return lead
+
+
+# Passed to the kernel as arguments, not read as globals, so numba's cache follows the tables.
+_SCRIPT_TABLES = (_lead_table(), CP_CLASS, CP_WEIGHT, np.int64(WORD_UNITS))
+
+
 def _line_stats(data, offsets):
+    """``_line_stats_kernel`` with the script tables of ``dedup.stages.text.scripts``."""
+    return _line_stats_kernel(data, offsets, *_SCRIPT_TABLES)
+
+
+@numba.njit(inline="always")
+def _is_sentence_end(data, s, p):
+    """Whether the character ending at byte p ends a sentence: . ! ? or 。！？ ؟ । ॥ ။ ។."""
+    c = data[p]
+    if c == 46 or c == 33 or c == 63:
+        return True
+    if p - 1 >= s and data[p - 1] == 0xD8 and c == 0x9F:  # ؟
+        return True
+    if p - 2 < s:
+        return False
+    a, b = data[p - 2], data[p - 1]
+    return ((a == 0xE3 and b == 0x80 and c == 0x82)  # 。
+            or (a == 0xEF and b == 0xBC and (c == 0x81 or c == 0x9F or c == 0x8E))  # ！ ？ ．
+            or (a == 0xE0 and b == 0xA5 and (c == 0xA4 or c == 0xA5))  # । ॥
+            or (a == 0xE1 and b == 0x81 and c == 0x8B)  # ။
+            or (a == 0xE1 and b == 0x9F and c == 0x94))  # ។
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_stats_kernel(data, offsets, leads, cps, weights, word_units):
     """Per line: word count, sentence ending, bullet start, and a key hash.
+
+    Words are runs between spaces; characters of scripts written without spaces
+    (``dedup.stages.text.scripts``: Han, kana, Thai ...) count ``weights[cp]`` units each,
+    ``word_units`` units a word (rounded), and their punctuation separates words.
 
     The key ignores ASCII case, collapses runs of digits to one "0" and runs of spaces to one
     space, so "Last Updated : Sep 02 2016 | 10:42 PM" recurs across stories as one line.
@@ -50,8 +88,32 @@ def _line_stats(data, offsets):
         in_word = False
         prev_digit = False
         prev_space = False
+        units = 0
+        skip = 0
         for p in range(s, e):
             c = data[p]
+            if skip > 0:  # the rest of a character of a script without spaces (see below)
+                skip -= 1
+                h = (h ^ np.uint64(c)) * _FNV_PRIME
+                continue
+            # one comparison for ASCII bytes; a character is decoded only after a lead byte of a script table
+            if c >= 0xC0 and leads[c]:
+                nb = 3 if c >= 0xF0 else (2 if c >= 0xE0 else 1)  # continuation bytes after the lead
+                k = 0
+                if p + nb < e:
+                    cp = np.int64(c) & (0x07 if nb == 3 else (0x0F if nb == 2 else 0x1F))
+                    for q in range(p + 1, p + nb + 1):
+                        cp = (cp << 6) | (np.int64(data[q]) & 0x3F)
+                    k = cps[cp] if 0 <= cp < cps.shape[0] else 0
+                if k != 0:
+                    # a separator, or a character counted in units: either way it ends a word
+                    units += np.int64(weights[cp])
+                    in_word = False
+                    prev_digit = False
+                    prev_space = False
+                    skip = nb
+                    h = (h ^ np.uint64(c)) * _FNV_PRIME
+                    continue
             if _is_space(c):
                 in_word = False
                 prev_digit = False
@@ -72,7 +134,7 @@ def _line_stats(data, offsets):
             if 65 <= c <= 90:
                 c += 32
             h = (h ^ np.uint64(c)) * _FNV_PRIME
-        words[i] = w
+        words[i] = w + (units + word_units // 2) // word_units
         key[i] = h
         if e > s:
             c0 = data[s]
@@ -103,10 +165,13 @@ def _line_stats(data, offsets):
                 elif p - 2 >= s and data[p - 2] == 0xE2 and data[p - 1] == 0x80 and (c == 0x9D or c == 0x99):  # ” ’
                     quote = True
                     p -= 3
+                elif p - 2 >= s and data[p - 2] == 0xE3 and data[p - 1] == 0x80 and (c == 0x8D or c == 0x8F):  # 」』
+                    quote = True
+                    p -= 3
                 else:
                     break
             # ". ! ?" before any closing marks, or a line that ends in a closing quote (speech).
-            if (p >= s and (data[p] == 46 or data[p] == 33 or data[p] == 63)) or quote:
+            if (p >= s and _is_sentence_end(data, s, p)) or quote:
                 ends[i] = True
     return words, ends, bullet, key
 

@@ -4,7 +4,9 @@ Outlets rewrite wire copy to their style: "pct" becomes "percent", "per cent" or
 "mln dlrs" becomes "million dollars" or "$... million", "U.S." becomes "US", quotes turn
 typographic. Folding happens in two places:
 
-* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns.
+* ``fingerprint_text``: Unicode NFKC and lowercase, over whole Arrow columns, then the marks copies
+  of one wire add or leave out (``fold_marks``): Arabic tatweel and harakat, Hebrew niqqud and
+  cantillation, the Devanagari nukta, and Turkish dotted/dotless i folded to "i".
 * the tokenizer (``dedup.stages.fingerprint``), word by word in compiled code, with the tables below:
   every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
   number (1,000 = 1000; 720.4 stays one token); "%" is the word "pct"; "$5 million" and "US$5 million" read as
@@ -115,7 +117,7 @@ def inert_table(form: str) -> np.ndarray:
     return table
 
 
-FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII = 1, 2, 4, 8, 16
+FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII, FLAG_MARKS = 1, 2, 4, 8, 16, 32
 
 
 def _ascii_flags() -> np.ndarray:
@@ -134,7 +136,9 @@ _ASCII_FLAGS = _ascii_flags()
 def text_flags(data, offsets, inert):
     """Per string, OR of: FLAG_LT / FLAG_GT it has "<" / ">"; FLAG_NORMALIZE it has a character
     that is not ASCII and not ``inert``; FLAG_ODD it has a control character other than "\n" or
-    one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte."""
+    one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte;
+    FLAG_MARKS it has a character ``fold_marks`` changes, or one NFKC turns into one (Arabic and Hebrew
+    presentation forms, the precomposed Devanagari nukta letters, Turkish İ)."""
     n = offsets.shape[0] - 1
     out = np.zeros(n, np.uint8)
     for i in range(n):
@@ -159,6 +163,9 @@ def text_flags(data, offsets, inert):
                 p += 4
             if cp >= inert.shape[0] or not inert[cp]:
                 f |= 4
+            if (cp == 0x130 or cp == 0x131 or cp == 0x307 or (0x591 <= cp <= 0x5C7) or (0x640 <= cp <= 0x670)
+                    or cp == 0x93C or (0x958 <= cp <= 0x95F) or (0xFB1D <= cp <= 0xFDFF) or (0xFE70 <= cp <= 0xFEFF)):
+                f |= 32
             if (cp == 0x85 or cp == 0xA0 or cp == 0xAD or (0x2000 <= cp <= 0x200D) or cp == 0x2028 or cp == 0x2029
                     or cp == 0x202F or cp == 0x205F or cp == 0x3000 or cp == 0xFEFF):
                 f |= 8
@@ -246,6 +253,31 @@ def normalize_rows(texts: pa.Array, form: str, flags: np.ndarray | None = None) 
     return replace_rows(texts, rows, pc.utf8_normalize(pc.take(texts, pa.array(rows)), form))
 
 
+# Marks one outlet writes and another leaves out, deleted after NFKC and lowercase:
+# U+0640 Arabic tatweel (kashida, a stretch of the line), U+064B-U+065F and U+0670 Arabic harakat
+# (short vowels, shadda, sukun, the superscript alef), U+0591-U+05C7 Hebrew cantillation and niqqud
+# (vowel points) but not its punctuation (maqaf U+05BE, paseq U+05C0, sof pasuq U+05C3, nun hafukha
+# U+05C6), U+093C the Devanagari nukta (NFKC already turns the precomposed nukta letters U+0958-U+095F
+# into letter + nukta; many outlets write the plain letter).
+_MARKS = "[\u0640\u064B-\u065F\u0670\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7\u093C]"
+
+
+def fold_marks(texts: pa.Array, rows: np.ndarray | None = None) -> pa.Array:
+    """Lowercase NFKC strings with optional marks deleted (``_MARKS``) and Turkish i folded: "i" +
+    U+0307 (what lowercasing "İ" gives) and dotless "ı" both become "i", so İstanbul, Istanbul and
+    ıstanbul are one word (Turkish copies differ in how they case-fold headlines and names). Only the
+    strings at ``rows`` (sorted; default: those ``text_flags`` marks FLAG_MARKS) are searched."""
+    if rows is None:
+        rows = np.flatnonzero(flags_of(texts) & FLAG_MARKS)
+    if not len(rows):
+        return texts
+    sub = pc.take(texts, pa.array(rows))
+    sub = pc.replace_substring(sub, "i\u0307", "i")
+    sub = pc.replace_substring(sub, "\u0131", "i")
+    sub = pc.replace_substring_regex(sub, _MARKS, "")
+    return replace_rows(texts, rows, sub)
+
+
 def fingerprint_text(body_clean: pa.Array) -> pa.Array:
     """The string each story is shingled from (the tokenizer does the rest)."""
     if isinstance(body_clean, pa.ChunkedArray):
@@ -257,4 +289,5 @@ def fingerprint_text(body_clean: pa.Array) -> pa.Array:
     if not len(rows):
         return lower
     other = normalize_rows(pc.take(body_clean, pa.array(rows)), "NFKC", flags[rows])
-    return replace_rows(lower, rows, pc.utf8_lower(other))
+    marks = np.flatnonzero(flags[rows] & FLAG_MARKS)
+    return replace_rows(lower, rows, fold_marks(pc.utf8_lower(other), marks))

@@ -22,6 +22,16 @@ AGENCIES = {
     "ians": "IANS", "ani": "ANI", "uni": "UNI",
     "xinhua": "Xinhua", "dpa": "dpa", "efe": "EFE", "kyodo": "Kyodo", "yonhap": "Yonhap",
     "tass": "TASS", "bloomberg": "Bloomberg", "upi": "UPI", "aap": "AAP", "ansa": "ANSA",
+    # Agencies writing in other languages, and the names the big ones go by there (lowercase).
+    "europa press": "Europa Press", "anadolu": "Anadolu", "mena": "MENA", "apa": "APA", "sda": "SDA",
+    "belga": "Belga", "anp": "ANP", "pap": "PAP", "ctk": "CTK", "lusa": "Lusa", "jiji": "Jiji",
+    "bernama": "Bernama", "antara": "Antara", "vna": "VNA", "wam": "WAM", "kuna": "KUNA", "qna": "QNA",
+    "新华社": "Xinhua", "中新社": "CNS", "共同": "Kyodo", "共同通信": "Kyodo", "時事": "Jiji", "연합뉴스": "Yonhap",
+    "رويترز": "Reuters", "أ ف ب": "AFP", "فرانس برس": "AFP", "د ب أ": "dpa", "الأناضول": "Anadolu",
+    "أ ش أ": "MENA", "وام": "WAM", "تاس": "TASS",
+    "тасс": "TASS", "риа новости": "RIA Novosti", "интерфакс": "Interfax", "рейтер": "Reuters",
+    "भाषा": "PTI", "आईएएनएस": "IANS", "एएनआई": "ANI", "वार्ता": "UNI",
+    "สำนักข่าวไทย": "TNA", "อสมท": "TNA",
 }
 _AGENCY_ALT = "|".join(sorted((k.replace(" ", r"\s+") for k in AGENCIES), key=len, reverse=True))
 
@@ -32,7 +42,13 @@ _CREDIT_LINE = (
     r"(?:[\s,|/-]+(?P<place>[A-Za-z][A-Za-z .'-]{0,30}))?\W*$"
 )
 # A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
-_BYLINE = rf"(?i)^\W*(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
+# Also "By Jane Doe, Associated Press", "By Jane Doe and John Roe | Reuters", and the end line "The Associated
+# Press contributed to this report." (issue 17 item 7: credits outside the dateline).
+_BYLINE = (
+    rf"(?i)^\W*(?:(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
+    rf"|by\s+[^,|;()]{{2,80}}[,|;]\s*(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
+    rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+contributed\s+(?:to\s+)?(?:this|the)\s+(?:report|story))"
+)
 # Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
 _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
 # The 1987 wire sign-off glued after a paragraph's last sentence ("... will be renegotiated. REUTERS",
@@ -53,6 +69,32 @@ _DATELINE = (
 )
 
 
+# Datelines in other languages and scripts, tried on the candidate lines the English pattern left
+# (same groups): a place (a capitalized word or a word of a caseless script: Arabic, Devanagari,
+# Thai, Han ...), an optional region and day-month date in any language ("3 dic", "3 декабря",
+# "3 दिसंबर", "3 ธ.ค."), then a known agency in brackets or slashes and an optional dash:
+# "MADRID, 3 dic (EFE).-", "القاهرة (رويترز) -", "МОСКВА, 3 декабря. /ТАСС/.", "नई दिल्ली, 3 दिसंबर (भाषा)".
+# Without capitals to go by, the agency is what makes it a dateline.
+_WORD = r"[\p{Lu}\p{Lo}][\p{L}\p{M}.'’-]*"
+_DATELINE_INTL = (
+    r"^(?P<dateline>"
+    rf"(?P<place>{_WORD}(?:\s{_WORD}){{0,3}})"
+    rf"(?:,\s*{_WORD}(?:\s{_WORD})?)?"
+    r"(?:,?\s*(?P<date>\d{1,2}\.?\s+\p{L}[\p{L}\p{M}]*\.?(?:\p{L}+\.)?|\p{L}+\.?\s+\d{1,2}))?"
+    rf"\.?\s*[(/（]\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*[)/）]\s*\.?\s*[-–—:]{{0,2}})"
+    r"\s*(?P<next>[^\s\-–—:.])"
+)
+# Chinese agency datelines: "新华社北京12月3日电", "中新社上海12月3日电（记者 王明）".
+_DATELINE_ZH = (
+    r"^(?P<dateline>(?P<agency>新华社|中新社)(?P<place>\p{Han}{2,8}?)(?P<date>\d{1,2}月\d{1,2}日)电"
+    r"(?:[（(]记者[^）)]{1,30}[）)])?)\s*(?P<next>\S)"
+)
+# Japanese: "【北浜共同】", "【ワシントン時事】".
+_DATELINE_JA = r"^(?P<dateline>【(?P<place>[^】]{1,12}?)(?P<agency>共同|時事)(?P<date>)】)\s*(?P<next>\S)"
+_DATELINES = (_DATELINE, _DATELINE_INTL, _DATELINE_ZH, _DATELINE_JA)
+_GROUPS = ("dateline", "place", "date", "agency", "next")
+
+
 # The dateline is looked for on the first lines and the first prose lines of each story (page
 # headers come first on a scraped page).
 DATELINE_SEARCH_LINES = 8
@@ -65,7 +107,12 @@ NOT_PLACES = np.array([
     "first published", "last updated", "last modified", "posted", "date", "time", "edited", "written",
     "read more", "also read", "more", "trending", "latest", "top stories", "newsletter", "subscribe",
     "written by", "edited by", "reported by", "by", "photo by", "credit", "image credit",
+    # page furniture seen in front of a dash or colon on real pages (issue 17 item 7)
+    "file", "the latest", "purchase", "tweets", "photos", "gallery", "graphic", "audio", "podcast", "poll",
+    "explainer", "factbox", "fact box", "instant view", "recommended", "promoted", "sponsored content",
 ], dtype=object)
+# A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline.
+_TITLED = r"(?i)^(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s"
 
 
 def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
@@ -105,8 +152,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     by_idx = np.flatnonzero((words <= 12) & ~is_credit)
     byline = pc.extract_regex(pc.take(lines.text, pa.array(by_idx)), _BYLINE)
     by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
-    for s_, a in zip(lines.story[by_idx[by_hit]][::-1],
-                     _agency_name(pc.struct_field(byline.filter(pa.array(by_hit)), "agency")).to_numpy(zero_copy_only=False)[::-1]):
+    got = byline.filter(pa.array(by_hit))
+    named = pc.coalesce(*(pc.if_else(pc.equal(pc.struct_field(got, f), ""), pa.scalar(None, pa.string()),
+                                     pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3")))
+    for s_, a in zip(lines.story[by_idx[by_hit]][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
         agency[s_] = a
     is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
     if is_credit.any():
@@ -131,6 +180,7 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
     kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
     return kept, agency, dateline, removed
 
 
@@ -164,6 +214,33 @@ def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) 
     return _strip_dateline(lines, idx, agency, dateline) if len(idx) else lines
 
 
+def _empty_match() -> pa.StructArray:
+    return pa.StructArray.from_arrays([pa.array([], pa.string()) for _ in _GROUPS], names=list(_GROUPS))
+
+
+def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
+    """Rows of ``cand`` with a dateline, and their groups (``_GROUPS``, empty groups null), per pattern
+    of ``_DATELINES`` in turn; a row is tried with a pattern only when the earlier ones missed it."""
+    left = np.arange(len(cand))
+    rows, parts = [], []
+    for pattern in _DATELINES:
+        if not len(left):
+            break
+        sub = pc.take(cand, pa.array(left))
+        hit = np.flatnonzero(pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False))
+        if not len(hit):
+            continue
+        got = pc.extract_regex(pc.take(sub, pa.array(hit)), pattern)
+        fields = []
+        for g in _GROUPS:
+            f = pc.struct_field(got, g)
+            fields.append(pc.if_else(pc.equal(f, ""), pa.scalar(None, pa.string()), f))
+        parts.append(pa.StructArray.from_arrays(fields, names=list(_GROUPS)))
+        rows.append(left[hit])
+        left = np.delete(left, hit)
+    return (np.concatenate(rows) if rows else np.empty(0, np.int64)), parts
+
+
 def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, dateline: np.ndarray) -> Lines:
     """Find the best dateline among the candidate lines of each story and cut it off its line."""
     text = kept.text
@@ -172,8 +249,11 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
         cand = pc.take(text, pa.array(cand_idx))
         # A plain match is several times cheaper than extracting the groups, and few candidate
         # lines match: groups are extracted from those only. at[i]: row of candidate i in m.
-        matched = np.flatnonzero(pc.match_substring_regex(cand, _DATELINE).to_numpy(zero_copy_only=False))
-        m = pc.extract_regex(pc.take(cand, pa.array(matched)), _DATELINE)
+        # The English pattern first; the others only on the lines it left.
+        matched, parts = _match_datelines(cand)
+        m = pa.concat_arrays(parts) if parts else _empty_match()
+        order = np.argsort(matched, kind="stable")
+        matched, m = matched[order], m.take(pa.array(order))
         at = np.full(len(cand_idx), -1, np.int64)
         at[matched] = np.arange(len(matched))
         vi = matched
@@ -185,7 +265,8 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             for f in ("place", "date", "agency"):
                 named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
                     zero_copy_only=False)
-            vi = vi[named & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+            titled = pc.match_substring_regex(places, _TITLED).to_numpy(zero_copy_only=False)
+            vi = vi[named & ~titled & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
