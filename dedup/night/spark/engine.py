@@ -27,7 +27,7 @@ from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
 from dedup.night.spark import state as S
 from dedup.night.spark import tables as T
-from dedup.night.spark.session import get_session, partitions
+from dedup.night.spark.session import get_session, partitions, spark_failure
 from dedup.night.manifest import finish_night
 
 log = logging.getLogger("dedup")
@@ -50,7 +50,19 @@ def _sum_stats(rows: list[str]) -> ReadStats:
 
 
 def run_night(settings, staging, night: str):
-    """The Spark body of ``dedup.night.local.run``; returns its RunResult."""
+    """The Spark body of ``dedup.night.local.run``; returns its RunResult. Raises RunFailed (one line)
+    when the JVM runs out of heap or goes away (``session.spark_failure``)."""
+    try:
+        return _run_night(settings, staging, night)
+    except Exception as e:
+        failure = spark_failure(e)
+        if failure is None:
+            raise
+        log.debug("Spark failure", exc_info=True)
+        raise failure from None
+
+
+def _run_night(settings, staging, night: str):
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
