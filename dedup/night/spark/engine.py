@@ -265,7 +265,10 @@ def _run_night(settings, staging, night: str):
                 wmembers.join(old_ids, "cluster_id").select("cluster_id", "story_id", "outlet", "published_at"))
         members_all = members_all.persist(keep)
         empty_old = spark.createDataFrame([], P.STATE_CANON_DDL)
-        out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all)
+        reasons = T.reason_inputs(tonight, members.where("label_g = 1"), cids,
+                                  old_canon if old_canon is not None else empty_old).mapInArrow(
+            T.canonical_reason_rows, T.REASON_DDL)
+        out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all, reasons)
         T.write(out_clusters, staging.partition_dir("clusters"))
         dup_parts = [dup_rejects] if dup_rejects is not None else []
         out_rejects = T.rejects(read_rejects, *dup_parts, empties)
