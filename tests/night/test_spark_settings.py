@@ -182,3 +182,24 @@ def test_wrapper_exit_codes_stay_within_0_1_2(tmp_path, code, expected, says):
         assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
     if code == 52:
         assert "spark.driver.memory" in r.stderr
+
+
+def test_heap_exhaustion_in_the_night_is_exit_1_with_one_line(cli, tmp_path, monkeypatch):
+    """The engine's own wrapper turns the JVM's OutOfMemoryError into RunFailed (not 'internal error')."""
+    pytest.importorskip("pyspark")
+    from dedup.night.spark import engine
+    from dedup.night.spark.session import java_missing
+
+    if java_missing():
+        pytest.skip(java_missing())
+
+    def oom(*a, **k):
+        raise Py4JJavaError("An error occurred while calling o77.count.\n: java.lang.OutOfMemoryError: Java heap space")
+
+    monkeypatch.setattr(engine, "_run_night", oom)
+    r = cli("run", "--input", DEMO, "--output", tmp_path / "out", "--engine", "spark", "--run-date", "2026-11-20")
+    assert r.exit_code == 1, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert line.startswith("dedup: error: Spark ran out of Java heap") and "spark.driver.memory" in line
+    assert "internal error" not in r.output
+    assert not list((tmp_path / "out").glob("stories/run_date=*"))

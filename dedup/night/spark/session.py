@@ -181,10 +181,12 @@ def spark_failure(err: BaseException) -> Exception | None:
     (RunFailed naming spark.driver.memory), or the JVM gone mid-night (likely killed for memory)."""
     from dedup.errors import RunFailed
 
+    if isinstance(err, (ConfigError, RunFailed)):  # already one line of ours
+        return None
     chain, e = [], err
     while e is not None and len(chain) < 10:
         chain.append(e)
-        e = e.__cause__ or e.__context__
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
     text = " ".join(f"{type(x).__name__} {x}" for x in chain)
     mem = _DRIVER_MEMORY[0]
     if any(s in text for s in _OOM):
