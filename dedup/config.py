@@ -7,6 +7,7 @@ Unknown keys and wrong types are errors, reported as one line naming the key.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Literal, Optional
@@ -241,9 +242,135 @@ class RunSettings(_Strict):
         "earlier night fall out of the state window.")
 
 
+# Spark settings this job's users set most, from Spark 4's configuration page
+# (https://spark.apache.org/docs/latest/configuration.html, running-on-yarn/-kubernetes). A key
+# in spark.conf that is not here but nearly spells one of them is a typo (refused, with the key
+# meant); any other key is passed to Spark as it is (Spark has hundreds; the session warns).
+SPARK_KEYS = (
+    "spark.app.name", "spark.master", "spark.submit.deployMode", "spark.submit.pyFiles",
+    "spark.driver.memory", "spark.driver.memoryOverhead", "spark.driver.memoryOverheadFactor", "spark.driver.cores",
+    "spark.driver.maxResultSize", "spark.driver.extraJavaOptions", "spark.driver.extraClassPath",
+    "spark.driver.extraLibraryPath", "spark.driver.host", "spark.driver.bindAddress", "spark.driver.port",
+    "spark.executor.memory", "spark.executor.memoryOverhead", "spark.executor.memoryOverheadFactor",
+    "spark.executor.cores", "spark.executor.instances", "spark.executor.pyspark.memory",
+    "spark.executor.extraJavaOptions", "spark.executor.extraClassPath", "spark.executor.extraLibraryPath",
+    "spark.executor.heartbeatInterval", "spark.memory.fraction", "spark.memory.storageFraction",
+    "spark.memory.offHeap.enabled", "spark.memory.offHeap.size", "spark.cores.max", "spark.default.parallelism",
+    "spark.task.cpus", "spark.task.maxFailures", "spark.local.dir", "spark.network.timeout",
+    "spark.serializer", "spark.kryoserializer.buffer.max", "spark.rpc.message.maxSize",
+    "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors", "spark.dynamicAllocation.maxExecutors",
+    "spark.dynamicAllocation.initialExecutors", "spark.dynamicAllocation.shuffleTracking.enabled",
+    "spark.shuffle.service.enabled", "spark.speculation", "spark.eventLog.enabled", "spark.eventLog.dir",
+    "spark.ui.enabled", "spark.ui.port", "spark.ui.showConsoleProgress", "spark.jars", "spark.jars.packages",
+    "spark.files", "spark.archives", "spark.pyspark.python", "spark.pyspark.driver.python",
+    "spark.python.worker.memory", "spark.python.worker.reuse",
+    "spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled", "spark.sql.adaptive.coalescePartitions.enabled",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.sql.autoBroadcastJoinThreshold",
+    "spark.sql.files.maxPartitionBytes", "spark.sql.execution.arrow.pyspark.enabled",
+    "spark.sql.execution.arrow.maxRecordsPerBatch", "spark.sql.session.timeZone",
+    "spark.sql.parquet.outputTimestampType", "spark.sql.parquet.compression.codec", "spark.sql.sources.partitionOverwriteMode",
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "spark.yarn.queue", "spark.kubernetes.namespace",
+    "spark.kubernetes.container.image",
+)
+# A size as Spark reads it: a whole number and an optional unit, no space (8g, 512m, 2gb, 1024k).
+_SIZE = re.compile(r"^[0-9]+(?:[kmgtp]b?|b)?$", re.IGNORECASE)
+# The last part of the keys whose values are sizes (spark.driver.memory, spark.executor.memoryOverhead, ...).
+_SIZE_KEYS = ("memory", "memoryOverhead", "maxResultSize")
+
+
+def _is_size_key(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in _SIZE_KEYS or key == "spark.memory.offHeap.size"
+
+
+def size_bytes(value: str) -> int:
+    """Bytes of a Spark size (``8g``, ``512m``, ``2gb``); a bare number is MiB, as Spark reads memory
+    settings. Raises ValueError when ``value`` is not such a size."""
+    m = re.match(r"^([0-9]+)(?:([kmgtp])b?|(b))?$", str(value).strip().lower())
+    if m is None:
+        raise ValueError(f"'{value}' is not a size")
+    unit = m.group(2) or ("b" if m.group(3) else "m")
+    return int(m.group(1)) * 2 ** (10 * "bkmgtp".index(unit))
+
+
+def _spark_conf(value):
+    """``spark.conf`` as Spark takes it: every value a string. Unquoted YAML numbers and booleans are
+    written the way Spark spells them (4 -> "4", true -> "true"); a size key must hold a size; a key
+    that is a near-miss of a known one is refused with the key meant."""
+    if not isinstance(value, dict):
+        return value
+    import difflib
+
+    out = {}
+    for key, v in value.items():
+        key = str(key)
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, (int, float)):
+            v = str(v)
+        elif not isinstance(v, str):
+            raise PydanticCustomError("spark_value", "'{key}' must be a string, a number or true/false, got {kind}",
+                                      {"key": key, "kind": type(v).__name__})
+        if not key.startswith("spark."):
+            raise PydanticCustomError("spark_key", "'{key}' is not a Spark setting: Spark settings start with 'spark.' "
+                                      "(Hadoop ones with 'spark.hadoop.')", {"key": key})
+        if key not in SPARK_KEYS:
+            near = [k for k in difflib.get_close_matches(key, SPARK_KEYS, n=3, cutoff=0.85) if abs(len(k) - len(key)) <= 2]
+            if near:
+                raise PydanticCustomError("spark_key", "unknown Spark setting '{key}': did you mean {near}?",
+                                          {"key": key, "near": near[0]})
+        if _is_size_key(key) and not _SIZE.match(v.strip()):
+            raise PydanticCustomError(
+                "spark_size", "'{key}' = '{v}' is not a size: write a whole number and a unit with no space, "
+                "e.g. 8g or 512m (k, m, g, t)", {"key": key, "v": v})
+        out[key] = v.strip() if _is_size_key(key) else v
+    return out
+
+
+def machine_memory_bytes() -> int:
+    """Memory this process may use: physical RAM (``sysconf``), or the cgroup v2/v1 limit when lower
+    (a container). 0 when neither can be read."""
+    total = 0
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    for f in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = Path(f).read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and 0 < int(raw) < (total or 2**62):
+            total = int(raw)
+    return total
+
+
+# Share of the machine's memory the driver JVM gets in local mode when no spark.driver.memory is set.
+# In local mode the driver JVM is the executor too; the other half is left to the Python workers
+# (mapInArrow batches), the OS page cache and the machine's other work. Spark's own default (1g) runs
+# out of heap on ~200k stories; the cap keeps compressed object pointers (below 32 GiB).
+DRIVER_MEMORY_SHARE = 0.5
+DRIVER_MEMORY_MAX_GB = 31
+
+
+def default_driver_memory(total_bytes: int | None = None) -> str:
+    """``spark.driver.memory`` for local mode when none is set: ``DRIVER_MEMORY_SHARE`` of
+    ``total_bytes`` (default ``machine_memory_bytes()``) in whole GiB, at least 1g, at most
+    ``DRIVER_MEMORY_MAX_GB``; "1g" (Spark's own default) when the memory cannot be read."""
+    total = machine_memory_bytes() if total_bytes is None else total_bytes
+    gb = int(total * DRIVER_MEMORY_SHARE // 2**30)
+    return f"{max(1, min(DRIVER_MEMORY_MAX_GB, gb))}g"
+
+
+def is_local_master(master: str | None) -> bool:
+    """True for Spark's local mode (``local``, ``local[4]``, ``local[*]``, ``local[2,3]``; None is local[*])."""
+    return master is None or master == "local" or master.startswith("local[")
+
+
 class SparkSettings(_Strict):
     """Used only with ``run.engine: spark``. Under ``spark-submit``, the submitted ``--master``
-    and ``--conf`` settings win; ``conf`` here fills in what they do not set."""
+    and ``--conf`` settings win; ``conf`` here fills in what they do not set, then the engine's
+    own defaults (``dedup.night.spark.session``). ``spark.driver.memory``, when not set, is
+    ``default_driver_memory()`` in local mode."""
 
     master: Optional[str] = Field(
         None, description="Spark master URL, e.g. local[2], yarn, k8s://...; under spark-submit its --master wins; "
@@ -251,10 +378,16 @@ class SparkSettings(_Strict):
     app_name: str = Field("dedup", description="Spark application name.")
     partitions: int = Field(
         0, ge=0, description="Partitions for the story stages and shuffles; 0: Spark's default parallelism x 2.")
-    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings (spark.executor.memory, ...).")
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings (spark.executor.memory, ...): "
+                                 "values are strings (unquoted numbers and true/false are taken as written); sizes are "
+                                 "a number and a unit, e.g. 8g or 512m. spark.driver.memory defaults in local mode to "
+                                 "half the machine's memory (at least 1g, at most 31g); under spark-submit it must be "
+                                 "given to spark-submit (jobs/spark-submit.sh passes it).")
     max_rounds: int = Field(
         100, ge=1, description="Cap on the rounds of the distributed canonical choice (each round settles at least "
         "the best-ranked story left; real batches settle in a handful).")
+
+    _conf = field_validator("conf", mode="before")(_spark_conf)
 
 
 class Settings(_Strict):

@@ -21,7 +21,7 @@ from dedup.night.staging import Staging, read_spill, write_table
 from dedup.night.state import Window
 from dedup.schemas import CLUSTERS_SCHEMA, MEMBERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
 from dedup.stages.fingerprint import Fingerprints
-from dedup.stages.tables import CANON_COLUMNS, cluster_id, clusters_table
+from dedup.stages.tables import CANON_COLUMNS, REASON_INPUTS, canonical_reasons, cluster_id, clusters_table, next_members
 
 
 def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.ndarray, sim: np.ndarray,
@@ -51,7 +51,7 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
     # Encoding and compressing stories/ is most of this stage: it goes on a thread of its own
     # (Parquet writing releases the GIL) while this one builds clusters/, rejects/ and the state.
     pending: list = []
-    canon_parts, member_parts = [], []
+    canon_parts, member_parts, word_parts = [], [], []
     pool = ThreadPoolExecutor(max_workers=1)
 
     def finish() -> None:
@@ -64,9 +64,10 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
 
     try:
         _stream_stories(spills, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
-                        con, relation, story_ids)
+                        con, relation, story_ids, word_parts)
         result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
-                                       canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash)
+                                       canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash,
+                                       word_parts)
     except BaseException:
         finish()
         raise
@@ -78,7 +79,7 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
 
 
 def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, start, label, cluster_ids, sim, con,
-                    relation, story_ids) -> None:
+                    relation, story_ids, word_parts) -> None:
     """Hand each cleaned chunk, with its cluster columns, to the stories/ writer thread; keep the
     members and canonical rows that the other tables need."""
     for p in spill2:
@@ -98,12 +99,13 @@ def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, st
         pending.append(pool.submit(writer.write_table, out))
         member_parts.append(out.select(MEMBERS_SCHEMA.names).cast(MEMBERS_SCHEMA))
         canon_parts.append(t.filter(t.column("is_canonical")).select(CANON_COLUMNS))
+        word_parts.append(t.column("words"))
         start += k
         p.unlink()
 
 
 def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows, cid_of_row,
-                          story_ids, fp_all, reject_tables, headline_hash) -> dict:
+                          story_ids, fp_all, reject_tables, headline_hash, word_parts) -> dict:
     tonight = pa.concat_tables(member_parts) if member_parts else MEMBERS_SCHEMA.empty_table()
     # Earlier clusters that gained members tonight: their canonical rows and earlier members.
     touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
@@ -123,7 +125,7 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     ])
     # Sorted once: the clusters table's lists and the state's members file both want this order.
     members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
-    clusters = clusters_table(canon, members)
+    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, fp_all))
     write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA)
 
     rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
@@ -153,3 +155,25 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     )
     return {"stories": tonight.num_rows, "clusters": clusters.num_rows, "rejects": rejects.num_rows,
             "_state_canonicals": state_canon, "_state_members": members}
+
+
+def _reasons(canon: pa.Table, tonight: pa.Table, word_parts: list, old_canon: pa.Table, label: np.ndarray, ns: int,
+             fp_all: Fingerprints) -> pa.Array:
+    """``canonical_reason`` per row of ``canon`` (new clusters' canonicals, then the touched earlier
+    clusters'): each canonical's figures against its cluster's next-ranked member tonight."""
+    words = (pa.chunked_array(word_parts, pa.int64()).combine_chunks() if word_parts else pa.array([], pa.int64()))
+    rows = pa.table({"cluster_id": tonight.column("cluster_id"), "story_id": tonight.column("story_id"),
+                     "words": words, "shingles": pa.array(fp_all.n_shingles[ns:].astype(np.int64)),
+                     "published_at": tonight.column("published_at"),
+                     "is_canonical": pa.array(label[ns:] == np.arange(ns, label.shape[0]))})
+    nxt = next_members(rows.filter(pc.greater_equal(pa.array(label[ns:]), ns)))
+    at = pc.index_in(canon.column("cluster_id"), value_set=nxt.column("cluster_id"))
+    own = {c: pc.take(rows.column(c), pc.index_in(canon.column("story_id"), value_set=rows.column("story_id")))
+           for c in ("shingles",)}
+    night = pa.concat_arrays([pa.nulls(canon.num_rows - old_canon.num_rows, pa.string()),
+                              old_canon.column("night").combine_chunks().cast(pa.string())])
+    t = pa.table({"cluster_id": canon.column("cluster_id"), "night": night, "story_id": canon.column("story_id"),
+                  "words": canon.column("words"), "shingles": own["shingles"],
+                  "published_at": canon.column("published_at"),
+                  **{c: pc.take(nxt.column(c), at) for c in nxt.column_names[1:]}})
+    return canonical_reasons(t.cast(REASON_INPUTS))

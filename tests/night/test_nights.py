@@ -449,3 +449,25 @@ def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused
     assert r.exit_code == 0
     assert json.loads((out / "runs" / "run_date=2026-11-14" / "manifest.json").read_text())["checks"] == []
 
+
+
+def test_canonical_reason_is_each_clusters_own(tmp_path):
+    """canonical_reason says why this story: its words against the next member's, alone, or kept
+    from the earlier night whose cluster a copy joined."""
+    body = "\n".join(WIRE)
+    n1 = write_jsonl(tmp_path / "n1.jsonl", [
+        {"id": "full", "body": body, "outlet": "a"},
+        {"id": "cut", "body": "\n".join(WIRE[:-1]), "outlet": "b"},
+        {"id": "alone", "body": "\n".join(OTHER), "outlet": "c"}])
+    n2 = write_jsonl(tmp_path / "n2.jsonl", [{"id": "again", "body": body, "outlet": "d"}])
+    out = tmp_path / "out"
+    _run(n1, out, "2026-11-20")
+    _run(n2, out, "2026-11-21")
+    c1 = _night(out, "2026-11-20", "clusters").set_index("canonical_story_id").canonical_reason
+    s1 = _night(out, "2026-11-20").set_index("story_id").words
+    assert c1["full"] == (f"most complete copy: {s1['full']} words, {s1['full'] - s1['cut']} more than "
+                          "the next member")
+    assert c1["alone"] == f"only story in its cluster ({s1['alone']} words after cleaning)"
+    c2 = _night(out, "2026-11-21", "clusters")
+    assert c2.canonical_story_id.tolist() == ["full"]
+    assert "earlier night (last updated on night 2026-11-20)" in c2.canonical_reason[0]

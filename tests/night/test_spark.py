@@ -468,6 +468,17 @@ def test_spark_submit_script_runs_a_night(spark, tmp_path):
     assert bad.returncode == 2 and "unknown option --bogus" in bad.stderr
 
 
+def test_driver_memory_reaches_the_jvm_the_engine_starts(spark):
+    """spark.driver.memory is set before the JVM starts: the fixture's session (local mode, no memory
+    setting) has the documented default heap, not Spark's 1g."""
+    from dedup.config import default_driver_memory, size_bytes
+
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    want = size_bytes(default_driver_memory())
+    assert 0.85 * want <= heap <= want, (heap, want)
+    assert spark.sparkContext.getConf().get("spark.driver.memory") == default_driver_memory()
+
+
 def test_text_folder_input_same_as_local(spark, tmp_path):
     """A folder of .txt pages (headline on line 1, outlet = folder name), several files per task."""
     for outlet in ("harbour-daily", "river-post"):

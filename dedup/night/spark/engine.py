@@ -28,7 +28,7 @@ from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
 from dedup.night.spark import state as S
 from dedup.night.spark import tables as T
-from dedup.night.spark.session import get_session, partitions
+from dedup.night.spark.session import get_session, partitions, spark_failure
 from dedup.night.manifest import finish_night
 
 log = logging.getLogger("dedup")
@@ -51,7 +51,19 @@ def _sum_stats(rows: list[str]) -> ReadStats:
 
 
 def run_night(settings, staging, night: str):
-    """The Spark body of ``dedup.night.local.run``; returns its RunResult."""
+    """The Spark body of ``dedup.night.local.run``; returns its RunResult. Raises RunFailed (one line)
+    when the JVM runs out of heap or goes away (``session.spark_failure``)."""
+    try:
+        return _run_night(settings, staging, night)
+    except Exception as e:
+        failure = spark_failure(e)
+        if failure is None:
+            raise
+        log.debug("Spark failure", exc_info=True)
+        raise failure from None
+
+
+def _run_night(settings, staging, night: str):
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -265,7 +277,10 @@ def run_night(settings, staging, night: str):
                 wmembers.join(old_ids, "cluster_id").select("cluster_id", "story_id", "outlet", "published_at"))
         members_all = members_all.persist(keep)
         empty_old = spark.createDataFrame([], P.STATE_CANON_DDL)
-        out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all)
+        reasons = T.reason_inputs(tonight, members.where("label_g = 1"), cids,
+                                  old_canon if old_canon is not None else empty_old).mapInArrow(
+            T.canonical_reason_rows, T.REASON_DDL)
+        out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all, reasons)
         T.write(out_clusters, staging.partition_dir("clusters"))
         dup_parts = [dup_rejects] if dup_rejects is not None else []
         out_rejects = T.rejects(read_rejects, *dup_parts, empties)
