@@ -145,18 +145,6 @@ def stale_nights(state_path: Path, nights: list[str], fp: dict) -> dict[str, str
     return out
 
 
-def refuse_stale(state_path: Path, nights: list[str], fp: dict, engine: str) -> None:
-    """For an engine that cannot re-fingerprint a window: raise ``ConfigError`` (exit 2, one
-    line) when a night of ``nights`` was fingerprinted under other settings than ``fp``."""
-    stale = stale_nights(state_path, nights, fp)
-    if stale:
-        first = sorted(stale)[0]
-        raise ConfigError(
-            f"state night(s) {', '.join(sorted(stale))} were fingerprinted under other settings: {stale[first]}; "
-            f"the {engine} engine does not re-fingerprint a window: restore those dedup settings, run this night "
-            f"with run.engine: local (it re-fingerprints the window from the stored text), or use a new state.path")
-
-
 # Paths come from ``dedup.layout``; these names are what the rest of the night imports.
 night_dir = layout.state_night_dir
 list_nights = layout.state_nights

@@ -221,10 +221,14 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             lc = _LOW[c]
             if lc == 0:
                 if _sep_len(data, i, end, cps) > 0:
-                    # 1,000,000 is one number, and 720.4 is one number (the point is kept)
+                    # 1,000,000 is one number, and 720.4 is one number (the point is kept); a comma
+                    # that does not start a group of three digits is a decimal comma (3,5), kept
+                    # too, so that 3,5 and 35 stay different numbers
                     if (c == 44 or c == 46) and is_number and i + 1 < end and 48 <= data[i + 1] <= 57 \
                             and 48 <= data[i - 1] <= 57:
-                        if c == 46:
+                        thousands = (c == 44 and i + 3 < end and 48 <= data[i + 2] <= 57 and 48 <= data[i + 3] <= 57
+                                     and (i + 4 >= end or not 48 <= data[i + 4] <= 57))
+                        if not thousands:
                             h = (h ^ np.uint64(c)) * _FNV_PRIME
                         i += 1
                         continue

@@ -491,3 +491,17 @@ def test_text_folder_input_same_as_local(spark, tmp_path):
     sp = _run("spark", tmp_path / "pages", tmp_path / "spark", "2026-11-20")
     assert sp.counts == lo.counts and lo.counts["read"] == 5 and lo.counts["duplicates"] >= 2
     assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20")
+
+
+def test_spark_refingerprints_a_window_made_under_other_settings(spark, tmp_path):
+    """Night 1 under shingle_size 4 (local), night 2 under 6: the Spark engine fingerprints the
+    window again from its stored text, as the local engine does; both write the same night 2."""
+    from tests.night.test_window import _batches
+
+    n1, n2 = _batches(tmp_path)
+    for engine in ("local", "spark"):
+        _run("local", n1, tmp_path / engine, "2026-11-20")
+        _run(engine, n2, tmp_path / engine, "2026-11-21", **{"dedup.shingle_size": 6})
+    assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-21")
+    st = _table(tmp_path / "spark", "stories", "2026-11-21").to_pandas().set_index("story_id")
+    assert st.loc["late", "canonical_story_id"] == "wire"

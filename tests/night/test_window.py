@@ -1,5 +1,6 @@
 """The state window across settings: what its fingerprints were made under is recorded, a window
-made under other settings is re-fingerprinted (local) or refused (Spark), older states are read."""
+made under other settings is re-fingerprinted (both engines: the Spark side is in test_spark.py), older
+states are read."""
 import json
 import logging
 
@@ -7,8 +8,8 @@ import pandas as pd
 import pytest
 
 from dedup import load_config, run
-from dedup.config import ConfigError, DedupSettings
-from dedup.night.state import fingerprint_settings, night_dir, refuse_stale, stale_nights
+
+from dedup.night.state import night_dir, stale_nights
 from dedup.stages.text.normalize import TEXT_VERSION
 from tests.conftest import OTHER, WIRE, write_jsonl
 
@@ -85,22 +86,6 @@ def test_a_night_written_before_settings_were_recorded_is_spot_checked(tmp_path,
     _run(n2, tmp_path / "old-other", N2, **{"dedup.shingle_size": 6})
     _run(n2, tmp_path / "ref-other", N2, **{"dedup.shingle_size": 6})
     pd.testing.assert_frame_equal(_stories(tmp_path / "old-other", N2), _stories(tmp_path / "ref-other", N2))
-
-
-def test_spark_refuses_a_window_made_under_other_settings_before_any_work(tmp_path, cli):
-    n1, n2 = _batches(tmp_path)
-    out = tmp_path / "out"
-    _run(n1, out, N1)
-    fp = fingerprint_settings(DedupSettings(shingle_size=6))
-    with pytest.raises(ConfigError, match=r"shingle_size=4 \(this run: 6\).*run.engine: local"):
-        refuse_stale(out / "_state", [N1], fp, "spark")
-    refuse_stale(out / "_state", [N1], {**fp, "shingle_size": 4}, "spark")  # same settings: no error
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("dedup:\n  shingle_size: 6\n")
-    r = cli("run", "--config", cfg, "--input", n2, "--output", out, "--run-date", N2, "--engine", "spark")
-    assert r.exit_code == 2, r.output
-    assert "shingle_size=4 (this run: 6)" in r.output
-    assert not (out / "stories" / f"run_date={N2}").exists()
 
 
 def test_the_window_index_is_looked_up_and_reads_only_candidate_canonicals(tmp_path):

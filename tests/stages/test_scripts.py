@@ -142,3 +142,18 @@ def test_folding_keeps_letters_that_differ():
     assert _fp("שלום") != _fp("שלוש")
     assert _fp("जरूर") != _fp("ज़रा")
     assert _fp("café") == "café" and _fp("naïve") == "naïve"  # marks outside the folded scripts stay
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("Las ventas subieron un 3,5 por ciento hasta 4 millones de euros", "Las ventas subieron un 3,5% hasta 4 millón de euros", True),
+    ("Der Umsatz stieg um 2,1 Prozent auf 5 Milliarden Euro", "Der Umsatz stieg um 2,1 % auf 5 Mrd. Euro", True),
+    ("Le chiffre d'affaires a augmenté de 3,5 pour cent", "Le chiffre d'affaires a augmenté de 3,5 %", True),
+    ("Il fatturato è cresciuto del 3,5 per cento a 2 miliardi", "Il fatturato è cresciuto del 3,5% a 2 miliardi", True),
+    ("Выручка выросла на 3,5 процента до 4 млрд рублей", "Выручка выросла на 3,5% до 4 млрд рублей", True),
+    # numbers are never folded into each other: another figure, or the decimal comma read another way
+    ("Las ventas subieron un 3,5 por ciento", "Las ventas subieron un 3,6%", False),
+    ("Der Umsatz stieg um 2,1 Prozent", "Der Umsatz stieg um 21 Prozent", False),
+])
+def test_house_style_of_other_languages_folds_words_never_numbers(a, b, same):
+    fp = fingerprint(fingerprint_text(pa.array([a, b], pa.large_string())), num_perm=64, shingle_size=4, seed=1)
+    assert bool(fp.text_hash[0] == fp.text_hash[1]) == same

@@ -19,7 +19,7 @@ import numpy as np
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_feed, check_reject_ratio
-from dedup.night.state import fingerprint_settings, refuse_stale, window_nights
+from dedup.night.state import fingerprint_settings, stale_nights, window_nights
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY
@@ -70,13 +70,17 @@ def _run_night(settings, staging, night: str):
 
 
     t_start = time.perf_counter()
-    # A window fingerprinted under other settings stops the night before any work (this engine
-    # does not re-fingerprint; the local one does).
+    # A window fingerprinted under other settings is fingerprinted again from its stored text,
+    # as the local engine does (``partitions.refingerprint_rows``).
+    fp = fingerprint_settings(settings.dedup)
     try:
-        refuse_stale(settings.state_path, window_nights(settings.state_path, night, settings.state.retention_days),
-                     fingerprint_settings(settings.dedup), "spark")
+        stale = stale_nights(settings.state_path, window_nights(settings.state_path, night,
+                                                                settings.state.retention_days), fp)
     except StateError as e:
         raise StateFailed(str(e)) from None
+    if stale:
+        log.warning("state night(s) %s were fingerprinted under other settings (%s): re-fingerprinted from their "
+                    "stored text for this night", ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     spark = get_session(settings)
     nparts = partitions(spark, settings)
     spark.conf.set("spark.sql.shuffle.partitions", str(nparts))
@@ -135,6 +139,8 @@ def _run_night(settings, staging, night: str):
         except StateError as e:
             raise StateFailed(str(e)) from None
         if wcanon is not None:
+            if stale:
+                wcanon = wcanon.mapInArrow(partial(P.refingerprint_rows, fp=fp, stale=sorted(stale)), wcanon.schema)
             wcanon = wcanon.persist(keep)
             st.update(nights=len(nights), clusters=wcanon.count())
         else:

@@ -251,6 +251,30 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, langu
                                     "fp_seconds": [t2 - t1], "chrome_lines_removed": [c.learned_removed]}, 1)
 
 
+def refingerprint_rows(batches: Iterator[pa.RecordBatch], fp: dict, stale: list[str]):
+    """Window canonicals (``STATE_CANON_DDL`` plus ``night``) -> the same rows, those of the
+    ``stale`` nights with signature, shingles and text hash made again from their stored body
+    under this run's settings ``fp`` (``dedup.night.state.refingerprint``, as the local engine
+    does for such nights)."""
+    from dedup.night.state import refingerprint
+
+    for b in batches:
+        redo = np.isin(np.asarray(b.column("night").to_pylist(), dtype=object), stale)
+        if not redo.any():
+            yield b
+            continue
+        if (~redo).any():
+            yield b.filter(pa.array(~redo))
+        r = b.filter(pa.array(redo))
+        f = refingerprint(r.column("body"), fp)
+        n = r.num_rows
+        new = {"signature": packed(np.arange(n + 1) * f.signatures.shape[1], f.signatures.reshape(-1)),
+               "shingles": packed(f.offsets, f.values), "text_hash": pa.array(as_signed(f.text_hash))}
+        yield pa.RecordBatch.from_arrays(
+            [new[name].cast(r.schema.field(i).type) if name in new else r.column(i)
+             for i, name in enumerate(r.schema.names)], schema=r.schema)
+
+
 TEXT_LOSS_DDL = "removed long, found_kept long, examples array<string>"
 
 

@@ -8,8 +8,8 @@ typographic. Folding happens in two places:
   of one wire add or leave out (``fold_marks``): Arabic tatweel and harakat, Hebrew niqqud and
   cantillation, the Devanagari nukta, and Turkish dotted/dotless i folded to "i".
 * the tokenizer (``dedup.stages.fingerprint``), word by word in compiled code, with the tables below:
-  every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped with commas are one
-  number (1,000 = 1000; 720.4 stays one token); "%" is the word "pct"; "$5 million" and "US$5 million" read as
+  every spelling in ``WORDS`` / ``PAIRS`` becomes one form; digits grouped in threes with commas are one
+  number (1,000 = 1000; 720.4 and the decimal comma 3,5 stay one token each); "%" is the word "pct"; "$5 million" and "US$5 million" read as
   "5 million dollars"; typographic quotes and dashes separate words like their ASCII forms; a
   lone "s" (from possessives split at the apostrophe) is dropped.
 
@@ -39,10 +39,21 @@ WORDS: dict[str, str] = {
     "govt": "government", "intl": "international",
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
     "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+    # Other languages' house style for the same figures: per cent and magnitude words, each spelt
+    # as its own language spells it ("3,5 por ciento" / "3,5 %"; "Millionen" / "Mio."). Numbers
+    # themselves are never rewritten: decimal commas and points stay as written.
+    "prozent": "pct", "procent": "pct", "porcentaje": "pct", "процент": "pct", "процента": "pct",
+    "процентов": "pct",
+    "millions": "million", "millones": "million", "millón": "million", "millionen": "million", "mio": "million",
+    "milioni": "million", "milione": "million", "млн": "million",
+    "milliard": "billion", "milliards": "billion", "milliarden": "billion", "mrd": "billion", "miliardi": "billion",
+    "млрд": "billion",
 }
 # Two words -> one.
 PAIRS: dict[tuple[str, str], str] = {
     ("per", "cent"): "pct", ("per", "cents"): "pct",
+    ("por", "ciento"): "pct", ("pour", "cent"): "pct", ("pour", "cents"): "pct", ("per", "cento"): "pct",
+    ("por", "cento"): "pct",
     ("u", "s"): "us", ("u", "k"): "uk", ("e", "u"): "eu", ("u", "n"): "un",
 }
 MAGNITUDES = ("million", "billion", "trillion")
@@ -53,7 +64,9 @@ DROP = ("s",)
 # shingles or text hash: each state night records the version its fingerprints were made under
 # (``dedup.night.state``), and a window made under another one is re-fingerprinted from its
 # stored text instead of being compared as if alike.
-TEXT_VERSION = 1
+# 2: scripts without spaces shingled by characters (``dedup.stages.text.scripts``), other languages'
+# per-cent and magnitude words folded.
+TEXT_VERSION = 2
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
