@@ -203,10 +203,13 @@ def _corpus_builder():
     """The checkout's bench/synth/corpus.py as a module, or a one-line usage error."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "synth" / "corpus.py"
+    root = Path(__file__).resolve().parents[1]
+    path = root / "bench" / "synth" / "corpus.py"
     if not path.is_file():
         _fail("dedup synth runs from a checkout of the repository (bench/synth/corpus.py); "
               "this installation has no bench/ folder", EXIT_USAGE)
+    if str(root) not in sys.path:  # the builder imports its sibling modules (bench.synth.languages)
+        sys.path.insert(0, str(root))
     spec = importlib.util.spec_from_file_location("dedup_bench_corpus", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclasses look their module up there
@@ -265,6 +268,8 @@ def eval_cmd(
         res.lines = line_figures(batch, pred[["story_id", "body_clean"]], stories, g, gold, rejects_path=rejects,
                                  gold_lines_path=gold_lines, run_date=run_date, max_examples=examples)
     if languages is not None:
+        import pandas as pd
+
         from dedup.tools.evaluate import by_language
 
         if not languages.is_file():

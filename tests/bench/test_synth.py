@@ -481,3 +481,20 @@ def test_languages_option_adds_labeled_copies_in_nine_languages(tmp_path):
     detected = s.set_index("story_id").loc[list(by_id), "language"]
     right = sum(detected[sid] == r["language"] for sid, r in by_id.items())
     assert right >= 0.95 * len(by_id)
+
+
+def test_synth_and_eval_languages_from_the_command_line_anywhere(tmp_path, cli, monkeypatch):
+    """dedup synth --languages from another folder (the builder finds its sibling modules) and dedup
+    eval --languages print the per-language table."""
+    _need_source()
+    from dedup import load_config, run
+
+    monkeypatch.chdir(tmp_path)
+    r = cli("synth", "--n", "200", "--languages", "--out", tmp_path / "ml", "--source", SOURCE)
+    assert r.exit_code == 0, r.output
+    run(load_config(input=str(tmp_path / "ml" / "batch.jsonl"), output=str(tmp_path / "o"), run_date="2026-11-30"))
+    r = cli("eval", "--stories", tmp_path / "o" / "stories", "--gold", tmp_path / "ml" / "gold.csv",
+            "--languages", tmp_path / "ml" / "languages.csv", "--json")
+    assert r.exit_code == 0, r.output
+    langs = {d["language"]: d for d in json.loads(r.output)["languages"]}
+    assert {"zh", "ja", "th", "ar"} <= set(langs) and langs["zh"]["recall"] == 1.0
