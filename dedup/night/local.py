@@ -442,13 +442,17 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                                                    d.threshold)
         tl = label[ns:]
         touched = np.unique(tl)
-        loss = text_loss.count(pa.table({"cluster": pa.array(tl), "outlet": meta.column("outlet"),
-                                         "story_id": meta.column("story_id"), "kept_keys": meta.column("kept_keys"),
-                                         "removed_keys": meta.column("removed_keys")})) if n else text_loss.TextLoss()
+
         st.update(clusters=int(touched.size), new_clusters=int((touched >= ns).sum()),
                   earlier_clusters_joined=int((touched < ns).sum()),
                   duplicates=int(n - (touched >= ns).sum()),
                   largest=int(np.bincount(tl).max()) if n else 0)
+
+    with sl.stage("text_loss") as st:
+        loss = text_loss.count(pa.table({"cluster": pa.array(tl), "outlet": meta.column("outlet"),
+                                         "story_id": meta.column("story_id"), "kept_keys": meta.column("kept_keys"),
+                                         "removed_keys": meta.column("removed_keys")})) if n else text_loss.TextLoss()
+        st.update(removed_lines=loss.removed, kept_elsewhere=loss.found_kept)
 
     with sl.stage("write") as st:
         # stories/ is finished on a thread of its own while the state is written.

@@ -159,16 +159,21 @@ def merge_versions(
     m, A = a[pick], b[pick]
     if m.size == 0:
         return label
-    B = label[m]
-    trip = np.unique(np.stack([B, A, m], axis=1), axis=0)
-    ba, k = np.unique(trip[:, :2], axis=0, return_counts=True)
+    # Distinct (B, A, member) triples, then members per (B, A), with (B, A) as one int64 key.
+    ba = label[m].astype(np.int64) * n + A
+    order = np.lexsort((m, ba))
+    ba, m = ba[order], m[order]
+    ba = ba[np.r_[True, (ba[1:] != ba[:-1]) | (m[1:] != m[:-1])]]
+    ba, k = np.unique(ba, return_counts=True)
+    Bs, As = ba // n, ba % n
     size = np.bincount(label, minlength=n)
-    ba = ba[k == size[ba[:, 0]] - 1]
-    if not ba.shape[0]:
+    full = k == size[Bs] - 1
+    Bs, As = Bs[full], As[full]
+    if not Bs.size:
         return label
-    con = containment_to(ba[:, 0], ba[:, 1])
+    con = containment_to(Bs, As)
     ok = con >= min_containment
-    Bs, As, con = ba[ok, 0], ba[ok, 1], con[ok]
+    Bs, As, con = Bs[ok], As[ok], con[ok]
     order = np.lexsort((As, -con, Bs))
     first = np.ones(order.shape[0], bool)
     first[1:] = Bs[order][1:] != Bs[order][:-1]
