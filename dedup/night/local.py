@@ -160,7 +160,7 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
                                                                            settings.run.workers))))
         model = ChromeModel.combine([tonight, window])
         st.update(candidate_keys=int((known.stories >= ch.min_stories).sum()), learned=model.n_learned(ch.min_stories))
-    return tonight, model
+    return tonight, model.for_cleaning(ch.min_stories)
 
 
 @dataclass
@@ -345,6 +345,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             raise StateFailed(str(e)) from None
         st.update(nights=len(window.nights), clusters=window.n)
     model, clean_model = chrome_stage(settings, r, window.chrome, sl)
+    window.chrome = ChromeModel()  # the window's counts are in clean_model now, cut to what cleaning uses
 
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
     reject_tables += c.rejects

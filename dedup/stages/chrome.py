@@ -474,6 +474,14 @@ class ChromeModel:
             counts[pos[hit]] = np.minimum(rn[hit], self.stories[pos[hit]])
         self.counts = counts
 
+    def for_cleaning(self, min_stories: int) -> "ChromeModel":
+        """Only the keys cleaning can act on: carried by at least ``min_stories`` different reports
+        (every rule of ``chrome_rules`` tests counts against ``min_stories`` or more, and an absent
+        key counts 0). The same decisions from a fraction of the memory: a window's model holds
+        every short line of its nights, most of them seen once."""
+        keep = self.counts >= min_stories
+        return ChromeModel.learned(self.keys[keep], self.counts[keep], dict(self.outlet_stories))
+
     @staticmethod
     def learned(keys: np.ndarray, counts: np.ndarray, outlet_stories: dict) -> "ChromeModel":
         """A model of report counts alone (what cleaning needs), e.g. broadcast to Spark executors."""
