@@ -146,6 +146,8 @@ def test_strftime_folders_and_text_folders_read_from_a_bucket_as_from_disk(tmp_p
     assert dt.num_rows == 2 and ut.column("outlet").to_pylist() == ["tribune", "tribune"]
     assert ut.drop_columns(["source"]).equals(dt.drop_columns(["source"]))
     assert (ustats.records, ustats.accepted, ustats.reencoded) == (dstats.records, dstats.accepted, dstats.reencoded) == (2, 2, 1)
+    one = discover(load_config(input=ufiles[0].path, output=str(tmp_path / "out"), run_date=NIGHT).input)
+    assert [(f.path, f.format, f.bytes) for f in one] == [(ufiles[0].path, "text", (pages / "fire.txt").stat().st_size)]
 
 
 @pytest.mark.parametrize("url,expect", [

@@ -129,27 +129,30 @@ def _discover_url(settings: InputSettings) -> list[InputFile]:
     try:
         fs, root = fsspec.core.url_to_fs(raw)
         fs.invalidate_cache()  # tonight's feed may have landed since an earlier listing in this process
+        folder = False
         if any(ch in root for ch in "*?["):
             found = {k: v for k, v in fs.glob(root, detail=True).items() if v.get("type") == "file"}
             if not found:
                 raise InputError(f"input.path matches no files: {raw}")
-            names = sorted(PurePosixPath(k) for k in found)
         elif fs.isdir(root):
-            found = fs.find(root, detail=True)
-            names = _folder_inputs(sorted(PurePosixPath(k) for k in found if not PurePosixPath(k).name.startswith(".")),
-                                   settings)
+            folder = True
+            found = {k: v for k, v in fs.find(root, detail=True).items() if not PurePosixPath(k).name.startswith(".")}
         elif fs.isfile(root):
             found = {fs._strip_protocol(root): fs.info(root)}
-            names = [PurePosixPath(k) for k in found]
         else:
             raise InputError(f"input.path not found: {raw}")
+        # Keys as paths for the name rules (extension, text folder); the key itself makes the URL.
+        keys = {PurePosixPath(k): k for k in found}
+        names = sorted(keys)
+        if folder:
+            names = _folder_inputs(names, settings)
     except InputError:
         raise
     except Exception as e:  # noqa: BLE001 - the store's own errors (credentials, access, network), as one line
         msg = " ".join(str(e).split()) or type(e).__name__
         raise InputError(f"input.path {raw} cannot be listed: {type(e).__name__}: {msg[:300]}") from None
-    return [InputFile(f"{scheme}://{k}", format_of(k, settings.format), int(found[str(k)]["size"] or 0))
-            for k in names]
+    return [InputFile(f"{scheme}://{keys[x]}", format_of(x, settings.format), int(found[keys[x]].get("size") or 0))
+            for x in names]
 
 
 def _known(p: Path) -> bool:
