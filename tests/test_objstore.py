@@ -191,6 +191,17 @@ def test_a_missing_file_system_names_the_pip_extra(tmp_path, cli, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_store_without_our_extra_names_its_fsspec_package(tmp_path, cli):
+    import importlib.util
+
+    if importlib.util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed here")
+    r = cli("run", "--input", "gs://bucket/feed/{run_date}/*.jsonl", "--output", tmp_path / "out", "--run-date", NIGHT)
+    assert r.exit_code == 2
+    assert r.output.strip() == ("dedup: error: config key 'input.path': reading gs:// needs fsspec's file system "
+                                "for it, which is not installed: pip install gcsfs")
+
+
 @pytest.mark.parametrize("flag", ["--output", "--state"])
 def test_output_and_state_stay_local_because_the_commit_is_a_rename(tmp_path, cli, flag):
     args = ["--output", "s3://bucket/out"] if flag == "--output" else ["--output", tmp_path / "out"]
