@@ -122,7 +122,7 @@ def _fail(msg: str, code: int) -> None:
 def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file (see README, Configuration)."),
     input: Optional[str] = typer.Option(None, "--input", "-i", help="Override input.path: a file, directory or glob "
-                                        "(a local path or file:// URL)."),
+                                        "(a local path, a file:// URL, or an s3:// gs:// abfs:// URL: local engine)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder "
                                          "(a local path or file:// URL)."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: yesterday, UTC, "

@@ -47,9 +47,10 @@ def local_path(value: str) -> str:
     scheme = m.group(1).lower()
     if scheme != "file":
         raise ValueError(
-            f"{scheme}:// URLs are not supported yet (object storage and remote file systems): mount the bucket or "
-            "file system on this machine (e.g. mountpoint-s3 or s3fs, gcsfuse, blobfuse2, an NFS/HDFS mount) and give the mounted "
-            "path, or copy the files to a local path; local paths and file:// URLs work")
+            f"{scheme}:// URLs are not supported yet here (object storage and remote file systems): the night is "
+            "locked, staged and committed by renames on a POSIX file system; mount the bucket or file system on this "
+            "machine (e.g. mountpoint-s3 or s3fs, gcsfuse, blobfuse2, an NFS/HDFS mount) and give the mounted path, or "
+            "use a local path; local paths and file:// URLs work")
     rest = value[len(m.group(1)) + 1:]
     if rest.startswith("//"):
         host, _, tail = rest[2:].partition("/")
@@ -63,6 +64,57 @@ def local_path(value: str) -> str:
     return path
 
 
+# Object stores input.path may name, read through fsspec (dedup.stages.read): scheme -> the pip
+# command that installs its file system. Only s3 has an extra of ours (tested against moto); gcsfs
+# and adlfs are fsspec's own file systems for the other two and work once installed.
+OBJECT_STORES = {
+    "s3": "pip install 'dedup[s3]'", "s3a": "pip install 'dedup[s3]'",
+    "gs": "pip install gcsfs", "gcs": "pip install gcsfs",
+    "abfs": "pip install adlfs", "az": "pip install adlfs",
+}
+
+
+def url_scheme(value: str) -> str | None:
+    """The lower-case scheme of a URL (``s3`` for ``s3://b/k``), None for a plain path."""
+    m = _URL.match(value)
+    return m.group(1).lower() if m else None
+
+
+def is_object_store(value: str) -> bool:
+    """Whether ``value`` is an object-store URL input.path may name (``OBJECT_STORES``)."""
+    return url_scheme(value) in OBJECT_STORES
+
+
+def input_path(value: str) -> str:
+    """What ``input.path`` means: an object-store URL (s3://, s3a://, gs://, gcs://, abfs://, az://)
+    as it is, when fsspec and that store's file system are installed; anything else as ``local_path``.
+
+    The night is only read from the URL (sha256 and all), never written there, so no rename is
+    needed. Raises ValueError (one line naming the pip command) when the file system is missing,
+    and as ``local_path`` for other URLs.
+    """
+    scheme = url_scheme(value)
+    if scheme not in OBJECT_STORES:
+        return local_path(value)
+    if not value.lower().startswith(f"{scheme}://") or not value[len(scheme) + 3:].strip("/"):
+        raise ValueError(f"'{value}' is not a {scheme}:// URL naming a bucket: write {scheme}://bucket/path")
+    try:
+        import fsspec
+
+        fsspec.get_filesystem_class(scheme)
+    except ImportError:
+        raise ValueError(f"reading {scheme}:// needs fsspec's file system for it, which is not installed: "
+                         f"{OBJECT_STORES[scheme]}") from None
+    return value
+
+
+def _input_path_field(value: str) -> str:
+    try:
+        return input_path(value)
+    except ValueError as e:
+        raise PydanticCustomError("unsupported_url", str(e)) from None
+
+
 def _local_path_field(value: Optional[str]) -> Optional[str]:
     if value is None:
         return None
@@ -73,8 +125,9 @@ def _local_path_field(value: Optional[str]) -> Optional[str]:
 
 
 class InputSettings(_Strict):
-    path: str = Field(description="A file, a directory or a glob of input files: a local path or a file:// URL "
-                      "(other URLs are refused: mount object storage and give the mounted path). It may carry the "
+    path: str = Field(description="A file, a directory or a glob of input files: a local path, a file:// URL, or "
+                      "(local engine) an object-store URL s3://, gs://, abfs:// read through fsspec (pip install "
+                      "'dedup[s3]' for S3; credentials from the store's usual environment/config chain). It may carry the "
                       "night: {run_date} (2026-11-26), {run_date:%Y/%m/%d} and strftime forms (%Y-%m-%d, %d.%m.%Y); "
                       "a literal % is %%, a literal brace {{ or }} (see night_path).")
     format: Literal["auto", "jsonl", "csv", "parquet", "text"] = Field(
@@ -122,7 +175,7 @@ class InputSettings(_Strict):
         "date unreadable (null, counted), never read in a guessed zone.",
     )
 
-    _path = field_validator("path")(_local_path_field)
+    _path = field_validator("path")(_input_path_field)
 
     @field_validator("time_zones")
     @classmethod
@@ -151,7 +204,7 @@ FIELD_NAMES = ("id", "body", "outlet", "url", "headline", "published_at")
 
 class OutputSettings(_Strict):
     path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/): "
-                      "a local path or a file:// URL.")
+                      "a local path or a file:// URL (not object storage: the commit is a rename on a POSIX file system).")
     raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
 
     _path = field_validator("path")(_local_path_field)
@@ -159,7 +212,7 @@ class OutputSettings(_Strict):
 
 class StateSettings(_Strict):
     path: Optional[str] = Field(None, description="Where the job keeps memory between nights (a local path or a "
-                                "file:// URL); default <output>/_state.")
+                                "file:// URL; not object storage); default <output>/_state.")
     retention_days: int = Field(14, ge=0, description="How many nights of stories later nights are matched against.")
 
     _path = field_validator("path")(_local_path_field)
@@ -496,6 +549,13 @@ def load_config(
         raise ConfigError(
             f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "
             "the feed is for, or pass --allow-future (run.allow_future: true) for a deliberate test night")
+    if settings.run.engine == "spark" and is_object_store(settings.input.path):
+        # The Spark engine's executors read input files by path with our reader, not through Hadoop's
+        # file systems: refused before any work rather than "input.path not found" after Spark starts.
+        raise ConfigError(
+            f"config key 'input.path': the spark engine cannot read {url_scheme(settings.input.path)}:// inputs (its "
+            "executors read input files as local paths): use run.engine: local, or mount the bucket on every node "
+            "and give the mounted path")
     try:
         # The night's own feed: a scheduler passes only the night (--run-date), the path follows it.
         settings.input.path = night_path(settings.input.path, settings.run_date)

@@ -5,6 +5,10 @@ Formats (``input.format``, or by extension): JSONL (``.jsonl``, ``.jsonl.gz``, `
 text files as scrapers save them (``.txt``: headline on the first line, then the page text;
 id = file name without extension, outlet = folder name unless ``input.outlet`` says otherwise).
 
+``input.path`` may also be an object-store URL (s3://, gs://, abfs://, ...: ``dedup.config.OBJECT_STORES``):
+the same files are then listed and read through fsspec, byte for byte as from disk, and each
+``InputFile.path`` (hence a record's ``source`` and the manifest's inputs) is the object's URL.
+
 A record is rejected, never dropped, when it cannot be read (invalid JSON, not an object), has
 no usable id or body, has a body over ``input.max_body_bytes``, or repeats an id already seen
 in the batch. Text in an odd encoding is decoded as cp1252/latin-1 rather than rejected.
@@ -12,6 +16,7 @@ Unreadable dates do not reject a story: ``published_at`` is left empty and count
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import gzip
@@ -22,7 +27,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numba
@@ -32,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from dedup.config import InputSettings
+from dedup.config import InputSettings, is_object_store, url_scheme
 from dedup.errors import InputError
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages.reasons import ENDS_EARLY, duplicate_id
@@ -77,27 +82,77 @@ def format_of(path: Path, configured: str) -> str:
 
 
 def discover(settings: InputSettings) -> list[InputFile]:
-    """The input files, sorted, with sizes. A directory of .txt files is one text input."""
+    """The input files, sorted, with sizes. A directory of .txt files is one text input.
+
+    ``settings.path`` is a file, a directory or a glob, on disk or behind an object-store URL (the
+    same rules; hidden files, names starting with ".", are skipped in a directory). Raises
+    InputError (one line) when nothing matches or the store cannot be listed.
+    """
     raw = settings.path
+    if is_object_store(raw):
+        return _discover_url(settings)
     p = Path(raw)
     if any(ch in raw for ch in "*?["):
         paths = sorted(Path(x) for x in glob.glob(raw, recursive=True) if Path(x).is_file())
         if not paths:
             raise InputError(f"input.path matches no files: {raw}")
     elif p.is_dir():
-        paths = sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith("."))
-        if settings.format in ("auto", "text"):
-            txt = [x for x in paths if x.suffix.lower() == ".txt"]
-            if settings.format == "text" or (txt and len(txt) == len(paths)):
-                paths = txt
-        paths = [x for x in paths if settings.format != "auto" or _known(x)]
-        if not paths:
-            raise InputError(f"input.path is a directory with no readable input files: {raw}")
+        paths = _folder_inputs(sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")), settings)
     elif p.is_file():
         paths = [p]
     else:
         raise InputError(f"input.path not found: {raw}")
     return [InputFile(str(x), format_of(x, settings.format), x.stat().st_size) for x in paths]
+
+
+def _folder_inputs(paths: list, settings: InputSettings) -> list:
+    """The files of an input folder that are read: only the .txt ones when the folder is all text
+    (or ``input.format: text``), and with ``format: auto`` only those of a known extension."""
+    if settings.format in ("auto", "text"):
+        txt = [x for x in paths if x.suffix.lower() == ".txt"]
+        if settings.format == "text" or (txt and len(txt) == len(paths)):
+            paths = txt
+    paths = [x for x in paths if settings.format != "auto" or _known(x)]
+    if not paths:
+        raise InputError(f"input.path is a directory with no readable input files: {settings.path}")
+    return paths
+
+
+def _discover_url(settings: InputSettings) -> list[InputFile]:
+    """``discover`` for an object-store URL, through fsspec: a glob, a "folder" (a key prefix) or one
+    object. A missing bucket or object is "not found"; an error of the store (credentials, access,
+    network) is one line naming it."""
+    import fsspec
+
+    raw = settings.path
+    scheme = url_scheme(raw)
+    try:
+        fs, root = fsspec.core.url_to_fs(raw)
+        fs.invalidate_cache()  # tonight's feed may have landed since an earlier listing in this process
+        folder = False
+        if any(ch in root for ch in "*?["):
+            found = {k: v for k, v in fs.glob(root, detail=True).items() if v.get("type") == "file"}
+            if not found:
+                raise InputError(f"input.path matches no files: {raw}")
+        elif fs.isdir(root):
+            folder = True
+            found = {k: v for k, v in fs.find(root, detail=True).items() if not PurePosixPath(k).name.startswith(".")}
+        elif fs.isfile(root):
+            found = {fs._strip_protocol(root): fs.info(root)}
+        else:
+            raise InputError(f"input.path not found: {raw}")
+        # Keys as paths for the name rules (extension, text folder); the key itself makes the URL.
+        keys = {PurePosixPath(k): k for k in found}
+        names = sorted(keys)
+        if folder:
+            names = _folder_inputs(names, settings)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the store's own errors (credentials, access, network), as one line
+        msg = " ".join(str(e).split()) or type(e).__name__
+        raise InputError(f"input.path {raw} cannot be listed: {type(e).__name__}: {msg[:300]}") from None
+    return [InputFile(f"{scheme}://{keys[x]}", format_of(x, settings.format), int(found[keys[x]].get("size") or 0))
+            for x in names]
 
 
 def _known(p: Path) -> bool:
@@ -108,8 +163,33 @@ def _known(p: Path) -> bool:
         return False
 
 
+def _open_raw(path: str):
+    """The file's bytes as stored (no decompression): on disk, or an object-store URL through fsspec."""
+    if is_object_store(path):
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")
+
+
 def _open_binary(path: str):
-    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+    """The file's content: ``.gz`` files decompressed (gzip), from disk or an object-store URL."""
+    if not path.lower().endswith(".gz"):
+        return _open_raw(path)
+    if not is_object_store(path):
+        return gzip.open(path, "rb")
+    raw = _open_raw(path)
+    gz = gzip.GzipFile(fileobj=raw, mode="rb")
+    close = gz.close
+
+    def close_both():  # GzipFile does not close a file object it was given
+        try:
+            close()
+        finally:
+            raw.close()
+
+    gz.close = close_both
+    return gz
 
 
 def _decode(b: bytes, stats: ReadStats) -> str:
@@ -469,16 +549,18 @@ def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
 
 
 def _parquet_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
-    try:
-        pf = pq.ParquetFile(f.path)
-    except Exception as e:  # noqa: BLE001
-        yield f.path, 0, "", None, f"unreadable Parquet file: {e}"
-        return
-    n = 0
-    for batch in pf.iter_batches(batch_size=10_000):
-        for row in batch.to_pylist():
-            n += 1
-            yield f.path, n, "", row, None
+    # Arrow opens a local path itself; an object is handed over as fsspec's file (ranged reads).
+    with _open_raw(f.path) if is_object_store(f.path) else contextlib.nullcontext(f.path) as src:
+        try:
+            pf = pq.ParquetFile(src)
+        except Exception as e:  # noqa: BLE001
+            yield f.path, 0, "", None, f"unreadable Parquet file: {e}"
+            return
+        n = 0
+        for batch in pf.iter_batches(batch_size=10_000):
+            for row in batch.to_pylist():
+                n += 1
+                yield f.path, n, "", row, None
 
 
 def _text_items(f: InputFile, stats: ReadStats, outlet: str | None) -> Iterator[RawItem]:
@@ -942,8 +1024,9 @@ def read_chunks(
 
 
 def sha256_file(path: str) -> str:
+    """Hex sha256 of the file's stored bytes (a .gz as compressed), on disk or at an object-store URL."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with _open_raw(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
