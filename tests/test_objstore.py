@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import OTHER, WIRE
+from tests.test_urls import _night_tables
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -82,12 +83,7 @@ def _upload(client, files, prefix):
 
 
 def _tables(out, state):
-    found = {}
-    for top, base in (("out", out), ("state", state)):
-        for p in sorted(base.rglob("*.parquet")):
-            if f"run_date={NIGHT}" in str(p) and ".staging" not in p.parts:
-                found[f"{top}/{p.relative_to(base)}"] = pq.read_table(p)
-    return found
+    return _night_tables(out, state, NIGHT)
 
 
 def test_a_night_read_from_a_bucket_equals_the_same_files_read_from_disk(tmp_path, s3, cli):

@@ -15,12 +15,12 @@ NIGHT = "2026-11-26"
 TABLES = ("stories", "clusters", "rejects")
 
 
-def _night_tables(out, state):
+def _night_tables(out, state, night=NIGHT):
     """Every table the night wrote, output and state, by relative path."""
     found = {}
     for top, base in (("out", out), ("state", state)):
         for p in sorted(base.rglob("*.parquet")):
-            if f"run_date={NIGHT}" in str(p) and ".staging" not in p.parts:
+            if f"run_date={night}" in str(p) and ".staging" not in p.parts:
                 found[f"{top}/{p.relative_to(base)}"] = pq.read_table(p)
     return found
 

@@ -171,13 +171,7 @@ def merge_versions(
     Bs, As = Bs[full], As[full]
     if not Bs.size:
         return label
-    con = containment_to(Bs, As)
-    ok = con >= min_containment
-    Bs, As, con = Bs[ok], As[ok], con[ok]
-    order = np.lexsort((As, -con, Bs))
-    first = np.ones(order.shape[0], bool)
-    first[1:] = Bs[order][1:] != Bs[order][:-1]
-    Bs, As = Bs[order][first], As[order][first]
+    Bs, As = _best_container(Bs, As, containment_to, min_containment)
     keep = ~np.isin(As, Bs)
     Bs, As = Bs[keep], As[keep]
     out = label.copy()
@@ -220,16 +214,24 @@ def rescue(
     s, c = a[pick], label[b[pick]]
     if s.size == 0:
         return label
+    s, c = _best_container(s, c, containment_to, min_containment)
+    out = label.copy()
+    out[s] = c
+    return out
+
+
+def _best_container(s: np.ndarray, c: np.ndarray, containment_to: "callable",
+                    min_containment: float) -> tuple[np.ndarray, np.ndarray]:
+    """(s, c) row pairs -> per s the c holding at least ``min_containment`` of it: the highest
+    containment, then the first row c (``rescue`` and ``merge_versions``; the Spark engine's
+    ``graph._best_container``). Returns (s, c), one pair per s."""
     con = containment_to(s, c)
     ok = con >= min_containment
     s, c, con = s[ok], c[ok], con[ok]
-    # Best canonical per story: highest containment, then the better-ranked canonical row.
     order = np.lexsort((c, -con, s))
     first = np.ones(order.shape[0], bool)
     first[1:] = s[order][1:] != s[order][:-1]
-    out = label.copy()
-    out[s[order][first]] = c[order][first]
-    return out
+    return s[order][first], c[order][first]
 
 
 def containers(n_shingles: np.ndarray, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray,
