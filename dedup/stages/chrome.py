@@ -533,6 +533,10 @@ _NUM = rf"(?:[$€£]?\d[\d,./-]*|{_WORD_NUM})"
 TABLE_ROW_PATTERN = (rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?"
                      rf"(?:{_NUM}[a-z%]{{0,3}}(?:\W|$)|not given|not reported|n/?a\b)")
 MAX_TABLE_ROW_WORDS = 16
+# Three cell separators and a figure in a cell: a results or standings table drawn with pipes. A menu
+# or share bar ("Terms | Privacy | Contact") has no figure.
+PIPE_ROW_PATTERN = r"^\s*\|?(?:[^|]*\|){3,}"
+PIPE_FIGURE_PATTERN = r"\|\s*[-+]?\d[\d.,:]*\s*\|"
 # A table's labels ("Year", "Nine mths", "1st half", "Revs 45.6 mln", "Pay April 15", "Shr not given",
 # "Period ended December 31, 1986"): short lines made only of figures and these words. Other short lines
 # (a page headline "Cinram Ltd 4th Qtr Net", "Posted: February 26, 1987 | 16:40", a price "€90") are not.
@@ -578,6 +582,8 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     row[matching(matching(np.flatnonzero(words <= MAX_TABLE_ROW_WORDS), r"\s(vs\.?|versus)\s"), TABLE_ROW_PATTERN)] = True
     short = words <= MAX_TABLE_LABEL_WORDS
     row[matching(matching(np.flatnonzero(short & ~row), TABLE_FIGURE_PATTERN), TABLE_LABEL_PATTERN)] = True
+    # A row of a table the page drew with pipes ("| 1 | Kyle Busch | 5040 | 5 |"): cells and a figure.
+    row[matching(matching(np.flatnonzero(~row), PIPE_FIGURE_PATTERN), PIPE_ROW_PATTERN)] = True
     member = row.copy()
     if row.any():
         has_row = np.zeros(lines.n_stories, bool)
@@ -618,6 +624,29 @@ def _table_runs(story, row, member, skip, max_gap):
                 if member[t]:
                     out[t] = True
         i = last + 1
+    return out
+
+
+# A sentence wrapped over several lines (a page that breaks its paragraphs with <br>): a line of at
+# least this many words that does not end a sentence, followed in its story by a line that starts in
+# lower case. Both count as story text for the page edges.
+WRAPPED_MIN_WORDS = 6
+
+
+def wrapped_prose(lines: Lines) -> np.ndarray:
+    """Lines of sentences wrapped over several lines (bool mask): see ``WRAPPED_MIN_WORDS``."""
+    words, ends, _, _ = lines._line_stats()
+    n = len(lines.text)
+    out = np.zeros(n, bool)
+    if n < 2:
+        return out
+    cand = np.flatnonzero((words[:-1] >= WRAPPED_MIN_WORDS) & ~ends[:-1] & (lines.story[:-1] == lines.story[1:]))
+    if not cand.size:
+        return out
+    nxt = pc.take(lines.text, pa.array(cand + 1))
+    lower = pc.match_substring_regex(nxt, r"^\s*\p{Ll}").to_numpy(zero_copy_only=False)
+    out[cand[lower]] = True
+    out[cand[lower] + 1] = True
     return out
 
 
@@ -784,7 +813,7 @@ def chrome_rules(
     reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
-    anchor = lines.is_prose() | table
+    anchor = lines.is_prose() | table | wrapped_prose(lines)
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
     if intro.size:
         anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(

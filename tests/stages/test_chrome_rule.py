@@ -180,3 +180,26 @@ def test_night_that_loses_every_record_to_cleaning_fails(cli, tmp_path):
     res, out = _run(cli, tmp_path, path)
     assert res.exit_code == 1
     assert "max_reject_ratio" in res.output
+
+
+def test_page_edges_keep_a_pipe_table_and_sentences_wrapped_over_lines():
+    """Page-edge trimming drops non-sentence lines outside a story's first and last sentence. A
+    standings table drawn with pipes, and a paragraph broken into lines mid-sentence (<br>), are
+    story text: they stay. A share bar with pipes but no figure, and a lone menu word, still go."""
+    from dedup.stages.chrome import chrome_rules, wrapped_prose
+    from dedup.stages.text.lines import Lines
+
+    table = ["Standings after round 12", "| Pos. | Driver | Points | Wins |", "| 1 | A. Moreau | 412 | 3 |",
+             "| 2 | L. Varga | 398 | 2 |", "| 3 | T. Okafor | 377 | 4 |", "Share | Facebook | X | Email",
+             "The championship resumes in two weeks at the coastal circuit."]
+    wrapped = ["Menu", "Officials in the valley said on Tuesday that the new bridge",
+               "would open to traffic in the spring, two months later than",
+               "planned, because of the floods.", "Subscribe"]
+    text, _ = prepare(pa.array(["\n".join(table), "\n".join(wrapped)], pa.large_string()))
+    lines = Lines.split(text)
+    r = chrome_rules(lines, pa.array(["x", "y"], pa.string()), None, ChromeSettings())
+    kept = [t for t, k in zip(lines.text.to_pylist(), r.rule == 0) if k]
+    for row in table[2:5] + wrapped[1:4]:
+        assert row in kept, row
+    assert "Share | Facebook | X | Email" not in kept and "Menu" not in kept and "Subscribe" not in kept
+    assert wrapped_prose(lines).sum() == 3
