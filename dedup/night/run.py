@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dedup import layout
-from dedup.config import Settings
+from dedup.config import Settings, is_object_store
 from dedup.errors import LockBusy
 from dedup.night import local
 from dedup.night.figures import RunResult
+from dedup.night.policy import check_same_input
 from dedup.night.staging import Staging, recover
 from dedup.night.state import prune
+from dedup.stages.read import discover, sha256_file
 
 log = logging.getLogger("dedup")
 
@@ -49,6 +51,17 @@ def state_lock(state_dir: Path):
         fh.close()
 
 
+def refuse_same_input(settings: Settings, night: str) -> None:
+    """With ``input.same_input: fail``, refuse a night whose input files another night already read
+    before any work (``policy.check_same_input``; the manifest checks again, and there ``warn``
+    records it). Local files only: an object in a bucket would be downloaded once more for it, so a
+    bucket input is checked with the manifest, after the night. Raises ``RunFailed``."""
+    if settings.input.same_input != "fail" or is_object_store(settings.input.path):
+        return
+    files = discover(settings.input)
+    check_same_input(settings, night, [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files])
+
+
 def run(settings: Settings) -> RunResult:
     """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
     night = settings.run_date.isoformat()
@@ -64,6 +77,7 @@ def run(settings: Settings) -> RunResult:
         fixed = recover(out, settings.state_path)
         if fixed:
             log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
+        refuse_same_input(settings, night)
         staging = Staging(out, night, settings.state_path)
         try:
             result = body(settings, staging, night)

@@ -1023,10 +1023,25 @@ def read_chunks(
                 yield v.chunk(items)
 
 
+# Checksums of local files already taken this process, by (path, size, mtime): the same-input check
+# takes them before the night and the manifest needs them after it.
+_SHA256_SEEN: dict[tuple, str] = {}
+
+
 def sha256_file(path: str) -> str:
-    """Hex sha256 of the file's stored bytes (a .gz as compressed), on disk or at an object-store URL."""
+    """Hex sha256 of the file's stored bytes (a .gz as compressed), on disk or at an object-store URL.
+    A local file unchanged since its last checksum in this process (same size and mtime) is not read
+    again."""
+    key = None
+    if "://" not in str(path):
+        st = os.stat(path)
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key in _SHA256_SEEN:
+            return _SHA256_SEEN[key]
     h = hashlib.sha256()
     with _open_raw(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
+    if key is not None:
+        _SHA256_SEEN[key] = h.hexdigest()
     return h.hexdigest()

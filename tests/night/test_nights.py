@@ -136,11 +136,12 @@ def test_corrupted_state_is_refused_with_the_way_out(tmp_path, cli):
     _run(write_jsonl(tmp_path / "1.jsonl", [{"id": "a", "body": "\n".join(WIRE)}]), out, "2026-11-20")
     p = night_dir(out / "_state", "2026-11-20") / "canonicals.parquet"
     p.write_bytes(p.read_bytes()[:-10] + b"0123456789")
-    r = cli("run", "--input", tmp_path / "1.jsonl", "--output", out, "--run-date", "2026-11-21")
+    # (night 1's own feed again: allowed, so that the state is what fails)
+    r = cli("run", "--input", tmp_path / "1.jsonl", "--output", out, "--run-date", "2026-11-21", "--allow-same-input")
     assert r.exit_code == 1
     assert "checksum" in r.output and "rerun night 2026-11-20" in r.output
     with pytest.raises(StateFailed):
-        _run(tmp_path / "1.jsonl", out, "2026-11-21")
+        _run(tmp_path / "1.jsonl", out, "2026-11-21", **{"input.same_input": "allow"})
 
 
 def test_second_concurrent_run_fails_fast(tmp_path, cli):
@@ -402,7 +403,7 @@ def test_a_run_date_after_tomorrow_is_refused_unless_asked_for(tmp_path, cli):
     assert cli("run", "--input", batch, "--output", tmp_path / "t", "--run-date", tomorrow).exit_code == 0
 
 
-def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused(tmp_path, cli):
+def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused(tmp_path, cli, monkeypatch):
     """input.path with {run_date} / strftime forms reads each night's own folder; a night whose
     file equals another night's (by sha256) fails unless --allow-same-input or input.same_input."""
     feed = tmp_path / "feed"
@@ -431,8 +432,14 @@ def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused
     # A backfill whose input is still tonight's feed: refused, one line naming the other night.
     before = pd.read_parquet(out / "stories")
     tonight = str(feed / "2026-11-21" / "a.jsonl")
+    from dedup.night import local
+
+    started = []
+    real = local.run_night
+    monkeypatch.setattr(local, "run_night", lambda *a: started.append(a) or real(*a))
     r = cli("run", "--input", tonight, "--output", out, "--run-date", "2026-11-15")
     assert r.exit_code == 1
+    assert started == []  # refused before the night's work, not after it
     line = _one_error_line(r)
     assert "same sha256" in line and "2026-11-21" in line and "--allow-same-input" in line
     pd.testing.assert_frame_equal(pd.read_parquet(out / "stories"), before)
