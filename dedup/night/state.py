@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import layout
-from dedup.errors import ConfigError, StateError
+from dedup.errors import StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
 from dedup.stages.chrome import ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint

@@ -184,7 +184,7 @@ def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome
     lead-in), else 0. Runs the same steps as ``finish_lines`` with the model the night used, so
     it says what the run did (``dedup explain``)."""
     lines = Lines.split(pa.array([text], pa.large_string()))
-    before = [t for t in lines.text.to_pylist()]
+    before = lines.text.to_pylist()
     outlets = pa.array([outlet], pa.string())
     if chrome.generic:
         lines = strip_widgets(lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from dedup.stages.read import ReadStats
 from dedup.stages.text.pagedate import html_page_date, page_dates, text_page_date

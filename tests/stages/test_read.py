@@ -263,7 +263,6 @@ def test_probe_11_newsapi_outlet_is_read(cli, tmp_path, monkeypatch):
 def test_a_huge_line_is_skipped_while_streaming(tmp_path):
     """A small .jsonl.gz holding a 40 MB line: rejected as too large without being held whole
     (the peak stays far below the line's size), and the records around it are read as usual."""
-    import resource
     import subprocess
     import sys
 
