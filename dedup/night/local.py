@@ -431,9 +431,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         if N:
             label = cluster.merge_versions(label, cands.left[m], cands.right[m], scores.jaccard[m], d.threshold,
                                            containment_to, d.rescue_containment, fixed)
-            long_pair = (words[cands.left] >= d.short_words) & (words[cands.right] >= d.short_words)
             cl_, cr_ = cluster.containers(fp_all.n_shingles, cands.left, cands.right, scores.jaccard, d.threshold)
-            label = cluster.rescue(label, cands.left, cands.right, m & long_pair, containment_to,
+            label = cluster.rescue(label, cands.left, cands.right, m, containment_to,
                                    d.rescue_containment, movable=~fixed, container=cl_, container_right=cr_)
         # Similarity of each member to its canonical.
         idx = np.arange(N)

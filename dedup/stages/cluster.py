@@ -94,10 +94,14 @@ def best_canonical(
     a resemblance match (Jaccard >= ``threshold``,
     an edited copy) before a containment one; among resemblance matches the highest Jaccard, among
     containment matches the highest containment then Jaccard (the tightest container: the page
-    most about the copy); then the better-ranked canonical. Returns the new labels.
+    most about the copy); then the better-ranked canonical. A containment match counts only where
+    the canonical is the better-ranked of the two (or an earlier night's): a member that holds a
+    whole shorter canonical (a report holding a teaser that nothing claimed) is that canonical's
+    container, and stays with the canonical that holds it. Returns the new labels.
 
     The Spark engine's member step (``dedup.night.spark.graph.canonicals``, ``best``) must order by the
-    same key instead of taking the smallest canonical node: (g, not resemblance, -primary, -jaccard, node).
+    same key instead of taking the smallest canonical node: (g, not resemblance, -primary, -jaccard, node),
+    over the same matches (resemblance, an earlier night's canonical, or a better-ranked one).
     """
     n = label.shape[0]
     canon = label == np.arange(n)
@@ -105,7 +109,10 @@ def best_canonical(
     b = np.concatenate([right, left])
     jac = np.concatenate([jaccard, jaccard])
     con = np.concatenate([containment, containment])
-    pick = ~canon[a] & canon[b]
+    # A containment match counts only towards a better-ranked canonical (or an earlier night's):
+    # a member holding all of a shorter canonical is its container, not a copy of it.
+    pick = ~canon[a] & canon[b] & ((jac >= threshold) | (rank[b] < rank[a])
+                                   | (False if fixed is None else fixed[b]))
     a, b, jac, con = a[pick], b[pick], jac[pick], con[pick]
     if a.size == 0:
         return label

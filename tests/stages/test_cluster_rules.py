@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dedup import load_config, run
+from dedup.config import DedupSettings
 from dedup.stages import cluster
 from dedup.stages import verify
 from dedup.stages.fingerprint import fingerprint, number_sequences
@@ -329,3 +330,18 @@ def test_rescue_skips_matches_in_which_the_lone_story_is_the_container():
     # the same pair as a resemblance match (an edited copy): rescued
     cl, cr = containers(n_shingles, left, right, np.array([0.55]), 0.5)
     assert rescue(label, left, right, match, con, 0.5, container=cl, container_right=cr).tolist() == [0, 0, 0]
+
+
+def test_a_short_teaser_matching_only_a_member_is_rescued_into_its_cluster(tmp_path):
+    """A teaser of under ``dedup.short_words`` words (a report's first sentence behind a wall) whose
+    LSH pair is a short copy of the report, not the report's canonical (an update with a new top:
+    its lede is another sentence, so the lede keys do not pair them). The teaser is a whole lede of
+    that copy, and all of it is in the canonical: it joins the report's cluster, not a cluster of its own."""
+    p, top = _paragraphs(700, 8, words=24), _paragraphs(701, 1, words=24)[0]
+    recs = [{"id": "update", "outlet": "Alpha", "headline": "R", "body": "\n".join([top] + p)}]
+    recs += [{"id": f"copy-{k}", "outlet": f"o{k}", "headline": "R", "body": "\n".join(p[:2])} for k in range(3)]
+    teaser = p[0]
+    assert len(teaser.split()) < DedupSettings().short_words
+    recs.append({"id": "teaser", "outlet": "Beta", "headline": "R", "body": teaser})
+    cid = _run(tmp_path, recs)["cluster_id"]
+    assert cid["teaser"] == cid["copy-0"] == cid["update"]

@@ -182,7 +182,9 @@ def canonicals(spark, nodes, edges, max_rounds: int, workdir, threshold: float):
     primary = F.when(resemble, F.col("jaccard")).otherwise(F.col("containment"))
     key = F.struct(F.col("g"), (~resemble).alias("contained"), (-primary).alias("neg_primary"),
                    (-F.col("jaccard")).alias("neg_jaccard"), F.col("c"))
-    best = (both.join(member, "m").join(canon, "c").groupBy("m").agg(F.min(key).alias("k"))
+    # Containment counts only towards a better-ranked (smaller node) or an earlier night's canonical.
+    allowed = resemble | (F.col("g") == 0) | (F.col("c") < F.col("m"))
+    best = (both.join(member, "m").join(canon, "c").where(allowed).groupBy("m").agg(F.min(key).alias("k"))
             .select(F.col("m").alias("node"), F.col("k.c").alias("label")))
     labels = (status.where("st = 1").select("node", F.col("node").alias("label"))
               .unionByName(best))
@@ -239,7 +241,7 @@ def rescue(nodes, labels, edges, min_containment: float, threshold: float, workd
     alone = (labels.join(sizes, "label").join(nodes.select("node", "fixed"), "node")
              .select("node", "label", ((F.col("count") == 1) & ~F.col("fixed")).alias("alone")))
     size = nodes.select("node", "n_shingles")
-    m = (edges.where("long_pair").select("l", "r", "jaccard")
+    m = (edges.select("l", "r", "jaccard")
          .join(size.select(F.col("node").alias("l"), F.col("n_shingles").alias("nl")), "l")
          .join(size.select(F.col("node").alias("r"), F.col("n_shingles").alias("nr")), "r"))
     contained = F.col("jaccard") < F.lit(threshold)
