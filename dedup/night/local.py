@@ -309,9 +309,12 @@ def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table |
         hit[g[g >= 0]] = True
     hit |= np.isin(text_hash, np.concatenate([f.text_hash for f in fps]))
     wc = window.canonicals
-    w_short = (wc.column("words").to_numpy() < d.short_words) & (wc.column("headline_hash").to_numpy() != 0)
-    t_head = meta.column("headline_hash").to_numpy()[meta.column("words").to_numpy() < d.short_words]
-    hit |= w_short & np.isin(wc.column("headline_hash").to_numpy(), t_head[t_head != 0])
+    # Headline keys (cand.headline_keys): a window canonical whose headline is a short story's of
+    # tonight, or a short window canonical whose headline tonight's stories carry.
+    w_head, t_head = wc.column("headline_hash").to_numpy(), meta.column("headline_hash").to_numpy()
+    t_short = meta.column("words").to_numpy() < d.short_words
+    w_short = wc.column("words").to_numpy() < d.short_words
+    hit |= (w_head != 0) & (np.isin(w_head, t_head[t_short]) | (w_short & np.isin(w_head, t_head)))
     sel = np.flatnonzero(hit)
     counts["rows"] = int(sel.size)
     sub, wfp = window.select(sel, indexes, d.num_perm, text_hash)
@@ -397,8 +400,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:], story_ids[ns:].astype(str)) + ns,
         ]).astype(np.int64)
         # Exact text always pairs; identical headlines pair among short stories only.
-        short = words < d.short_words
-        head_key = np.where(short & (headline_hash != 0), headline_hash, np.arange(N, dtype=np.uint64) | np.uint64(1 << 63))
+        head_key = cand.headline_keys(headline_hash, words, d.short_words)
         cands = cand.generate(fp_all.signatures, rank, threshold=d.candidate_threshold, max_bucket=d.max_bucket,
                               extra_keys=[text_hash, head_key] + cand.lede_keys(fp_all.lede))
         st.update(pairs=len(cands), bands=cands.bands, rows=cands.rows, big_buckets=cands.big_buckets)

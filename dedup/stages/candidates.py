@@ -97,6 +97,20 @@ def lede_keys(lede: np.ndarray) -> list[np.ndarray]:
     return list(keys)
 
 
+def headline_keys(headline_hash: np.ndarray, words: np.ndarray, short_words: int) -> np.ndarray:
+    """An extra candidate key (``generate``'s ``extra_keys``): the headline hash (uint64, 0 = none) of
+    every story whose headline is also that of a short story (under ``short_words`` words, int64
+    ``words``); every other story gets a key of its own. A short story has too few shingles for
+    LSH, and a teaser (a report's first line behind a wall) shares none of its bands with the long
+    report it comes from: the headline brings them into one bucket, where the short story pairs
+    with the best-ranked story of that headline. Returns uint64 (n,). The Spark engine's keys of
+    band -2 (``dedup.night.spark.graph.candidates``) are the same."""
+    n = headline_hash.shape[0]
+    short_heads = headline_hash[(words < short_words) & (headline_hash != 0)]
+    keyed = (headline_hash != 0) & np.isin(headline_hash, short_heads)
+    return np.where(keyed, headline_hash, np.arange(n, dtype=np.uint64) | np.uint64(1 << 63))
+
+
 @numba.njit(inline="always")
 def _set_add(table, code):
     """Add a (non-zero) pair code to an open-addressing set; 1 if it was not there yet."""

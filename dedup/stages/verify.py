@@ -11,7 +11,8 @@ either figure to mean much: they match only on identical fingerprint text, when 
 contained in the other (at least ``MIN_LEDE_SHINGLES`` shingles and ``MIN_LEDE_WORDS`` words: a lede, not
 a stock phrase; the word floor matters for scripts written without spaces, whose shingles are
 character n-grams: 12 of them are 15 characters, about 7 Chinese words), or
-on an identical headline together with a Jaccard over the threshold.
+on an identical headline together with a Jaccard over the threshold or the short one wholly contained
+in the other (at least ``MIN_EXACT_WORDS`` words: a teaser, the report's first line under its headline).
 
 Table briefs (earnings and dividend tables: "Shr 47 cts vs 31 cts | Net 4,757,000 vs 2,466,000
 | Avg shrs ...") are short, made of figures, and their copies differ by a dropped line, whose
@@ -184,7 +185,10 @@ def score_pairs(
     whole_lede = (con >= 0.999) & (np.minimum(a, b) >= MIN_LEDE_SHINGLES) & (
         np.minimum(words[left], words[right]) >= MIN_LEDE_WORDS)
     same_headline = (headline_hash[left] == headline_hash[right]) & (headline_hash[left] != 0)
-    short_match = same_text | whole_lede | (same_headline & (jac >= threshold))
+    # A teaser under the lede floor (a report's first line, "Shr 42 cts vs 76 cts") counts when it
+    # carries the report's headline and all of it is in the other text.
+    headline_lede = same_headline & (con >= 0.999) & (np.minimum(words[left], words[right]) >= MIN_EXACT_WORDS)
+    short_match = same_text | whole_lede | headline_lede | (same_headline & (jac >= threshold))
     if numbers is not None and left.shape[0]:
         n_off, n_val, known = numbers
         both = short & known[left] & known[right]

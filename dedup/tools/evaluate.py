@@ -463,6 +463,23 @@ def _line_table(story_ids: np.ndarray, bodies: pa.Array) -> pd.DataFrame:
                          "key": lines.key_hash(), "text": lines.text.to_numpy(zero_copy_only=False)})
 
 
+def _pair_lines(inp: pd.DataFrame, clean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Pair input lines with body_clean lines of the same story as multisets: equal text first, then
+    equal key among the rest. Both frames come from ``_line_table``. Returns (bool per input line:
+    paired, bool per clean line: paired)."""
+    kept = np.zeros(len(inp), bool)
+    hit = np.zeros(len(clean), bool)
+    for col in ("text", "key"):
+        a = inp.loc[~kept, ["story", col]].assign(i=np.flatnonzero(~kept))
+        b = clean.loc[~hit, ["story", col]].assign(j=np.flatnonzero(~hit))
+        a["occ"] = a.groupby(["story", col]).cumcount()
+        b["occ"] = b.groupby(["story", col]).cumcount()
+        both = a.merge(b, on=["story", col, "occ"])
+        kept[both["i"].to_numpy()] = True
+        hit[both["j"].to_numpy()] = True
+    return kept, hit
+
+
 def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
@@ -518,14 +535,15 @@ def evaluate_lines(
     evaluated |= is_chrome_rej
     inp = inp[evaluated[inp["story"].to_numpy()]].reset_index(drop=True)
 
-    # Removed = input multiset minus body_clean multiset per (story, key); a chrome reject keeps nothing.
-    inp["occ"] = inp.groupby(["story", "key"]).cumcount()
-    clean["occ"] = clean.groupby(["story", "key"]).cumcount()
-    m = inp.merge(clean[["story", "key", "occ"]].assign(kept=True), on=["story", "key", "occ"], how="left")
-    removed = m["kept"].isna().to_numpy() | is_chrome_rej[m["story"].to_numpy()]
+    # Removed = input multiset minus body_clean multiset per story; a chrome reject keeps nothing.
+    # Lines pair by their exact text first, then by key (Lines.key_hash: the text as repaired and
+    # normalised). The key alone masks figures, so "Shr 55 cts vs 42 cts" would take the place of
+    # "Shr 23 cts vs 18 cts" and leave the first line's dateline cut unrecognised.
+    inp["kept"], clean["hit"] = _pair_lines(inp, clean)
+    m = inp
+    removed = ~m["kept"].to_numpy() | is_chrome_rej[m["story"].to_numpy()]
     # Trimmed: an unmatched input line holding an unmatched clean line of its story.
-    m_clean = clean.merge(inp[["story", "key", "occ"]].assign(hit=True), on=["story", "key", "occ"], how="left")
-    spare = m_clean[m_clean["hit"].isna()]
+    spare = clean[~clean["hit"]]
     trimmed = np.zeros(len(m), dtype=bool)
     if len(spare):
         cand = np.flatnonzero(removed & np.isin(m["story"].to_numpy(), spare["story"].to_numpy()))

@@ -289,8 +289,8 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
     exact = same_text and shortest >= MIN_EXACT_WORDS
     if shortest < s.short_words:
         head = (f"short-story rule (the shorter has {shortest} words, under dedup.short_words={s.short_words}): "
-                "only identical text, a whole lede, the same headline with Jaccard over the threshold, or a table "
-                "brief whose figures all recur in order count")
+                "only identical text, a whole lede, the same headline with Jaccard over the threshold or the "
+                "shorter wholly contained, or a table brief whose figures all recur in order count")
         if fit is not None and not fit[0]:
             return (f"no match: their numbers differ (the shorter's figures are not all in the other, in order), "
                     f"and numbers that differ are never the same report. {head}")
@@ -299,6 +299,9 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
         if con >= 0.999 and min_shingles >= MIN_LEDE_SHINGLES and shortest >= MIN_LEDE_WORDS:
             return (f"match: the shorter is wholly contained in the other (a lede of {min_shingles} shingles, "
                     f"at least {MIN_LEDE_SHINGLES}). {head}")
+        if same_headline and con >= 0.999 and shortest >= MIN_EXACT_WORDS:
+            return (f"match: same headline, and the shorter ({shortest} words, at least {MIN_EXACT_WORDS}) is wholly "
+                    f"contained in the other. {head}")
         if same_headline and jac >= s.threshold:
             return f"match: same headline and Jaccard {jac:.3f} >= {s.threshold}. {head}"
         if fit is not None and fit[1] >= MIN_BRIEF_NUMBERS and con >= BRIEF_CONTAINMENT:
@@ -311,7 +314,9 @@ def _rule(match, jac, con, min_shingles, wa, wb, same_text, same_headline, s: De
                    f"contained, but only {min_shingles} shingles (< {MIN_LEDE_SHINGLES})"
                    if min_shingles < MIN_LEDE_SHINGLES else
                    f"contained, but only {shortest} words (< {MIN_LEDE_WORDS})")
-        why.append("headlines differ" if not same_headline else f"same headline but Jaccard {jac:.3f} < {s.threshold}")
+        why.append("headlines differ" if not same_headline else
+                   f"same headline but Jaccard {jac:.3f} < {s.threshold} and the shorter "
+                   + ("not wholly contained" if con < 0.999 else f"under {MIN_EXACT_WORDS} words"))
         return f"no match: {head}; here " + "; ".join(why)
     parts = []
     if jac >= s.threshold:

@@ -350,7 +350,10 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
     long_story = _paragraphs(21, 10)  # and a teaser of it: found through the lede keys
     recs += [{"id": "long", "outlet": "alpha", "headline": "Long report", "body": "\n".join(long_story),
               "published_at": day},
-             {"id": "teaser", "outlet": "beta", "headline": "Teaser", "body": long_story[0], "published_at": day}]
+             {"id": "teaser", "outlet": "beta", "headline": "Teaser", "body": long_story[0], "published_at": day},
+             # a teaser line under the report's headline: found through the headline keys
+             {"id": "teaser-line", "outlet": "gamma", "headline": "Long report",
+              "body": " ".join(long_story[0].split()[:8]), "published_at": day}]
     b1, b2 = write_jsonl(tmp_path / "n1.jsonl", recs), write_jsonl(tmp_path / "n2.jsonl", night2)
     results = {}
     for engine in ("local", "spark"):
@@ -366,7 +369,7 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
     assert sum(cid["roundup"] == cid[f"{k}-full"] for k in reports) <= 1
     assert cid["copy"] == cid["x"] != cid["y"] and st.loc["copy", "relation"] == "near"
     assert cid["brief"] == cid["brief-copy"] != cid["brief-other"]
-    assert cid["long"] == cid["teaser"]
+    assert cid["long"] == cid["teaser"] == cid["teaser-line"]
     assert {cid["v-update"], *(cid[f"v-copy-{k}"] for k in range(3))} == {cid["v-correction"]}
     assert cid["b-copy"] == cid["b-report"] != cid["b-blog"]
     dropped = [r[0].manifest["stages"]["verify"]["multi_topic_dropped"] for r in (results["local"], results["spark"])]

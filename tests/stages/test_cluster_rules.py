@@ -345,3 +345,29 @@ def test_a_short_teaser_matching_only_a_member_is_rescued_into_its_cluster(tmp_p
     recs.append({"id": "teaser", "outlet": "Beta", "headline": "R", "body": teaser})
     cid = _run(tmp_path, recs)["cluster_id"]
     assert cid["teaser"] == cid["copy-0"] == cid["update"]
+
+
+def test_a_teaser_line_under_its_reports_headline_matches_only_when_whole_and_long_enough():
+    """A wall teaser is often the report's first line alone, too short for the lede rule (12 shingles).
+    Under the same headline, wholly contained in the report and at least ``MIN_EXACT_WORDS`` words, it
+    matches; another headline, a line cut short of that floor, or figures that differ do not."""
+    report = ("Shr 42 cts vs 76 cts\nNet 2.3 mln vs 3.3 mln\nRevs 72.3 mln vs 59.8 mln\n"
+              "Year shr 1.48 dlrs vs 2.59 dlrs\nNet 7.6 mln vs 11.1 mln\nRevs 261.7 mln vs 224.7 mln\n"
+              "Note: the prior year's net includes an extraordinary gain of 1.5 mln dlrs from the sale of the tool unit "
+              "in the western region, the company said in a statement released after the close of trading today.")
+    texts = [report, "Shr 42 cts vs 76 cts", "Shr 42 cts vs 76 cts", "Shr 42 cts", "Shr 42 cts vs 67 cts"]
+    heads = ["Willcox Gibbs 4th qtr net", "Willcox Gibbs 4th qtr net", "Harlow Mills 4th qtr net",
+             "Willcox Gibbs 4th qtr net", "Willcox Gibbs 4th qtr net"]
+    _, _, _, s = _scores(texts, [(0, 1), (0, 2), (0, 3), (0, 4)], headlines=heads)
+    assert s.match.tolist() == [True, False, False, False]
+
+
+def test_headline_keys_pair_a_short_story_with_the_long_ones_under_its_headline():
+    from dedup.stages.candidates import headline_keys
+
+    heads = np.array([7, 7, 9, 9, 0, 5], np.uint64)
+    words = np.array([200, 8, 200, 150, 5, 4], np.int64)
+    keys = headline_keys(heads, words, 30)
+    # headline 7 has a short story: both stories share the key; headline 9 has none; 0 is no headline
+    assert keys[0] == keys[1] == 7
+    assert len({int(k) for k in keys[2:]}) == 4 and not {int(k) for k in keys[2:]} & {7, 9}

@@ -425,3 +425,17 @@ def test_by_language_counts_cross_language_false_merges_against_both():
     assert f["zh"]["gold_pairs"] == 1 and f["zh"]["recall"] == 0.0
     assert f["zh"]["pred_pairs"] == 2 and f["zh"]["precision"] == 0.0
     assert (f["zh"]["truncated"], f["zh"]["truncated_found"]) == (1, 0)
+
+
+def test_lines_pair_by_text_before_the_figure_masking_key():
+    """A table whose first row carries the dateline: cleaning cuts the dateline and keeps both rows.
+    The line key masks figures, so the rows share it; pairing by text first keeps the second row from
+    taking the first's place, and the first counts as trimmed, not as story text removed."""
+    body = "SAN DIEGO (Reuters) - Shr 23 cts vs 18 cts\nNet 509,144 vs 277,834\nShr 55 cts vs 42 cts\nMenu"
+    batch = pd.DataFrame({"story_id": ["t"], "outlet": ["X"], "body": [body]})
+    gold = pd.DataFrame({"story_id": ["t"], "gold_cluster": ["G"]})
+    gl = pd.DataFrame([{"story_id": "t", "line_no": i, "text": x, "is_chrome": x == "Menu",
+                        "kind": "chrome:x" if x == "Menu" else "story"} for i, x in enumerate(body.split("\n"))])
+    stories, rejects = _run({"t": "Shr 23 cts vs 18 cts\nNet 509,144 vs 277,834\nShr 55 cts vs 42 cts"}, {})
+    r = evaluate_lines(batch, stories, rejects, gold, gl)
+    assert (r.n_removed_lines, r.n_trimmed_lines, r.n_removed_story, r.n_removed_chrome) == (1, 1, 0, 1)

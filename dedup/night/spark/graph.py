@@ -82,8 +82,11 @@ def candidates(nodes, d, bands: int, rows: int):
     keys = keys.unionByName(nodes.where(F.length("lede") > 0).select("node", "lede").mapInArrow(P.lede_rows,
                                                                                                  P.BAND_DDL))
     keys = keys.unionByName(nodes.select(F.lit(-1).alias("band"), F.col("text_hash").alias("key"), "node"))
+    # cand.headline_keys: every story whose headline is also a short story's.
+    headed = nodes.where(F.col("headline_hash") != 0)
+    short_heads = headed.where(F.col("words") < d.short_words).select("headline_hash").distinct()
     keys = keys.unionByName(
-        nodes.where((F.col("words") < d.short_words) & (F.col("headline_hash") != 0))
+        headed.join(short_heads, "headline_hash", "left_semi")
         .select(F.lit(-2).alias("band"), F.col("headline_hash").alias("key"), "node"))
     w = Window.partitionBy("band", "key").orderBy("node")
     keys = (keys.withColumn("pos", F.row_number().over(w))
