@@ -650,6 +650,49 @@ def wrapped_prose(lines: Lines) -> np.ndarray:
     return out
 
 
+# A schedule (tour dates, a race calendar, fixtures): at least SCHEDULE_MIN_ROWS lines in a row, each
+# of at most MAX_TABLE_ROW_WORDS words with a date (a month's name next to a day) within its first
+# three words ("June 9 – Tampa, FL @ ...", "3a etapa: 22 de abril – Velopark"). Story text without a
+# sentence: it anchors the edges as a table does. Month names of the languages the extraction
+# benchmark's pages are written in most (en, pt, es, fr, de, it), abbreviations of English.
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|"
+           "apr|jun|jul|aug|sep|sept|oct|nov|dec|janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|"
+           "outubro|novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|"
+           "diciembre|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|"
+           "januar|februar|märz|juni|juli|oktober|dezember|gennaio|febbraio|aprile|maggio|giugno|luglio|"
+           "settembre|ottobre|dicembre")
+SCHEDULE_ROW_PATTERN = (rf"^\W*(?:\S+\s+){{0,2}}?(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+                        rf"\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:de\s+|of\s+)?(?:{_MONTHS})\b)")
+SCHEDULE_MIN_ROWS = 3
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs_of(story, member, min_len):
+    """``member`` lines in runs of at least ``min_len`` consecutive lines of one story."""
+    n = story.shape[0]
+    out = np.zeros(n, np.bool_)
+    i = 0
+    while i < n:
+        j = i
+        while j < n and member[j] and story[j] == story[i]:
+            j += 1
+        if j - i >= min_len:
+            for t in range(i, j):
+                out[t] = True
+        i = max(j, i + 1)
+    return out
+
+
+def schedule_lines(lines: Lines) -> np.ndarray:
+    """The rows of schedules (bool mask over ``lines``; see ``SCHEDULE_ROW_PATTERN``)."""
+    cand = np.flatnonzero(lines.words() <= MAX_TABLE_ROW_WORDS)
+    row = np.zeros(len(lines.text), bool)
+    if cand.size:
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
+        row[cand[pc.match_substring_regex(low, SCHEDULE_ROW_PATTERN).to_numpy(zero_copy_only=False)]] = True
+    return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
+
+
 def table_lines(lines: Lines, chrome: np.ndarray | None = None) -> np.ndarray:
     """The lines of earnings and dividend tables (bool mask over ``lines``): story text.
 
@@ -865,7 +908,7 @@ def chrome_rules(
     reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
-    anchor = lines.is_prose() | table | wrapped_prose(lines)
+    anchor = lines.is_prose() | table | wrapped_prose(lines) | schedule_lines(lines)
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
     if intro.size:
         anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(

@@ -128,6 +128,22 @@ def test_a_list_inside_the_story_is_kept_headline_lists_still_go():
     assert got == body + [related[0], related[4], trending[3]]
 
 
+def test_a_schedule_after_the_last_sentence_is_kept():
+    """Tour dates or a race calendar closing a story are its text, as a table is; the page's
+    furniture after them still goes, and two date lines alone are no schedule (issue 13 item 3)."""
+    story = ["The Lanmere Players will take their new production of the harbour play on the road next summer.",
+             "Tour dates:",
+             "June 9 – Kestrel Bay, Town Hall",
+             "June 12 – Redcliff, The Old Granary",
+             "3 de julho – Porto, Teatro do Cais",
+             "July 20 – Ashford, Corn Exchange"]
+    c = _clean(["\n".join(story + ["Tags", "Theatre | Touring"])])
+    assert _lines(c.body_clean[0].as_py()) == story
+    posted = ["Posted: June 9, 2019 | 10:42", "Updated: June 10, 2019 | 08:00"]
+    c = _clean(["\n".join(story[:1] + posted)])
+    assert _lines(c.body_clean[0].as_py()) == story[:1]
+
+
 def test_consent_buttons_are_walls_but_a_sentence_saying_allow_all_is_not():
     sentence = ("The inquiry opened by the ministry will allow all interested parties to state their cases "
                 "to the authority.")
