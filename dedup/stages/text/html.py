@@ -16,7 +16,9 @@ two sites).
   (``"\\n"``-separated). The extractor is trafilatura (``favor_precision=True``,
   plain-text output, no comments); if that keeps fewer than 50 words it is
   re-run with its default settings and the longer result is kept, since the
-  precision mode very occasionally prunes a real article to a stub. When
+  precision mode very occasionally prunes a real article to a stub (stubs and
+  extractions that stop inside the page's largest block of sentences then try
+  trafilatura's recall mode and jusText: ``html_to_text_sourced``). When
   trafilatura finds nothing at all, the page's full visible text (selectolax
   parser, scripts/styles dropped) is returned instead. It never raises: the
   worst case is ``""``.
