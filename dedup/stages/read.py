@@ -525,6 +525,10 @@ def record_limit(max_body_bytes: int) -> int:
     return 2 * max_body_bytes + (1 << 20)
 
 
+_EOL = re.compile(rb"\r\n|\r|\n")
+_CSV_PIECE = 1 << 20  # bytes read from a CSV file at a time
+
+
 class _TooLarge(Exception):
     """A CSV record grew past ``record_limit`` while it was being read."""
 
@@ -533,7 +537,8 @@ class _CsvLines:
     """The lines of a CSV file for ``csv.reader``, read and decoded one at a time, never more than
     ``limit`` bytes of one record: past that, ``__next__`` raises ``_TooLarge`` and ``skip_record``
     reads on to the record's end without keeping it. A record ends at a line end outside quotes
-    (an even count of ``"`` since it began: quotes inside a quoted field come doubled). Each line is
+    (an even count of ``"`` since it began: quotes inside a quoted field come doubled). A line ends
+    at "\\r\\n", "\\n" or a lone "\\r" (old Mac files), as in universal-newline text. Each line is
     UTF-8, else cp1252, else latin-1 (``stats.reencoded`` counts the file once); a byte-order mark
     at the start is dropped."""
 
@@ -543,12 +548,34 @@ class _CsvLines:
         self.first, self.reencoded = True, False
         self.head = b""  # the record's first bytes, for its reject's raw text
         self.piece = b""  # the line that made the record too large
+        self.buf, self.pos, self.scanned, self.eof = bytearray(), 0, 0, False
+
+    def _line(self, cap: int) -> bytes:
+        """The next line with its end, or its first ``cap`` bytes when it is longer; b"" at the end."""
+        while True:
+            m = _EOL.search(self.buf, max(self.pos, self.scanned))
+            # A "\r" closing the buffer may be the first half of a "\r\n" still unread.
+            if m and (m.end() < len(self.buf) or self.eof or m.group() != b"\r"):
+                if m.end() - self.pos <= cap:
+                    line = bytes(self.buf[self.pos:m.end()])
+                    self.pos = m.end()
+                    return line
+            if len(self.buf) - self.pos > cap or (self.eof and not m):
+                line = bytes(self.buf[self.pos:self.pos + cap])
+                self.pos += len(line)
+                return line
+            self.scanned = max(len(self.buf) - 1, self.pos) - self.pos
+            del self.buf[:self.pos]
+            self.pos = 0
+            more = self.fh.read(_CSV_PIECE)
+            self.buf += more
+            self.eof = not more
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
-        b = self.fh.readline(self.limit + 1)
+        b = self._line(self.limit + 1)
         if not b:
             raise StopIteration
         if self.first:
@@ -580,8 +607,8 @@ class _CsvLines:
         large: the record's first bytes (for the reject's raw text) and its size in bytes."""
         head, b = self.head, self.piece
         self.piece = b""
-        while not (b.endswith(b"\n") and self.quotes % 2 == 0):
-            b = self.fh.readline(1 << 20)
+        while not (b.endswith((b"\n", b"\r")) and self.quotes % 2 == 0):
+            b = self._line(1 << 20)
             if not b:
                 break
             self.size += len(b)

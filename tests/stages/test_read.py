@@ -373,3 +373,13 @@ def test_a_huge_text_page_is_rejected_unread(tmp_path, gz):
         recs, rejs, _ = _read(tmp_path, folder, max_body_bytes=100_000, format="text")
         assert recs.story_id.tolist() == ["small"]
     assert len(rejs) == 1 and rejs.record.iloc[0] == 1 and "skipped unread" in rejs.reason.iloc[0]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_csv_line_ends_of_every_system(tmp_path, eol):
+    # Old Mac exports end lines with a lone CR; a quoted field may hold line breaks of its own.
+    p = tmp_path / "eol.csv"
+    p.write_bytes(eol.join(["id,body", 'a,"First line.', 'Second line."', 'b,"Plain."', ""]).encode())
+    recs, rejs, _ = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["a", "b"] and rejs.empty
+    assert recs.body.tolist() == [f"First line.{eol}Second line.", "Plain."]
