@@ -650,6 +650,49 @@ def wrapped_prose(lines: Lines) -> np.ndarray:
     return out
 
 
+# A schedule (tour dates, a race calendar, fixtures): at least SCHEDULE_MIN_ROWS lines in a row, each
+# of at most MAX_TABLE_ROW_WORDS words with a date (a month's name next to a day) within its first
+# three words ("June 9 – Tampa, FL @ ...", "3a etapa: 22 de abril – Velopark"). Story text without a
+# sentence: it anchors the edges as a table does. Month names of the languages the extraction
+# benchmark's pages are written in most (en, pt, es, fr, de, it), abbreviations of English.
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|"
+           "apr|jun|jul|aug|sep|sept|oct|nov|dec|janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|"
+           "outubro|novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|"
+           "diciembre|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|"
+           "januar|februar|märz|juni|juli|oktober|dezember|gennaio|febbraio|aprile|maggio|giugno|luglio|"
+           "settembre|ottobre|dicembre")
+SCHEDULE_ROW_PATTERN = (rf"^\W*(?:\S+\s+){{0,2}}?(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+                        rf"\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:de\s+|of\s+)?(?:{_MONTHS})\b)")
+SCHEDULE_MIN_ROWS = 3
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs_of(story, member, min_len):
+    """``member`` lines in runs of at least ``min_len`` consecutive lines of one story."""
+    n = story.shape[0]
+    out = np.zeros(n, np.bool_)
+    i = 0
+    while i < n:
+        j = i
+        while j < n and member[j] and story[j] == story[i]:
+            j += 1
+        if j - i >= min_len:
+            for t in range(i, j):
+                out[t] = True
+        i = max(j, i + 1)
+    return out
+
+
+def schedule_lines(lines: Lines) -> np.ndarray:
+    """The rows of schedules (bool mask over ``lines``; see ``SCHEDULE_ROW_PATTERN``)."""
+    cand = np.flatnonzero(lines.words() <= MAX_TABLE_ROW_WORDS)
+    row = np.zeros(len(lines.text), bool)
+    if cand.size:
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
+        row[cand[pc.match_substring_regex(low, SCHEDULE_ROW_PATTERN).to_numpy(zero_copy_only=False)]] = True
+    return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
+
+
 def table_lines(lines: Lines, chrome: np.ndarray | None = None) -> np.ndarray:
     """The lines of earnings and dividend tables (bool mask over ``lines``): story text.
 
@@ -691,6 +734,57 @@ def _edge_trim(story, prose, keep):
     return keep
 
 
+@numba.njit(cache=True, nogil=True)
+def _inner_lists(story, listed, kept, anchor, ends, titled):
+    """Runs of ``listed`` lines (a bulleted or numbered list) that are the story's own: the line
+    just before the run is kept text of the same story, a kept ``anchor`` line follows the run in
+    that story, and the run is not other headlines hung under a paragraph (the line before ends a
+    sentence, ``ends``, and most items are in title case, ``titled``). A story's list (ingredients,
+    points, steps) follows an introduction ("...are:"), a heading or a sentence in plain case; a list
+    of other headlines sits at a page edge, under a heading found to be chrome, or after a paragraph."""
+    n = story.shape[0]
+    out = np.zeros(n, np.bool_)
+    i = 0
+    while i < n:
+        if not listed[i]:
+            i += 1
+            continue
+        j = i
+        titles = 1 if titled[i] else 0
+        while j + 1 < n and listed[j + 1] and story[j + 1] == story[i]:
+            j += 1
+            if titled[j]:
+                titles += 1
+        inside = i > 0 and story[i - 1] == story[i] and kept[i - 1]
+        if inside and ends[i - 1] and 2 * titles > j - i + 1:
+            inside = False
+        if inside:
+            inside = False
+            t = j + 1
+            while t < n and story[t] == story[i]:
+                if kept[t] and anchor[t]:
+                    inside = True
+                    break
+                t += 1
+        if inside:
+            for t in range(i, j + 1):
+                out[t] = True
+        i = j + 1
+    return out
+
+
+# An item in title case ("- 15 Amazing Images of Stars"): a headline. Words of four letters or more
+# start in capitals, at least three of them (a capitalised first word alone says nothing).
+_TITLE_WORD = r"(?:^|[\s(“\"'‘])\p{Lu}\p{L}{3,}"
+_PLAIN_WORD = r"(?:^|[\s(“\"'‘])\p{Ll}\p{L}{3,}"
+
+
+def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
+    """Which of the lines ``idx`` are in title case (bool array over ``idx``)."""
+    sel = pc.take(text, pa.array(idx))
+    up = pc.count_substring_regex(sel, _TITLE_WORD).to_numpy(zero_copy_only=False)
+    low = pc.count_substring_regex(sel, _PLAIN_WORD).to_numpy(zero_copy_only=False)
+    return (up >= 3) & (low == 0)
 
 
 # Why a line was removed (``chrome_rules``): codes in the order the rules are applied; a line
@@ -740,6 +834,7 @@ def chrome_rules(
     different reports across all outlets; a line that does not end a sentence and whose lead-in
     recurs across that many reports while the line itself does not (a list of other headlines).
     Lines of a table (``table_lines``) are never learned chrome and anchor the edges as sentences do.
+    A bulleted list is removed as other headlines only outside the story's text (``_inner_lists``).
     ``walls``: a mask from ``wall_lines``, computed here when not given."""
     min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
     n_lines = len(lines.text)
@@ -813,11 +908,17 @@ def chrome_rules(
     reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
-    anchor = lines.is_prose() | table | wrapped_prose(lines)
+    anchor = lines.is_prose() | table | wrapped_prose(lines) | schedule_lines(lines)
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
     if intro.size:
         anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
             zero_copy_only=False) | (lines._line_stats()[1][intro] & (words[intro] >= BULLET_SENTENCE_MIN_WORDS)))
+    listed = rule == BULLET_LIST
+    if listed.any():
+        titled = np.zeros(n_lines, bool)
+        idx = np.flatnonzero(listed)
+        titled[idx] = _titled(lines.text, idx)
+        rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
     keep = _edge_trim(lines.story, anchor, rule == KEPT)
     rule[~keep & (rule == KEPT)] = EDGE
     return ChromeRules(rule, reports, learned_hits)

@@ -518,34 +518,153 @@ def field_value(obj: dict, path: str):
     return v
 
 
-def _csv_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
-    with _open_binary(f.path) as fh:
-        data = fh.read()
-    text = _decode(data, stats)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as e:
-        yield f.path, 1, text[:200], None, f"invalid CSV header: {e}"
-        return
-    n = 1
-    while True:
+def record_limit(max_body_bytes: int) -> int:
+    """The largest CSV record read whole: a body of ``max_body_bytes`` with every byte a doubled
+    quote (2 bytes per byte) plus 1 MiB for the record's other fields. A larger record cannot hold
+    an acceptable body, so it is skipped while streaming instead of being held in memory."""
+    return 2 * max_body_bytes + (1 << 20)
+
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+_CSV_PIECE = 1 << 20  # bytes read from a CSV file at a time
+
+
+class _TooLarge(Exception):
+    """A CSV record grew past ``record_limit`` while it was being read."""
+
+
+class _CsvLines:
+    """The lines of a CSV file for ``csv.reader``, read and decoded one at a time, never more than
+    ``limit`` bytes of one record: past that, ``__next__`` raises ``_TooLarge`` and ``skip_record``
+    reads on to the record's end without keeping it. A record ends at a line end outside quotes
+    (an even count of ``"`` since it began: quotes inside a quoted field come doubled). A line ends
+    at "\\r\\n", "\\n" or a lone "\\r" (old Mac files), as in universal-newline text. Each line is
+    UTF-8, else cp1252, else latin-1 (``stats.reencoded`` counts the file once); a byte-order mark
+    at the start is dropped."""
+
+    def __init__(self, fh, limit: int, stats: ReadStats):
+        self.fh, self.limit, self.stats = fh, limit, stats
+        self.size = self.quotes = 0  # bytes and quote characters of the record being read
+        self.first, self.reencoded = True, False
+        self.head = b""  # the record's first bytes, for its reject's raw text
+        self.piece = b""  # the line that made the record too large
+        self.buf, self.pos, self.scanned, self.eof = bytearray(), 0, 0, False
+
+    def _line(self, cap: int) -> bytes:
+        """The next line with its end, or its first ``cap`` bytes when it is longer; b"" at the end."""
+        while True:
+            m = _EOL.search(self.buf, max(self.pos, self.scanned))
+            # A "\r" closing the buffer may be the first half of a "\r\n" still unread.
+            if m and (m.end() < len(self.buf) or self.eof or m.group() != b"\r"):
+                if m.end() - self.pos <= cap:
+                    line = bytes(self.buf[self.pos:m.end()])
+                    self.pos = m.end()
+                    return line
+            if len(self.buf) - self.pos > cap or (self.eof and not m):
+                line = bytes(self.buf[self.pos:self.pos + cap])
+                self.pos += len(line)
+                return line
+            self.scanned = max(len(self.buf) - 1, self.pos) - self.pos
+            del self.buf[:self.pos]
+            self.pos = 0
+            more = self.fh.read(_CSV_PIECE)
+            self.buf += more
+            self.eof = not more
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        b = self._line(self.limit + 1)
+        if not b:
+            raise StopIteration
+        if self.first:
+            self.first = False
+            b = b.removeprefix(b"\xef\xbb\xbf")
+        if not self.size:
+            self.head = b[:_SKIPPED_PREFIX]
+        self.size += len(b)
+        self.quotes += b.count(b'"')
+        if self.size > self.limit:
+            self.piece = b
+            raise _TooLarge()
         try:
-            row = next(reader)
+            return b.decode("utf-8")
+        except UnicodeDecodeError:
+            if not self.reencoded:
+                self.reencoded = True
+                self.stats.reencoded += 1
+            try:
+                return b.decode("cp1252")
+            except UnicodeDecodeError:
+                return b.decode("latin-1")
+
+    def record_done(self) -> None:
+        self.size = self.quotes = 0
+
+    def skip_record(self) -> tuple[bytes, int]:
+        """Read on, one line (of at most 1 MiB) at a time, to the end of the record that grew too
+        large: the record's first bytes (for the reject's raw text) and its size in bytes."""
+        head, b = self.head, self.piece
+        self.piece = b""
+        while not (b.endswith((b"\n", b"\r")) and self.quotes % 2 == 0):
+            b = self._line(1 << 20)
+            if not b:
+                break
+            self.size += len(b)
+            self.quotes += b.count(b'"')
+        size = self.size
+        self.record_done()
+        return head, size
+
+
+def _csv_items(f: InputFile, stats: ReadStats, max_body_bytes: int) -> Iterator[RawItem]:
+    """The records of a CSV file, streamed: a record larger than ``record_limit(max_body_bytes)``
+    is rejected "body too large" with its record number and skipped unread (see ``_CsvLines``)."""
+    limit = record_limit(max_body_bytes)
+    # The csv module's own cap (128 Ki characters by default, process-wide) would turn an acceptable
+    # long body into an "invalid CSV row"; the byte count above is the cap that matters.
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+    too_large = f"body too large: a record of {{}} bytes, over input.max_body_bytes={max_body_bytes} (skipped unread)"
+    with _open_binary(f.path) as fh:
+        src = _CsvLines(fh, limit, stats)
+        reader = csv.reader(src)
+        try:
+            header = next(reader)
         except StopIteration:
-            break
+            return
+        except _TooLarge:
+            head, size = src.skip_record()
+            yield f.path, 1, head.decode("utf-8", "replace"), None, f"invalid CSV header: a line of {size} bytes"
+            return
         except csv.Error as e:
+            yield f.path, 1, "", None, f"invalid CSV header: {e}"
+            return
+        src.record_done()
+        n = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except _TooLarge:
+                n += 1
+                head, size = src.skip_record()
+                yield f.path, n, head.decode("utf-8", "replace"), None, too_large.format(size)
+                continue
+            except csv.Error as e:
+                n += 1
+                src.record_done()
+                yield f.path, n, "", None, f"invalid CSV row: {e}"
+                continue
+            src.record_done()
             n += 1
-            yield f.path, n, "", None, f"invalid CSV row: {e}"
-            continue
-        n += 1
-        raw = ",".join(row)
-        if len(row) != len(header):
-            yield f.path, n, raw, None, f"CSV row has {len(row)} fields, header has {len(header)}"
-            continue
-        yield f.path, n, raw, dict(zip(header, row)), None
+            raw = ",".join(row)
+            if len(row) != len(header):
+                yield f.path, n, raw, None, f"CSV row has {len(row)} fields, header has {len(header)}"
+                continue
+            yield f.path, n, raw, dict(zip(header, row)), None
 
 
 def _parquet_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
@@ -563,10 +682,26 @@ def _parquet_items(f: InputFile, stats: ReadStats) -> Iterator[RawItem]:
                 yield f.path, n, "", row, None
 
 
-def _text_items(f: InputFile, stats: ReadStats, outlet: str | None) -> Iterator[RawItem]:
+# Bytes a text page may hold besides its body (the headline line) and still be read whole.
+_TEXT_EXTRA = 1 << 20
+
+
+def _text_items(f: InputFile, stats: ReadStats, outlet: str | None, max_body_bytes: int) -> Iterator[RawItem]:
+    """One record per text page (first line the headline, the rest the body). A page larger than
+    ``max_body_bytes`` plus ``_TEXT_EXTRA`` is rejected "body too large" unread: its stored size
+    decides for a plain file, at most that many bytes are read of a ``.gz`` one."""
     p = Path(f.path)
+    limit = max_body_bytes + _TEXT_EXTRA
+    too_large = f"body too large: a page of over {limit} bytes, over input.max_body_bytes={max_body_bytes} (skipped unread)"
+    if not f.path.lower().endswith(".gz") and f.bytes > limit:
+        yield f.path, 1, "", None, too_large
+        return
     with _open_binary(f.path) as fh:
-        text = _decode(fh.read(), stats)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        yield f.path, 1, "", None, too_large
+        return
+    text = _decode(data, stats)
     headline, _, body = text.lstrip("\ufeff").partition("\n")
     name = p.name[:-3] if p.name.endswith(".gz") else p.name
     obj = {"id": os.path.splitext(name)[0], "headline": headline.strip(), "body": body, "outlet": outlet or p.parent.name}
@@ -582,11 +717,11 @@ def iter_items(files: list[InputFile], settings: InputSettings, stats: ReadStats
                 if err:
                     yield f.path, block.next_record(), "", None, err
         elif f.format == "csv":
-            yield from _csv_items(f, stats)
+            yield from _csv_items(f, stats, settings.max_body_bytes)
         elif f.format == "parquet":
             yield from _parquet_items(f, stats)
         else:
-            yield from _text_items(f, stats, settings.outlet)
+            yield from _text_items(f, stats, settings.outlet, settings.max_body_bytes)
 
 
 def _as_text(v) -> str | None:

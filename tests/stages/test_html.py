@@ -342,3 +342,47 @@ def test_corpus_mean_f1_floor(bench, corpus_pages):
     f1 = [bench.token_prf(html_to_text(html), truth)[2] for _, html, truth in corpus_pages]
     mean_f1 = sum(f1) / len(f1)
     assert mean_f1 >= CORPUS_F1_FLOOR, f"mean token F1 {mean_f1:.3f} < {CORPUS_F1_FLOOR}"
+
+
+# An article of ten paragraphs split over sibling containers (a layout some sites use), and a
+# comment section of sentences under it: written for these tests.
+_SPLIT_PARAS = [
+    f"The ferry company said on {day} that crossing number {i} to the outer islands would leave half an "
+    f"hour later than planned, because the harbour crane needed repairs after the storm of last week, and "
+    f"that passengers with cars should arrive at the terminal no earlier than forty minutes before departure."
+    for i, day in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"] * 2, start=1)
+]
+_SPLIT_PAGE = ("<!DOCTYPE html><html><body><nav><a href=/>Home</a> <a href=/news>News</a></nav><article>"
+               + "".join(f"<div class=part><p>{p}</p></div>" for p in _SPLIT_PARAS)
+               + "</article><aside><p>Share this story</p></aside></body></html>")
+
+
+def test_an_extraction_stopping_inside_the_article_falls_back(monkeypatch):
+    # Issue 13 item 3: every trafilatura mode keeps the first container only; jusText has it all.
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "\n".join(_SPLIT_PARAS[:3]))
+    text, source = dhtml.html_to_text_sourced(_SPLIT_PAGE)
+    assert source == "html:justext" and all(p in text for p in _SPLIT_PARAS) and "Home" not in text
+    # The recall mode is taken first when it has the whole block.
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "\n".join(
+        _SPLIT_PARAS if options.get("favor_recall") else _SPLIT_PARAS[:3]))
+    assert dhtml.html_to_text_sourced(_SPLIT_PAGE) == ("\n".join(_SPLIT_PARAS), "html:recall")
+
+
+def test_a_whole_extraction_or_one_outside_the_largest_block_stays(monkeypatch):
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "\n".join(_SPLIT_PARAS))
+    assert dhtml.html_to_text_sourced(_SPLIT_PAGE)[1] == "html:precision"
+    # The page's largest block is a comment thread; the extraction (the article) lies elsewhere.
+    article = ["Harbour fees will rise by a tenth from January, the port authority said in a statement on Monday.",
+               "The authority said the money would pay for a new breakwater at the eastern entrance."] * 3
+    comments = "".join(f"<p>{p.replace('ferry company', 'reader')}</p>" for p in _SPLIT_PARAS)
+    page = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in article) + "</article>"
+            "<div>Share</div><div>Email</div><div>Print</div><h2>Comments</h2><section>"
+            + comments + "</section></body></html>")
+    monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "\n".join(article))
+    assert dhtml.html_to_text_sourced(page) == ("\n".join(article), "html:precision")
+
+
+def test_largest_block_allows_short_gaps():
+    s = _SPLIT_PARAS
+    text = "\n".join(["Menu", s[0], "Advertisement", s[1], "Photo: a crane", "Caption", s[2], "A", "B", "C", s[3]])
+    assert dhtml.largest_block(text) == "\n".join(s[:3])

@@ -295,3 +295,91 @@ def test_a_huge_line_is_skipped_while_streaming(tmp_path):
                                   check=True).stdout.split()[-1])
     # Reading normal 32 MB pieces costs about 110 MB here; holding the line whole cost 370 MB.
     assert grown_kb < 160 * 1024, grown_kb
+
+
+def test_a_huge_csv_field_is_skipped_while_streaming(tmp_path):
+    """A CSV whose one quoted field is 50 MB (over many lines, with doubled quotes): that record
+    gets one "too large" reject with its record number, the rows around it are stories, and the
+    peak memory of reading it stays far below the field's size."""
+    import subprocess
+    import sys
+
+    from dedup.stages.read import record_limit
+    from tests.conftest import ROOT
+
+    p = tmp_path / "huge.csv"
+    line = 'A "quoted" word and a comma, then more text to fill the line.\n'.replace('"', '""')
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        fh.write("id,body,outlet\r\n")
+        fh.write(f'before,"{WIRE[0]}",o\r\n')
+        fh.write('huge,"')
+        for _ in range((50 << 20) // len(line)):
+            fh.write(line)
+        fh.write('",o\r\n')
+        fh.write(f'after,"{WIRE[1]}",o\r\n')
+        fh.write("flat," + "x" * (3 << 20) + ",o\r\n")  # unquoted, on one line
+        fh.write(f'last,"{WIRE[2]}",o\r\n')
+    assert p.stat().st_size > 50 << 20 and record_limit(100_000) < 2 << 20
+    recs, rejs, stats = _read(tmp_path, p, max_body_bytes=100_000)
+    assert recs.story_id.tolist() == ["before", "after", "last"] and recs.record.tolist() == [2, 4, 6]
+    assert recs.body.tolist() == WIRE[:3]
+    assert rejs.record.tolist() == [3, 5] and stats.records == 5
+    assert rejs.reason.str.startswith("body too large").all() and rejs.raw.iloc[0].startswith('huge,"')
+    code = ("import resource,sys; sys.path.insert(0, sys.argv[2]);"
+            "from dedup.config import load_config; from dedup.stages.read import *;"
+            "s = load_config(overrides={'input': {'path': sys.argv[1], 'max_body_bytes': 100000},"
+            " 'output': {'path': '/tmp/x'}});"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+            "[None for _ in read_chunks(discover(s.input), s.input, 2000, 1000, ReadStats())];"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)")
+    grown_kb = int(subprocess.run([sys.executable, "-c", code, str(p), str(ROOT)], capture_output=True, text=True,
+                                  check=True).stdout.split()[-1])
+    # The field held whole costs over 250 MB (its bytes, its text, the csv module's 4-byte characters).
+    assert grown_kb < 40 * 1024, grown_kb
+
+
+def test_a_csv_body_over_the_csv_modules_own_cap_is_read(tmp_path):
+    # csv's default field cap is 131,072 characters: a 300 KB story under max_body_bytes is a story.
+    body = ("Word " * 60_000).strip()
+    p = tmp_path / "long.csv"
+    p.write_text(f'id,body\nlong,"{body}"\nshort,"{WIRE[0]}"\n', encoding="utf-8")
+    recs, rejs, _ = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["long", "short"] and rejs.empty and recs.body.iloc[0] == body
+
+
+def test_csv_lines_in_cp1252_are_read(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes('id,body\na,"Caf\u00e9 prices rose sharply on Monday."\nb,"Plain text."\n'.encode("cp1252"))
+    recs, rejs, stats = _read(tmp_path, p)
+    assert recs.body.tolist() == ["Caf\u00e9 prices rose sharply on Monday.", "Plain text."] and stats.reencoded == 1
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_huge_text_page_is_rejected_unread(tmp_path, gz):
+    """A text page larger than max_body_bytes plus the headline allowance is rejected "too large"
+    without being read (plain: its size decides; .gz: reading stops past the limit)."""
+    from dedup.stages.read import _TEXT_EXTRA
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "small.txt").write_text("Headline\n" + WIRE[0], encoding="utf-8")
+    big = "Headline\n" + "word " * ((100_000 + _TEXT_EXTRA) // 5 + 10)
+    if gz:  # a folder reads .txt files only: the .gz page is given as the input itself
+        (folder / "big.txt.gz").write_bytes(gzip.compress(big.encode()))
+        recs, rejs, _ = _read(tmp_path, folder / "big.txt.gz", max_body_bytes=100_000, format="text")
+        assert recs.empty
+    else:
+        (folder / "big.txt").write_text(big, encoding="utf-8")
+        recs, rejs, _ = _read(tmp_path, folder, max_body_bytes=100_000, format="text")
+        assert recs.story_id.tolist() == ["small"]
+    assert len(rejs) == 1 and rejs.record.iloc[0] == 1 and "skipped unread" in rejs.reason.iloc[0]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_csv_line_ends_of_every_system(tmp_path, eol):
+    # Old Mac exports end lines with a lone CR; a quoted field may hold line breaks of its own.
+    p = tmp_path / "eol.csv"
+    p.write_bytes(eol.join(["id,body", 'a,"First line.', 'Second line."', 'b,"Plain."', ""]).encode())
+    recs, rejs, _ = _read(tmp_path, p)
+    assert recs.story_id.tolist() == ["a", "b"] and rejs.empty
+    assert recs.body.tolist() == [f"First line.{eol}Second line.", "Plain."]

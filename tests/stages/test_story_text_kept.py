@@ -102,6 +102,48 @@ def test_bulleted_items_of_a_sentence_are_kept_headline_lists_go():
     assert _lines(c.body_clean[0].as_py()) == body[:5]
 
 
+def test_a_list_inside_the_story_is_kept_headline_lists_still_go():
+    """A list between the story's paragraphs (after an introduction, a heading or a sentence in plain
+    case) is the story's own; a title-case list hung under a paragraph, a list under a chrome heading
+    and a list at the page's end are other headlines (issue 13 item 3)."""
+    intro = ["The harbour board set out three changes to the ferry timetable for the winter:",
+             "- earlier first sailing on weekdays",
+             "- one late boat on Fridays",
+             "- no service on the outer islands in January"]
+    steps = ["Pickling onions", "- 2 kg small onions, peeled", "- 1 litre malt vinegar",
+             "Boil the vinegar with the spices for five minutes and pour it over the onions in the jars."]
+    numbered = ["The council gave two reasons for the delay to the bridge works this year.",
+                "1. Costs of steel went up", "The price of steel beams rose by a third since the spring, it said."]
+    related = ["The board will meet again in March to review the winter timetable and the fares.",
+               "- Harbour Board Names New Chair After Long Search",
+               "- Ferry Fares Set to Rise Across the Islands",
+               "- Storm Damage Closes the Northern Pier for Repairs",
+               "The board's chair said the changes would be reviewed after the first month of service."]
+    trending = ["Trending now", "- council buys two electric buses", "- school roof repairs begin",
+                "Officials said the timetable would be published on the board's website on Monday."]
+    tail = ["- Outer islands regatta moved to June", "- Lifeboat crew honoured"]
+    body = intro + ["The changes start on 1 November, the board said in a statement on Tuesday."] + steps + numbered
+    c = _clean(["\n".join(body + related + trending + tail)])
+    got = _lines(c.body_clean[0].as_py())
+    assert got == body + [related[0], related[4], trending[3]]
+
+
+def test_a_schedule_after_the_last_sentence_is_kept():
+    """Tour dates or a race calendar closing a story are its text, as a table is; the page's
+    furniture after them still goes, and two date lines alone are no schedule (issue 13 item 3)."""
+    story = ["The Lanmere Players will take their new production of the harbour play on the road next summer.",
+             "Tour dates:",
+             "June 9 – Kestrel Bay, Town Hall",
+             "June 12 – Redcliff, The Old Granary",
+             "3 de julho – Porto, Teatro do Cais",
+             "July 20 – Ashford, Corn Exchange"]
+    c = _clean(["\n".join(story + ["Tags", "Theatre | Touring"])])
+    assert _lines(c.body_clean[0].as_py()) == story
+    posted = ["Posted: June 9, 2019 | 10:42", "Updated: June 10, 2019 | 08:00"]
+    c = _clean(["\n".join(story[:1] + posted)])
+    assert _lines(c.body_clean[0].as_py()) == story[:1]
+
+
 def test_consent_buttons_are_walls_but_a_sentence_saying_allow_all_is_not():
     sentence = ("The inquiry opened by the ministry will allow all interested parties to state their cases "
                 "to the authority.")

@@ -16,7 +16,9 @@ two sites).
   (``"\\n"``-separated). The extractor is trafilatura (``favor_precision=True``,
   plain-text output, no comments); if that keeps fewer than 50 words it is
   re-run with its default settings and the longer result is kept, since the
-  precision mode very occasionally prunes a real article to a stub. When
+  precision mode very occasionally prunes a real article to a stub (stubs and
+  extractions that stop inside the page's largest block of sentences then try
+  trafilatura's recall mode and jusText: ``html_to_text_sourced``). When
   trafilatura finds nothing at all, the page's full visible text (selectolax
   parser, scripts/styles dropped) is returned instead. It never raises: the
   worst case is ``""``.
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -221,6 +224,56 @@ def _justext(html: str) -> str:
     return _tidy_lines("\n".join(p.text for p in paragraphs if not p.is_boilerplate))
 
 
+# The page's largest block of sentences: prose lines (``prose_words``) with at most this many other
+# lines between two of them (a subhead, an image caption, an advertisement slot).
+_BLOCK_GAP = 2
+# An extraction is cut short when at least this share of its words lie in the page's largest block
+# of sentences while it holds under _BLOCK_CUT of that block's words, and the block has at least
+# _BLOCK_MIN_WORDS; a fallback replaces it when it holds at least _BLOCK_FULL of the block.
+_BLOCK_INSIDE = 0.9
+_BLOCK_CUT = 0.6
+_BLOCK_MIN_WORDS = 200
+_BLOCK_FULL = 0.9
+_WORD = re.compile(r"\w+")
+
+
+def _bag(text: str) -> Counter:
+    return Counter(_WORD.findall(text.lower()))
+
+
+def largest_block(text: str) -> str:
+    """The largest block of sentences of ``text`` (lines separated by ``"\\n"``): its prose lines
+    (>= 12 words, ending a sentence) that follow one another with at most ``_BLOCK_GAP`` other lines
+    between, the run with the most words; the block's prose lines joined by ``"\\n"`` (``""`` when
+    there is no prose)."""
+    best, best_words, run, words, gap = [], 0, [], 0, 0
+    for line in text.split("\n"):
+        w = len(line.split())
+        if w >= _PROSE_WORDS and _SENTENCE_END.search(line):
+            run.append(line)
+            words += w
+            gap = 0
+            continue
+        gap += 1
+        if gap > _BLOCK_GAP and run:
+            if words > best_words:
+                best, best_words = run, words
+            run, words = [], 0
+    if words > best_words:
+        best = run
+    return "\n".join(best)
+
+
+def _cut_short(text: str, block: Counter) -> bool:
+    """True when ``text`` is a piece of the page's largest block of sentences (``block``, its bag
+    of lowercase words) rather than the whole of it: the extractor stopped inside the article."""
+    n_block, n_text = sum(block.values()), len(text.split())
+    if n_block < _BLOCK_MIN_WORDS or not n_text:
+        return False
+    shared = sum((_bag(text) & block).values())
+    return shared >= _BLOCK_INSIDE * n_text and shared < _BLOCK_CUT * n_block
+
+
 def _article_text(html: str) -> str:
     return _article_text_sourced(html)[0]
 
@@ -235,6 +288,10 @@ def _article_text_sourced(html: str) -> tuple[str, str]:
     # extractor's recall mode, then jusText, may find the article it missed. Only for stubs: on the
     # benchmark pages, replacing a full-length extraction whenever the page held more prose pulled in
     # comments and related stories far more often than it recovered a missed article block.
+    # A full-length extraction is replaced only when it is a piece of the page's largest block of
+    # sentences (``_whole_block``).
+    if len(text.split()) >= _SHORT_WORDS:
+        return _whole_block(html, text, source)
     if len(text.split()) < _SHORT_WORDS:
         try:
             page = prose_words(visible_text(html))
@@ -255,6 +312,29 @@ def _article_text_sourced(html: str) -> tuple[str, str]:
     return text, source
 
 
+def _whole_block(html: str, text: str, source: str) -> tuple[str, str]:
+    """An extraction that stopped inside the page's largest block of sentences (``_cut_short``: a
+    page whose article body is split over sibling containers, of which the extractor keeps the
+    first) is replaced by trafilatura's recall mode, then jusText, whichever first holds at least
+    ``_BLOCK_FULL`` of that block's words; else it stays."""
+    try:
+        block = _bag(largest_block(visible_text(html)))
+    except Exception:  # noqa: BLE001 - a third-party parser on arbitrary web input
+        return text, source
+    if not _cut_short(text, block):
+        return text, source
+    need = _BLOCK_FULL * sum(block.values())
+    for name, run in (("html:recall", lambda h: _trafilatura(h, favor_recall=True)), ("html:justext", _justext)):
+        try:
+            other = run(html)
+        except Exception:  # noqa: BLE001
+            log.debug("%s failed", name, exc_info=True)
+            continue
+        if sum((_bag(other) & block).values()) >= need:
+            return other, name
+    return text, source
+
+
 def html_to_text(html: str) -> str:
     """The article text of an HTML page, paragraphs separated by ``"\\n"``.
 
@@ -270,7 +350,9 @@ def html_to_text_sourced(html: str) -> tuple[str, str]:
     (``html:fragment``). A page gives its main content via trafilatura (precision mode, then the
     default mode when that is short); when that is still a stub (under 50 words) holding under half of
     the page's prose (``prose_words``), trafilatura's recall mode and then jusText are tried and kept when they hold
-    at least 1.5 times as much prose (``html:recall`` / ``html:justext``). The full visible text
+    at least 1.5 times as much prose (``html:recall`` / ``html:justext``); a longer one that is only a
+    piece of the page's largest block of sentences is replaced the same way by the first of them holding
+    nine tenths of that block (``_whole_block``). The full visible text
     when the extractors find nothing (``html:visible``); ``""`` when even that fails
     (``html:none``). Never raises on broken markup.
     """
