@@ -113,10 +113,14 @@ OWN_CASES: tuple[Case, ...] = (
     # A dateline without an agency.
     Case("caps-dash-no-credit", f"WASHINGTON — {_BODY}", None, "WASHINGTON"),
     Case("titlecase-colon", f"Mumbai: {_BODY}", None, "Mumbai"),
+    Case("titlecase-words-colon", f"New York: {_BODY}", None, "New York"),
     Case("caps-date-dash", f"CHICAGO, March 3 — {_BODY}", None, "CHICAGO, March 3"),
     Case("outlet-credit", f"NEW YORK (CNN) — {_BODY}", None, "NEW YORK"),
     # Lines that look like datelines or credits but are neither.
     Case("titled-headline", f"Sen. Ben Sasse: Trump should rethink tariffs\n{_BODY}", None, None),
+    Case("name-headline", f"Julian Roe: Council must rethink the bridge\n{_BODY}", None, None),
+    Case("label-after-prose", f"{_S1}\nPortion Fix Containers: 1 Green, 1 Red, 1 Yellow, 1 tsp.\n{_REST}", None, None),
+    Case("company-ticker", f"Acme Corp (ACME) - {_BODY}", None, None),
     Case("file-photo", f"FILE - In this March 3, 2018, file photo, lorries cross the harbour bridge.\n{_BODY}", None, None),
     Case("the-latest", f"The Latest: Harbour bridge to close to lorries\n{_BODY}", None, None),
     Case("update-label", f"UPDATE: {_BODY}", None, None),

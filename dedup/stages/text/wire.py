@@ -126,6 +126,9 @@ NOT_PLACES = np.array([
     "file", "the latest", "purchase", "tweets", "photos", "gallery", "graphic", "audio", "podcast", "poll",
     "explainer", "factbox", "fact box", "instant view", "recommended", "promoted", "sponsored content",
     "see more", "see also", "summary", "disclosure",
+    # section names that head a story on a page ("Business: ...")
+    "business", "markets", "world", "politics", "sports", "sport", "technology", "tech", "entertainment",
+    "health", "science", "nation", "national", "international", "local", "lifestyle", "economy", "finance",
 ], dtype=object)
 # A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline;
 # "DEAR ABBY:" opens a letter.
@@ -140,6 +143,16 @@ def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
     starts = np.r_[0, np.flatnonzero(st[1:] != st[:-1]) + 1]
     nth = np.arange(len(st)) - np.repeat(starts, np.diff(np.r_[starts, len(st)]))
     return idx[nth < k]
+
+
+def _prose_before(lines: Lines, rows: np.ndarray) -> np.ndarray:
+    """Per line index in ``rows``: how many paragraphs of prose (``Lines.is_prose``, 20 words or more) of
+    its story come before it. Shorter sentences are not counted: a paywall or consent banner above the
+    story ("Renews automatically unless cancelled.") is still there when the dateline is looked for."""
+    prose = (lines.is_prose() & (lines.words() >= 20)).astype(np.int64)
+    before = np.cumsum(prose) - prose  # prose lines before each line, over all stories
+    start = np.searchsorted(lines.story, lines.story[rows], side="left")  # lines are grouped by story
+    return before[rows] - before[start]
 
 
 def _agency_name(raw: pa.Array) -> pa.Array:
@@ -314,17 +327,31 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
                 named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
                     zero_copy_only=False)
             titled = pc.match_substring_regex(places, _TITLED).to_numpy(zero_copy_only=False)
-            # "Place:" with neither credit nor date is a dateline for one word ("Calgary:"), a place in
-            # capitals ("NEW DELHI:") or one with its region ("Washington, DC, United States:"): several
-            # words in title case before a colon open headlines and labels on real pages ("Julian
-            # Assange: ...", "High School Roundup: ...", "New Price Drop: ..."; bench/datelines.py).
+            # Several title-case words before a colon, with neither credit, date nor region, open
+            # headlines and labels on real pages as often as datelines ("New York: ..." against "Julian
+            # Assange: Sweden drops inquiry", "New Price Drop: ...", bench/datelines.py): such a "place"
+            # is a dateline only ahead of the story's first paragraph and not on a headline-shaped line
+            # (under 8 words after the colon, no figure). One word ("Calgary:"), capitals ("NEW
+            # DELHI:") and a region ("Washington, DC, United States:") are places as before.
             dl = pc.utf8_rtrim_whitespace(pc.struct_field(got, "dateline"))
             place = pc.struct_field(got, "place").fill_null("")
             bare = pc.and_(pc.is_null(pc.struct_field(got, "agency")), pc.is_null(pc.struct_field(got, "date")))
-            label = pc.and_(pc.and_(bare, pc.ends_with(dl, ":")), pc.and_(
+            shaped = pc.and_(pc.and_(bare, pc.ends_with(dl, ":")), pc.and_(
                 pc.and_(pc.invert(pc.match_substring(dl, ",")), pc.match_substring(place, " ")),
                 pc.not_equal(place, pc.utf8_upper(place))))
-            label = label.fill_null(False).to_numpy(zero_copy_only=False)
+            label = shaped.fill_null(False).to_numpy(zero_copy_only=False)
+            if label.any():
+                rows = cand_idx[vi[label]]
+                line = pc.take(text, pa.array(rows))
+                after = kept.words()[rows] - 1 - pc.count_substring(place.filter(pa.array(label)), " ").to_numpy(
+                    zero_copy_only=False)
+                headline = (after < 8) & ~pc.match_substring_regex(line, r"\d").to_numpy(zero_copy_only=False)
+                label[label] = headline | (_prose_before(kept, rows) > 0)
+            # An outlet's own credit in brackets ("(CNN) -") follows a place in capitals only: "Gould Inc
+            # (GLD) - ..." is a company and its ticker.
+            credit = pc.and_(pc.is_null(pc.struct_field(got, "agency")), pc.match_substring(dl, "("))
+            label |= pc.and_(credit, pc.not_equal(place, pc.utf8_upper(place))).fill_null(False).to_numpy(
+                zero_copy_only=False)
             vi = vi[named & ~titled & ~label & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
