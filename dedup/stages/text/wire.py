@@ -164,8 +164,10 @@ def _agency_name(raw: pa.Array) -> pa.Array:
 
 
 def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
-    """Remove credit lines (and a sign-off glued after a paragraph's last sentence) and the leading
-    dateline.
+    """Remove credit lines (and a sign-off or credit glued after a paragraph's last sentence: "...
+    said. REUTER", "... the US. PTI") and the leading dateline. The agency comes from, in this order, a
+    credit line, a byline, the sign-off, the dateline, then a tail credit or a copyright line
+    ("Copyright 2018 The Associated Press.", which stays in the text).
 
     Returns the remaining lines, the agency per story (None when none was credited), the
     dateline per story (object arrays), and the mask of removed lines.
