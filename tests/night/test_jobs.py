@@ -312,3 +312,38 @@ print(m.dag.start_date.date(), m.dag.catchup)
     assert kind == "BashOperator"
     assert command == f"{INSTALL}/jobs/dedup-nightly.sh --config {PROD_CONFIG} --date 2026-11-26"
     assert interval_start == "2026-11-26"  # the run at 02:30 on the 27th processes the 26th
+
+
+def test_airflow_dags_test_runs_a_night_after_the_start_date_and_none_before(tmp_path, fake_dedup):
+    """Issue 17 item 5, in a real Airflow (``airflow dags test``, the DAG copied into a DAGs folder, a
+    fresh SQLite metadata database): with DEDUP_START_DATE=2018-07-01 a night after it runs the wrapper
+    for that night; a night before it creates a run that Airflow marks successful without running the
+    task (what docs/operations.md warns about); without DEDUP_START_DATE the earlier night runs."""
+    py = _airflow_python()
+    if not py:
+        pytest.skip("apache-airflow not installed here (set DEDUP_AIRFLOW_PYTHON to a python that has it)")
+    bin_, calls = fake_dedup
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(DAG, dags / DAG.name)
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__CORE__DAGS_FOLDER=str(dags), DEDUP_HOME=str(ROOT),
+               DEDUP_CONFIG=str(ROOT / "configs" / "demo.yaml"), DEDUP_LOG_DIR=str(tmp_path / "logs"),
+               DEDUP_BIN=str(bin_), DEDUP_START_DATE="2018-07-01", DEDUP_CATCHUP="false")
+
+    def airflow(*args, **extra):
+        r = subprocess.run([py, "-m", "airflow", *args], capture_output=True, text=True, env={**env, **extra},
+                           timeout=300)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+        return r.stdout + r.stderr
+
+    airflow("db", "migrate")
+    out = airflow("dags", "test", "dedup_nightly", "2018-07-15")
+    assert calls.read_text().split() == ["run", "--config", env["DEDUP_CONFIG"], "--run-date", "2018-07-15"]
+    assert "dedup-nightly: night 2018-07-15 written" in out
+    calls.unlink()
+    out = airflow("dags", "test", "dedup_nightly", "2018-06-15")
+    assert not calls.exists()  # before the start date: no task ran...
+    assert re.search(r"DagRun Finished: dag_id=dedup_nightly, logical_date=2018-06-15.*state=success", out)  # ...yet "success"
+    airflow("dags", "test", "dedup_nightly", "2018-06-15", DEDUP_START_DATE="")
+    assert calls.read_text().split()[-1] == "2018-06-15"  # the default start date lets any real night run

@@ -110,6 +110,24 @@ def test_dateline_is_a_place_and_credits_come_from_bylines_and_end_lines():
     assert c.agency.to_pylist()[4:] == ["AP", "AP", "AP"]
 
 
+def test_credits_from_tails_and_copyright_lines_and_datelines_of_real_pages():
+    """Issue 17 item 7, forms bench/datelines.py found on real pages: a credit after the last sentence is
+    cut off it (the sentence stays), a copyright line names the agency, an outlet's own credit before a
+    dash leaves a dateline without agency, "(Reuters) -" credits without a place, and several title-case
+    words before a colon are a headline, while one word ("Calgary:") is still a place."""
+    first, second = WIRE[0], WIRE[1]
+    c, _ = _clean([f"NEW DELHI: {first}\n{second} PTI",
+                   f"{first}\nCopyright 2018 The Associated Press. All rights reserved.",
+                   f"HONOLULU, Hawaii (HawaiiNewsNow) - {first}",
+                   f"(Reuters) - {first}",
+                   f"Julian Assange: Sweden drops inquiry\n{first}",
+                   f"Calgary: {first}"], list("abcdef"), learn=False)
+    assert c.agency.to_pylist() == ["PTI", "AP", None, "Reuters", None, None]
+    assert c.dateline.to_pylist() == ["NEW DELHI", None, "HONOLULU, Hawaii (HawaiiNewsNow)", None, None, "Calgary"]
+    assert c.body_clean[0].as_py() == f"{first}\n{second}"
+    assert c.body_clean[2].as_py() == c.body_clean[3].as_py() == c.body_clean[5].as_py() == first
+
+
 def test_html_bodies_are_extracted():
     page = ("<!doctype html><html><head><title>t</title><script>var x=1;</script></head><body><nav>Home | News</nav>"
             "<article><h1>Fire</h1>" + "".join(f"<p>{w}</p>" for w in WIRE) + "</article><footer>Contact us</footer></body></html>")

@@ -46,9 +46,18 @@ _CREDIT_LINE = (
 # Press contributed to this report." (issue 17 item 7: credits outside the dateline).
 _BYLINE = (
     rf"(?i)^\W*(?:(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
-    rf"|by\s+[^,|;()]{{2,80}}[,|;]\s*(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
-    rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+contributed\s+(?:to\s+)?(?:this|the)\s+(?:report|story))"
+    rf"|by\s+[^,|;()]{{2,80}}(?:\s*[,|;]\s*|\s+)(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
+    # "The Associated Press contributed ...", "Associated Press writer Ann Roe in Chicago contributed ..."
+    rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
+    r"(?:report|story))"
 )
+# A copyright line naming an agency: "Copyright 2018 The Associated Press. All rights reserved.", "© Reuters".
+_COPYRIGHT = (
+    rf"(?i)^\W*(?:copyright|\(c\)|©)\s*(?:©\s*)?(?:\d{{4}}(?:\s*[-–]\s*\d{{4}})?\s*,?\s*)?(?:the\s+)?"
+    rf"(?P<agency>{_AGENCY_ALT})\b"
+)
+# A credit after a paragraph's last sentence: "... into the US. PTI", "... on Monday. (PTI)".
+_TAIL_CREDIT = rf"(?i)(?P<end>[.!?\"”’])(?:\s*\(\s*(?P<agency>{_AGENCY_ALT})\s*\)|\s+(?P<agency2>{_AGENCY_ALT}))\.?$"
 # Trailing credit paragraph: "(Reporting by ...; Editing by ...)", "Compiled by ...".
 _CREDIT_TRAILER = r"(?i)^\W*\(?\s*(reporting|additional reporting|writing|editing|compiled|edited)\s+by\b.{0,200}$"
 # The 1987 wire sign-off glued after a paragraph's last sentence ("... will be renegotiated. REUTERS",
@@ -61,11 +70,17 @@ _DATELINE = (
     r"^(?P<dateline>"
     # NEW YORK, Mar 3 (Reuters) -  |  Valencia, Spain (AFP) -  |  Hyderabad, Nov 26 (PTI)  |  PUNE:
     rf"(?P<place>[A-Z][A-Z.'-]+(?:[ /][A-Z][A-Z.'-]+){{0,3}}|[A-Z][a-z.'-]+(?:[ /][A-Z][a-z.'-]+){{0,3}})?"
-    r"(?:,\s*[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+)?){0,2}?"
-    rf"(?:,\s*(?P<date>{_MONTH}\s+\d{{1,2}}))?"
-    rf"(?:\s*\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\)\s*[-–—:]{{0,2}}|\s*[-–—:]{{1,2}}))\s+"
-    # ...and then the story's first sentence, not a date or a label ("First Published: 26 Nov").
-    r"(?P<next>[A-Z0-9\"“‘'])"
+    # ", Kenya", ", United Arab Emirates", ", N.Y."
+    r"(?:,\s*[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,2}){0,2}?"
+    # ", March 3", " MArch 3" (the 1987 wire's typing; a missing comma too)
+    rf"(?:,?\s*(?P<date>(?i:{_MONTH})\s+\d{{1,2}}))?"
+    rf"(?:\s*\(\s*(?P<agency>(?i:{_AGENCY_ALT}))\s*\)\s*[-–—:]{{0,2}}"
+    # an outlet's own credit, "(CNN) —", "(HawaiiNewsNow) -": no agency, and only before a dash
+    r"|\s*\(\s*[A-Z][A-Za-z0-9.&' ]{0,30}\)\s*[-–—]{1,2}"
+    r"|\s*[-–—:]{1,2}))\s+"
+    # ...and then the story's first sentence, not a date or a label ("First Published: 26 Nov"); the
+    # 1987 wire opens with a company in brackets ("<Autorama Inc>", "(Ivaco Inc)").
+    r"(?P<next>[A-Z0-9\"“‘'<(])"
 )
 
 
@@ -110,9 +125,14 @@ NOT_PLACES = np.array([
     # page furniture seen in front of a dash or colon on real pages (issue 17 item 7)
     "file", "the latest", "purchase", "tweets", "photos", "gallery", "graphic", "audio", "podcast", "poll",
     "explainer", "factbox", "fact box", "instant view", "recommended", "promoted", "sponsored content",
+    "see more", "see also", "summary", "disclosure",
+    # section names that head a story on a page ("Business: ...")
+    "business", "markets", "world", "politics", "sports", "sport", "technology", "tech", "entertainment",
+    "health", "science", "nation", "national", "international", "local", "lifestyle", "economy", "finance",
 ], dtype=object)
-# A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline.
-_TITLED = r"(?i)^(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s"
+# A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline;
+# "DEAR ABBY:" opens a letter.
+_TITLED = r"(?i)^(?:(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s|dear\s)"
 
 
 def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
@@ -125,6 +145,16 @@ def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
     return idx[nth < k]
 
 
+def _prose_before(lines: Lines, rows: np.ndarray) -> np.ndarray:
+    """Per line index in ``rows``: how many paragraphs of prose (``Lines.is_prose``, 20 words or more) of
+    its story come before it. Shorter sentences are not counted: a paywall or consent banner above the
+    story ("Renews automatically unless cancelled.") is still there when the dateline is looked for."""
+    prose = (lines.is_prose() & (lines.words() >= 20)).astype(np.int64)
+    before = np.cumsum(prose) - prose  # prose lines before each line, over all stories
+    start = np.searchsorted(lines.story, lines.story[rows], side="left")  # lines are grouped by story
+    return before[rows] - before[start]
+
+
 def _agency_name(raw: pa.Array) -> pa.Array:
     lowered = pc.replace_substring_regex(pc.utf8_lower(raw), r"\s+", " ")
     keys = pa.array(list(AGENCIES.keys()))
@@ -134,8 +164,10 @@ def _agency_name(raw: pa.Array) -> pa.Array:
 
 
 def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
-    """Remove credit lines (and a sign-off glued after a paragraph's last sentence) and the leading
-    dateline.
+    """Remove credit lines (and a sign-off or credit glued after a paragraph's last sentence: "...
+    said. REUTER", "... the US. PTI") and the leading dateline. The agency comes from, in this order, a
+    credit line, a byline, the sign-off, the dateline, then a tail credit or a copyright line
+    ("Copyright 2018 The Associated Press.", which stays in the text).
 
     Returns the remaining lines, the agency per story (None when none was credited), the
     dateline per story (object arrays), and the mask of removed lines.
@@ -172,6 +204,35 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
         for s_ in kept.story[signed][::-1]:
             if agency[s_] is None:
                 agency[s_] = "Reuters"
+    # Credits at a paragraph's end and in a copyright line name the agency when nothing above did
+    # (after the dateline, whose credit comes first); only lines that can hold one are searched.
+    late = np.full(n, None, dtype=object)
+    # Cheap tests on a line's last two characters first: the full patterns run on few lines.
+    last = pc.utf8_slice_codeunits(kept.text, -2)
+    tail = np.flatnonzero(pc.match_substring_regex(last, r"[)A-Z]$|[A-Z]\.$").to_numpy(zero_copy_only=False))
+    if tail.size:
+        tail = tail[pc.match_substring_regex(pc.take(kept.text, pa.array(tail)), _TAIL_CREDIT).to_numpy(
+            zero_copy_only=False)]
+    if tail.size:
+        heads = pc.take(kept.text, pa.array(tail))
+        got = pc.extract_regex(heads, _TAIL_CREDIT)
+        named = pc.coalesce(*(pc.if_else(pc.equal(pc.struct_field(got, f), ""), pa.scalar(None, pa.string()),
+                                         pc.struct_field(got, f)) for f in ("agency", "agency2")))
+        kept = kept.with_text(replace_rows(kept.text, tail, pc.replace_substring_regex(heads, _TAIL_CREDIT, r"\1")),
+                              tail)
+        for s_, a in zip(kept.story[tail][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
+            late[s_] = a
+    cp_idx = np.flatnonzero(kept.words() <= 40)
+    if cp_idx.size:
+        cp_idx = cp_idx[pc.match_substring_regex(pc.take(kept.text, pa.array(cp_idx)), r"^\W*(?:[Cc]opyright|COPYRIGHT|\([cC]\)|©)")
+                        .to_numpy(zero_copy_only=False)]
+    if cp_idx.size:
+        cp_text = pc.take(kept.text, pa.array(cp_idx))
+        hit = pc.match_substring_regex(cp_text, _COPYRIGHT).to_numpy(zero_copy_only=False)
+        if hit.any():
+            got = pc.struct_field(pc.extract_regex(cp_text.filter(pa.array(hit)), _COPYRIGHT), "agency")
+            for s_, a in zip(kept.story[cp_idx[hit]][::-1], _agency_name(got).to_numpy(zero_copy_only=False)[::-1]):
+                late[s_] = a
 
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
     # such as a "You have 2 free articles left." banner, is only removed later; what is still
@@ -181,6 +242,8 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     dateline = np.full(n, None, dtype=object)
     kept = _strip_dateline(kept, cand_idx, agency, dateline)
     dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
+    fill = np.equal(agency, None)
+    agency[fill] = late[fill]
     return kept, agency, dateline, removed
 
 
@@ -266,7 +329,32 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
                 named |= pc.greater(pc.binary_length(pc.struct_field(got, f).fill_null("")), 0).to_numpy(
                     zero_copy_only=False)
             titled = pc.match_substring_regex(places, _TITLED).to_numpy(zero_copy_only=False)
-            vi = vi[named & ~titled & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+            # Several title-case words before a colon, with neither credit, date nor region, open
+            # headlines and labels on real pages as often as datelines ("New York: ..." against "Julian
+            # Assange: Sweden drops inquiry", "New Price Drop: ...", bench/datelines.py): such a "place"
+            # is a dateline only ahead of the story's first paragraph and not on a headline-shaped line
+            # (under 8 words after the colon, no figure). One word ("Calgary:"), capitals ("NEW
+            # DELHI:") and a region ("Washington, DC, United States:") are places as before.
+            dl = pc.utf8_rtrim_whitespace(pc.struct_field(got, "dateline"))
+            place = pc.struct_field(got, "place").fill_null("")
+            bare = pc.and_(pc.is_null(pc.struct_field(got, "agency")), pc.is_null(pc.struct_field(got, "date")))
+            shaped = pc.and_(pc.and_(bare, pc.ends_with(dl, ":")), pc.and_(
+                pc.and_(pc.invert(pc.match_substring(dl, ",")), pc.match_substring(place, " ")),
+                pc.not_equal(place, pc.utf8_upper(place))))
+            label = shaped.fill_null(False).to_numpy(zero_copy_only=False)
+            if label.any():
+                rows = cand_idx[vi[label]]
+                line = pc.take(text, pa.array(rows))
+                after = kept.words()[rows] - 1 - pc.count_substring(place.filter(pa.array(label)), " ").to_numpy(
+                    zero_copy_only=False)
+                headline = (after < 8) & ~pc.match_substring_regex(line, r"\d").to_numpy(zero_copy_only=False)
+                label[label] = headline | (_prose_before(kept, rows) > 0)
+            # An outlet's own credit in brackets ("(CNN) -") follows a place in capitals only: "Gould Inc
+            # (GLD) - ..." is a company and its ticker.
+            credit = pc.and_(pc.is_null(pc.struct_field(got, "agency")), pc.match_substring(dl, "("))
+            label |= pc.and_(credit, pc.not_equal(place, pc.utf8_upper(place))).fill_null(False).to_numpy(
+                zero_copy_only=False)
+            vi = vi[named & ~titled & ~label & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
@@ -285,8 +373,11 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             heads_hit = pc.take(text, pa.array(hit_idx)).to_pylist()
             new_heads = pa.array([h[k:].lstrip() for h, k in zip(heads_hit, cut)], text.type)
             ag = _agency_name(pc.struct_field(hit, "agency")).to_numpy(zero_copy_only=False)
-            for s, a, d in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist()):
-                dateline[s] = d
+            # "(Reuters) - ..." credits the agency and names no place: no dateline.
+            placed = pc.or_(pc.is_valid(pc.struct_field(hit, "place")),
+                            pc.is_valid(pc.struct_field(hit, "date"))).to_numpy(zero_copy_only=False)
+            for s, a, d, p in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist(), placed):
+                dateline[s] = d if p else None
                 if a is not None and agency[s] is None:
                     agency[s] = a
             text = replace_rows(text, hit_idx, new_heads)
