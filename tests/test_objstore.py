@@ -426,3 +426,21 @@ def test_delta_on_local_disk_equals_parquet_and_the_tools_read_it(tmp_path, cli)
         assert a.num_rows == b.num_rows
     r = cli("report", "--output", outs["delta"], "--run-date", NIGHT)
     assert r.exit_code == 0, r.output
+
+
+def test_each_object_is_downloaded_once_its_checksum_taken_while_it_is_read(tmp_path, s3, monkeypatch):
+    from dedup.config import load_config
+    from dedup.stages import read as rd
+
+    files = _feed(tmp_path / "once")
+    _upload(s3, files, "once")
+    opened = []
+    real = rd._open_raw
+    monkeypatch.setattr(rd, "_open_raw", lambda p: opened.append(p) or real(p))
+    inp = load_config(input=f"s3://{BUCKET}/once/", output=str(tmp_path / "out"), run_date=NIGHT).input
+    found = rd.discover(inp)
+    list(rd.read_chunks(found, inp, 2000, 100, rd.ReadStats()))
+    sums = {f.path: rd.sha256_file(f.path) for f in found}
+    assert sums == {f"s3://{BUCKET}/once/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    # JSONL.gz and CSV are read front to back: one download each; Parquet is read by ranges, then hashed
+    assert sorted(opened) == sorted([f.path for f in found] + [f"s3://{BUCKET}/once/partner.parquet"])
