@@ -287,9 +287,9 @@ def two_nights(tmp_path, s3, cli):
     bucket.write_text(f"input: {{path: 's3://{BUCKET}/{run}/feed/{{run_date}}/*'}}\n"
                       f"output: {{path: '{bucket_out}', format: delta}}\n")
 
-    def night(which, n, *extra):
+    def night(which, n, *extra, code=0):
         r = cli("run", "--config", disk if which == "disk" else bucket, "--run-date", n, "-q", *extra)
-        assert r.exit_code == 0, r.output
+        assert r.exit_code == code, r.output
         return r
 
     return night, tmp_path / "out", bucket_out, f"s3://{BUCKET}/{run}/feed"
@@ -325,7 +325,10 @@ def test_two_nights_on_a_bucket_equal_the_same_nights_on_disk_and_a_rerun_replac
                                                       / "canonicals.parquet"))
     # a rerun replaces its night: same rows, no duplicates, one state version of the night
     before = {t: _delta_night(f"{bucket_out}/{t}", NIGHT2) for t in ("stories", "clusters", "rejects")}
-    night("bucket", NIGHT2, "--allow-same-input")
+    # the earlier nights' manifests on the bucket are checked: another night reading night 2's objects fails
+    r = night("bucket", "2026-11-28", "--input", f"{feed}/{NIGHT2}/*", code=1)
+    assert NIGHT2 in r.output and "2026-11-28" not in remote_nights(f"{bucket_out}/_state"), r.output
+    night("bucket", NIGHT2)
     for t, b in before.items():
         after = _delta_night(f"{bucket_out}/{t}", NIGHT2)
         assert after.num_rows == b.num_rows and after.equals(b), t
