@@ -76,6 +76,15 @@ def _delta_part_files(folder: Path) -> list[Path]:
     return sorted(Path(f) for f in files)
 
 
+def empty_night(table: str, columns: list[str] | None = None) -> pa.Table:
+    """A night of ``table`` (stories, clusters, rejects) without rows, as its Arrow schema
+    (``dedup.schemas``): what a Delta table's night with no rows reads as."""
+    from dedup.schemas import CLUSTERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
+
+    t = {"stories": STORIES_SCHEMA, "clusters": CLUSTERS_SCHEMA, "rejects": REJECT_SCHEMA}[table].empty_table()
+    return t.select(columns) if columns else t
+
+
 def part_files(folder: Path) -> list[Path]:
     """The Parquet files of a partition folder, sorted (Spark's ``_SUCCESS`` and ``.crc`` left out);
     of a Delta table's partition, its live files (module docstring)."""
@@ -96,6 +105,8 @@ def read_partition(root: Path, table: str, night: str, columns: list[str] | None
 
     Raises ``NotFound`` when the night has no such partition."""
     files = part_files(partition_dir(root, table, night))
+    if not files and is_delta(Path(root) / table) and manifest_path(root, night).is_file():
+        return empty_night(table, columns)  # a Delta table keeps no file for a night without rows
     if not files:
         raise NotFound(f"night {night} has no {table} under {root} (nights: {', '.join(list_nights(root, table)) or 'none'})")
     return read_files(files, columns=columns, filters=filters)

@@ -447,3 +447,20 @@ def test_each_object_is_downloaded_once_its_checksum_taken_while_it_is_read(tmp_
     assert sums == {f"s3://{BUCKET}/once/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     # JSONL.gz and CSV are read front to back: one download each; Parquet is read by ranges, then hashed
     assert sorted(opened) == sorted([f.path for f in found] + [f"s3://{BUCKET}/once/partner.parquet"])
+
+
+def test_a_delta_night_without_rejects_reads_as_empty_and_its_report_rebuilds(tmp_path, cli):
+    from dedup import layout
+
+    files = _night2(tmp_path / "feed")
+    r = cli("run", "--input", files[0], "--output", tmp_path / "out", "--format", "delta", "--run-date", NIGHT2, "-q")
+    assert r.exit_code == 0, r.output
+    assert layout.part_files(layout.partition_dir(tmp_path / "out", "rejects", NIGHT2)) == []
+    t = layout.read_partition(tmp_path / "out", "rejects", NIGHT2, columns=["reason"])
+    assert t.num_rows == 0 and t.column_names == ["reason"]
+    assert layout.read_partition(tmp_path / "out", "stories", NIGHT2).num_rows == 2
+    r = cli("report", "--output", tmp_path / "out", "--run-date", NIGHT2)
+    assert r.exit_code == 0, r.output
+    # a night that was never written is still not found
+    r = cli("report", "--output", tmp_path / "out", "--run-date", NIGHT)
+    assert r.exit_code != 0 and "no night" in r.output
