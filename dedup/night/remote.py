@@ -41,6 +41,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -278,7 +279,10 @@ def run(settings: Settings, body, night: str) -> RunResult:
         except BaseException:
             staging.abandon()
             raise
+        t0 = time.perf_counter()
         versions = publish(settings, staging, night)
+        log.info("night %s published (state, tables, run manifest) in %.2fs", night, time.perf_counter() - t0,
+                 extra={"fields": {"night": night, "event": "published", "seconds": round(time.perf_counter() - t0, 3)}})
         if state_store:
             gone = prune_remote(settings.state_url, settings.state.retention_days)
         else:
