@@ -464,3 +464,22 @@ def test_a_delta_night_without_rejects_reads_as_empty_and_its_report_rebuilds(tm
     # a night that was never written is still not found
     r = cli("report", "--output", tmp_path / "out", "--run-date", NIGHT)
     assert r.exit_code != 0 and "no night" in r.output
+
+
+def test_a_local_parquet_output_with_its_state_on_the_bucket_equals_the_same_nights_on_disk(two_nights, tmp_path,
+                                                                                             cli):
+    from dedup.night.remote import remote_nights
+
+    night, disk_out, bucket_out, feed = two_nights
+    cfg = tmp_path / "mixed.yaml"
+    cfg.write_text(f"input: {{path: '{feed}/{{run_date}}/*'}}\noutput: {{path: '{tmp_path / 'mixed'}'}}\n"
+                   f"state: {{path: '{bucket_out}/state'}}\n")
+    for n in (NIGHT, NIGHT2):
+        night("disk", n)
+        r = cli("run", "--config", cfg, "--run-date", n, "-q")
+        assert r.exit_code == 0, r.output
+        a = pq.read_table(disk_out / "stories" / f"run_date={n}")
+        b = pq.read_table(tmp_path / "mixed" / "stories" / f"run_date={n}")
+        assert a.drop_columns(["source"]).equals(b.drop_columns(["source"]))
+    assert list(remote_nights(f"{bucket_out}/state")) == [NIGHT, NIGHT2]
+    assert not (tmp_path / "mixed" / "_state").exists()

@@ -311,9 +311,10 @@ def publish(settings: Settings, staging: Staging, night: str) -> dict:
     moved = (list(layout.PARQUET_TABLES) if delta else []) + (["runs"] if delta or out_store else [])
     for t in moved:
         os.replace(staging.partition_dir(t), hold / t)
-    staging.commit()
     if state_store:
-        push_night(layout.state_night_dir(settings.state_path, night), settings.state_url, night)
+        # From the staged night, before any output is committed (the local parquet tables too).
+        push_night(staging.state_dir, settings.state_url, night)
+    staging.commit()
     entry = {"format": settings.output.format}
     if delta:
         schemas = {"stories": STORIES_SCHEMA, "clusters": CLUSTERS_SCHEMA, "rejects": REJECT_SCHEMA}
