@@ -5,18 +5,33 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# EXTRAS: optional extras `make setup`/`make run` install beside what the job needs, e.g.
+# `make setup EXTRAS=s3,delta` for a night on a bucket (README "Running on Spark", output section).
+EXTRAS ?=
+comma  := ,
+# One stamp per set of extras: `make run` installs the job alone (a newcomer's first command does not
+# download pyspark or the test tools); `make test` adds the test extra to the same .venv.
+SPEC   := .$(if $(EXTRAS),[$(EXTRAS)])
+STAMP  := $(VENV)/.installed-run$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
+TSTAMP := $(VENV)/.installed-test
 
 .PHONY: run test setup check-python bench eval clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '$(SPEC)'
 	@$(MAKE) --no-print-directory check-python
 	touch $(STAMP)
+
+$(TSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@$(MAKE) --no-print-directory check-python
+	touch $(TSTAMP)
 
 # As root: can another user (nobody) start .venv/bin/python? Not when it runs an interpreter under a
 # private folder such as pyenv's in /root; the nightly job as User=dedup would exit 126 at once.
@@ -33,7 +48,7 @@ check-python:
 run: $(STAMP)
 	$(BIN)/dedup run --config configs/demo.yaml
 
-test: $(STAMP)
+test: $(TSTAMP)
 	$(BIN)/python -m pytest
 
 clean:

@@ -124,7 +124,10 @@ def run(
     input: Optional[str] = typer.Option(None, "--input", "-i", help="Override input.path: a file, directory or glob "
                                         "(a local path, a file:// URL, or an s3:// gs:// abfs:// URL: local engine)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Override output.path: the output root folder "
-                                         "(a local path or file:// URL)."),
+                                         "(a local path or file:// URL; an s3:// URL with --format delta)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="Override output.format: parquet (hive "
+                                                "folders, committed by renames) or delta (Delta Lake tables; needed "
+                                                "on s3://)."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night to write, YYYY-MM-DD (default: yesterday, UTC, "
                                           "as jobs/dedup-nightly.sh)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Override run.workers: threads of the one dedup "
@@ -154,7 +157,8 @@ def run(
     try:
         overrides = {k: v for k, v in (("run.workers", workers), ("run.engine", engine),
                                        ("spark.master", spark_master), ("run.allow_future", allow_future or None),
-                                       ("input.same_input", "allow" if allow_same_input else None))
+                                       ("input.same_input", "allow" if allow_same_input else None),
+                                       ("output.format", output_format))
                      if v is not None}
         settings = load_config(config, input=input, output=output, run_date=run_date, overrides=overrides)
         result = run_job(settings)

@@ -14,7 +14,7 @@ from typing import Literal, Optional
 from urllib.parse import unquote
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -115,6 +115,35 @@ def _input_path_field(value: str) -> str:
         raise PydanticCustomError("unsupported_url", str(e)) from None
 
 
+# Object stores output.path and state.path may name (local engine): written through s3fs and
+# deltalake (dedup.night.remote), tested against an S3 API (moto). Other schemes keep local_path's refusal.
+WRITABLE_STORES = ("s3", "s3a")
+
+
+def store_path(value: str) -> str:
+    """What ``output.path``/``state.path`` mean: an ``s3://``/``s3a://`` URL as it is (the local engine
+    writes there, ``dedup.night.remote``), anything else as ``local_path``. Raises ValueError as
+    ``input_path`` (the pip extra missing) and ``local_path``."""
+    if url_scheme(value) in WRITABLE_STORES:
+        value = input_path(value)
+        try:
+            import deltalake  # noqa: F401
+        except ImportError:
+            raise ValueError(f"writing {url_scheme(value)}:// needs the deltalake package: "
+                             f"{OBJECT_STORES[url_scheme(value)]}") from None
+        return value
+    return local_path(value)
+
+
+def _store_path_field(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        return store_path(value)
+    except ValueError as e:
+        raise PydanticCustomError("unsupported_url", str(e)) from None
+
+
 def _local_path_field(value: Optional[str]) -> Optional[str]:
     if value is None:
         return None
@@ -204,18 +233,24 @@ FIELD_NAMES = ("id", "body", "outlet", "url", "headline", "published_at")
 
 class OutputSettings(_Strict):
     path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/): "
-                      "a local path or a file:// URL (not object storage: the commit is a rename on a POSIX file system).")
+                      "a local path, a file:// URL, or (local engine, output.format: delta) an s3:// URL "
+                      "(pip install 'dedup[s3]'; credentials and AWS_ENDPOINT_URL from the usual AWS environment chain).")
+    format: Literal["parquet", "delta"] = Field(
+        "parquet", description="parquet: each table a folder of hive partitions (run_date=...), a night swapped in by "
+        "renames (a POSIX file system). delta: each table a Delta Lake table partitioned by run_date, a night "
+        "replaced in one transaction per table (deltalake; pip install 'dedup[delta]'); needed on object storage.")
     raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
 
-    _path = field_validator("path")(_local_path_field)
+    _path = field_validator("path")(_store_path_field)
 
 
 class StateSettings(_Strict):
-    path: Optional[str] = Field(None, description="Where the job keeps memory between nights (a local path or a "
-                                "file:// URL; not object storage); default <output>/_state.")
+    path: Optional[str] = Field(None, description="Where the job keeps memory between nights (a local path, a "
+                                "file:// URL, or (local engine) an s3:// URL: each night's files then its manifest, "
+                                "the commit point); default <output>/_state.")
     retention_days: int = Field(14, ge=0, description="How many nights of stories later nights are matched against.")
 
-    _path = field_validator("path")(_local_path_field)
+    _path = field_validator("path")(_store_path_field)
 
 
 class ChromeSettings(_Strict):
@@ -454,6 +489,9 @@ class Settings(_Strict):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     run_date: Optional[dt.date] = Field(None, description="Night to write; default yesterday (UTC): the day that "
                                         "just ended, as the wrapper, cron, systemd and the Airflow DAG take it.")
+    # Set by dedup.night.remote for a run on object storage: the local folders standing in for them.
+    _state_local: Optional[Path] = PrivateAttr(None)
+    _output_local: Optional[Path] = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _thresholds(self) -> "Settings":
@@ -463,8 +501,23 @@ class Settings(_Strict):
         return self
 
     @property
+    def state_url(self) -> str:
+        """The state's location as configured: a local path or an s3:// URL (default ``<output>/_state``)."""
+        return self.state.path if self.state.path else self.output.path.rstrip("/") + "/_state"
+
+    @property
     def state_path(self) -> Path:
+        """The state as a local folder: the configured one, or for an object-store state the local
+        copy a run works on (``dedup.night.remote``)."""
+        if self._state_local is not None:
+            return self._state_local
         return Path(self.state.path) if self.state.path else Path(self.output.path) / "_state"
+
+    @property
+    def output_root(self) -> Path:
+        """The output as a local folder: ``output.path``, or for an object-store output the local
+        folder a run stages in and mirrors earlier nights' manifests to (``dedup.night.remote``)."""
+        return self._output_local if self._output_local is not None else Path(self.output.path)
 
 
 def default_night(today: dt.date) -> dt.date:
@@ -556,12 +609,35 @@ def load_config(
             f"config key 'input.path': the spark engine cannot read {url_scheme(settings.input.path)}:// inputs (its "
             "executors read input files as local paths): use run.engine: local, or mount the bucket on every node "
             "and give the mounted path")
+    _check_store_output(settings)
     try:
         # The night's own feed: a scheduler passes only the night (--run-date), the path follows it.
         settings.input.path = night_path(settings.input.path, settings.run_date)
     except ValueError as e:
         raise ConfigError(f"config key 'input.path': {e}") from None
     return settings
+
+
+def _check_store_output(settings: Settings) -> None:
+    """Refuse, before any work, an object-store output or state the run cannot commit safely: with
+    the Spark engine (Hadoop's S3A file system is not in pyspark's wheel), or as parquet (no atomic
+    rename on object storage). Raises ConfigError (one line)."""
+    for key, value in (("output.path", settings.output.path), ("state.path", settings.state.path or "")):
+        scheme = url_scheme(value)
+        if scheme not in WRITABLE_STORES:
+            continue
+        if settings.run.engine == "spark":
+            raise ConfigError(
+                f"config key '{key}': {scheme}:// URLs are not supported yet for the spark engine's output and state "
+                "(Hadoop's S3A file system, hadoop-aws, is not in pyspark's wheel): use run.engine: local with "
+                "output.format: delta, or mount the bucket on every node and give the mounted path, or use a local path")
+        if key == "output.path" and settings.output.format != "delta":
+            raise ConfigError(
+                f"config key 'output.format': parquet output cannot be committed on {scheme}:// (object storage has no "
+                "atomic rename, readers could see half a night): set output.format: delta")
+    if settings.run.engine == "spark" and settings.output.format == "delta":
+        raise ConfigError("config key 'output.format': delta is written by the local engine only for now: use "
+                          "run.engine: local, or output.format: parquet with the spark engine")
 
 
 def _set_dotted(data: dict, key: str, value) -> None:

@@ -19,6 +19,12 @@ State (``state.path``)::
 
 Both engines write, and every tool reads, through these functions, so a partition written as one
 file or as Spark's part files reads the same everywhere.
+
+With ``output.format: delta`` each of stories/, clusters/, rejects/ is a Delta Lake table (its
+``_delta_log/`` beside the same ``run_date=`` folders, which may also hold files a rerun replaced):
+a night's files are then the table's live files for that night, at the table version its run
+manifest records (``output.delta_versions``, ``dedup.night.remote``), so the three tables of a
+night always come from one run.
 """
 from __future__ import annotations
 
@@ -51,9 +57,40 @@ def partition_dir(root: Path, table: str, night: str) -> Path:
     return Path(root) / table / partition(night)
 
 
+def is_delta(table_dir: Path) -> bool:
+    """Whether an output table folder is a Delta Lake table (``output.format: delta``)."""
+    return (Path(table_dir) / "_delta_log").is_dir()
+
+
+def _delta_part_files(folder: Path) -> list[Path]:
+    from deltalake import DeltaTable
+
+    table, night = folder.parent, night_of(folder.name)
+    version = None
+    mf = manifest_path(table.parent, night)
+    if mf.is_file():
+        import json
+
+        version = ((json.loads(mf.read_text(encoding="utf-8")).get("output") or {}).get("delta_versions") or {}).get(table.name)
+    files = DeltaTable(str(table), version=version).file_uris(file_pruning_predicate=[("run_date", "=", night)])
+    return sorted(Path(f) for f in files)
+
+
+def empty_night(table: str, columns: list[str] | None = None) -> pa.Table:
+    """A night of ``table`` (stories, clusters, rejects) without rows, as its Arrow schema
+    (``dedup.schemas``): what a Delta table's night with no rows reads as."""
+    from dedup.schemas import CLUSTERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
+
+    t = {"stories": STORIES_SCHEMA, "clusters": CLUSTERS_SCHEMA, "rejects": REJECT_SCHEMA}[table].empty_table()
+    return t.select(columns) if columns else t
+
+
 def part_files(folder: Path) -> list[Path]:
-    """The Parquet files of a partition folder, sorted (Spark's ``_SUCCESS`` and ``.crc`` left out)."""
+    """The Parquet files of a partition folder, sorted (Spark's ``_SUCCESS`` and ``.crc`` left out);
+    of a Delta table's partition, its live files (module docstring)."""
     folder = Path(folder)
+    if folder.name.startswith("run_date=") and is_delta(folder.parent):
+        return _delta_part_files(folder)
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
@@ -68,6 +105,8 @@ def read_partition(root: Path, table: str, night: str, columns: list[str] | None
 
     Raises ``NotFound`` when the night has no such partition."""
     files = part_files(partition_dir(root, table, night))
+    if not files and is_delta(Path(root) / table) and manifest_path(root, night).is_file():
+        return empty_night(table, columns)  # a Delta table keeps no file for a night without rows
     if not files:
         raise NotFound(f"night {night} has no {table} under {root} (nights: {', '.join(list_nights(root, table)) or 'none'})")
     return read_files(files, columns=columns, filters=filters)

@@ -11,12 +11,11 @@ import logging
 import platform
 import time
 from importlib import metadata
-from pathlib import Path
 
 import pyarrow as pa
 
 from dedup import layout
-from dedup.config import Settings
+from dedup.config import Settings, is_object_store
 from dedup.night.figures import NightFigures
 from dedup.night.policy import check_accounting, check_same_input
 from dedup.night.staging import Staging, write_json
@@ -84,13 +83,13 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         # Removed lines another outlet's copy of the same cluster kept: wire text wrongly removed (goal 0).
         **({"text_loss": f.text_loss.to_dict()} if f.text_loss is not None else {}),
         "lsh": {"bands": f.bands, "rows": f.rows, "candidate_threshold": settings.dedup.candidate_threshold},
-        "state": {"path": str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
+        "state": {"path": settings.state_url if is_object_store(settings.state_url) else str(settings.state_path), "window_nights": f.window_nights, "version": f.state_version},
         "versions": {**package_versions(), **f.extra_versions},
     }
     manifest["checks"] += check_same_input(settings, night, manifest["inputs"])
     write_json(manifest, staging.path("runs", "manifest.json"))
     try:
-        write_report(Path(settings.output.path), night, manifest, *(staging.partition_dir(t) for t in layout.PARQUET_TABLES),
+        write_report(settings.output_root, night, manifest, *(staging.partition_dir(t) for t in layout.PARQUET_TABLES),
                      dest=staging.path("runs", "report.html"))
     except Exception:  # noqa: BLE001 - a report problem must not lose the night's tables
         log.warning("could not write report.html for %s", night, exc_info=True)

@@ -72,7 +72,7 @@ def check_feed(settings: Settings, night: str, records: int, ended_early: list[s
     if empty_files and records:
         allowed("empty_file", "warn", f"{len(empty_files)} input file(s) of 0 bytes: {', '.join(empty_files[:3])}")
     if inp.min_volume_ratio > 0 and records:
-        med, k = recent_volume(Path(settings.output.path), night, settings.state.retention_days)
+        med, k = recent_volume(settings.output_root, night, settings.state.retention_days)
         if k >= VOLUME_MIN_NIGHTS and med and records < inp.min_volume_ratio * med:
             text = (f"{records:,} records read against a median of {med:,.0f} over the last {k} nights, under "
                     f"input.min_volume_ratio={inp.min_volume_ratio}")
@@ -117,7 +117,7 @@ def check_same_input(settings: Settings, night: str, inputs: list[dict]) -> list
 
     from dedup import layout
 
-    root = Path(settings.output.path)
+    root = settings.output_root
     hits: list[tuple[str, str]] = []  # (our file, other night)
     for other in layout.list_nights(root, "runs"):
         p = layout.manifest_path(root, other)

@@ -71,6 +71,10 @@ def run(settings: Settings) -> RunResult:
 
         require_pyspark()  # before the lock and any output: a missing extra is a usage error
         from dedup.night.spark.engine import run_night as body
+    if settings.output.format == "delta" or is_object_store(settings.output.path) or is_object_store(settings.state_url):
+        from dedup.night import remote
+
+        return remote.run(settings, body, night)
     out = Path(settings.output.path)
     out.mkdir(parents=True, exist_ok=True)
     with state_lock(settings.state_path):

@@ -172,13 +172,48 @@ def _open_raw(path: str):
     return open(path, "rb")
 
 
+class _HashingReader(io.RawIOBase):
+    """An object read front to back once, its sha256 taken on the way: when the reader reaches
+    its end, ``sha256_file`` has the checksum without downloading the object a second time. A
+    read that stops early (an error, a truncated gzip) leaves no checksum; ``sha256_file`` then
+    reads the object itself."""
+
+    def __init__(self, path: str):
+        self._path = path
+        _SHA256_SEEN.pop((path,), None)  # the object may have changed since an earlier read
+        self._fh = _open_raw(path)
+        self._h = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self._fh.readinto(b)
+        if n:
+            self._h.update(memoryview(b)[:n])
+        elif n == 0 and len(b):
+            _SHA256_SEEN[(self._path,)] = self._h.hexdigest()
+        return n
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        finally:
+            super().close()
+
+
+def _open_sequential(path: str):
+    """``_open_raw`` for a file read front to back: an object's checksum is taken while it is read."""
+    return io.BufferedReader(_HashingReader(path), 1 << 20) if is_object_store(path) else _open_raw(path)
+
+
 def _open_binary(path: str):
     """The file's content: ``.gz`` files decompressed (gzip), from disk or an object-store URL."""
     if not path.lower().endswith(".gz"):
-        return _open_raw(path)
+        return _open_sequential(path)
     if not is_object_store(path):
         return gzip.open(path, "rb")
-    raw = _open_raw(path)
+    raw = _open_sequential(path)
     gz = gzip.GzipFile(fileobj=raw, mode="rb")
     close = gz.close
 
@@ -1159,7 +1194,8 @@ def read_chunks(
 
 
 # Checksums of local files already taken this process, by (path, size, mtime): the same-input check
-# takes them before the night and the manifest needs them after it.
+# takes them before the night and the manifest needs them after it. Objects read front to back by
+# the reader, by (url,) (``_HashingReader``).
 _SHA256_SEEN: dict[tuple, str] = {}
 
 
@@ -1168,6 +1204,8 @@ def sha256_file(path: str) -> str:
     A local file unchanged since its last checksum in this process (same size and mtime) is not read
     again."""
     key = None
+    if is_object_store(str(path)) and (str(path),) in _SHA256_SEEN:
+        return _SHA256_SEEN[(str(path),)]
     if "://" not in str(path):
         st = os.stat(path)
         key = (str(path), st.st_size, st.st_mtime_ns)

@@ -623,7 +623,7 @@ def report_for_night(output_root: Path, night: str | None = None) -> Path:
         raise NotFound(f"no night {night} under {output_root}/runs (nights: {', '.join(nights) or 'none'})")
     folders = [layout.partition_dir(output_root, t, night) for t in layout.PARQUET_TABLES]
     for t, f in zip(layout.PARQUET_TABLES, folders):
-        if not layout.part_files(f):
+        if not layout.part_files(f) and not layout.is_delta(f.parent):  # Delta: no file for a night without rows
             raise NotFound(f"night {night} has no {t} table under {output_root}")
     manifest = json.loads(layout.manifest_path(output_root, night).read_text(encoding="utf-8"))
     return write_report(output_root, night, manifest, *folders, dest=layout.report_path(output_root, night))
@@ -658,5 +658,8 @@ def _canonical_bodies(output_root: Path, night: str, stories: Path, ids: list[st
 
 
 def _read(folder: Path, columns: list[str]):
-    """A partition folder's part files as one Arrow table."""
-    return layout.read_files(layout.part_files(folder), columns=columns)
+    """A partition folder's part files as one Arrow table (a Delta table's night without rows: empty)."""
+    files = layout.part_files(folder)
+    if not files and layout.is_delta(Path(folder).parent):
+        return layout.empty_night(Path(folder).parent.name, columns)
+    return layout.read_files(files, columns=columns)
