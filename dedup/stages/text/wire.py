@@ -145,11 +145,12 @@ def _first_per_story(idx: np.ndarray, story: np.ndarray, k: int) -> np.ndarray:
     return idx[nth < k]
 
 
-def _prose_before(lines: Lines, rows: np.ndarray) -> np.ndarray:
-    """Per line index in ``rows``: how many paragraphs of prose (``Lines.is_prose``, 20 words or more) of
-    its story come before it. Shorter sentences are not counted: a paywall or consent banner above the
-    story ("Renews automatically unless cancelled.") is still there when the dateline is looked for."""
-    prose = (lines.is_prose() & (lines.words() >= 20)).astype(np.int64)
+def _prose_before(lines: Lines, rows: np.ndarray, min_words: int = 20) -> np.ndarray:
+    """Per line index in ``rows``: how many paragraphs of prose (``Lines.is_prose``, ``min_words`` words or
+    more) of its story come before it. Shorter sentences are not counted: a paywall or consent banner
+    above the story ("Renews automatically unless cancelled.") is still there when the dateline is
+    looked for."""
+    prose = (lines.is_prose() & (lines.words() >= min_words)).astype(np.int64)
     before = np.cumsum(prose) - prose  # prose lines before each line, over all stories
     start = np.searchsorted(lines.story, lines.story[rows], side="left")  # lines are grouped by story
     return before[rows] - before[start]
@@ -354,7 +355,12 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             credit = pc.and_(pc.is_null(pc.struct_field(got, "agency")), pc.match_substring(dl, "("))
             label |= pc.and_(credit, pc.not_equal(place, pc.utf8_upper(place))).fill_null(False).to_numpy(
                 zero_copy_only=False)
-            vi = vi[named & ~titled & ~label & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+            # A date alone, with neither place nor agency, after a sentence of the story ("June 9 –
+            # Kestrel Bay, Town Hall" in a tour schedule) is the story's text, not its dateline. (A place
+            # after a standfirst, "SIOUX FALLS, S.D. –", is still one.)
+            late_line = (_prose_before(kept, cand_idx[vi], 8) > 0) & (places.to_numpy(zero_copy_only=False) == "") & \
+                pc.is_null(pc.struct_field(got, "agency")).to_numpy(zero_copy_only=False)
+            vi = vi[named & ~titled & ~label & ~late_line & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
