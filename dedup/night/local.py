@@ -417,7 +417,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         )
         # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
         multi = verify.multi_topic_edges(fp_all.offsets, fp_all.values, cands.left, cands.right, scores.jaccard,
-                                         scores.match, d.threshold, rank=rank)
+                                         scores.match, d.threshold, rank=rank, lede=fp_all.lede)
         st.update(pairs=len(cands), matches=int(scores.match.sum()), multi_topic_dropped=int(multi.sum()))
 
     with sl.stage("cluster") as st:

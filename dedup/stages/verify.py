@@ -42,6 +42,8 @@ import numba
 import numpy as np
 import pyarrow.compute as pc
 
+from dedup.stages.fingerprint import LEDE_SHINGLES
+
 
 MIN_LEDE_SHINGLES = 12
 # Word equivalents (``dedup.stages.text.scripts``) the contained side needs too. In spaced text 12 shingles
@@ -58,6 +60,10 @@ NUMBERS_WORDS_FACTOR = 4
 # Two parts of one container are disjoint (different reports) when under this share of the
 # smaller part's shingles is in the other.
 DISJOINT_PARTS = 0.2
+# Two stories open alike (``lede_agreement``) when at least this share of their lede sketches' values
+# are equal: an estimated Jaccard of 0.75 between their first LEDE_SHINGLES shingles (a shared stock
+# phrase in two different reports' first sentences stays under it).
+LEDE_AGREE = 0.75
 
 
 @numba.njit(parallel=True, cache=True)
@@ -218,6 +224,7 @@ def multi_topic_edges(
     match: np.ndarray,
     threshold: float,
     rank: np.ndarray | None = None,
+    lede: np.ndarray | None = None,
 ) -> np.ndarray:
     """Matches to drop because the longer text is a multi-topic page (live blog, roundup, digest).
 
@@ -230,6 +237,15 @@ def multi_topic_edges(
     Parts that overlap (the ledes of one report cut at different lengths, or excerpts that all
     sit in the largest one) never flag a container, so a wire story with many truncated copies
     keeps them. Cost: one intersection per containment match.
+
+    A page that quotes one report's lede first and holds the parts of another report further down
+    (a live blog whose first entry's report has only full copies in the batch) shows it by its
+    opening: with ``lede`` ((n, k) uint32 lede sketches, ``dedup.stages.fingerprint.LEDE_SHINGLES``;
+    rows all 0xFFFFFFFF have none), a container is also multi-topic when a story it is a candidate
+    pair with opens as it does (at least ``LEDE_AGREE`` of the sketch's values equal, and at least
+    ``LEDE_SHINGLES`` shingles shared: both begin
+    with the same lede) and is disjoint from the container's largest part. A report's own copies open
+    as it does and hold its lede, which its truncated parts hold too, so they never flag it.
 
     ``offsets``/``values``: shingle sets (CSR); ``left``, ``right`` int64 rows; ``jaccard`` float64
     and ``match`` bool per pair (``score_pairs``); ``rank`` int64 preference order breaks ties
@@ -256,11 +272,36 @@ def multi_topic_edges(
     largest_of[container[order][head]] = part[order][head]
     big = largest_of[container]
     other = part != big
-    if not other.any():
+    c_, p_ = container[other], part[other]
+    if lede is not None and lede.shape[1]:
+        # Candidate pairs (container, story opening as it does), in both orientations.
+        c2 = np.concatenate([left, right])
+        q2 = np.concatenate([right, left])
+        sel = (largest_of[c2] >= 0) & (q2 != largest_of[c2])
+        c2, q2 = c2[sel], q2[sel]
+        agree = np.flatnonzero(lede_agreement(lede, c2, q2))
+        # ... and share at least a lede's worth of shingles: a stock phrase opening two different
+        # reports ("..., according to people familiar with the matter") is not a quoted lede.
+        agree = agree[intersections(offsets, values, c2[agree], q2[agree]) >= LEDE_SHINGLES]
+        c_, p_ = np.concatenate([c_, c2[agree]]), np.concatenate([p_, q2[agree]])
+    if not c_.size:
         return drop
-    p, b = part[other], big[other]
-    disjoint = disjoint_parts(intersections(offsets, values, p, b), sizes[p], sizes[b])
+    b = largest_of[c_]
+    disjoint = disjoint_parts(intersections(offsets, values, p_, b), sizes[p_], sizes[b])
     multi = np.zeros(sizes.shape[0], bool)
-    multi[container[other][disjoint]] = True
+    multi[c_[disjoint]] = True
     drop[k] = multi[container]
     return drop
+
+
+def lede_agreement(lede: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether stories a and b (int64 rows of ``lede``, (n, k) uint32 lede sketches) open alike: both
+    have a lede and at least ``LEDE_AGREE`` of the k sketch values are equal (an estimated Jaccard of
+    their first ``LEDE_SHINGLES`` shingles of at least that share). Returns bool per pair; both
+    engines call it (the Spark engine through ``partitions.lede_agree``)."""
+    if not a.size:
+        return np.zeros(0, bool)
+    la, lb = lede[a], lede[b]
+    none = np.uint32(0xFFFFFFFF)
+    has = ~(la == none).all(axis=1) & ~(lb == none).all(axis=1)
+    return has & ((la == lb).sum(axis=1) >= LEDE_AGREE * lede.shape[1])

@@ -347,6 +347,13 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
              {"id": "b-copy", "outlet": "beta", "headline": "B", "body": "\n".join(bp[:2]), "published_at": day},
              {"id": "b-blog", "outlet": "gamma", "headline": "Live", "body": "\n".join(bp[:4] + bown),
               "published_at": day}]
+    # a live blog opening with report L's lede and quoting report M's, whose copies are that lede alone
+    lp, mp, lown = _paragraphs(35, 6), _paragraphs(36, 6), _paragraphs(37, 2)
+    recs += [{"id": "l-full", "outlet": "alpha", "headline": "L", "body": "\n".join(lp), "published_at": day},
+             {"id": "lm-blog", "outlet": "gamma", "headline": "Live", "body": "\n".join(lp[:2] + lown + mp[:1]),
+              "published_at": day}]
+    recs += [{"id": f"m-short-{k}", "outlet": f"m{k}", "headline": "M", "body": mp[0], "published_at": day}
+             for k in range(2)]
     long_story = _paragraphs(21, 10)  # and a teaser of it: found through the lede keys
     recs += [{"id": "long", "outlet": "alpha", "headline": "Long report", "body": "\n".join(long_story),
               "published_at": day},
@@ -372,6 +379,7 @@ def test_cluster_rules_same_as_local(spark, tmp_path):
     assert cid["long"] == cid["teaser"] == cid["teaser-line"]
     assert {cid["v-update"], *(cid[f"v-copy-{k}"] for k in range(3))} == {cid["v-correction"]}
     assert cid["b-copy"] == cid["b-report"] != cid["b-blog"]
+    assert cid["m-short-0"] == cid["m-short-1"] != cid["lm-blog"] != cid["l-full"]
     dropped = [r[0].manifest["stages"]["verify"]["multi_topic_dropped"] for r in (results["local"], results["spark"])]
     assert dropped[0] == dropped[1] > 0
     assert results["spark"][1].counts["duplicates"] >= 1

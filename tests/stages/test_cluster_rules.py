@@ -371,3 +371,24 @@ def test_headline_keys_pair_a_short_story_with_the_long_ones_under_its_headline(
     # headline 7 has a short story: both stories share the key; headline 9 has none; 0 is no headline
     assert keys[0] == keys[1] == 7
     assert len({int(k) for k in keys[2:]}) == 4 and not {int(k) for k in keys[2:]} & {7, 9}
+
+
+def test_a_live_blog_opening_with_one_report_does_not_absorb_the_copies_of_another(tmp_path):
+    """A live blog opens with report A's first two paragraphs (A's only copy in the batch is its
+    full text, which the blog does not contain) and quotes report B's lede further down; B's
+    copies are that lede alone, so every part the blog holds is B's and the parts alone do not show
+    two topics. Its opening does: the blog begins as A does and A is disjoint from B, so the blog is
+    no container of B's copies, which stay together without it."""
+    a, b, own = _paragraphs(800, 6), _paragraphs(801, 6), _paragraphs(802, 2)
+    recs = [{"id": "a-full", "outlet": "Alpha", "headline": "A", "body": "\n".join(a)},
+            {"id": "blog", "outlet": "Gamma", "headline": "Live", "body": "\n".join(a[:2] + own + b[:1])}]
+    recs += [{"id": f"b-short-{k}", "outlet": f"o{k}", "headline": "B", "body": b[0]} for k in range(2)]
+    cid = _run(tmp_path, recs)["cluster_id"]
+    assert cid["b-short-0"] == cid["b-short-1"] != cid["blog"]
+    assert cid["a-full"] != cid["blog"]
+
+
+def test_lede_agreement_needs_both_ledes_and_most_values_equal():
+    lede = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 8, 9], [0xFFFFFFFF] * 4], np.uint32)
+    a, b = np.array([0, 0, 0, 3]), np.array([1, 2, 0, 3])
+    assert verify.lede_agreement(lede, a, b).tolist() == [True, False, True, False]

@@ -111,13 +111,16 @@ def verify(nodes, pairs, d):
     return scored
 
 
-def drop_multi_topic(nodes, edges, threshold: float, workdir):
+def drop_multi_topic(nodes, edges, threshold: float, workdir, scored=None, lede_width: int = 0):
     """``edges`` (l, r, jaccard, ...: verified matches, l better-ranked) without the containment
     matches of multi-topic containers, and how many were dropped: ``dedup.stages.verify.multi_topic_edges``
     as joins. A containment match (Jaccard under ``threshold``) has a container (the side with more
     shingles; l on a tie) and a part; each container's largest part is the one with most shingles,
     then the smallest node (node order is rank order, the local tie-break); the intersection of
-    every other part with it is computed where the pair lands (``partitions.disjoint_parts``)."""
+    every other part with it is computed where the pair lands (``partitions.disjoint_parts``).
+    With ``scored`` (every candidate pair l, r) and ``lede_width`` (the lede sketch's values), a
+    container is also multi-topic when a candidate partner opens as it does, shares a lede with it
+    and is disjoint from its largest part (``partitions.lede_parts``)."""
     F = _F()
     size = nodes.select("node", "n_shingles")
     con = (edges.where(F.col("jaccard") < F.lit(threshold)).select("l", "r")
@@ -137,6 +140,21 @@ def drop_multi_topic(nodes, edges, threshold: float, workdir):
              .select("c", "p_shingles", "b_shingles")
              .mapInArrow(P.disjoint_parts, P.DISJOINT_DDL)
              .where("disjoint").select("c").distinct())
+    if scored is not None and lede_width:
+        big = fresh(big, workdir, "largest-parts")
+        both = (scored.select(F.col("l").alias("c"), F.col("r").alias("q"))
+                .unionByName(scored.select(F.col("r").alias("c"), F.col("l").alias("q"))))
+        nl = nodes.select("node", "lede", "shingles")
+        opens = (both.join(big, "c").where(F.col("q") != F.col("b"))
+                 .join(nl.select(F.col("node").alias("c"), F.col("lede").alias("c_lede"),
+                                 F.col("shingles").alias("c_shingles")), "c")
+                 .join(nl.select(F.col("node").alias("q"), F.col("lede").alias("q_lede"),
+                                 F.col("shingles").alias("q_shingles")), "q")
+                 .join(sh.select(F.col("node").alias("b"), F.col("shingles").alias("b_shingles")), "b")
+                 .select("c", "c_lede", "q_lede", "c_shingles", "q_shingles", "b_shingles")
+                 .mapInArrow(partial(P.lede_parts, width=lede_width), P.DISJOINT_DDL)
+                 .where("disjoint").select("c").distinct())
+        multi = multi.unionByName(opens).distinct()
     dropped = fresh(con.join(multi, "c").select("l", "r"), workdir, "multi-topic")
     kept = fresh(edges.join(dropped, ["l", "r"], "left_anti"), workdir, "edges-kept")
     return kept, dropped.count()
@@ -286,7 +304,10 @@ def build(spark, nodes, settings, workdir) -> Graph:
     if big:
         log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", big, d.max_bucket)
     # A live blog or roundup is not a container of the reports it quotes (verify.multi_topic_edges).
-    edges, n_multi = drop_multi_topic(nodes, edges, d.threshold, workdir)
+    from dedup.stages.fingerprint import LEDE_PERM
+
+    edges, n_multi = drop_multi_topic(nodes, edges, d.threshold, workdir, scored=scored.select("l", "r"),
+                                      lede_width=min(LEDE_PERM, d.num_perm))
     labels, rounds = canonicals(spark, nodes, edges, settings.spark.max_rounds, workdir, d.threshold)
     labels = merge_versions(nodes, labels, edges, d.threshold, d.rescue_containment, workdir)
     labels = rescue(nodes, labels, edges, d.rescue_containment, d.threshold, workdir)

@@ -413,6 +413,36 @@ def disjoint_parts(batches: Iterator[pa.RecordBatch]):
                                          names=["c", "disjoint"])
 
 
+def _ledes(col, width: int) -> np.ndarray:
+    """A packed lede column -> (n, width) uint32, rows without a lede all 0xFFFFFFFF (as locally)."""
+    offs, vals = unpacked(col)
+    out = np.full((len(offs) - 1, width), 0xFFFFFFFF, np.uint32)
+    has = np.flatnonzero(np.diff(offs) == width)
+    if has.size:
+        out[has] = vals[(offs[has][:, None] + np.arange(width)).reshape(-1)].reshape(-1, width)
+    return out
+
+
+def lede_parts(batches: Iterator[pa.RecordBatch], width: int):
+    """(c, c_lede, q_lede, c_shingles, q_shingles, b_shingles): a container c, a candidate partner q
+    and c's largest part b -> (c, disjoint): whether q opens as c does, shares a lede's worth of
+    shingles with it and is disjoint from b (the lede half of ``dedup.stages.verify.multi_topic_edges``)."""
+    from dedup.stages import verify
+    from dedup.stages.fingerprint import LEDE_SHINGLES
+
+    for b in batches:
+        m = b.num_rows
+        if not m:
+            continue
+        lede = np.concatenate([_ledes(b.column("c_lede"), width), _ledes(b.column("q_lede"), width)])
+        idx = np.arange(m, dtype=np.int64)
+        agree = verify.lede_agreement(lede, idx, idx + m)
+        shared, _, _ = _inter(b, "c_shingles", "q_shingles")
+        inter, sq, sb = _inter(b, "q_shingles", "b_shingles")
+        flag = agree & (shared >= LEDE_SHINGLES) & verify.disjoint_parts(inter, sq, sb)
+        yield pa.RecordBatch.from_arrays([b.column("c"), pa.array(flag)], names=["c", "disjoint"])
+
+
 def member_scores(batches: Iterator[pa.RecordBatch], threshold: float):
     """(node, label, shingles, canonical shingles, text hashes) -> similarity, containment and
     relation to the canonical, computed as the local engine's cluster stage does."""
