@@ -75,6 +75,22 @@ def ended_early(rejects: list[pa.Table]) -> list[str]:
     return out
 
 
+def chrome_query_keys(outlets: pa.Array, lines: Lines) -> np.ndarray:
+    """Sorted unique uint64: a superset of the chrome-model keys learning (``observe``,
+    ``observe_reports``) and cleaning (``chrome_rules``) look up for these lines: each line under
+    its story's outlet and under all outlets, and each lead-in under its outlet. A window model
+    cut to them (``state.load_window``'s ``chrome_keys``) answers for tonight as the whole one."""
+    from dedup.stages.chrome import _all_outlet_keys, _outlet_keys, prefix_keys
+
+    if not len(lines.text):
+        return np.empty(0, np.uint64)
+    kh = lines.key_hash()
+    pk = prefix_keys(lines)
+    lead = np.flatnonzero(pk != 0)
+    return np.unique(np.concatenate([_outlet_keys(outlets, lines.story, kh), _all_outlet_keys(lines.story, kh),
+                                     _outlet_keys(outlets, lines.story[lead], pk[lead])]))
+
+
 @dataclass
 class ReadOutput:
     spills: list[Path]
@@ -82,6 +98,7 @@ class ReadOutput:
     chrome: ChromeModel
     html: int
     body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
+    chrome_keys: np.ndarray | None = None  # ``chrome_query_keys`` of the whole batch
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
@@ -103,14 +120,16 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         lines = Lines.split(text)
         seen = ChromeModel()
         p = staging.work / f"read-{i:05d}.arrow"
+        qk = None
         if settings.chrome.enabled:
             # The (key, story) entries are kept for the second learning pass (chrome_stage).
             ek, es = seen.observe(records.column("outlet").combine_chunks(), lines)
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
+            qk = chrome_query_keys(records.column("outlet").combine_chunks(), lines)
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
         sources = body_source.value_counts().to_pylist()
-        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}, date_stats.bad_dates
+        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}, date_stats.bad_dates, qk
 
     out = ReadOutput([], [], ChromeModel(), 0, Counter())
     seen_parts: list[ChromeModel] = []
@@ -126,14 +145,19 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("read", "records")
-        for p, seen, nh, sources, bad_dates in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+        keys: list[np.ndarray] = []
+        for p, seen, nh, sources, bad_dates, qk in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
             stats.bad_dates += bad_dates
+            if qk is not None:
+                keys.append(qk)
             out.spills.append(p)
             seen_parts.append(seen)
             out.html += nh
             out.body_sources.update(sources)
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
+        if settings.chrome.enabled:
+            out.chrome_keys = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.uint64)
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
                   body_sources=dict(sorted(out.body_sources.items())))
     return out
@@ -340,7 +364,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("state") as st:
         try:
-            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d))
+            # The window's chrome cut to the keys tonight's lines can look up (r.chrome_keys).
+            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d),
+                                 chrome_keys=r.chrome_keys)
         except StateError as e:
             raise StateFailed(str(e)) from None
         st.update(nights=len(window.nights), clusters=window.n)

@@ -222,7 +222,9 @@ def build_index(signatures: np.ndarray, offsets: np.ndarray, values: np.ndarray,
 class Window:
     nights: list[str]
     canonicals: pa.Table  # latest row per cluster_id (LIGHT_SCHEMA, or CANONICALS_SCHEMA for a subset)
-    members: pa.Table  # unique (cluster_id, story_id), MEMBERS_SCHEMA
+    # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
+    # state nights for the clusters asked for (``members_of``).
+    members: pa.Table | None
     chrome: ChromeModel
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
@@ -287,7 +289,22 @@ class Window:
         canon = canon.select(CANONICALS_SCHEMA.names).cast(CANONICALS_SCHEMA)
         th = canon.column("text_hash").to_numpy()
         fp = Fingerprints(sig, off, val, canon.column("words").to_numpy(), th)
-        return Window(self.nights, canon, self.members, self.chrome), fp
+        return Window(self.nights, canon, self.members, self.chrome, state_path=self.state_path), fp
+
+    def members_of(self, cluster_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """Every member (unique ``(cluster_id, story_id)``, ``MEMBERS_SCHEMA``: the first night's
+        outlet, the earliest ``published_at``) of the window's clusters ``cluster_ids`` (strings).
+        Read night by night from the state with a filter on ``cluster_id``, so memory follows the
+        clusters asked for (those tonight touched), not the window."""
+        ids = pa.chunked_array([cluster_ids]) if isinstance(cluster_ids, pa.Array) else cluster_ids
+        ids = ids.combine_chunks().cast(pa.string()) if ids.num_chunks else pa.array([], pa.string())
+        if self.members is not None:
+            return self.members.filter(pc.is_in(self.members.column("cluster_id"), value_set=ids))
+        parts = [MEMBERS_SCHEMA.empty_table()]
+        if len(ids):
+            for name in self.nights:
+                parts.append(_read_members(night_dir(self.state_path, name) / "members.parquet", ids))
+        return _unique_members(pa.concat_tables(parts))
 
     def _bodies(self, nof: np.ndarray, rof: np.ndarray) -> pa.ChunkedArray:
         """The ``body`` of each (night, row), read by Parquet row group."""
@@ -341,7 +358,8 @@ def empty_window() -> Window:
     return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
 
 
-def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None) -> Window:
+def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
+                chrome_keys: np.ndarray | None = None) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
     row per cluster of their canonicals (``LIGHT_SCHEMA``: no bodies, signatures or shingle
     sets; ``Window.index`` and ``Window.select`` read those for the rows a night needs), their
@@ -349,7 +367,12 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
 
     With ``fp`` (``fingerprint_settings`` of this run), nights fingerprinted under other settings
     are listed in ``Window.stale`` (logged as a warning): ``Window.index`` re-fingerprints them
-    from their stored text."""
+    from their stored text.
+
+    With ``chrome_keys`` (sorted unique uint64: every chrome key tonight's lines can look up, as
+    ``dedup.night.local.chrome_query_keys`` gives), the window's chrome model holds only those
+    keys (plus every outlet's story count): what tonight's learning and cleaning read of it,
+    without the window's other lines. Members stay on disk (``Window.members_of``)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -358,15 +381,14 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
-    canon, members, chromes = [], [], []
+    canon, chromes = [], []
     for x, name in enumerate(nights):
         d = night_dir(state_path, name)
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
         t = _read(d / "canonicals.parquet", LIGHT_SCHEMA)
         canon.append(t.append_column("_night", pa.array(np.full(t.num_rows, x, np.int64)))
                      .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
-        members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
-        chromes.append(_read_chrome(d))
+        chromes.append(_read_chrome(d, chrome_keys))
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence.
     c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
@@ -376,22 +398,59 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
-    m = pa.concat_tables(members)
-    m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
+    # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
+    return Window(nights, c, None, ChromeModel.combine(chromes), night_of, row_of, Path(state_path), stale)
+
+
+def _unique_members(m: pa.Table) -> pa.Table:
+    """One row per (cluster_id, story_id) of members of several nights (in night order): the
+    first outlet, the earliest published_at."""
+    return m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate(
+        [("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
-    return Window(nights, c, m, ChromeModel.combine(chromes), night_of, row_of, Path(state_path), stale)
 
 
-def _read_chrome(d: Path) -> ChromeModel:
+def _read_members(path: Path, ids: pa.Array) -> pa.Table:
+    """The rows of a night's members (a file, or the Spark engine's folder of part files) whose
+    cluster_id is in ``ids``, scanned batch by batch (``MEMBERS_SCHEMA``)."""
+    import pyarrow.dataset as ds
+
+    d = ds.dataset(path, format="parquet")
+    want = ids.cast(d.schema.field("cluster_id").type)
+    t = d.to_table(columns=MEMBERS_SCHEMA.names, filter=pc.field("cluster_id").isin(want))
+    return t.cast(MEMBERS_SCHEMA, safe=False)
+
+
+def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` (uint64) found in ``keys`` (sorted unique uint64)."""
+    if not keys.size:
+        return np.zeros(values.size, bool)
+    pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+    return keys[pos] == values
+
+
+def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
+    """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
+    counts and report sketches (every figure is per key, so a model merged from such cuts answers
+    for those keys exactly as the whole models merged would)."""
     ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
     ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
-    m = ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
-                    ck.column("stories").cast(pa.int64()).to_numpy(), outlets)
+    k, st = ck.column("key").cast(pa.uint64(), safe=False).to_numpy(), ck.column("stories").cast(pa.int64()).to_numpy()
+    del ck
+    if keys is not None:
+        keep = _in_sorted(k, keys)
+        k, st = k[keep], st[keep]
+    m = ChromeModel(k, st, outlets)
     if json.loads((d / "manifest.json").read_text()).get("version", 1) >= 2:
         r = _read(d / "chrome_reports.parquet", CHROME_REPORTS_SCHEMA)
-        m.reports = ReportSets(r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
-                               r.column("value").to_numpy().astype(np.uint64))
+        rk, rq, rv = (r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
+                      r.column("value").to_numpy().astype(np.uint64))
+        del r
+        if keys is not None:
+            keep = _in_sorted(rk, keys)
+            rk, rq, rv = rk[keep], rq[keep], rv[keep]
+        m.reports = ReportSets(rk, rq, rv)
     return m
 
 
