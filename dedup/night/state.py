@@ -166,10 +166,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-# The window's columns held in memory: every canonical's ids, dates and hashes (tens of bytes a
-# row). Bodies, signatures and shingle sets stay on disk and are read for candidate rows only.
-LIGHT_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in ("body", "signature", "shingles")]
+# The window's columns held in memory: what finds a night's candidates among every canonical
+# (cluster id, words and hashes: tens of bytes a row). Story ids, headlines, dates, bodies,
+# signatures and shingle sets stay on disk and are read for candidate rows only (``Window.select``).
+LIGHT_COLUMNS = ["cluster_id", "words", "text_hash", "headline_hash"]
 LIGHT_SCHEMA = pa.schema([CANONICALS_SCHEMA.field(n) for n in LIGHT_COLUMNS])
+# Read by row group for the candidate rows.
+ROW_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in LIGHT_COLUMNS + ["signature", "shingles"]]
 # Rows per Parquet row group of canonicals.parquet (local engine): the bodies of a few candidate
 # rows are read by row group.
 CANON_ROW_GROUP = 8192
@@ -278,11 +281,13 @@ class Window:
             at = np.flatnonzero(nof == x)
             ix = indexes[int(x)]
             _gather_sets(np.asarray(ix.offsets), np.asarray(ix.values), rof[at], off, at, val)
-        light = self.canonicals.take(pa.array(rows, pa.int64()))
+        light = self.canonicals.take(pa.array(rows, pa.int64())).select(LIGHT_COLUMNS)
         light = light.set_column(light.schema.get_field_index("text_hash"), "text_hash",
                                  pa.array(text_hash[rows], pa.uint64()))
-        body = pa.chunked_array([pa.array([], pa.large_string())]) if not k else self._bodies(nof, rof)
-        canon = light.append_column("body", body)
+        canon = light
+        for name, col in zip(ROW_COLUMNS, self._row_columns(nof, rof, ROW_COLUMNS) if k else
+                             [pa.chunked_array([pa.array([], CANONICALS_SCHEMA.field(c).type)]) for c in ROW_COLUMNS]):
+            canon = canon.append_column(name, col)
         canon = canon.append_column("signature", pa.FixedSizeListArray.from_arrays(
             pa.array(sig.reshape(-1), pa.uint32()), num_perm).cast(pa.list_(pa.uint32())))
         canon = canon.append_column("shingles", pa.LargeListArray.from_arrays(pa.array(off), pa.array(val, pa.uint32())))
@@ -306,31 +311,34 @@ class Window:
                 parts.append(_read_members(night_dir(self.state_path, name) / "members.parquet", ids))
         return _unique_members(pa.concat_tables(parts))
 
-    def _bodies(self, nof: np.ndarray, rof: np.ndarray) -> pa.ChunkedArray:
-        """The ``body`` of each (night, row), read by Parquet row group."""
+    def _row_columns(self, nof: np.ndarray, rof: np.ndarray, names: list[str]) -> list[pa.ChunkedArray]:
+        """The columns ``names`` of canonicals.parquet at each (night, row), read by Parquet row
+        group, as CANONICALS_SCHEMA types."""
+        types = pa.schema([CANONICALS_SCHEMA.field(c) for c in names])
         parts, where = [], []
         for x in np.unique(nof):
             at = np.flatnonzero(nof == x)
             path = night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet"
             if path.is_dir():  # the Spark engine's part files: read whole, no row-group arithmetic
-                parts.append(pq.read_table(path, columns=["body"]).column("body").take(pa.array(rof[at], pa.int64()))
-                             .cast(pa.large_string()))
+                parts.append(pq.read_table(path, columns=names).take(pa.array(rof[at], pa.int64()))
+                             .cast(types, safe=False))
                 where.append(at)
                 continue
             f = pq.ParquetFile(path)
             starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
             rg = np.searchsorted(starts, rof[at], "right") - 1
             groups = np.unique(rg)
-            t = f.read_row_groups(groups.tolist(), columns=["body"])
+            t = f.read_row_groups(groups.tolist(), columns=names)
             # Row of each wanted row inside the concatenation of the groups read.
             base = np.cumsum([0] + [starts[g + 1] - starts[g] for g in groups])[:-1]
             local = rof[at] - starts[rg] + base[np.searchsorted(groups, rg)]
-            parts.append(t.column("body").take(pa.array(local, pa.int64())).cast(pa.large_string()))
+            parts.append(t.take(pa.array(local, pa.int64())).cast(types, safe=False))
             where.append(at)
-        allb = pa.chunked_array(parts).combine_chunks()
+        allt = pa.concat_tables(parts).combine_chunks()
         inv = np.empty(len(nof), np.int64)
         inv[np.concatenate(where)] = np.arange(len(nof))
-        return pa.chunked_array([allb.take(pa.array(inv))])
+        allt = allt.take(pa.array(inv))
+        return [pa.chunked_array([allt.column(c).combine_chunks()]) for c in names]
 
 
 def _fingerprint_arrays(t: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -361,9 +369,9 @@ def empty_window() -> Window:
 def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
                 chrome_keys: np.ndarray | None = None) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
-    row per cluster of their canonicals (``LIGHT_SCHEMA``: no bodies, signatures or shingle
-    sets; ``Window.index`` and ``Window.select`` read those for the rows a night needs), their
-    members and chrome.
+    row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
+    ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
+    rows a night needs) and their chrome.
 
     With ``fp`` (``fingerprint_settings`` of this run), nights fingerprinted under other settings
     are listed in ``Window.stale`` (logged as a warning): ``Window.index`` re-fingerprints them
@@ -390,8 +398,9 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
                      .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
         chromes.append(_read_chrome(d, chrome_keys))
     c = pa.concat_tables(canon)
-    # Latest night's row per cluster: sort by night descending, keep first occurrence.
-    c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
+    # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
+    # follows the nights' dates; each row's ``night`` is the night it was written in).
+    c = c.sort_by([("cluster_id", "ascending"), ("_night", "descending")])
     cid = c.column("cluster_id").to_numpy(zero_copy_only=False)
     first = np.ones(len(cid), bool)
     first[1:] = cid[1:] != cid[:-1]
