@@ -331,6 +331,9 @@ def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table |
         glob[window.row_of[live]] = live
         g = glob[ix.lookup(tonight)]
         hit[g[g >= 0]] = True
+        # The band keys are read through once: let their pages go before the next night's, so
+        # memory holds one night's keys at a time, not the window's.
+        ix.keys = ix.rows = None
     hit |= np.isin(text_hash, np.concatenate([f.text_hash for f in fps]))
     wc = window.canonicals
     w_short = (wc.column("words").to_numpy() < d.short_words) & (wc.column("headline_hash").to_numpy() != 0)

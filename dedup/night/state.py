@@ -185,7 +185,7 @@ class NightIndex:
     """One window night's canonicals as numbers: per LSH band the band keys sorted with the row
     each came from, and the rows' fingerprints. Memory-mapped from the night's ``index/`` when
     it was written under tonight's settings and LSH; else built in memory (once a night)."""
-    keys: np.ndarray  # (bands, n) uint64, each band's keys sorted
+    keys: np.ndarray | None  # (bands, n) uint64, each band's keys sorted (None once looked up and let go)
     rows: np.ndarray  # (bands, n) int32, the row (in canonicals.parquet) of each key
     signatures: np.ndarray  # (n, num_perm) uint32
     offsets: np.ndarray  # (n + 1,) int64
