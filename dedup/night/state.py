@@ -378,9 +378,11 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     from their stored text.
 
     With ``chrome_keys`` (sorted unique uint64: every chrome key tonight's lines can look up, as
-    ``dedup.night.local.chrome_query_keys`` gives), the window's chrome model holds only those
-    keys (plus every outlet's story count): what tonight's learning and cleaning read of it,
-    without the window's other lines. Members stay on disk (``Window.members_of``)."""
+    ``dedup.night.local.chrome_query_keys`` gives), the window's chrome model holds the story
+    counts of those keys and of the keys with report sketches (the only ones that can count as
+    chrome), every report sketch and every outlet's story count: what tonight's learning and
+    cleaning read of it, without the window's lines seen too rarely to matter. Members stay on
+    disk (``Window.members_of``)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -390,6 +392,11 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, chromes = [], []
+    if chrome_keys is not None:
+        # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
+        # raw lines do not give; but only a key with report sketches (on some night) can count
+        # as chrome, so with every such key kept the cut model cleans as the whole one.
+        chrome_keys = np.unique(np.concatenate([chrome_keys] + [_report_keys(night_dir(state_path, x)) for x in nights]))
     for x, name in enumerate(nights):
         d = night_dir(state_path, name)
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
@@ -438,10 +445,18 @@ def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return keys[pos] == values
 
 
+def _report_keys(d: Path) -> np.ndarray:
+    """The keys a state night holds report sketches for (uint64, unique; none before version 2)."""
+    if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
+        return np.empty(0, np.uint64)
+    k = pq.read_table(d / "chrome_reports.parquet", columns=["key"]).column("key")
+    return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
+
+
 def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
     """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
-    counts and report sketches (every figure is per key, so a model merged from such cuts answers
-    for those keys exactly as the whole models merged would)."""
+    counts (every figure is per key, so a model merged from such cuts answers for those keys
+    exactly as the whole models merged would). Report sketches are read whole."""
     ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
     ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
@@ -456,9 +471,6 @@ def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
         rk, rq, rv = (r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
                       r.column("value").to_numpy().astype(np.uint64))
         del r
-        if keys is not None:
-            keep = _in_sorted(rk, keys)
-            rk, rq, rv = rk[keep], rq[keep], rv[keep]
         m.reports = ReportSets(rk, rq, rv)
     return m
 
