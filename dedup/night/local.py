@@ -76,19 +76,18 @@ def ended_early(rejects: list[pa.Table]) -> list[str]:
 
 
 def chrome_query_keys(outlets: pa.Array, lines: Lines) -> np.ndarray:
-    """Sorted unique uint64: a superset of the chrome-model keys learning (``observe``,
-    ``observe_reports``) and cleaning (``chrome_rules``) look up for these lines: each line under
-    its story's outlet and under all outlets, and each lead-in under its outlet. A window model
-    cut to them (``state.load_window``'s ``chrome_keys``) answers for tonight as the whole one."""
-    from dedup.stages.chrome import _all_outlet_keys, _outlet_keys, prefix_keys
+    """Sorted unique uint64: the keys, besides the batch's learning entries (``ChromeModel.keys``
+    after ``observe``), whose story counts learning looks up (``observe_reports``): each line
+    longer than a chrome line under its story's outlet (the same key can be a short line on
+    another night: the key folds digits and spaces). With the entries and every key holding
+    report sketches (the only keys that can count as chrome in cleaning), a window model cut to
+    them (``state.load_window``'s ``chrome_keys``) answers for tonight as the whole one."""
+    from dedup.stages.chrome import MAX_CHROME_LINE_CHARS, _outlet_keys
 
     if not len(lines.text):
         return np.empty(0, np.uint64)
-    kh = lines.key_hash()
-    pk = prefix_keys(lines)
-    lead = np.flatnonzero(pk != 0)
-    return np.unique(np.concatenate([_outlet_keys(outlets, lines.story, kh), _all_outlet_keys(lines.story, kh),
-                                     _outlet_keys(outlets, lines.story[lead], pk[lead])]))
+    long_ = np.flatnonzero(~lines.at_most_chars(MAX_CHROME_LINE_CHARS))
+    return np.unique(_outlet_keys(outlets, lines.story[long_], lines.key_hash()[long_]))
 
 
 @dataclass
@@ -98,7 +97,7 @@ class ReadOutput:
     chrome: ChromeModel
     html: int
     body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
-    chrome_keys: np.ndarray | None = None  # ``chrome_query_keys`` of the whole batch
+    chrome_keys: np.ndarray | None = None  # learning's keys and ``chrome_query_keys`` of the whole batch
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
@@ -157,7 +156,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
         if settings.chrome.enabled:
-            out.chrome_keys = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.uint64)
+            out.chrome_keys = np.union1d(out.chrome.keys, np.concatenate(keys) if keys else np.empty(0, np.uint64))
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
                   body_sources=dict(sorted(out.body_sources.items())))
     return out
@@ -372,6 +371,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                                  chrome_keys=r.chrome_keys)
         except StateError as e:
             raise StateFailed(str(e)) from None
+        r.chrome_keys = None
         st.update(nights=len(window.nights), clusters=window.n)
     model, clean_model = chrome_stage(settings, r, window.chrome, sl)
     window.chrome = ChromeModel()  # the window's counts are in clean_model now, cut to what cleaning uses

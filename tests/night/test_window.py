@@ -165,9 +165,9 @@ def test_the_window_chrome_cut_to_tonights_keys_cleans_as_the_whole_window(tmp_p
 
 
 def test_the_chrome_query_keys_cover_every_key_learning_and_cleaning_look_up(tmp_path, monkeypatch):
-    """A window model cut to ``chrome_query_keys`` (and the keys with report sketches) is exact
-    only if learning never asks for another key's story count: record every key looked up while
-    the demo batch is learned and cleaned."""
+    """A window model cut to the batch's learning keys, ``chrome_query_keys`` and the keys with
+    report sketches is exact only if learning never asks for another key's story count: record
+    every key looked up while the demo batch is learned and cleaned."""
     import numpy as np
 
     from dedup.night.local import chrome_query_keys
@@ -201,8 +201,10 @@ def test_the_chrome_query_keys_cover_every_key_learning_and_cleaning_look_up(tmp
     learn = np.unique(np.concatenate(asked["stories_of"]))
     c = clean.finish_lines(lines, outlets, model.for_cleaning(cfg.chrome.min_stories), cfg.chrome)
     assert int(c.chrome_lines.sum()) > 0 and len(asked["count_of"]) >= 2
-    q = chrome_query_keys(outlets, lines)
+    q = np.union1d(m.keys, chrome_query_keys(outlets, lines))
     assert learn.size and np.isin(learn, q).all()
+    # The long lines' keys are needed: learning asks for them too.
+    assert not np.isin(learn, m.keys).all()
     # Cleaning also asks for keys of lines the furniture rules cut, which no raw line gives: the
     # window keeps every key with report sketches for them (test above: tables as the whole window).
     cleaning = np.unique(np.concatenate(asked["count_of"]))
