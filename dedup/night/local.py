@@ -169,7 +169,9 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     ch = settings.chrome
     if not ch.enabled:
         return r.chrome, r.chrome
-    known = ChromeModel.combine([r.chrome, window])
+    # Learning asks ``known`` for story counts only: the window's report sketches are merged once,
+    # into ``model`` below, not twice.
+    known = ChromeModel.combine([r.chrome, ChromeModel(window.keys, window.stories, window.outlet_stories)])
 
     def reports_of(p: Path):
         outlets = read_spill(p).column("outlet").combine_chunks()
@@ -311,7 +313,8 @@ def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table |
         sub, wfp = window.select(np.empty(0, np.int64), {}, d.num_perm, np.empty(0, np.uint64))
         return sub, wfp, counts
     bands, rows = cand.lsh_params(d.candidate_threshold, d.num_perm)
-    tonight = cand.band_keys(np.concatenate([f.signatures for f in fps]), bands, rows)
+    # Sorted per band once: each night's index is searched with it (NightIndex.lookup).
+    tonight = np.sort(cand.band_keys(np.concatenate([f.signatures for f in fps]), bands, rows), axis=1)
     text_hash = window.canonicals.column("text_hash").to_numpy().copy()
     hit = np.zeros(window.n, bool)
     indexes = {}

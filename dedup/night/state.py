@@ -194,10 +194,23 @@ class NightIndex:
     text_hash: np.ndarray | None = None  # (n,) uint64 when re-fingerprinted (the stored ones are stale)
 
     def lookup(self, tonight: np.ndarray) -> np.ndarray:
-        """Rows (int64, with repeats) sharing a band key with any column of ``tonight`` ((bands, m) uint64)."""
+        """Rows (int64, unique, sorted) sharing a band key with any column of ``tonight`` ((bands, m)
+        uint64, each band's keys sorted: ``np.sort(keys, axis=1)``). Per band the smaller side is
+        searched in the other's sorted keys: O(min log max), not tonight's size times the nights."""
         hits = []
+        m = tonight.shape[1]
         for b in range(tonight.shape[0]):
             k = self.keys[b]
+            if k.shape[0] <= m:
+                if not m:
+                    continue
+                t = tonight[b]
+                k = np.asarray(k)
+                pos = np.minimum(np.searchsorted(t, k), m - 1)
+                sel = np.flatnonzero(t[pos] == k)
+                if sel.size:
+                    hits.append(np.asarray(self.rows[b])[sel])
+                continue
             lo = np.searchsorted(k, tonight[b], "left")
             hi = np.searchsorted(k, tonight[b], "right")
             cnt = hi - lo
@@ -391,7 +404,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
-    canon, chromes = [], []
+    canon, chrome = [], ChromeModel()
     if chrome_keys is not None:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key with report sketches (on some night) can count
@@ -403,7 +416,9 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         t = _read(d / "canonicals.parquet", LIGHT_SCHEMA)
         canon.append(t.append_column("_night", pa.array(np.full(t.num_rows, x, np.int64)))
                      .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
-        chromes.append(_read_chrome(d, chrome_keys))
+        # Merged night by night (the merge is exact in any order): memory holds the merged model
+        # and one night's, not every night's rows at once.
+        chrome = ChromeModel.combine([chrome, _read_chrome(d, chrome_keys)])
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
     # follows the nights' dates; each row's ``night`` is the night it was written in).
@@ -415,7 +430,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
     # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
-    return Window(nights, c, None, ChromeModel.combine(chromes), night_of, row_of, Path(state_path), stale)
+    return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
 
 def _unique_members(m: pa.Table) -> pa.Table:

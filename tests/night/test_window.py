@@ -231,3 +231,25 @@ def test_window_members_read_for_the_asked_clusters_equal_the_whole_merge(tmp_pa
     assert got.num_rows == want.num_rows > len(ids)
     assert got.sort_by(key).equals(want.sort_by(key))
     assert w.members_of(pa.array([], pa.string())).num_rows == 0
+
+
+@pytest.mark.parametrize("m", [0, 3, 40, 400])
+def test_index_lookup_finds_every_row_sharing_a_band_key(m):
+    """Whichever side is searched in the other (fewer window keys than tonight's or more), the
+    rows are exactly those with a band key among tonight's."""
+    import numpy as np
+
+    from dedup.night.state import build_index
+    from dedup.stages.candidates import band_keys
+
+    rng = np.random.default_rng(m)
+    sig = rng.integers(0, 6, (100, 8), dtype=np.uint32)  # few values: many shared band keys
+    ix = build_index(sig, np.zeros(101, np.int64), np.empty(0, np.uint32), bands=4, rows=2)
+    tsig = rng.integers(0, 6, (m, 8), dtype=np.uint32)
+    tonight = np.sort(band_keys(tsig, 4, 2) if m else np.empty((4, 0), np.uint64), axis=1)
+    wk = band_keys(sig, 4, 2)
+    want = np.flatnonzero(np.array([np.isin(wk[b], tonight[b]) for b in range(4)]).any(axis=0))
+    got = ix.lookup(tonight)
+    assert np.array_equal(got, want)
+    if m >= 40:
+        assert got.size
