@@ -241,6 +241,8 @@ class Window:
     # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
     # state nights for the clusters asked for (``members_of``).
     members: pa.Table | None
+    # Story counts per key and outlet merged; ``reports`` as rows still to be merged (with
+    # tonight's, by ``ChromeModel.combine``), so ``chrome.counts`` is not set.
     chrome: ChromeModel
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
@@ -405,6 +407,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, chrome = [], ChromeModel()
+    merged, pending = ReportSets(), []
     if chrome_keys is not None:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key with report sketches (on some night) can count
@@ -416,9 +419,16 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         t = _read(d / "canonicals.parquet", LIGHT_SCHEMA)
         canon.append(t.append_column("_night", pa.array(np.full(t.num_rows, x, np.int64)))
                      .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
-        # Merged night by night (the merge is exact in any order): memory holds the merged model
-        # and one night's, not every night's rows at once.
-        chrome = ChromeModel.combine([chrome, _read_chrome(d, chrome_keys)])
+        # Story counts merged night by night; report sketches merged whenever the nights read
+        # since the last merge hold as many rows as the merged ones (bottom-k sets merge exactly in
+        # any grouping): memory holds about twice the merged sketches, not every night's rows, and
+        # each row is merged a few times at most. The rest is merged with tonight's by the chrome stage.
+        part = _read_chrome(d, chrome_keys)
+        pending.append(part.reports)
+        part.reports = ReportSets()
+        chrome = ChromeModel.combine([chrome, part])
+        if sum(r.key.size for r in pending) >= merged.key.size:
+            merged, pending = ReportSets.combine([merged] + pending), []
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
     # follows the nights' dates; each row's ``night`` is the night it was written in).
@@ -430,6 +440,11 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
     # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
+    # Rows of the sketches merged and of the nights read since (``ReportSets.from_rows`` takes
+    # repeats and more than REPORT_SET values): what ``ChromeModel.combine`` with tonight's merges.
+    parts = [merged] + pending
+    chrome.reports = ReportSets(np.concatenate([r.key for r in parts]), np.concatenate([r.q for r in parts]),
+                                np.concatenate([r.value for r in parts]))
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
 

@@ -233,6 +233,26 @@ def test_window_members_read_for_the_asked_clusters_equal_the_whole_merge(tmp_pa
     assert w.members_of(pa.array([], pa.string())).num_rows == 0
 
 
+def test_window_chrome_merged_night_by_night_equals_all_nights_at_once(tmp_path):
+    import numpy as np
+
+    from dedup.night.state import _read_chrome, load_window, window_nights
+    from dedup.stages.chrome import ChromeModel, ReportSets
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    whole = ChromeModel.combine([_read_chrome(night_dir(st, x)) for x in window_nights(st, "2026-11-24", 14)])
+    got = load_window(st, "2026-11-24", 14).chrome
+    assert whole.reports.key.size and got.reports.key.size >= whole.reports.key.size
+    r = ReportSets.from_rows(got.reports.key, got.reports.q, got.reports.value)
+    for a, b in ((r.key, whole.reports.key), (r.q, whole.reports.q), (r.value, whole.reports.value),
+                 (got.keys, whole.keys), (got.stories, whole.stories)):
+        assert np.array_equal(a, b)
+    assert got.outlet_stories == whole.outlet_stories
+
+
 @pytest.mark.parametrize("m", [0, 3, 40, 400])
 def test_index_lookup_finds_every_row_sharing_a_band_key(m):
     """Whichever side is searched in the other (fewer window keys than tonight's or more), the
