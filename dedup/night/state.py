@@ -241,9 +241,7 @@ class Window:
     # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
     # state nights for the clusters asked for (``members_of``).
     members: pa.Table | None
-    # Story counts per key and outlet merged; ``reports`` as rows still to be merged (with
-    # tonight's, by ``ChromeModel.combine``), so ``chrome.counts`` is not set.
-    chrome: ChromeModel
+    chrome: ChromeModel  # story counts and report sketches merged; ``counts`` not set (the chrome stage's)
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
     state_path: Path | None = None
@@ -422,7 +420,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         # Story counts merged night by night; report sketches merged whenever the nights read
         # since the last merge hold as many rows as the merged ones (bottom-k sets merge exactly in
         # any grouping): memory holds about twice the merged sketches, not every night's rows, and
-        # each row is merged a few times at most. The rest is merged with tonight's by the chrome stage.
+        # each row is merged a few times at most.
         part = _read_chrome(d, chrome_keys)
         pending.append(part.reports)
         part.reports = ReportSets()
@@ -440,11 +438,8 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
     # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
-    # Rows of the sketches merged and of the nights read since (``ReportSets.from_rows`` takes
-    # repeats and more than REPORT_SET values): what ``ChromeModel.combine`` with tonight's merges.
-    parts = [merged] + pending
-    chrome.reports = ReportSets(np.concatenate([r.key for r in parts]), np.concatenate([r.q for r in parts]),
-                                np.concatenate([r.value for r in parts]))
+    # Merged whole here, so that the chrome stage's merge with tonight's holds no more than it.
+    chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
 
