@@ -33,6 +33,12 @@ replaces its own partition; a backfill of an old night reads the nights before i
 rewrite the nights after it (they keep the ids they were given). For each cluster the latest
 night's row is the truth, so a cluster touched every night never falls out of the window.
 
+What a night holds of its window (``load_window``): per canonical its cluster id, words and
+hashes; each night's band-key index is memory-mapped and searched with tonight's keys one night at
+a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
+(``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
+chrome model for tonight's keys plus every key with report sketches (merged night by night).
+
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
 """
