@@ -443,9 +443,9 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
-    # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
     # Merged whole here, so that the chrome stage's merge with tonight's holds no more than it.
     chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
+    # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
 
