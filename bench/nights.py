@@ -84,6 +84,29 @@ def late_joined(stories: pd.DataFrame, gold: pd.DataFrame, night: np.ndarray, i:
     return len(late), hit / len(late)
 
 
+# Rows of each output table are matched on these columns (with run_date) to compare two outputs.
+TABLE_KEYS = {"stories": ["story_id"], "clusters": ["cluster_id"], "rejects": ["source", "record"]}
+
+
+def same_tables(a: Path, b: Path) -> dict[str, list[str]]:
+    """Compare the output tables of two runs over the same nights: per table (``TABLE_KEYS``), the
+    columns whose values differ once rows are matched on run_date and the key (``["<rows>"]``
+    when the row counts differ; ``[]`` when identical)."""
+    out = {}
+    for name, key in TABLE_KEYS.items():
+        x, y = pd.read_parquet(a / name), pd.read_parquet(b / name)
+        if len(x) != len(y) or list(x.columns) != list(y.columns):
+            out[name] = ["<rows>"]
+            continue
+        order = ["run_date"] + key
+        x = x.sort_values(order).reset_index(drop=True)
+        y = y.sort_values(order).reset_index(drop=True)
+        # List columns (arrays) compare as tuples.
+        norm = lambda v: tuple(v) if isinstance(v, (list, np.ndarray)) else v  # noqa: E731
+        out[name] = [c for c in x.columns if not x[c].map(norm).equals(y[c].map(norm))]
+    return out
+
+
 def run_night(code: Path, batch: Path, out: Path, date: str, workers: int, logs: Path, over: list[str]):
     env = dict(os.environ, PYTHONPATH=str(code))
     # Not ``-m dedup``: that puts the working directory (this checkout) ahead of PYTHONPATH.
@@ -173,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                                          "nights": rows}, indent=2) + "\n")
     if len(codes) > 1:
         print(f"outputs to compare: {', '.join(str(work / f'out-{k}') for k in range(len(codes)))}")
+        for k in range(1, len(codes)):
+            diff = same_tables(work / "out-0", work / f"out-{k}")
+            print(f"tables of {codes[k]} against {codes[0]}: " + ", ".join(
+                f"{t} {'identical' if not cols else 'DIFFER in ' + ', '.join(cols)}" for t, cols in diff.items()))
     return 0
 
 

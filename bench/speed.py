@@ -5,6 +5,7 @@ child process (JSONL in, Parquet out), reads the night's manifest for per-stage 
 memory, and scores the stories against gold (pairwise precision / recall / F1).
 
     python bench/speed.py --n 200000 --baseline            # dedup vs plain datasketch, same batch
+    python bench/speed.py --n 200000 --baseline --rensa    # ... and a rensa-based pipeline (bench extra)
     python bench/speed.py --sizes 100000,300000,1000000    # dedup alone at several sizes (scaling)
 
 Options: ``--chrome`` (the batch with outlet chrome; default: chrome-free bodies), ``--corpus DIR``
@@ -56,6 +57,7 @@ except ImportError:  # run from a checkout without the package installed
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "corpora" / "reuters21578"
 BASELINE_SCRIPT = ROOT / "bench" / "baseline_datasketch.py"
+RENSA_SCRIPT = ROOT / "bench" / "baseline_rensa.py"  # needs the bench extra (rensa)
 RUN_DATE = "2026-11-26"
 WARMUP_STORIES = 2_000
 # Disk needed per story, with margin: corpus (batch.jsonl + batch-clean.jsonl + gold/edits csv,
@@ -370,16 +372,19 @@ def run_dedup(corpus: Corpus, *, chrome: bool, workers: int, workdir: Path, keep
 
 
 def run_baseline(corpus: Corpus, *, chrome: bool, workdir: Path, keep: bool, gold: pd.DataFrame,
-                 quiet: tuple[float | None, float] = (None, 0.0)) -> Result:
+                 quiet: tuple[float | None, float] = (None, 0.0), pipeline: str = "datasketch",
+                 script: Path = BASELINE_SCRIPT) -> Result:
+    """Time a baseline script (``bench/baseline_*.py``: --input, --out, --json) as a child process."""
     batch = corpus.batch(chrome)
     tag = f"n{corpus.stories}"
-    clusters = workdir / f"datasketch-{tag}-clusters.csv"
+    clusters = workdir / f"{pipeline}-{tag}-clusters.csv"
     wait_for_quiet(*quiet)
-    print(f"timing the datasketch baseline on {corpus.stories:,} stories (slow: ~3,000 stories/s) ...", flush=True)
-    out, log, code = workdir / f"datasketch-{tag}.json", workdir / f"datasketch-{tag}.log", code_version()
-    m = run_measured([sys.executable, str(BASELINE_SCRIPT), "--input", str(batch), "--out", str(clusters), "--json"],
+    slow = " (slow: ~3,000 stories/s)" if pipeline == "datasketch" else ""
+    print(f"timing the {pipeline} baseline on {corpus.stories:,} stories{slow} ...", flush=True)
+    out, log, code = workdir / f"{pipeline}-{tag}.json", workdir / f"{pipeline}-{tag}.log", code_version()
+    m = run_measured([sys.executable, str(script), "--input", str(batch), "--out", str(clusters), "--json"],
                      stdout=out, stderr=log)
-    res = _result("datasketch", corpus, batch, m, code)
+    res = _result(pipeline, corpus, batch, m, code)
     try:
         if not res.ok:
             res.error = f"baseline exited {m.returncode}:\n{log_tail(log)}"
@@ -522,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200_000, help="stories in the batch (default: %(default)s)")
     ap.add_argument("--sizes", type=parse_sizes, help="comma-separated sizes: dedup alone at each (scaling table)")
     ap.add_argument("--baseline", action="store_true", help="also time the plain datasketch pipeline (with --n)")
+    ap.add_argument("--rensa", action="store_true", help="also time the rensa-based pipeline (with --n; the "
+                    "bench extra: rensa)")
     ap.add_argument("--chrome", action="store_true", help="the batch with outlet chrome (default: clean bodies)")
     ap.add_argument("--corpus", type=Path, help="a ready corpus folder, or a cache folder of n<N>-seed<S>/ corpora")
     ap.add_argument("--keep", type=Path, help="keep generated corpora, outputs and logs in this folder")
@@ -538,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
                     "then run anyway (default: %(default)s)")
     ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
     args = ap.parse_args(argv)
-    if args.sizes and args.baseline:
-        ap.error("--baseline compares at one size (--n); --sizes runs dedup alone")
+    if args.sizes and (args.baseline or args.rensa):
+        ap.error("--baseline and --rensa compare at one size (--n); --sizes runs dedup alone")
     if args.n < 1 or args.repeat < 1:
         ap.error("--n and --repeat must be positive")
     sizes = args.sizes or [args.n]
@@ -581,6 +588,12 @@ def main(argv: list[str] | None = None) -> int:
                                            gold=gold, quiet=quiet) for _ in range(args.repeat)]
                     all_runs += theirs
                     results.append(best_of(theirs))
+                if args.rensa:
+                    theirs = [run_baseline(corpus, chrome=args.chrome, workdir=workdir, keep=bool(args.keep),
+                                           gold=gold, quiet=quiet, pipeline="rensa", script=RENSA_SCRIPT)
+                              for _ in range(args.repeat)]
+                    all_runs += theirs
+                    results.append(best_of(theirs))
             finally:
                 if corpus.temporary:
                     remove(corpus.dir)
@@ -601,21 +614,24 @@ def main(argv: list[str] | None = None) -> int:
           f"loadavg now {read_loadavg()}")
     dedup_runs = [r for r in results if r.pipeline == "dedup"]
     ratio = None
-    if args.baseline:
+    ratios = {}
+    if args.baseline or args.rensa:
         print()
         print(comparison_table(results))
-        base = next((r for r in results if r.pipeline == "datasketch" and r.ok), None)
         ours = next((r for r in dedup_runs if r.ok), None)
-        if base and ours:
-            ratio = base.wall_s / ours.wall_s
-            line = f"speed ratio, datasketch wall / dedup wall: {ratio:.2f}x"
-            if base.internal_s and ours.internal_s:
-                line += (f" (pipeline time alone, without process start and imports: "
-                         f"{base.internal_s / ours.internal_s:.2f}x)")
-            print(line)
-        if base:
-            print("datasketch's own split: " + ", ".join(f"{k} {v['seconds']:.2f} s" for k, v in base.stages.items())
-                  + (f" (total {base.internal_s:.2f} s)" if base.internal_s is not None else ""))
+        for name in [p for p, on in (("datasketch", args.baseline), ("rensa", args.rensa)) if on]:
+            base = next((r for r in results if r.pipeline == name and r.ok), None)
+            if base and ours:
+                ratios[name] = base.wall_s / ours.wall_s
+                line = f"speed ratio, {name} wall / dedup wall: {ratios[name]:.2f}x"
+                if base.internal_s and ours.internal_s:
+                    line += (f" (pipeline time alone, without process start and imports: "
+                             f"{base.internal_s / ours.internal_s:.2f}x)")
+                print(line)
+            if base:
+                print(f"{name}'s own split: " + ", ".join(f"{k} {v['seconds']:.2f} s" for k, v in base.stages.items())
+                      + (f" (total {base.internal_s:.2f} s)" if base.internal_s is not None else ""))
+        ratio = ratios.get("datasketch")
     elif len(dedup_runs) > 1:
         print()
         print(scaling_table(dedup_runs))
@@ -636,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
                                                             for k, v in vars(args).items()},
                "run_date": RUN_DATE, "corpora": corpora, "results": [asdict(r) for r in results],
                "all_runs": [asdict(r) for r in all_runs],
-               "speed_ratio": ratio}
+               "speed_ratio": ratio, "speed_ratios": ratios}
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0 if all_runs and all(r.ok for r in all_runs) else 1
 

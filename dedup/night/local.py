@@ -75,6 +75,21 @@ def ended_early(rejects: list[pa.Table]) -> list[str]:
     return out
 
 
+def chrome_query_keys(outlets: pa.Array, lines: Lines) -> np.ndarray:
+    """Sorted unique uint64: the keys, besides the batch's learning entries (``ChromeModel.keys``
+    after ``observe``), whose story counts learning looks up (``observe_reports``): each line
+    longer than a chrome line under its story's outlet (the same key can be a short line on
+    another night: the key folds digits and spaces). With the entries and every key holding
+    report sketches (the only keys that can count as chrome in cleaning), a window model cut to
+    them (``state.load_window``'s ``chrome_keys``) answers for tonight as the whole one."""
+    from dedup.stages.chrome import MAX_CHROME_LINE_CHARS, _outlet_keys
+
+    if not len(lines.text):
+        return np.empty(0, np.uint64)
+    long_ = np.flatnonzero(~lines.at_most_chars(MAX_CHROME_LINE_CHARS))
+    return np.unique(_outlet_keys(outlets, lines.story[long_], lines.key_hash()[long_]))
+
+
 @dataclass
 class ReadOutput:
     spills: list[Path]
@@ -82,6 +97,7 @@ class ReadOutput:
     chrome: ChromeModel
     html: int
     body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
+    chrome_keys: np.ndarray | None = None  # learning's keys and ``chrome_query_keys`` of the whole batch
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
@@ -103,14 +119,16 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         lines = Lines.split(text)
         seen = ChromeModel()
         p = staging.work / f"read-{i:05d}.arrow"
+        qk = None
         if settings.chrome.enabled:
             # The (key, story) entries are kept for the second learning pass (chrome_stage).
             ek, es = seen.observe(records.column("outlet").combine_chunks(), lines)
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
+            qk = chrome_query_keys(records.column("outlet").combine_chunks(), lines)
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
         sources = body_source.value_counts().to_pylist()
-        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}, date_stats.bad_dates
+        return p, seen, int(is_html.sum()), {d["values"]: d["counts"] for d in sources}, date_stats.bad_dates, qk
 
     out = ReadOutput([], [], ChromeModel(), 0, Counter())
     seen_parts: list[ChromeModel] = []
@@ -126,14 +144,19 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("read", "records")
-        for p, seen, nh, sources, bad_dates in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
+        keys: list[np.ndarray] = []
+        for p, seen, nh, sources, bad_dates, qk in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):
             stats.bad_dates += bad_dates
+            if qk is not None:
+                keys.append(qk)
             out.spills.append(p)
             seen_parts.append(seen)
             out.html += nh
             out.body_sources.update(sources)
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
+        if settings.chrome.enabled:
+            out.chrome_keys = np.union1d(out.chrome.keys, np.concatenate(keys) if keys else np.empty(0, np.uint64))
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
                   body_sources=dict(sorted(out.body_sources.items())))
     return out
@@ -146,7 +169,9 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     ch = settings.chrome
     if not ch.enabled:
         return r.chrome, r.chrome
-    known = ChromeModel.combine([r.chrome, window])
+    # Learning asks ``known`` for story counts only: the window's report sketches are merged once,
+    # into ``model`` below, not twice.
+    known = ChromeModel.combine([r.chrome, ChromeModel(window.keys, window.stories, window.outlet_stories)])
 
     def reports_of(p: Path):
         outlets = read_spill(p).column("outlet").combine_chunks()
@@ -288,7 +313,8 @@ def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table |
         sub, wfp = window.select(np.empty(0, np.int64), {}, d.num_perm, np.empty(0, np.uint64))
         return sub, wfp, counts
     bands, rows = cand.lsh_params(d.candidate_threshold, d.num_perm)
-    tonight = cand.band_keys(np.concatenate([f.signatures for f in fps]), bands, rows)
+    # Sorted per band once: each night's index is searched with it (NightIndex.lookup).
+    tonight = np.sort(cand.band_keys(np.concatenate([f.signatures for f in fps]), bands, rows), axis=1)
     text_hash = window.canonicals.column("text_hash").to_numpy().copy()
     hit = np.zeros(window.n, bool)
     indexes = {}
@@ -307,6 +333,9 @@ def _window_candidates(window: Window, fps: list[Fingerprints], meta: pa.Table |
         glob[window.row_of[live]] = live
         g = glob[ix.lookup(tonight)]
         hit[g[g >= 0]] = True
+        # The band keys are read through once: let their pages go before the next night's, so
+        # memory holds one night's keys at a time, not the window's.
+        ix.keys = ix.rows = None
     hit |= np.isin(text_hash, np.concatenate([f.text_hash for f in fps]))
     wc = window.canonicals
     # Headline keys (cand.headline_keys): a window canonical whose headline is a short story's of
@@ -343,9 +372,12 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("state") as st:
         try:
-            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d))
+            # The window's chrome cut to the keys tonight's lines can look up (r.chrome_keys).
+            window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d),
+                                 chrome_keys=r.chrome_keys)
         except StateError as e:
             raise StateFailed(str(e)) from None
+        r.chrome_keys = None
         st.update(nights=len(window.nights), clusters=window.n)
     model, clean_model = chrome_stage(settings, r, window.chrome, sl)
     window.chrome = ChromeModel()  # the window's counts are in clean_model now, cut to what cleaning uses

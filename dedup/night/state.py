@@ -33,6 +33,12 @@ replaces its own partition; a backfill of an old night reads the nights before i
 rewrite the nights after it (they keep the ids they were given). For each cluster the latest
 night's row is the truth, so a cluster touched every night never falls out of the window.
 
+What a night holds of its window (``load_window``): per canonical its cluster id, words and
+hashes; each night's band-key index is memory-mapped and searched with tonight's keys one night at
+a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
+(``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
+chrome model for tonight's keys plus every key with report sketches (merged night by night).
+
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
 """
@@ -166,10 +172,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-# The window's columns held in memory: every canonical's ids, dates and hashes (tens of bytes a
-# row). Bodies, signatures and shingle sets stay on disk and are read for candidate rows only.
-LIGHT_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in ("body", "signature", "shingles")]
+# The window's columns held in memory: what finds a night's candidates among every canonical
+# (cluster id, words and hashes: tens of bytes a row). Story ids, headlines, dates, bodies,
+# signatures and shingle sets stay on disk and are read for candidate rows only (``Window.select``).
+LIGHT_COLUMNS = ["cluster_id", "words", "text_hash", "headline_hash"]
 LIGHT_SCHEMA = pa.schema([CANONICALS_SCHEMA.field(n) for n in LIGHT_COLUMNS])
+# Read by row group for the candidate rows.
+ROW_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in LIGHT_COLUMNS + ["signature", "shingles"]]
 # Rows per Parquet row group of canonicals.parquet (local engine): the bodies of a few candidate
 # rows are read by row group.
 CANON_ROW_GROUP = 8192
@@ -182,7 +191,7 @@ class NightIndex:
     """One window night's canonicals as numbers: per LSH band the band keys sorted with the row
     each came from, and the rows' fingerprints. Memory-mapped from the night's ``index/`` when
     it was written under tonight's settings and LSH; else built in memory (once a night)."""
-    keys: np.ndarray  # (bands, n) uint64, each band's keys sorted
+    keys: np.ndarray | None  # (bands, n) uint64, each band's keys sorted (None once looked up and let go)
     rows: np.ndarray  # (bands, n) int32, the row (in canonicals.parquet) of each key
     signatures: np.ndarray  # (n, num_perm) uint32
     offsets: np.ndarray  # (n + 1,) int64
@@ -191,10 +200,23 @@ class NightIndex:
     text_hash: np.ndarray | None = None  # (n,) uint64 when re-fingerprinted (the stored ones are stale)
 
     def lookup(self, tonight: np.ndarray) -> np.ndarray:
-        """Rows (int64, with repeats) sharing a band key with any column of ``tonight`` ((bands, m) uint64)."""
+        """Rows (int64, unique, sorted) sharing a band key with any column of ``tonight`` ((bands, m)
+        uint64, each band's keys sorted: ``np.sort(keys, axis=1)``). Per band the smaller side is
+        searched in the other's sorted keys: O(min log max), not tonight's size times the nights."""
         hits = []
+        m = tonight.shape[1]
         for b in range(tonight.shape[0]):
             k = self.keys[b]
+            if k.shape[0] <= m:
+                if not m:
+                    continue
+                t = tonight[b]
+                k = np.asarray(k)
+                pos = np.minimum(np.searchsorted(t, k), m - 1)
+                sel = np.flatnonzero(t[pos] == k)
+                if sel.size:
+                    hits.append(np.asarray(self.rows[b])[sel])
+                continue
             lo = np.searchsorted(k, tonight[b], "left")
             hi = np.searchsorted(k, tonight[b], "right")
             cnt = hi - lo
@@ -222,8 +244,10 @@ def build_index(signatures: np.ndarray, offsets: np.ndarray, values: np.ndarray,
 class Window:
     nights: list[str]
     canonicals: pa.Table  # latest row per cluster_id (LIGHT_SCHEMA, or CANONICALS_SCHEMA for a subset)
-    members: pa.Table  # unique (cluster_id, story_id), MEMBERS_SCHEMA
-    chrome: ChromeModel
+    # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
+    # state nights for the clusters asked for (``members_of``).
+    members: pa.Table | None
+    chrome: ChromeModel  # story counts and report sketches merged; ``counts`` not set (the chrome stage's)
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
     state_path: Path | None = None
@@ -276,44 +300,64 @@ class Window:
             at = np.flatnonzero(nof == x)
             ix = indexes[int(x)]
             _gather_sets(np.asarray(ix.offsets), np.asarray(ix.values), rof[at], off, at, val)
-        light = self.canonicals.take(pa.array(rows, pa.int64()))
+        light = self.canonicals.take(pa.array(rows, pa.int64())).select(LIGHT_COLUMNS)
         light = light.set_column(light.schema.get_field_index("text_hash"), "text_hash",
                                  pa.array(text_hash[rows], pa.uint64()))
-        body = pa.chunked_array([pa.array([], pa.large_string())]) if not k else self._bodies(nof, rof)
-        canon = light.append_column("body", body)
+        canon = light
+        for name, col in zip(ROW_COLUMNS, self._row_columns(nof, rof, ROW_COLUMNS) if k else
+                             [pa.chunked_array([pa.array([], CANONICALS_SCHEMA.field(c).type)]) for c in ROW_COLUMNS]):
+            canon = canon.append_column(name, col)
         canon = canon.append_column("signature", pa.FixedSizeListArray.from_arrays(
             pa.array(sig.reshape(-1), pa.uint32()), num_perm).cast(pa.list_(pa.uint32())))
         canon = canon.append_column("shingles", pa.LargeListArray.from_arrays(pa.array(off), pa.array(val, pa.uint32())))
         canon = canon.select(CANONICALS_SCHEMA.names).cast(CANONICALS_SCHEMA)
         th = canon.column("text_hash").to_numpy()
         fp = Fingerprints(sig, off, val, canon.column("words").to_numpy(), th)
-        return Window(self.nights, canon, self.members, self.chrome), fp
+        return Window(self.nights, canon, self.members, self.chrome, state_path=self.state_path), fp
 
-    def _bodies(self, nof: np.ndarray, rof: np.ndarray) -> pa.ChunkedArray:
-        """The ``body`` of each (night, row), read by Parquet row group."""
+    def members_of(self, cluster_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """Every member (unique ``(cluster_id, story_id)``, ``MEMBERS_SCHEMA``: the first night's
+        outlet, the earliest ``published_at``) of the window's clusters ``cluster_ids`` (strings).
+        Read night by night from the state with a filter on ``cluster_id``, so memory follows the
+        clusters asked for (those tonight touched), not the window."""
+        ids = pa.chunked_array([cluster_ids]) if isinstance(cluster_ids, pa.Array) else cluster_ids
+        ids = ids.combine_chunks().cast(pa.string()) if ids.num_chunks else pa.array([], pa.string())
+        if self.members is not None:
+            return self.members.filter(pc.is_in(self.members.column("cluster_id"), value_set=ids))
+        parts = [MEMBERS_SCHEMA.empty_table()]
+        if len(ids):
+            for name in self.nights:
+                parts.append(_read_members(night_dir(self.state_path, name) / "members.parquet", ids))
+        return _unique_members(pa.concat_tables(parts))
+
+    def _row_columns(self, nof: np.ndarray, rof: np.ndarray, names: list[str]) -> list[pa.ChunkedArray]:
+        """The columns ``names`` of canonicals.parquet at each (night, row), read by Parquet row
+        group, as CANONICALS_SCHEMA types."""
+        types = pa.schema([CANONICALS_SCHEMA.field(c) for c in names])
         parts, where = [], []
         for x in np.unique(nof):
             at = np.flatnonzero(nof == x)
             path = night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet"
             if path.is_dir():  # the Spark engine's part files: read whole, no row-group arithmetic
-                parts.append(pq.read_table(path, columns=["body"]).column("body").take(pa.array(rof[at], pa.int64()))
-                             .cast(pa.large_string()))
+                parts.append(pq.read_table(path, columns=names).take(pa.array(rof[at], pa.int64()))
+                             .cast(types, safe=False))
                 where.append(at)
                 continue
             f = pq.ParquetFile(path)
             starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
             rg = np.searchsorted(starts, rof[at], "right") - 1
             groups = np.unique(rg)
-            t = f.read_row_groups(groups.tolist(), columns=["body"])
+            t = f.read_row_groups(groups.tolist(), columns=names)
             # Row of each wanted row inside the concatenation of the groups read.
             base = np.cumsum([0] + [starts[g + 1] - starts[g] for g in groups])[:-1]
             local = rof[at] - starts[rg] + base[np.searchsorted(groups, rg)]
-            parts.append(t.column("body").take(pa.array(local, pa.int64())).cast(pa.large_string()))
+            parts.append(t.take(pa.array(local, pa.int64())).cast(types, safe=False))
             where.append(at)
-        allb = pa.chunked_array(parts).combine_chunks()
+        allt = pa.concat_tables(parts).combine_chunks()
         inv = np.empty(len(nof), np.int64)
         inv[np.concatenate(where)] = np.arange(len(nof))
-        return pa.chunked_array([allb.take(pa.array(inv))])
+        allt = allt.take(pa.array(inv))
+        return [pa.chunked_array([allt.column(c).combine_chunks()]) for c in names]
 
 
 def _fingerprint_arrays(t: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -341,15 +385,23 @@ def empty_window() -> Window:
     return Window([], CANONICALS_SCHEMA.empty_table(), MEMBERS_SCHEMA.empty_table(), ChromeModel())
 
 
-def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None) -> Window:
+def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
+                chrome_keys: np.ndarray | None = None) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
-    row per cluster of their canonicals (``LIGHT_SCHEMA``: no bodies, signatures or shingle
-    sets; ``Window.index`` and ``Window.select`` read those for the rows a night needs), their
-    members and chrome.
+    row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
+    ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
+    rows a night needs) and their chrome.
 
     With ``fp`` (``fingerprint_settings`` of this run), nights fingerprinted under other settings
     are listed in ``Window.stale`` (logged as a warning): ``Window.index`` re-fingerprints them
-    from their stored text."""
+    from their stored text.
+
+    With ``chrome_keys`` (sorted unique uint64: every chrome key tonight's lines can look up, as
+    ``dedup.night.local.chrome_query_keys`` gives), the window's chrome model holds the story
+    counts of those keys and of the keys with report sketches (the only ones that can count as
+    chrome), every report sketch and every outlet's story count: what tonight's learning and
+    cleaning read of it, without the window's lines seen too rarely to matter. Members stay on
+    disk (``Window.members_of``)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -358,40 +410,99 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
-    canon, members, chromes = [], [], []
+    canon, chrome = [], ChromeModel()
+    merged, pending = ReportSets(), []
+    if chrome_keys is not None:
+        # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
+        # raw lines do not give; but only a key with report sketches (on some night) can count
+        # as chrome, so with every such key kept the cut model cleans as the whole one.
+        chrome_keys = np.unique(np.concatenate([chrome_keys] + [_report_keys(night_dir(state_path, x)) for x in nights]))
     for x, name in enumerate(nights):
         d = night_dir(state_path, name)
         # Unsafe casts: the Spark engine stores unsigned hashes as int64 with the same bits.
         t = _read(d / "canonicals.parquet", LIGHT_SCHEMA)
         canon.append(t.append_column("_night", pa.array(np.full(t.num_rows, x, np.int64)))
                      .append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64))))
-        members.append(_read(d / "members.parquet", MEMBERS_SCHEMA))
-        chromes.append(_read_chrome(d))
+        # Story counts merged night by night; report sketches merged whenever the nights read
+        # since the last merge hold as many rows as the merged ones (bottom-k sets merge exactly in
+        # any grouping): memory holds about twice the merged sketches, not every night's rows, and
+        # each row is merged a few times at most.
+        part = _read_chrome(d, chrome_keys)
+        pending.append(part.reports)
+        part.reports = ReportSets()
+        chrome = ChromeModel.combine([chrome, part])
+        if sum(r.key.size for r in pending) >= merged.key.size:
+            merged, pending = ReportSets.combine([merged] + pending), []
     c = pa.concat_tables(canon)
-    # Latest night's row per cluster: sort by night descending, keep first occurrence.
-    c = c.sort_by([("cluster_id", "ascending"), ("night", "descending")])
+    # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
+    # follows the nights' dates; each row's ``night`` is the night it was written in).
+    c = c.sort_by([("cluster_id", "ascending"), ("_night", "descending")])
     cid = c.column("cluster_id").to_numpy(zero_copy_only=False)
     first = np.ones(len(cid), bool)
     first[1:] = cid[1:] != cid[:-1]
     c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
-    m = pa.concat_tables(members)
-    m = m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate([("outlet", "first"), ("published_at", "min")]).rename_columns(
+    # Merged whole here, so that the chrome stage's merge with tonight's holds no more than it.
+    chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
+    # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
+    return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
+
+
+def _unique_members(m: pa.Table) -> pa.Table:
+    """One row per (cluster_id, story_id) of members of several nights (in night order): the
+    first outlet, the earliest published_at."""
+    return m.group_by(["cluster_id", "story_id"], use_threads=False).aggregate(
+        [("outlet", "first"), ("published_at", "min")]).rename_columns(
         ["cluster_id", "story_id", "outlet", "published_at"]).cast(MEMBERS_SCHEMA)
-    return Window(nights, c, m, ChromeModel.combine(chromes), night_of, row_of, Path(state_path), stale)
 
 
-def _read_chrome(d: Path) -> ChromeModel:
+def _read_members(path: Path, ids: pa.Array) -> pa.Table:
+    """The rows of a night's members (a file, or the Spark engine's folder of part files) whose
+    cluster_id is in ``ids``, scanned batch by batch (``MEMBERS_SCHEMA``)."""
+    import pyarrow.dataset as ds
+
+    d = ds.dataset(path, format="parquet")
+    want = ids.cast(d.schema.field("cluster_id").type)
+    t = d.to_table(columns=MEMBERS_SCHEMA.names, filter=pc.field("cluster_id").isin(want))
+    return t.cast(MEMBERS_SCHEMA, safe=False)
+
+
+def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` (uint64) found in ``keys`` (sorted unique uint64)."""
+    if not keys.size:
+        return np.zeros(values.size, bool)
+    pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+    return keys[pos] == values
+
+
+def _report_keys(d: Path) -> np.ndarray:
+    """The keys a state night holds report sketches for (uint64, unique; none before version 2)."""
+    if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
+        return np.empty(0, np.uint64)
+    k = pq.read_table(d / "chrome_reports.parquet", columns=["key"]).column("key")
+    return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
+
+
+def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
+    """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
+    counts (every figure is per key, so a model merged from such cuts answers for those keys
+    exactly as the whole models merged would). Report sketches are read whole."""
     ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
     ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
-    m = ChromeModel(ck.column("key").cast(pa.uint64(), safe=False).to_numpy(),
-                    ck.column("stories").cast(pa.int64()).to_numpy(), outlets)
+    k, st = ck.column("key").cast(pa.uint64(), safe=False).to_numpy(), ck.column("stories").cast(pa.int64()).to_numpy()
+    del ck
+    if keys is not None:
+        keep = _in_sorted(k, keys)
+        k, st = k[keep], st[keep]
+    m = ChromeModel(k, st, outlets)
     if json.loads((d / "manifest.json").read_text()).get("version", 1) >= 2:
         r = _read(d / "chrome_reports.parquet", CHROME_REPORTS_SCHEMA)
-        m.reports = ReportSets(r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
-                               r.column("value").to_numpy().astype(np.uint64))
+        rk, rq, rv = (r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
+                      r.column("value").to_numpy().astype(np.uint64))
+        del r
+        m.reports = ReportSets(rk, rq, rv)
     return m
 
 

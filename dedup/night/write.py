@@ -111,7 +111,7 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
     old_canon = wc.take(pa.array(touched_old, pa.int64()))
     old_ids = old_canon.column("cluster_id")
-    old_members = window.members.filter(pc.is_in(window.members.column("cluster_id"), value_set=old_ids))
+    old_members = window.members_of(old_ids)
     members = pa.concat_tables([tonight, old_members])
 
     new_canon = pa.concat_tables(canon_parts) if canon_parts else pa.table(

@@ -115,3 +115,161 @@ def test_a_corrupted_window_index_is_refused(tmp_path):
     p.write_bytes(p.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(StateFailed, match="index/band_keys.npy"):
         _run(n2, tmp_path / "out", N2)
+
+
+def _demo_nights(tmp_path, k=3):
+    """The demo batch (outlets with page chrome) split into ``k`` nights, record i on night i % k."""
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "data" / "demo" / "batch.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    paths = []
+    for i in range(k):
+        p = tmp_path / f"demo-{i}.jsonl"
+        p.write_text("".join(lines[i::k]), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def _all_stories(out):
+    df = pd.read_parquet(out / "stories")
+    return df.sort_values(["run_date", "story_id"]).reset_index(drop=True)
+
+
+def test_the_window_chrome_cut_to_tonights_keys_cleans_as_the_whole_window(tmp_path, monkeypatch):
+    """Each night reads only the window's chrome keys its own lines can look up, and the window's
+    members only for the clusters it touches: every table comes out as from the whole window."""
+    import dedup.night.local as local
+    import dedup.night.state as state
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22"]
+    batches = _demo_nights(tmp_path)
+    for b, night in zip(batches, nights):
+        _run(b, tmp_path / "cut", night)
+    whole_load = state.load_window
+    monkeypatch.setattr(local, "load_window", lambda *a, chrome_keys=None, **k: whole_load(*a, **k))
+    for b, night in zip(batches, nights):
+        _run(b, tmp_path / "whole", night)
+    # Without a window at all, the last night cleans otherwise: the window's chrome matters.
+    _run(batches[-1], tmp_path / "alone", nights[-1])
+    cut, whole = _all_stories(tmp_path / "cut"), _all_stories(tmp_path / "whole")
+    pd.testing.assert_frame_equal(cut, whole)
+    for t in ("clusters", "rejects"):
+        a = pd.read_parquet(tmp_path / "cut" / t)
+        b = pd.read_parquet(tmp_path / "whole" / t)
+        assert a.shape == b.shape and a.astype(str).sort_values(list(a.columns)).values.tolist() == \
+            b.astype(str).sort_values(list(b.columns)).values.tolist()
+    last = cut[cut.run_date.astype(str) == nights[-1]].set_index("story_id")
+    alone = _all_stories(tmp_path / "alone").set_index("story_id")
+    assert (last.chrome_lines_removed.sum(), last.body_clean.tolist()) != \
+        (alone.chrome_lines_removed.sum(), alone.body_clean.tolist())
+
+
+def test_the_chrome_query_keys_cover_every_key_learning_and_cleaning_look_up(tmp_path, monkeypatch):
+    """A window model cut to the batch's learning keys, ``chrome_query_keys`` and the keys with
+    report sketches is exact only if learning never asks for another key's story count: record
+    every key looked up while the demo batch is learned and cleaned."""
+    import numpy as np
+
+    from dedup.night.local import chrome_query_keys
+    from dedup.stages import clean
+    from dedup.stages.chrome import ChromeModel
+    from dedup.stages.text.lines import Lines
+
+    import pyarrow as pa
+
+    b = _demo_nights(tmp_path, 1)[0]
+    recs = []
+    for line in b.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:  # the demo carries broken records on purpose
+            continue
+        if isinstance(r, dict) and isinstance(r.get("body"), str):
+            recs.append(r)
+    outlets = pa.array([r.get("outlet") for r in recs], pa.string())
+    text = clean.prepare_sourced(pa.array([r["body"] for r in recs], pa.large_string()))[0]
+    lines = Lines.split(text)
+    cfg = load_config(input=str(b), output=str(tmp_path / "o"))
+    m = ChromeModel()
+    entries = m.observe(outlets, lines)
+    asked = {"count_of": [], "stories_of": []}
+    for name in asked:
+        orig = getattr(ChromeModel, name)
+        monkeypatch.setattr(ChromeModel, name, lambda self, keys, _o=orig, _n=name: (
+            asked[_n].append(np.asarray(keys)), _o(self, keys))[1])
+    model = m.with_reports(m.observe_reports(outlets, lines, cfg.chrome.min_stories, entries))
+    learn = np.unique(np.concatenate(asked["stories_of"]))
+    c = clean.finish_lines(lines, outlets, model.for_cleaning(cfg.chrome.min_stories), cfg.chrome)
+    assert int(c.chrome_lines.sum()) > 0 and len(asked["count_of"]) >= 2
+    q = np.union1d(m.keys, chrome_query_keys(outlets, lines))
+    assert learn.size and np.isin(learn, q).all()
+    # The long lines' keys are needed: learning asks for them too.
+    assert not np.isin(learn, m.keys).all()
+    # Cleaning also asks for keys of lines the furniture rules cut, which no raw line gives: the
+    # window keeps every key with report sketches for them (test above: tables as the whole window).
+    cleaning = np.unique(np.concatenate(asked["count_of"]))
+    assert not np.isin(cleaning, q).all()
+
+
+def test_window_members_read_for_the_asked_clusters_equal_the_whole_merge(tmp_path):
+    import pyarrow as pa
+
+    from dedup.night.state import MEMBERS_SCHEMA, _read, _unique_members, load_window, window_nights
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    w = load_window(st, "2026-11-24", 14)
+    assert w.members is None and len(w.nights) == 4
+    whole = _unique_members(pa.concat_tables([_read(night_dir(st, x) / "members.parquet", MEMBERS_SCHEMA)
+                                              for x in window_nights(st, "2026-11-24", 14)]))
+    ids = pa.array(sorted(set(whole.column("cluster_id").to_pylist()))[::3])
+    want = whole.filter(pa.compute.is_in(whole.column("cluster_id"), value_set=ids))
+    got = w.members_of(ids)
+    key = [("cluster_id", "ascending"), ("story_id", "ascending")]
+    assert got.num_rows == want.num_rows > len(ids)
+    assert got.sort_by(key).equals(want.sort_by(key))
+    assert w.members_of(pa.array([], pa.string())).num_rows == 0
+
+
+def test_window_chrome_merged_night_by_night_equals_all_nights_at_once(tmp_path):
+    import numpy as np
+
+    from dedup.night.state import _read_chrome, load_window, window_nights
+    from dedup.stages.chrome import ChromeModel, ReportSets
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    whole = ChromeModel.combine([_read_chrome(night_dir(st, x)) for x in window_nights(st, "2026-11-24", 14)])
+    got = load_window(st, "2026-11-24", 14).chrome
+    assert whole.reports.key.size and got.reports.key.size >= whole.reports.key.size
+    r = ReportSets.from_rows(got.reports.key, got.reports.q, got.reports.value)
+    for a, b in ((r.key, whole.reports.key), (r.q, whole.reports.q), (r.value, whole.reports.value),
+                 (got.keys, whole.keys), (got.stories, whole.stories)):
+        assert np.array_equal(a, b)
+    assert got.outlet_stories == whole.outlet_stories
+
+
+@pytest.mark.parametrize("m", [0, 3, 40, 400])
+def test_index_lookup_finds_every_row_sharing_a_band_key(m):
+    """Whichever side is searched in the other (fewer window keys than tonight's or more), the
+    rows are exactly those with a band key among tonight's."""
+    import numpy as np
+
+    from dedup.night.state import build_index
+    from dedup.stages.candidates import band_keys
+
+    rng = np.random.default_rng(m)
+    sig = rng.integers(0, 6, (100, 8), dtype=np.uint32)  # few values: many shared band keys
+    ix = build_index(sig, np.zeros(101, np.int64), np.empty(0, np.uint32), bands=4, rows=2)
+    tsig = rng.integers(0, 6, (m, 8), dtype=np.uint32)
+    tonight = np.sort(band_keys(tsig, 4, 2) if m else np.empty((4, 0), np.uint64), axis=1)
+    wk = band_keys(sig, 4, 2)
+    want = np.flatnonzero(np.array([np.isin(wk[b], tonight[b]) for b in range(4)]).any(axis=0))
+    got = ix.lookup(tonight)
+    assert np.array_equal(got, want)
+    if m >= 40:
+        assert got.size
