@@ -110,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.gold:
         gold = pd.read_csv(args.gold, dtype=str, keep_default_na=False)
         result = evaluate(clusters, gold, max_examples=args.max_examples)
-    if args.json:
+    return print_result(timings, result, as_json=args.json)
+
+
+def print_result(timings: dict, result, as_json: bool) -> int:
+    """Print a baseline's timings (and ``evaluate``'s result, or None) as JSON or text; returns exit
+    code 0. Shared by this baseline and ``bench/baseline_rensa.py``."""
+    if as_json:
         print(json.dumps({"timings": timings, "evaluation": result.to_dict() if result else None}, indent=2,
                          ensure_ascii=False))
         return 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 import time
 from pathlib import Path
@@ -103,17 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     result = None
     if args.gold:
         result = evaluate(clusters, pd.read_csv(args.gold, dtype=str, keep_default_na=False))
-    if args.json:
-        print(json.dumps({"timings": timings, "evaluation": result.to_dict() if result else None}, indent=2,
-                         ensure_ascii=False))
-        return 0
-    if result is not None:
-        print(result.to_text())
-        print()
-    print(f"{timings['stories']:,} stories in {timings['total']:.2f} s = {timings['stories_per_second']:,.0f} "
-          f"stories/s (read {timings['read']:.2f} s, minhash {timings['minhash']:.2f} s, "
-          f"index {timings['index']:.2f} s, query+cluster {timings['query_and_cluster']:.2f} s)")
-    return 0
+    return _datasketch_baseline().print_result(timings, result, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import argparse
 import csv
 import gzip
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path

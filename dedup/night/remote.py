@@ -52,7 +52,7 @@ from dedup import layout
 from dedup.config import Settings, WRITABLE_STORES, url_scheme
 from dedup.errors import LockBusy
 from dedup.night.figures import RunResult
-from dedup.night.staging import Staging, _apply, recover
+from dedup.night.staging import Staging, _apply
 
 log = logging.getLogger("dedup")
 
@@ -245,7 +245,7 @@ def pull_manifests(url: str, local: Path) -> None:
 def run(settings: Settings, body, night: str) -> RunResult:
     """One night of ``body`` (the engine's ``run_night``) with a Delta or object-store output or an
     object-store state: lock, copy in, engine, publish (module docstring), prune."""
-    from dedup.night.run import refuse_same_input, state_lock
+    from dedup.night.run import staged_night, state_lock
     from dedup.night.state import prune
 
     out_store, state_store = is_store(settings.output.path), is_store(settings.state_url)
@@ -269,16 +269,7 @@ def run(settings: Settings, body, night: str) -> RunResult:
             stack.enter_context(state_lock(settings.state_path))
         if out_store:
             pull_manifests(settings.output.path, out)
-        fixed = recover(out, settings.state_path)
-        if fixed:
-            log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
-        refuse_same_input(settings, night)
-        staging = Staging(out, night, settings.state_path)
-        try:
-            result = body(settings, staging, night)
-        except BaseException:
-            staging.abandon()
-            raise
+        staging, result = staged_night(settings, body, night, out)
         t0 = time.perf_counter()
         versions = publish(settings, staging, night)
         log.info("night %s published (state, tables, run manifest) in %.2fs", night, time.perf_counter() - t0,

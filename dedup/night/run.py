@@ -62,6 +62,25 @@ def refuse_same_input(settings: Settings, night: str) -> None:
     check_same_input(settings, night, [dict(f.to_dict(), sha256=sha256_file(f.path)) for f in files])
 
 
+def staged_night(settings: Settings, body, night: str, out: Path) -> tuple[Staging, RunResult]:
+    """Under the state lock: finish what a killed run left half committed, refuse a night whose
+    input another night read, then run ``body(settings, staging, night)`` (an engine's
+    ``run_night``) into a fresh ``Staging`` under ``out``, abandoning it if the engine fails.
+    Returns the staging, ready to commit or publish, and the engine's result. Both the local
+    commit (``run``) and the bucket publish (``remote.run``) start a night here."""
+    fixed = recover(out, settings.state_path)
+    if fixed:
+        log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
+    refuse_same_input(settings, night)
+    staging = Staging(out, night, settings.state_path)
+    try:
+        result = body(settings, staging, night)
+    except BaseException:
+        staging.abandon()
+        raise
+    return staging, result
+
+
 def run(settings: Settings) -> RunResult:
     """Run one night. Raises ConfigError/InputError (bad usage) or RunFailed (exit 1)."""
     night = settings.run_date.isoformat()
@@ -78,16 +97,7 @@ def run(settings: Settings) -> RunResult:
     out = Path(settings.output.path)
     out.mkdir(parents=True, exist_ok=True)
     with state_lock(settings.state_path):
-        fixed = recover(out, settings.state_path)
-        if fixed:
-            log.warning("finished the commit of night(s) %s that a killed run left half done", ", ".join(fixed))
-        refuse_same_input(settings, night)
-        staging = Staging(out, night, settings.state_path)
-        try:
-            result = body(settings, staging, night)
-        except BaseException:
-            staging.abandon()
-            raise
+        staging, result = staged_night(settings, body, night, out)
         staging.commit()
         gone = prune(settings.state_path, settings.state.retention_days)
         if gone:
