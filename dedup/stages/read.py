@@ -403,7 +403,8 @@ def _skip_line(fh, gz: bool, seen: int) -> tuple[bytes, int, Exception | None, b
         size += len(d)
 
 
-def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None) -> Iterator[tuple[_Block, str | None]]:
+def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None,
+                  span: "Span | None" = None) -> Iterator[tuple[_Block, str | None]]:
     """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
     file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
     into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
@@ -411,15 +412,20 @@ def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None) -> Iterator
 
     A line longer than ``limit`` bytes is not held whole: once that much of it is read, the rest is
     read past in pieces and dropped, and the line is listed in the next block's ``skipped`` (its line
-    number, first bytes and size), so memory stays that of the pieces whatever the line's length."""
+    number, first bytes and size), so memory stays that of the pieces whatever the line's length.
+
+    With ``span`` (an uncompressed file only), only the span's bytes are read, its lines numbered
+    from ``span.first_line`` as in the whole file."""
     gz = f.path.lower().endswith(".gz")
+    if span is not None and gz:
+        raise ValueError(f"a byte range of a compressed file cannot be read: {f.path}")
     skipped: list = []
-    with _open_binary(f.path) as fh:
+    with (_open_binary(f.path) if span is None else _SpanReader(f.path, span.start, span.end)) as fh:
         buf = memoryview(b"")
         starts = ends = numbers = np.empty(0, np.int64)
         scanned = 0  # buf[:scanned] is split into lines already
-        lines = 0  # lines of the file up to buf[scanned]
-        first = True
+        lines = 0 if span is None else span.first_line - 1  # lines of the file up to buf[scanned]
+        first = span is None or span.start == 0  # only the file's first bytes can be a byte-order mark
         while True:
             buf, got, err = _read_piece(fh, gz, buf)
             final = err is not None or not got
@@ -465,6 +471,102 @@ def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None) -> Iterator
             buf = buf[cut:]
             starts, ends, numbers = starts[k:] - cut, ends[k:] - cut, numbers[k:]
             scanned -= cut
+
+
+@dataclass(frozen=True)
+class Span:
+    """A byte range [start, end) of an uncompressed JSONL file that begins at a line start and ends
+    at one (or at the end of the file), and the number in the whole file (1-based, blank lines
+    counted) of its first line: what one Spark task reads of a large file."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+class _SpanReader(io.RawIOBase):
+    """The bytes [start, end) of a file on disk, as a file object that ends at ``end``."""
+
+    def __init__(self, path: str, start: int, end: int):
+        self._fh = open(path, "rb")
+        self._fh.seek(start)
+        self._left = max(0, end - start)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        view = memoryview(b)[: self._left]
+        n = self._fh.readinto(view) if len(view) else 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        finally:
+            super().close()
+
+
+def _line_start(fh, pos: int, size: int) -> int:
+    """The first line start at or after byte ``pos`` of an open file of ``size`` bytes: ``pos``
+    itself when the byte before it is a "\n" (or ``pos`` is 0), else the byte after the next
+    "\n"; ``size`` when no line starts there (Hadoop's LineRecordReader convention)."""
+    if pos <= 0:
+        return 0
+    if pos >= size:
+        return size
+    fh.seek(pos - 1)
+    at = pos - 1
+    while True:
+        d = fh.read(1 << 16)
+        if not d:
+            return size
+        k = d.find(b"\n")
+        if k >= 0:
+            return at + k + 1
+        at += len(d)
+
+
+def split_ranges(size: int, split_bytes: int) -> list[tuple[int, int | None]]:
+    """Nominal byte ranges [start, end) of ``split_bytes`` each covering a file of ``size`` bytes,
+    the last one's end None (the file's end when it is read: a file grown since it was listed is
+    read to its end, as the local engine reads it); ``line_range`` moves them to line starts."""
+    starts = list(range(0, size, split_bytes)) or [0]
+    return [(s, e) for s, e in zip(starts, starts[1:] + [None])]
+
+
+def line_range(path: str, start: int, end: int | None) -> tuple[int, int, int]:
+    """The lines a nominal byte range [start, end) of a JSONL file on disk owns: those that start
+    in it (a line crossing ``end`` is read whole by this range, and skipped by the next). Returns
+    (first byte, end byte, number of "\n" in between): the ranges of consecutive nominal ranges
+    tile the file, so a prefix sum of the counts numbers every range's first line
+    (``number_ranges``). ``end`` None: the file's end."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        lo = _line_start(fh, start, size)
+        hi = size if end is None else _line_start(fh, end, size)
+        newlines = 0
+        if hi > lo:
+            fh.seek(lo)
+            left = hi - lo
+            while left:
+                d = fh.read(min(left, _READ_BYTES))
+                if not d:
+                    break
+                newlines += d.count(b"\n")
+                left -= len(d)
+    return lo, max(lo, hi), newlines
+
+
+def number_ranges(ranges: list[tuple[int, int, int]]) -> list[Span]:
+    """``line_range`` results of one file's consecutive nominal ranges, in order, as Spans: each
+    range's first line is 1 + the newlines of the ranges before it."""
+    out, seen = [], 0
+    for lo, hi, newlines in ranges:
+        out.append(Span(lo, hi, seen + 1))
+        seen += newlines
+    return out
 
 
 def _jsonl_item(path: str, n: int, line: bytes, stats: ReadStats) -> RawItem:
@@ -1158,13 +1260,18 @@ def parse_dates(values, stats: ReadStats, zones: dict[str, str] | None = None) -
 
 
 def read_chunks(
-    files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats
+    files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats,
+    span: Span | None = None,
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Yield (records, rejects) tables of at most ``chunk_size`` items each.
 
     JSONL blocks that parse cleanly go through Arrow's JSON reader and vectorized checks; a
     block with anything odd in it is read line by line, so every bad line gets its own reason.
+    ``span``: read only that byte range of the one uncompressed JSONL file in ``files`` (records
+    numbered as in the whole file; ids checked for duplicates within the range only).
     """
+    if span is not None and (len(files) != 1 or files[0].format != "jsonl"):
+        raise ValueError("a span is a byte range of one JSONL file")
     v = Validator(settings, raw_max_chars, stats)
     for f in files:
         if f.format != "jsonl":
@@ -1177,7 +1284,7 @@ def read_chunks(
             if buf:
                 yield v.chunk(buf)
             continue
-        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes)):
+        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes), span):
             if block.skipped:
                 yield v.chunk([(f.path, n, prefix.decode("utf-8", "replace"), None,
                                 f"body too large: a line of {nbytes} bytes, over input.max_body_bytes="

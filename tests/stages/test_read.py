@@ -383,3 +383,74 @@ def test_csv_line_ends_of_every_system(tmp_path, eol):
     recs, rejs, _ = _read(tmp_path, p)
     assert recs.story_id.tolist() == ["a", "b"] and rejs.empty
     assert recs.body.tolist() == [f"First line.{eol}Second line.", "Plain."]
+
+
+def _read_in_ranges(s, f, cuts):
+    """Records and rejects of ``f`` read as byte ranges cut at ``cuts`` (one reader per range, as
+    Spark's tasks read them), in range order."""
+    from dedup.stages.read import line_range, number_ranges
+
+    spans = number_ranges([line_range(f.path, a, b) for a, b in zip([0, *cuts], [*cuts, None])])
+    stats, recs, rejs = ReadStats(), [], []
+    for sp in spans:
+        for r, j in read_chunks([f], s.input, 2000, 3, stats, span=sp):
+            recs.append(r)
+            rejs.append(j)
+    return pa.concat_tables(recs), pa.concat_tables(rejs), stats, spans
+
+
+def _same_read(whole, ranged):
+    (r1, j1, s1), (r2, j2, s2) = whole, ranged[:3]
+    assert r2.column("story_id").to_pylist() == r1.column("story_id").to_pylist()
+    assert r2.column("record").to_pylist() == r1.column("record").to_pylist()
+    assert r2.column("body").to_pylist() == r1.column("body").to_pylist()
+    assert j2.select(["record", "reason", "raw"]).to_pylist() == j1.select(["record", "reason", "raw"]).to_pylist()
+    assert (s2.records, s2.accepted, s2.rejected) == (s1.records, s1.accepted, s1.rejected)
+
+
+def test_byte_ranges_read_each_line_once_numbered_as_in_the_file(tmp_path):
+    """A JSONL file cut into two byte ranges at every byte (so exactly at a line start, exactly at
+    a "\\n", inside a "\\r\\n", inside a line and on blank lines) reads as the whole file does: each
+    line by the range it starts in, with its line number in the whole file, rejects included."""
+    recs = [json.dumps({"id": f"s{i}", "body": WIRE[i % 5][:40]}) for i in range(6)]
+    raw = ("\ufeff" + recs[0] + "\r\n\n" + recs[1] + "\n" + '{"id": "cut", "body": "x' + "\n   \n" + recs[2] + "\n"
+           + "[1, 2]\n" + recs[3] + "\r\n" + json.dumps({"id": "e", "body": " "}) + "\n" + recs[4] + "\n" + recs[5])
+    p = tmp_path / "b.jsonl"
+    data = raw.encode()
+    p.write_bytes(data)
+    s = load_config(overrides={"input": {"path": str(p)}, "output": {"path": str(tmp_path / "out")}})
+    f = discover(s.input)[0]
+    stats = ReadStats()
+    got = list(read_chunks([f], s.input, 2000, 3, stats))
+    whole = (pa.concat_tables([r for r, _ in got]), pa.concat_tables([j for _, j in got]), stats)
+    assert whole[0].column("record").to_pylist() == [1, 3, 6, 8, 10, 11]
+    assert whole[1].column("record").to_pylist() == [4, 7, 9]
+    newline = data.index(b"\n", len(recs[0]))
+    for cut in range(len(data) + 2):
+        _same_read(whole, _read_in_ranges(s, f, [cut]))
+    # the two cases named: a cut exactly at a line start goes to the next range, at a "\n" too
+    *_, spans = _read_in_ranges(s, f, [newline + 1])
+    assert (spans[1].start, spans[1].first_line) == (newline + 1, 2)
+    *_, spans = _read_in_ranges(s, f, [newline])
+    assert (spans[0].end, spans[1].start, spans[1].first_line) == (newline + 1, newline + 1, 2)
+    # many small ranges, some owning no line at all
+    _same_read(whole, _read_in_ranges(s, f, list(range(7, len(data), 7))))
+
+
+def test_byte_ranges_skip_a_huge_line_once(tmp_path):
+    """An oversize line crossing several ranges is one reject, from the range it starts in; the
+    ranges inside it own nothing; the next line keeps its number."""
+    p = tmp_path / "b.jsonl"
+    head = json.dumps({"id": "before", "body": WIRE[0]}) + "\n"
+    huge = '{"id": "huge", "body": "' + "a" * (2 << 20) + '"}\n'
+    p.write_text(head + huge + json.dumps({"id": "after", "body": WIRE[1]}) + "\n")
+    s = load_config(overrides={"input": {"path": str(p), "max_body_bytes": 1000}, "output": {"path": str(tmp_path / "o")}})
+    f = discover(s.input)[0]
+    stats = ReadStats()
+    got = list(read_chunks([f], s.input, 2000, 3, stats))
+    whole = (pa.concat_tables([r for r, _ in got]), pa.concat_tables([j for _, j in got]), stats)
+    assert whole[1].column("record").to_pylist() == [2]
+    cuts = [len(head), len(head) + 10, len(head) + (1 << 20), len(head) + len(huge) - 1]
+    r, j, st, spans = _read_in_ranges(s, f, cuts)
+    _same_read(whole, (r, j, st))
+    assert [sp.end - sp.start for sp in spans[2:4]] == [0, 0]

@@ -91,18 +91,15 @@ def _run_night(settings, staging, night: str):
 
     _describe(spark, "read")
     with sl.stage("read", files=len(files)) as st:
-        fdf = spark.createDataFrame([(i, f.path, f.format, f.bytes) for i, f in enumerate(files)],
-                                    "file_idx int, path string, format string, bytes long")
-        # One task per file, up to a few per core: a folder of thousands of pages is not thousands of tasks.
-        fdf = fdf.repartition(min(len(files), 4 * nparts))
+        fdf, ranges = _read_tasks(spark, files, settings.spark.split_bytes, nparts)
         raw = fdf.mapInArrow(partial(P.read_files, input_json=inp.model_dump_json(),
                                      raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size),
                              P.READ_DDL).persist(keep)
         stats = _sum_stats([r.stats for r in raw.where("kind = 'stats'").select("stats").collect()])
         rec = raw.where("kind = 'record'").drop("reason", "raw", "stats", "kind")
         dup_rejects = None
-        if len(files) > 1:
-            # The reader checks ids within a file; across files the first in input order wins.
+        if len(files) > 1 or ranges:
+            # The reader checks ids within a file (or byte range); across them the first in input order wins.
             w = Window.partitionBy("story_id").orderBy("file_idx", "record")
             where = F.concat(F.element_at(F.split("source", "/"), -1), F.lit(":"), F.col("record").cast("string"))
             rec = rec.withColumn("_k", F.row_number().over(w)).withColumn("_first", F.first(where).over(w))
@@ -115,6 +112,8 @@ def _run_night(settings, staging, night: str):
         # Rejects kept apart, so the raw read (text twice over) can leave memory once records exist.
         read_rejects = raw.where("kind = 'reject'").select("source", "record", "story_id", "reason", "raw").persist(keep)
         read_rejects.count()
+        if dup_rejects is not None:
+            read_rejects = _first_seen(read_rejects, records, keep)
         agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
         html = int(agg.html or 0)
         body_sources = {r.body_source: int(r["count"]) for r in records.groupBy("body_source").count().collect()}
@@ -310,10 +309,67 @@ def _run_night(settings, staging, night: str):
         top_chrome=top_chrome, bands=g.bands, rows=g.rows, window_nights=nights, state_version=state_meta["version"],
         text_loss=loss, extra_versions={"pyspark": spark.version}, checks=feed_checks,
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
-                                            "default_parallelism": spark.sparkContext.defaultParallelism}}))
+                                            "default_parallelism": spark.sparkContext.defaultParallelism,
+                                            "read_ranges": ranges}}))
     for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
         df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
+
+
+def _read_tasks(spark, files: list, split_bytes: int, nparts: int):
+    """The read stage's tasks as rows (file_idx, path, format, bytes, start, end, first_line), and
+    how many are byte ranges. An uncompressed JSONL file on local disk over ``split_bytes`` is cut
+    into ranges aligned to line starts, each range's first line numbered by a prefix sum of the
+    newlines of the ranges before it (a first pass counting them, in parallel): records keep the
+    line numbers the local engine gives them. Other files are read whole, one task each."""
+    from dedup.config import is_object_store
+    from dedup.stages.read import number_ranges, split_ranges
+
+    schema = "file_idx int, path string, format string, bytes long, start long, end long, first_line long"
+    whole, nominal = [], []
+    for i, f in enumerate(files):
+        if (f.format == "jsonl" and f.bytes > split_bytes and not f.path.lower().endswith(".gz")
+                and not is_object_store(f.path)):
+            nominal += [(i, f.path, s, e) for s, e in split_ranges(f.bytes, split_bytes)]
+        else:
+            whole.append((i, f.path, f.format, f.bytes, None, None, None))
+    if not nominal:
+        fdf = spark.createDataFrame(whole, schema)
+        # One task per file, up to a few per core: a folder of thousands of pages is not thousands of tasks.
+        return fdf.repartition(min(len(files), 4 * nparts)), 0
+    sc = spark.sparkContext
+    found = (spark.createDataFrame(sc.parallelize(nominal, len(nominal)), "file_idx int, path string, start long, end long")
+             .mapInArrow(P.line_ranges, P.SPAN_DDL).collect())
+    owned = {(r.file_idx, r.start): (r.lo, r.hi, r.newlines) for r in found}
+    per_file: dict[int, list] = {}
+    for i, _, s, _ in nominal:
+        per_file.setdefault(i, []).append(owned[(i, s)])
+    ranged = [(i, files[i].path, files[i].format, files[i].bytes, sp.start, sp.end, sp.first_line)
+              for i, rs in per_file.items() for sp in number_ranges(rs) if sp.end > sp.start]
+    rows = sorted(whole + ranged, key=lambda r: (r[0], r[4] or 0))
+    # One task per byte range (parallelize cuts the list into even slices, unlike a random repartition).
+    return spark.createDataFrame(sc.parallelize(rows, min(len(rows), max(4 * nparts, len(ranged)))), schema), len(ranged)
+
+
+def _first_seen(read_rejects, records, keep):
+    """Rejects of duplicates the reader found within one file or byte range name the first
+    occurrence that reader saw; with several readers the first in the whole input (an earlier file
+    or range) is named, as the local engine names it. ``records`` holds one row per accepted id."""
+    from pyspark.sql import functions as F
+
+    dup = F.col("reason").startswith(DUPLICATE_ID_PREFIX)
+    mine = read_rejects.where(dup)
+    if not mine.count():
+        return read_rejects
+    first = records.select("story_id", F.concat(F.element_at(F.split("source", "/"), -1), F.lit(":"),
+                                                F.col("record").cast("string")).alias("_first"))
+    fixed = mine.join(first, "story_id", "left").select(
+        "source", "record", "story_id",
+        F.coalesce(F.concat(F.lit(DUPLICATE_ID_PREFIX), F.col("_first")), F.col("reason")).alias("reason"), "raw")
+    out = read_rejects.where(~dup).unionByName(fixed).persist(keep)
+    out.count()
+    read_rejects.unpersist()
+    return out
 
 
 def _kept_sets(rows):

@@ -124,12 +124,31 @@ def packed_to_lists(col) -> pa.Array:
 
 # -- read --------------------------------------------------------------------------------------
 
+SPAN_DDL = "file_idx int, start long, lo long, hi long, newlines long"
+
+
+def line_ranges(batches: Iterator[pa.RecordBatch]):
+    """Rows (file_idx, path, start, end) of nominal byte ranges of JSONL files -> (file_idx, start,
+    lo, hi, newlines): the lines each owns (``dedup.stages.read.line_range``), for the driver's
+    prefix sum of first line numbers (``dedup.stages.read.number_ranges``)."""
+    from dedup.stages.read import line_range
+
+    for b in batches:
+        rows = [(r["file_idx"], r["start"], *line_range(r["path"], r["start"], r["end"])) for r in b.to_pylist()]
+        if rows:
+            yield pa.RecordBatch.from_arrays([pa.array(c, t) for c, t in zip(zip(*rows), (pa.int32(),) + (I64,) * 4)],
+                                             names=["file_idx", "start", "lo", "hi", "newlines"])
+
+
 def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars: int, chunk_size: int):
-    """Rows (file_idx, path, format, bytes) -> the records and rejects of those files, with HTML
-    turned to text (``dedup.stages.read.read_chunks`` then ``dedup.stages.clean.prepare``, as the local engine)."""
+    """Rows (file_idx, path, format, bytes, start, end, first_line) -> the records and rejects of
+    those files, with HTML turned to text (``dedup.stages.read.read_chunks`` then
+    ``dedup.stages.clean.prepare``, as the local engine). A row with ``start`` set is the byte range
+    [start, end) of a JSONL file, its first line numbered ``first_line`` (``dedup.stages.read.Span``);
+    otherwise the whole file."""
     from dedup.stages import clean
     from dedup.config import InputSettings
-    from dedup.stages.read import InputFile, ReadStats, read_chunks
+    from dedup.stages.read import InputFile, ReadStats, Span, read_chunks
     from dedup.stages.text.pagedate import page_dates
 
     settings = InputSettings.model_validate_json(input_json)
@@ -138,7 +157,8 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
             stats = ReadStats()
             f = InputFile(row["path"], row["format"], row["bytes"])
             idx = row["file_idx"]
-            for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats):
+            span = Span(row["start"], row["end"], row["first_line"]) if row.get("start") is not None else None
+            for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats, span=span):
                 if rejects.num_rows:
                     cols = {c: rejects.column(c) for c in rejects.column_names}
                     yield _batch(READ_FIELDS, {**cols, "kind": ["reject"] * rejects.num_rows,
