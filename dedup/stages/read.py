@@ -172,7 +172,21 @@ def _open_raw(path: str):
     return open(path, "rb")
 
 
-class _HashingReader(io.RawIOBase):
+class _RawWrapper(io.RawIOBase):
+    """A raw reader over an open binary file ``self._fh`` that closes it with itself; subclasses
+    define ``readinto``."""
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        finally:
+            super().close()
+
+
+class _HashingReader(_RawWrapper):
     """An object read front to back once, its sha256 taken on the way: when the reader reaches
     its end, ``sha256_file`` has the checksum without downloading the object a second time. A
     read that stops early (an error, a truncated gzip) leaves no checksum; ``sha256_file`` then
@@ -184,9 +198,6 @@ class _HashingReader(io.RawIOBase):
         self._fh = _open_raw(path)
         self._h = hashlib.sha256()
 
-    def readable(self) -> bool:
-        return True
-
     def readinto(self, b) -> int:
         n = self._fh.readinto(b)
         if n:
@@ -194,12 +205,6 @@ class _HashingReader(io.RawIOBase):
         elif n == 0 and len(b):
             _SHA256_SEEN[(self._path,)] = self._h.hexdigest()
         return n
-
-    def close(self) -> None:
-        try:
-            self._fh.close()
-        finally:
-            super().close()
 
 
 def _open_sequential(path: str):
@@ -484,7 +489,7 @@ class Span:
     first_line: int
 
 
-class _SpanReader(io.RawIOBase):
+class _SpanReader(_RawWrapper):
     """The bytes [start, end) of a file on disk, as a file object that ends at ``end``."""
 
     def __init__(self, path: str, start: int, end: int):
@@ -492,20 +497,11 @@ class _SpanReader(io.RawIOBase):
         self._fh.seek(start)
         self._left = max(0, end - start)
 
-    def readable(self) -> bool:
-        return True
-
     def readinto(self, b) -> int:
         view = memoryview(b)[: self._left]
         n = self._fh.readinto(view) if len(view) else 0
         self._left -= n
         return n
-
-    def close(self) -> None:
-        try:
-            self._fh.close()
-        finally:
-            super().close()
 
 
 def _line_start(fh, pos: int, size: int) -> int:
