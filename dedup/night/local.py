@@ -213,7 +213,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
-        c = clean.finish_lines(lines, outlets, model, ch, settings.language)
+        c = clean.finish_lines(lines, outlets, model, ch, settings.language, records.column("headline").combine_chunks())
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
@@ -238,7 +238,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         )
         removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
             [("n", "sum")])
-        line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep)})
+        line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep),
+                              "lede_from": pa.array(c.lede_from[ok])})
         return cleaned, c.fp_text.filter(keep), rejected, removed, (c.removed, c.learned_removed), line_keys
 
     out = CleanOutput([], [], None, [], {}, [])
@@ -259,7 +260,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                 if k:
                     out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k
             t1 = time.perf_counter()
-            fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed)
+            fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed,
+                             lede_from=line_keys.column("lede_from").to_numpy())
             nums = number_sequences(fp_text, verify.numbers_wanted(cleaned.column("words").to_numpy(), d.short_words))
             t_fp += time.perf_counter() - t1
             out.fingerprints.append(fp)

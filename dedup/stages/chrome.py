@@ -57,6 +57,7 @@ GENERIC_PATTERNS = [
     r"\b(renews automatically|cancel anytime)\b",
     r"^\W*(save \d+%|[₹$€£]\s?[\d,.]+(/month|/year)?|\d+ (months?|years?)|[\d,.]+\s?/\s?month)\W*$",
     r"^\W*(comments?|\d+ comments?|leave a comment|post a comment)\W*$",
+    r"^\W*(enter|type) (your )?e-?mail( address)?( here)?\W*$",
 ]
 _GENERIC_RE = "(" + ")|(".join(GENERIC_PATTERNS) + ")"
 
@@ -787,6 +788,60 @@ def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     return (up >= 3) & (low == 0)
 
 
+# The page edges stand in for learning where learning cannot see an outlet's chrome. Once the model
+# has seen EDGE_KNOWN_STORIES stories of an outlet, a fixed chrome line of it (one in a third of its
+# pages or more) has recurred past ``chrome.min_stories``; a line at the edge that recurs in no other
+# report of the outlet is then the report's own text (a note under a table, a correction, a live
+# blog's entry headlines), unless it is one of the kinds that change on every page: the page's own
+# headline (``_is_headline``), a date or time (DATE_TIME_PATTERN), an item of a list (LIST_ITEM_PATTERN).
+# Stories without an outlet are pooled from many sites and never count as known.
+EDGE_KNOWN_STORIES = 20
+_MONTH_ABBR = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+DATE_TIME_PATTERN = (rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\.\d{{2}}\s*(?:[ap]\.?m\b|gmt|utc|[a-z]{{2,4}}t\b)|"
+                     rf"\b{_MONTH_ABBR}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b|\b\d{{1,2}}\s+{_MONTH_ABBR}\s+\d{{4}}\b|"
+                     r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:min|mins|minutes?|hours?|hrs?) ago\b")
+LIST_ITEM_PATTERN = r"^\W*?(?:[•·▪►‣◦*]|\d{1,2}[.)])\s"
+
+
+def _words_of(s: str) -> str:
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in s.lower()).split())
+
+
+def _is_headline(line: str, headline: str | None) -> bool:
+    """The page's headline in the body: the story's ``headline`` field, or the field with a section
+    before it or the site after it ("World News: X", "X | Site"), or the line so decorated; case
+    and punctuation ignored. A live blog's entry headline sits inside its title ("Live: X and
+    more"), not at one end of it."""
+    a, b = _words_of(line), _words_of(headline or "")
+    if not a or not b:
+        return False
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return short == long_ or (len(short.split()) >= 3 and (long_.startswith(short + " ") or long_.endswith(" " + short)))
+
+
+def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np.ndarray, min_stories: int,
+                    headlines: pa.Array, cut: np.ndarray) -> np.ndarray:
+    """Which of the edge lines ``cut`` (bool mask over ``lines``) are the report's own text (bool
+    mask): see ``EDGE_KNOWN_STORIES``. ``n``: per line, the different reports of its outlet that
+    carried it (``ChromeModel.count_of``); ``headlines``: per story (string, null = none)."""
+    names = pa.array(list(model.outlet_stories), pa.string())
+    seen = np.append(np.array(list(model.outlet_stories.values()), np.float64), 0.0)
+    at = pc.fill_null(pc.index_in(outlets.cast(pa.string()), value_set=names), -1).to_numpy()
+    known = (seen[at] >= EDGE_KNOWN_STORIES) & outlets.is_valid().to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(cut & known[lines.story] & (n < min_stories))
+    if not idx.size:
+        return np.zeros(len(cut), bool)
+    low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
+    varies = (pc.match_substring_regex(low, DATE_TIME_PATTERN).to_numpy(zero_copy_only=False)
+              | pc.match_substring_regex(low, LIST_ITEM_PATTERN).to_numpy(zero_copy_only=False))
+    idx = idx[~varies]
+    heads = pc.take(headlines.cast(pa.string()), pa.array(lines.story[idx])).to_pylist()
+    texts = pc.take(lines.text, pa.array(idx)).to_pylist()
+    own = np.zeros(len(cut), bool)
+    own[idx[[not _is_headline(t, h) for t, h in zip(texts, heads)]]] = True
+    return own
+
+
 # Why a line was removed (``chrome_rules``): codes in the order the rules are applied; a line
 # carries the first that removed it. ``dedup explain`` prints these words.
 KEPT, WALL, GENERIC, LEADIN, BULLET_LIST, LEARNED_OUTLET, LEARNED_CROSS, LEARNED_LIST, EDGE = range(9)
@@ -813,6 +868,8 @@ class ChromeRules:
     rule: np.ndarray
     reports: np.ndarray
     learned_hits: int
+    # Edge lines kept as the report's own (``EDGE_KNOWN_STORIES``): bool per line, None when none.
+    own_edge: np.ndarray | None = None
 
     @property
     def removed(self) -> np.ndarray:
@@ -826,6 +883,7 @@ def chrome_rules(
     chrome: ChromeSettings,
     *,
     walls: np.ndarray | None = None,
+    headlines: pa.Array | None = None,
 ) -> ChromeRules:
     """Which lines are chrome and by which rule (``ChromeRules``).
 
@@ -835,7 +893,10 @@ def chrome_rules(
     recurs across that many reports while the line itself does not (a list of other headlines).
     Lines of a table (``table_lines``) are never learned chrome and anchor the edges as sentences do.
     A bulleted list is removed as other headlines only outside the story's text (``_inner_lists``).
-    ``walls``: a mask from ``wall_lines``, computed here when not given."""
+    ``walls``: a mask from ``wall_lines``, computed here when not given. ``headlines``: per story,
+    the record's headline (string, null = none); with a model, an edge line of a known outlet that
+    is neither its headline nor recurs in the outlet is kept (``EDGE_KNOWN_STORIES``). Without
+    headlines every edge line goes, as it did before that rule."""
     min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
     n_lines = len(lines.text)
     rule = np.zeros(n_lines, dtype=np.int8)
@@ -849,6 +910,7 @@ def chrome_rules(
 
     learned = np.zeros(n_lines, dtype=bool)
     learned_code = np.zeros(n_lines, dtype=np.int8)
+    n = None
     if model is not None and model.keys.size:
         kh = lines.key_hash()
         n = model.count_of(_outlet_keys(outlets, lines.story, kh))
@@ -920,8 +982,13 @@ def chrome_rules(
         titled[idx] = _titled(lines.text, idx)
         rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
     keep = _edge_trim(lines.story, anchor, rule == KEPT)
+    cut = ~keep & (rule == KEPT)
+    own = None
+    if n is not None and headlines is not None and cut.any():
+        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut)
+        keep |= own
     rule[~keep & (rule == KEPT)] = EDGE
-    return ChromeRules(rule, reports, learned_hits)
+    return ChromeRules(rule, reports, learned_hits, own)
 
 
 def remove_chrome(
@@ -931,10 +998,11 @@ def remove_chrome(
     chrome: ChromeSettings,
     *,
     walls: np.ndarray | None = None,
+    headlines: pa.Array | None = None,
 ) -> tuple[Lines, np.ndarray, int]:
     """Lines with chrome removed, a boolean mask (over the input lines) of what was removed, and
     how many of those the learned chrome removed (the rest: walls, generic patterns and edges).
     The rules are ``chrome_rules``'."""
-    r = chrome_rules(lines, outlets, model, chrome, walls=walls)
+    r = chrome_rules(lines, outlets, model, chrome, walls=walls, headlines=headlines)
     removed = r.removed
     return lines.filter(~removed), removed, r.learned_hits

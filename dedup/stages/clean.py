@@ -124,30 +124,81 @@ class Cleaned:
     kept_keys: pa.Array | None = None
     removed_keys: pa.Array | None = None
     language: pa.Array | None = None  # ISO 639 code per story (string), all null when not detected
+    # per story, int64: byte offset in body_clean where its lede begins (``_lede_from``), 0 = the start
+    lede_from: np.ndarray | None = None
+
+
+def _leading_run(story: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per story (int64, indexed by story number): how many of its first lines are ``mask`` lines
+    in a row (``story`` sorted, one entry per line)."""
+    n_stories = int(story[-1]) + 1 if story.size else 0
+    out = np.zeros(n_stories, np.int64)
+    if not mask.any():
+        return out
+    first = np.searchsorted(story, np.arange(n_stories))
+    pos = np.arange(story.size) - first[story]  # a line's place in its story
+    # The run ends at a story's first line that is not a mask line.
+    breaks = np.flatnonzero(~mask)
+    end = np.full(n_stories, np.iinfo(np.int64).max)
+    np.minimum.at(end, story[breaks], pos[breaks])
+    size = np.bincount(story, minlength=n_stories)
+    return np.minimum(end, size)
+
+
+def _lede_from(kept: Lines, leading: np.ndarray) -> np.ndarray:
+    """Per story (int64): the byte offset in ``kept.join()`` after its first ``leading`` lines
+    (edge lines kept as the report's own: a live blog's title and first entry headline, a label over a
+    table; ``chrome.EDGE_KNOWN_STORIES``). The lede sketch (``dedup.stages.fingerprint.LEDE_SHINGLES``)
+    starts there, where it started before such lines were kept, so a page still opens, for
+    ``verify.multi_topic_edges``, with the lede of the report it quotes first."""
+    out = np.zeros(kept.n_stories, np.int64)
+    leading = np.pad(leading, (0, max(0, kept.n_stories - len(leading))))[:kept.n_stories]
+    if not leading.any() or not len(kept.text):
+        return out
+    size = pc.binary_length(kept.text).to_numpy(zero_copy_only=False).astype(np.int64) + 1  # with its newline
+    start = np.append(np.cumsum(size) - size, size.sum())
+    first = np.searchsorted(kept.story, np.arange(kept.n_stories))
+    count = np.bincount(kept.story, minlength=kept.n_stories)
+    take = np.minimum(leading, count)
+    has = np.flatnonzero((take > 0) & (take < count))  # a story of nothing but such lines keeps 0
+    out[has] = start[first[has] + take[has]] - start[first[has]]
+    return out
+    size = pc.binary_length(kept.text).to_numpy(zero_copy_only=False).astype(np.int64) + 1  # with its newline
+    start = np.cumsum(size) - size
+    first_line = np.searchsorted(kept.story, np.arange(kept.n_stories))
+    prose = np.flatnonzero(kept.is_prose() & opens_own[kept.story])
+    stories, first = np.unique(kept.story[prose], return_index=True)
+    out[stories] = start[prose[first]] - start[first_line[stories]]
+    return out
 
 
 def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
-           language: LanguageSettings | None = None) -> Cleaned:
+           language: LanguageSettings | None = None, headlines: pa.Array | None = None) -> Cleaned:
     """``finish_lines`` on prepared text (one story per string)."""
-    return finish_lines(Lines.split(text), outlets, model, chrome, language)
+    return finish_lines(Lines.split(text), outlets, model, chrome, language, headlines)
 
 
 def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
-                 language: LanguageSettings | None = None) -> Cleaned:
+                 language: LanguageSettings | None = None, headlines: pa.Array | None = None) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
     measurements from ``observe_chrome``: they are a third of the work). ``language``: the
-    detector's settings (None or ``detect`` off: ``Cleaned.language`` is all null). Both engines call this."""
+    detector's settings (None or ``detect`` off: ``Cleaned.language`` is all null). ``headlines``:
+    the records' headlines (string per story, null = none), which tell the page's headline from the
+    report's own lines at the page edges (``chrome.chrome_rules``). Both engines call this."""
     generic = chrome.generic
     if generic:
         lines = strip_widgets(lines)
     credited = credit_datelines(lines)
     lines, agency, dateline, _ = strip_furniture(lines)
     walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
-    kept, removed, learned_hits = remove_chrome(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
-    kept = strip_late_dateline(kept, agency, dateline)
+    rules = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls, headlines=headlines)
+    removed, learned_hits = rules.removed, rules.learned_hits
+    kept = strip_late_dateline(lines.filter(~removed), agency, dateline)
     none = np.equal(dateline, None)
     dateline[none] = credited[none]
     body_clean = kept.join()
+    lede_from = (_lede_from(kept, _leading_run(lines.filter(~removed).story, rules.own_edge[~removed]))
+                 if rules.own_edge is not None else np.zeros(lines.n_stories, np.int64))
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)
     short = removed & lines.at_most_chars(200)
@@ -155,9 +206,14 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         "outlet": pc.take(outlets.fill_null(""), pa.array(lines.story[short])).cast(pa.string()),
         "line": lines.text.filter(pa.array(short)).cast(pa.string()),
     }).group_by(["outlet", "line"]).aggregate([("line", "count")]).rename_columns(["outlet", "line", "stories"])
+    fp_text = fingerprint_text(body_clean)
+    if lede_from.any():
+        # Normalising non-ASCII text can move bytes: such a story keeps its lede at the start.
+        moved = pc.not_equal(pc.binary_length(fp_text), pc.binary_length(body_clean)).to_numpy(zero_copy_only=False)
+        lede_from[moved] = 0
     return Cleaned(
         body_clean=body_clean,
-        fp_text=fingerprint_text(body_clean),
+        fp_text=fp_text,
         agency=pa.array(agency, pa.string()),
         dateline=pa.array(dateline, pa.string()),
         chrome_lines=lines.count_per_story(removed),
@@ -167,6 +223,7 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
         kept_keys=text_loss.line_keys(lines.key_hash(), lines.story, ~removed, lines.n_stories),
         removed_keys=text_loss.line_keys(lines.key_hash(), lines.story, removed, lines.n_stories),
+        lede_from=lede_from,
         language=(detect_language(body_clean, language.sample_chars, language.labels)
                   if language is not None and language.detect
                   else pa.nulls(len(body_clean), pa.string())),
@@ -176,7 +233,8 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
 FURNITURE_RULE = "wire furniture (a credit, byline or dateline line: dedup.stages.text.wire)"
 
 
-def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome: ChromeSettings) -> list[dict]:
+def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome: ChromeSettings,
+                headline: str | None = None) -> list[dict]:
     """Each line ``finish`` removes from one prepared story, and why: a list of
     ``{"line": str, "rule": str, "reports": int}`` in text order. ``rule`` is a ``RULE_NAMES``
     entry, or ``FURNITURE_RULE`` for a line that went with the wire furniture; ``reports`` is, for
@@ -190,7 +248,8 @@ def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome
         lines = strip_widgets(lines)
     lines, _, _, _ = strip_furniture(lines)
     walls = wall_lines(lines) if chrome.generic else np.zeros(len(lines.text), bool)
-    r = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls)
+    r = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls,
+                     headlines=pa.array([headline], pa.string()))
     after = lines.text.to_pylist()
     out, j = [], 0
     # Furniture drops whole lines or cuts a piece off one; walk both lists in order.

@@ -487,11 +487,44 @@ def hash_strings(values: pa.Array) -> np.ndarray:
     return string_hashes(*string_buffers(values))
 
 
-def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int) -> Fingerprints:
-    """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
+# A lede is read from at most this many bytes after its start: LEDE_SHINGLES shingles of prose.
+LEDE_MAX_BYTES = 4096
+
+
+@numba.njit(parallel=True, cache=True)
+def _lede_kernel(data, offsets, rows, lede_from, k, a, b, tables, lede_len, lede):
+    """Recompute ``lede`` rows ``rows`` from ``lede_from`` bytes into their texts (in place)."""
+    n_lede = lede.shape[1]
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    for j in numba.prange(rows.shape[0]):
+        d = rows[j]
+        start = offsets[d] + lede_from[d]
+        sh, _, _ = _shingles(data, start, min(offsets[d + 1], start + LEDE_MAX_BYTES), k, tables)
+        lrow = np.full(n_lede, _EMPTY, dtype=np.uint32)
+        for i in range(min(lede_len, sh.shape[0])):
+            hv = np.uint64(_fmix32(sh[i]))
+            for p in range(n_lede):
+                v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
+                if v < lrow[p]:
+                    lrow[p] = v
+        lede[d, :] = lrow
+
+
+def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int,
+                lede_from: np.ndarray | None = None) -> Fingerprints:
+    """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads.
+
+    ``lede_from``: optional int64 per text, the byte offset where its lede sketch starts
+    (``dedup.stages.clean.Cleaned.lede_from``; 0 = the start, as without it)."""
     data, offsets = string_buffers(texts)
     a, b = permutations(num_perm, seed)
     sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES, LEDE_SHINGLES)
+    if lede_from is not None:
+        lede_from = np.asarray(lede_from, np.int64)
+        rows = np.flatnonzero((lede_from > 0) & (lede_from < np.diff(offsets)))
+        if rows.size:
+            _lede_kernel(data, offsets, rows, lede_from, shingle_size, a, b, TABLES, LEDE_SHINGLES, lede)
     return Fingerprints(sigs, offs, vals, ntok, seqh, lede)
 
 

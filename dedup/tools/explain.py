@@ -462,7 +462,7 @@ def _rules_of(removed: list[str], text: str, row: dict, manifest: dict, state_pa
     except Exception:  # noqa: BLE001 - the explanation stands without the rules
         return []
     why = {}
-    for w in why_removed(text, row.get("outlet"), model, chrome_settings(manifest)):
+    for w in why_removed(text, row.get("outlet"), model, chrome_settings(manifest), row.get("headline")):
         why.setdefault(w["line"].strip(), w["rule"] + (f" ({w['reports']} different reports carried it)"
                                                        if w["reports"] else ""))
     return [why.get(ln, "") for ln in removed]

@@ -203,3 +203,58 @@ def test_page_edges_keep_a_pipe_table_and_sentences_wrapped_over_lines():
         assert row in kept, row
     assert "Share | Facebook | X | Email" not in kept and "Menu" not in kept and "Subscribe" not in kept
     assert wrapped_prose(lines).sum() == 3
+
+
+def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
+    """Once the model has seen an outlet's chrome (EDGE_KNOWN_STORIES stories), a line at the page
+    edge that recurs in no other report of it is the report's own (a live blog's title and entry
+    headlines, a note under a table) and stays; the page's headline (the record's headline field,
+    also with a section before it), times and list items still go. An outlet the model has seen
+    too little of loses them all to the page edges, as before. A live blog that keeps its title
+    still opens, for the lede sketch, with the first report it quotes."""
+    from dedup.stages.chrome import EDGE_KNOWN_STORIES
+
+    towns = ["Arden", "Bexley", "Corran", "Dunmore", "Eskdale", "Fenwick", "Garvie", "Holt", "Innis", "Jura",
+             "Kells", "Lorne", "Moray", "Nairn", "Oban", "Perth", "Quoich", "Rannoch", "Skye", "Tain", "Ullapool",
+             "Vaila"]
+    things = ["library", "harbour", "bridge", "school", "market", "museum", "station", "theatre", "hospital",
+              "stadium", "airport", "ferry pier", "bus depot", "fire station", "town hall", "swimming pool",
+              "cinema", "lighthouse", "brewery", "sawmill", "dairy", "quarry"]
+    filler = [f"The council of {t} said on Monday it would rebuild the {x} by spring at a cost the {t} "
+              f"ratepayers will share over {len(t)} years." for t, x in zip(towns, things)]
+    blog_head = "Markets live: Cobb Mill weir to be lowered and more"
+    blog = ["Markets live: Cobb Mill weir to be lowered and more", "Live: Cobb Mill weir to be lowered, Ferry pulled "
+            "free and more", "17:07 GMT", "Cobb Mill weir to be lowered", REPORT[0], REPORT[1], "17:29 GMT",
+            "Ferry pulled free off Kestrel Point", OTHERS[0], "• Brewery shares rise on record sales"]
+    brief_head = "Vossberg Brewery 4th Qtr Net"
+    brief = ["World News: Vossberg Brewery 4th Qtr Net", "Shr 42 cts vs 37 cts", "Net 1,200,000 vs 1,050,000",
+             "1986 net includes a gain on the sale of the Tarrow maltings of 300,000 crowns"]
+    bodies = ["\n".join(blog), "\n".join(brief)] + filler
+    heads = [blog_head, brief_head] + [f"{t} rebuilds its {x}" for t, x in zip(towns, things)]
+    for outlet, n, known in (("post", len(bodies), True), ("tiny", 3, False)):
+        assert (len(bodies) >= EDGE_KNOWN_STORIES) == known or n < EDGE_KNOWN_STORIES
+        text, _ = prepare(pa.array(bodies[:n], pa.large_string()))
+        outlets = pa.array([outlet] * n, pa.string())
+        model = learn_chrome(outlets, text, 3)
+        c = finish(text, outlets, model, ChromeSettings(), headlines=pa.array(heads[:n], pa.string()))
+        out_blog, out_brief = c.body_clean.to_pylist()[:2]
+        for gone in (blog[0], "17:07 GMT", blog[-1], brief[0]):  # (a time inside the text is not an edge)
+            assert gone not in (out_blog + "\n" + out_brief).split("\n"), (outlet, gone)
+        own = [blog[1], blog[3], brief[3]]
+        assert all(line in (out_blog + out_brief) for line in own) == known, outlet
+        assert all(line in (out_blog + out_brief) for line in (REPORT[0], "Ferry pulled free off Kestrel Point",
+                                                               "Shr 42 cts vs 37 cts"))
+        assert out_blog.encode()[c.lede_from[0]:].decode().startswith(REPORT[0])
+        # Without headlines the edges do not know the page's headline: every edge line goes.
+        c0 = finish(text, outlets, model, ChromeSettings())
+        assert blog[3] not in c0.body_clean.to_pylist()[0] and c0.lede_from[0] == 0
+
+
+def test_a_newsletter_email_box_is_generic_chrome():
+    from dedup.stages.chrome import chrome_rules
+    from dedup.stages.text.lines import Lines
+
+    lines = Lines.split(pa.array(["Get our briefing\nEnter your email\n" + REPORT[0] + "\nEnter your e-mail address"],
+                                 pa.large_string()))
+    r = chrome_rules(lines, pa.array(["x"], pa.string()), None, ChromeSettings())
+    assert r.rule.tolist()[1] != 0 and r.rule.tolist()[3] != 0 and r.rule.tolist()[2] == 0

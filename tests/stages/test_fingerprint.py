@@ -74,3 +74,22 @@ def test_long_stories_shingle_sets_are_sorted_unique():
     for i in range(2):
         s = fp.values[fp.offsets[i]:fp.offsets[i + 1]]
         np.testing.assert_array_equal(s, np.unique(shingle_hashes([words, words[:400]][i], 4)))
+
+
+def test_lede_from_starts_the_lede_sketch_later_in_the_text():
+    """``lede_from`` (bytes) moves only the lede sketch: it equals the lede of the text cut there,
+    and the signature and shingles stay those of the whole text."""
+    import numpy as np
+    import pyarrow as pa
+
+    from dedup.stages.fingerprint import fingerprint
+
+    title = "live: weir to be lowered, ferry pulled free and more\nweir to be lowered\n"
+    lede = ("the river authority said on friday it would lower the weir at cobb mill by half a metre to ease "
+            "flooding upstream, and engineers will start the work next month.")
+    whole = fingerprint(pa.array([title + lede]), num_perm=64, shingle_size=4, seed=1)
+    moved = fingerprint(pa.array([title + lede]), num_perm=64, shingle_size=4, seed=1,
+                        lede_from=np.array([len(title.encode())]))
+    cut = fingerprint(pa.array([lede]), num_perm=64, shingle_size=4, seed=1)
+    assert (moved.lede == cut.lede).all() and not (whole.lede == cut.lede).all()
+    assert (moved.signatures == whole.signatures).all()
