@@ -13,7 +13,9 @@ Three layers, each cheap and columnar:
    outlets too small in the batch for learning to see them.
 3. *Edges.* Leading and trailing runs of non-prose lines (labels, prices, bullets, dates) around
    the story's first and last sentences are dropped. A body with no prose line at all (a table of
-   figures) keeps its lines.
+   figures) keeps its lines. Edges stand in for learning: in an outlet the model knows
+   (``EDGE_KNOWN_STORIES``), an edge line found in no other of its reports stays, unless it is the
+   page's headline, a date or time, or a list item.
 
 Whatever the layers say, the table of an earnings or dividend brief ("Shr 27 cts vs 29 cts",
 "Revs 11.3 mln vs 8.1 mln", "Year", "Pay April 15") is story text (``table_lines``): its rows hold
