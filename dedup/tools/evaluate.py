@@ -370,6 +370,11 @@ class LineEvalResult:
     # outlet's copy of the same gold report and in no story of another multi-story gold cluster.
     text_loss_cross_outlet: float
     n_removed_wire_lines: int
+    # The issue-12 figure, as the run's manifest counts it but over gold clusters: of the removed
+    # lines, the share another outlet's copy of the same gold report *kept* in its body_clean (wire
+    # text one outlet lost and another did not; or chrome another outlet failed to remove).
+    text_loss_kept_elsewhere: float = 0.0
+    n_removed_kept_elsewhere: int = 0
     # With per-line gold (gold-lines.parquet); None without it.
     gold_lines: bool = False
     n_gold_chrome_lines: int | None = None
@@ -392,6 +397,8 @@ class LineEvalResult:
             f"  trimmed {self.n_trimmed_lines:,}",
             f"text-loss (cross-outlet) {self.text_loss_cross_outlet:.4f}  "
             f"({self.n_removed_wire_lines:,} removed lines found in another outlet's copy of the same report)",
+            f"text-loss (kept elsewhere) {self.text_loss_kept_elsewhere:.4f}  ({self.n_removed_kept_elsewhere:,} removed "
+            f"lines that another outlet's copy of the same report kept)",
         ]
         if self.gold_lines:
             out += [
@@ -583,6 +590,16 @@ def evaluate_lines(
     wire = (rm["n_outlets"].fillna(0).to_numpy() >= 2) & (other_reports - own_multi <= 0)
     n_removed = int(removed.sum())
     n_wire = int(wire.sum())
+    # Kept elsewhere: the removed line's key in body_clean of another outlet's copy of its gold report.
+    kept = clean[["story", "key"]].drop_duplicates()
+    kept["gold"] = gold_of[kept["story"].to_numpy()]
+    kept["outlet"] = outlet[kept["story"].to_numpy()]
+    kept = kept[pd.notna(kept["gold"])].groupby(["key", "gold"])["outlet"].agg(["nunique", "min"]).reset_index()
+    rk = m[m["removed"]][["story", "key"]].copy()
+    rk["gold"] = gold_of[rk["story"].to_numpy()]
+    rk["own"] = outlet[rk["story"].to_numpy()]
+    rk = rk.merge(kept, on=["key", "gold"], how="inner")
+    n_kept_elsewhere = int(((rk["nunique"] >= 2) | (rk["min"] != rk["own"])).sum())
 
     # Rejects and lost copies.
     rej_ids = rej["story_id"].to_numpy()
@@ -635,6 +652,8 @@ def evaluate_lines(
         rejects_by_reason=rej["reason"].astype(str).value_counts().to_dict(),
         n_lost_copies=len(lost), lost_copies=sorted(lost.tolist())[:20],
         text_loss_cross_outlet=n_wire / n_removed if n_removed else 0.0, n_removed_wire_lines=n_wire,
+        text_loss_kept_elsewhere=n_kept_elsewhere / n_removed if n_removed else 0.0,
+        n_removed_kept_elsewhere=n_kept_elsewhere,
         **res_gold,
     )
 

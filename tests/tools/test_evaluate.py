@@ -321,7 +321,7 @@ def test_lines_perfect_run_by_hand():
     assert r.gold_lines and (r.n_gold_chrome_lines, r.n_gold_story_lines) == (4, 7)
     assert (r.n_removed_chrome, r.n_removed_story) == (4, 0)
     assert r.text_loss == 0.0 and r.chrome_precision == 1.0 and r.chrome_recall == 1.0 and r.chrome_f1 == 1.0
-    assert r.text_loss_cross_outlet == 0.0
+    assert r.text_loss_cross_outlet == 0.0 and r.n_removed_kept_elsewhere == 0
     assert (r.n_rejected, r.n_rejected_as_chrome, r.n_lost_copies) == (1, 1, 0)
     assert (r.n_expected_rejects, r.n_expected_rejects_rejected) == (1, 1)
 
@@ -342,6 +342,13 @@ def test_lines_story_text_removed_by_hand():
     assert r.story_lines_lost == pytest.approx(2 / 7)
     # both removed story lines are in another outlet's copy of G1 and nowhere else
     assert r.n_removed_wire_lines == 2 and r.text_loss_cross_outlet == pytest.approx(2 / 5)
+    # ...and b (outlet Y) kept "Alpha two." that a (X) lost; a (X) kept the rejected e's (Y) "Alpha one."
+    assert r.n_removed_kept_elsewhere == 2 and r.text_loss_kept_elsewhere == pytest.approx(2 / 5)
+    # a copy of the same outlet keeping the line does not count: only e (Y) and b (Y) keep "Alpha one."
+    r4 = evaluate_lines(batch, stories.assign(body_clean=stories["body_clean"].where(stories["story_id"] != "a", "Menu")),
+                        rejects, gold, gl)
+    # a's two lines (b, outlet Y, kept them) count; e's "Alpha one." (outlet Y) is kept only by b, of its own outlet
+    assert r4.n_removed_kept_elsewhere == 2 and r4.n_removed_lines == 5
     assert r.n_lost_copies == 1 and r.lost_copies == ["e"]
     assert {e["line"] for e in r.removed_story_examples} == {"Alpha one.", "Alpha two."}
     assert "text-loss 0.4000" in r.to_text()
