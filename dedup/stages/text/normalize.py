@@ -200,6 +200,19 @@ def string_buffers(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nd
     return data, offs.astype(np.int64, copy=False)
 
 
+def distinct(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """``(values, index)``: the distinct strings of ``texts`` in first-seen order and, per row, its
+    position in them (int64, ``values[index[i]] == texts[i]``); nulls read as empty strings. Lets a
+    per-string computation run once per distinct string: a night's syndicated copies repeat the
+    same text (a 200k synthetic batch has about 2.6 times as many stories as distinct clean bodies)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.null_count:
+        texts = texts.fill_null("")
+    enc = pc.dictionary_encode(texts)
+    return enc.dictionary, enc.indices.to_numpy().astype(np.int64, copy=False)
+
+
 def flags_of(texts: pa.Array, form: str = "NFC") -> np.ndarray:
     """``text_flags`` of each string (0 for nulls)."""
     data, offs = string_buffers(texts)
