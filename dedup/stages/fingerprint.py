@@ -32,7 +32,7 @@ import pyarrow as pa
 from dedup.stages.text.scripts import CP_CLASS, CP_LEADS
 from dedup.stages.text.normalize import (
     DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, SPELLED_NUMBER_HASHES, WORD_FROM,
-    WORD_TO, string_buffers,
+    WORD_TO, distinct, string_buffers,
 )
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -404,8 +404,7 @@ def _fingerprint_kernel(data, offsets, k, a, b, tables, lede_len):
             hv = np.uint64(_fmix32(values[starts[d] + i]))
             for p in range(num_perm):
                 v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
-                if v < row[p]:
-                    row[p] = v
+                row[p] = min(row[p], v)
         sigs[d, :] = row
     ustarts = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
@@ -489,10 +488,20 @@ def hash_strings(values: pa.Array) -> np.ndarray:
 
 def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int) -> Fingerprints:
     """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads."""
-    data, offsets = string_buffers(texts)
     a, b = permutations(num_perm, seed)
-    sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES, LEDE_SHINGLES)
-    return Fingerprints(sigs, offs, vals, ntok, seqh, lede)
+    # Copies of a story often share its text word for word: each distinct text is shingled and
+    # hashed once, and its rows are copied to every story that has it.
+    values, index = distinct(texts)
+    sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(*string_buffers(values), shingle_size, a, b, TABLES,
+                                                             LEDE_SHINGLES)
+    if len(values) == len(index) and (index == np.arange(len(index))).all():
+        return Fingerprints(sigs, offs, vals, ntok, seqh, lede)
+    lens = np.diff(offs)[index]
+    new_offs = np.zeros(len(index) + 1, np.int64)
+    np.cumsum(lens, out=new_offs[1:])
+    # Position j of the output's values reads the distinct text's value at offs[index[s]] + (j - new_offs[s]).
+    src = np.arange(new_offs[-1], dtype=np.int64) + np.repeat(offs[:-1][index] - new_offs[:-1], lens)
+    return Fingerprints(sigs[index], new_offs, vals[src], ntok[index], seqh[index], lede[index])
 
 
 def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:

@@ -74,3 +74,17 @@ def test_long_stories_shingle_sets_are_sorted_unique():
     for i in range(2):
         s = fp.values[fp.offsets[i]:fp.offsets[i + 1]]
         np.testing.assert_array_equal(s, np.unique(shingle_hashes([words, words[:400]][i], 4)))
+
+
+def test_repeated_texts_get_the_rows_of_their_own_text():
+    # Each distinct text is fingerprinted once and copied to its repeats (fingerprint's distinct):
+    # a story's rows must be what it gets alone, wherever its copies sit in the batch.
+    texts = [WIRE[0], OTHER[0], WIRE[0], None, "", WIRE[1], OTHER[0], WIRE[0]]
+    fp = fingerprint(pa.array(texts, pa.string()), num_perm=64, shingle_size=4, seed=1)
+    for i, t in enumerate(texts):
+        one = fingerprint(pa.array([t or ""]), num_perm=64, shingle_size=4, seed=1)
+        np.testing.assert_array_equal(fp.signatures[i], one.signatures[0])
+        np.testing.assert_array_equal(fp.values[fp.offsets[i]:fp.offsets[i + 1]], one.values)
+        np.testing.assert_array_equal(fp.lede[i], one.lede[0])
+        assert (fp.n_tokens[i], fp.text_hash[i]) == (one.n_tokens[0], one.text_hash[0])
+    assert fp.offsets[-1] == fp.values.shape[0]
