@@ -139,8 +139,10 @@ def wall_lines(lines: Lines) -> np.ndarray:
     idx = np.flatnonzero(lines.words() <= MAX_WALL_WORDS)
     out = np.zeros(len(lines.text), bool)
     if len(idx):
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
-        out[idx[pc.match_substring_regex(low, _WALL_RE).to_numpy(zero_copy_only=False)]] = True
+        from dedup.stages.text.normalize import per_distinct
+
+        hit = per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _WALL_RE), pc.take(lines.text, pa.array(idx)))
+        out[idx[hit.to_numpy(zero_copy_only=False)]] = True
     return out
 
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 from dedup.stages.text.scripts import CP_CLASS, CP_LEADS
 from dedup.stages.text.normalize import (
     DROP_HASHES, H_DOLLARS, H_PCT, H_US, MAGNITUDE_HASHES, PAIR_FROM, PAIR_TO, SPELLED_NUMBER_HASHES, WORD_FROM,
-    WORD_TO, string_buffers,
+    WORD_TO, distinct, string_buffers,
 )
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -404,8 +404,7 @@ def _fingerprint_kernel(data, offsets, k, a, b, tables, lede_len):
             hv = np.uint64(_fmix32(values[starts[d] + i]))
             for p in range(num_perm):
                 v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
-                if v < row[p]:
-                    row[p] = v
+                row[p] = min(row[p], v)
         sigs[d, :] = row
     ustarts = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
@@ -517,10 +516,22 @@ def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int,
 
     ``lede_from``: optional int64 per text, the byte offset where its lede sketch starts
     (``dedup.stages.clean.Cleaned.lede_from``; 0 = the start, as without it)."""
-    data, offsets = string_buffers(texts)
     a, b = permutations(num_perm, seed)
-    sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(data, offsets, shingle_size, a, b, TABLES, LEDE_SHINGLES)
+    # Copies of a story often share its text word for word: each distinct text is shingled and
+    # hashed once, and its rows are copied to every story that has it.
+    values, index = distinct(texts)
+    sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(*string_buffers(values), shingle_size, a, b, TABLES,
+                                                             LEDE_SHINGLES)
+    if not (len(values) == len(index) and (index == np.arange(len(index))).all()):
+        lens = np.diff(offs)[index]
+        new_offs = np.zeros(len(index) + 1, np.int64)
+        np.cumsum(lens, out=new_offs[1:])
+        # Position j of the output's values reads the distinct text's value at offs[index[s]] + (j - new_offs[s]).
+        src = np.arange(new_offs[-1], dtype=np.int64) + np.repeat(offs[:-1][index] - new_offs[:-1], lens)
+        sigs, offs, vals, ntok, seqh, lede = sigs[index], new_offs, vals[src], ntok[index], seqh[index], lede[index]
     if lede_from is not None:
+        # Per story, not per distinct text: one text can open with kept edge lines in one outlet only.
+        data, offsets = string_buffers(texts)
         lede_from = np.asarray(lede_from, np.int64)
         rows = np.flatnonzero((lede_from > 0) & (lede_from < np.diff(offsets)))
         if rows.size:

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.stages.text.normalize import string_buffers
+from dedup.stages.text.normalize import distinct, string_buffers
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,10 @@ def detect(texts: pa.Array, sample_chars: int, labels: list[str] | None = None) 
 
         sample = replace_rows(sample, rows, pc.utf8_lower(pc.take(sample, pa.array(rows))))
     m = _restricted(tuple(sorted(set(labels))) if labels else None)
-    best = _classify(*string_buffers(sample), m.nextmove, m.rowbase, m.output, m.ptc, m.pc)
+    # Copies of a story share their opening: each distinct sample is scored once (the label is a
+    # function of the sample's bytes alone).
+    values, index = distinct(sample)
+    best = _classify(*string_buffers(values), m.nextmove, m.rowbase, m.output, m.ptc, m.pc)[index]
     labels = pa.array(list(m.labels), pa.string())
     idx = pa.array(np.where(best >= 0, best, 0), pa.int64())
     out = pc.take(labels, idx)

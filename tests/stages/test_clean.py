@@ -286,3 +286,18 @@ def test_credit_line_with_a_place_is_the_dateline():
     assert c.dateline.to_pylist() == ["AFP Vladivostok", None, None, "TALLVIK (AFP)",
                                       "SANTA CRUZ, Calif., Feb 26 (Reuters)"]
     assert c.body_clean[4].as_py() == WIRE[4]
+
+
+def test_per_distinct_equals_the_kernel_on_every_row():
+    # Regexes over lines run once per distinct line (normalize.per_distinct): the rows must be
+    # the kernel's own, repeats, nulls and the too-few-repeats fallback included.
+    from dedup.stages.text.normalize import distinct, per_distinct
+
+    lines = ["NEW YORK (Reuters) - Shares rose.", "Shares rose.", "", "LONDON - Oil fell."] * 30 + ["x"]
+    for arr in (pa.array(lines, pa.large_string()), pa.array(lines + [None], pa.string()),
+                pa.array([f"line {i}" for i in range(100)])):
+        for fn in (lambda t: pc.match_substring_regex(t, r"^[A-Z]+ "),
+                   lambda t: pc.extract_regex(t, r"^(?P<place>[A-Z ]+?)\s*(?:\(|-)")):
+            assert per_distinct(fn, arr).equals(fn(arr))
+    values, index = distinct(pa.array(lines))
+    assert len(values) == 5 and values.take(pa.array(index)).to_pylist() == lines

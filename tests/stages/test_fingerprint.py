@@ -93,3 +93,21 @@ def test_lede_from_starts_the_lede_sketch_later_in_the_text():
     cut = fingerprint(pa.array([lede]), num_perm=64, shingle_size=4, seed=1)
     assert (moved.lede == cut.lede).all() and not (whole.lede == cut.lede).all()
     assert (moved.signatures == whole.signatures).all()
+    # Per story, also when two stories share the text (fingerprinted once): only the first moves.
+    both = fingerprint(pa.array([title + lede] * 2), num_perm=64, shingle_size=4, seed=1,
+                       lede_from=np.array([len(title.encode()), 0]))
+    assert (both.lede[0] == cut.lede[0]).all() and (both.lede[1] == whole.lede[0]).all()
+
+
+def test_repeated_texts_get_the_rows_of_their_own_text():
+    # Each distinct text is fingerprinted once and copied to its repeats (fingerprint's distinct):
+    # a story's rows must be what it gets alone, wherever its copies sit in the batch.
+    texts = [WIRE[0], OTHER[0], WIRE[0], None, "", WIRE[1], OTHER[0], WIRE[0]]
+    fp = fingerprint(pa.array(texts, pa.string()), num_perm=64, shingle_size=4, seed=1)
+    for i, t in enumerate(texts):
+        one = fingerprint(pa.array([t or ""]), num_perm=64, shingle_size=4, seed=1)
+        np.testing.assert_array_equal(fp.signatures[i], one.signatures[0])
+        np.testing.assert_array_equal(fp.values[fp.offsets[i]:fp.offsets[i + 1]], one.values)
+        np.testing.assert_array_equal(fp.lede[i], one.lede[0])
+        assert (fp.n_tokens[i], fp.text_hash[i]) == (one.n_tokens[0], one.text_hash[0])
+    assert fp.offsets[-1] == fp.values.shape[0]

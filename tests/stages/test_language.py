@@ -54,3 +54,14 @@ def test_labels_restrict_what_can_be_detected():
     assert detect(texts, 300, ["fr", "de"]).to_pylist().count("fr") >= len(texts) // 2
     with pytest.raises(ValueError, match="xx"):
         detect(texts, 300, ["fr", "xx"])
+
+
+def test_repeated_samples_get_their_own_label():
+    # Each distinct sample is scored once (detect's distinct): repeats, a repeat differing only
+    # past the sample and an all-capitals copy get the label they get alone.
+    texts = [p for _, p in PARAGRAPHS[:12]]
+    batch = texts + texts[::-1] + [texts[0] + " tail beyond the sample " * 30, texts[0].upper(), None, ""]
+    got = detect(pa.array(batch), 300).to_pylist()
+    alone = [detect(pa.array([t], pa.string()), 300).to_pylist()[0] for t in batch]
+    assert got == alone
+    assert got[:len(texts)] == got[len(texts):2 * len(texts)][::-1]

@@ -200,6 +200,36 @@ def string_buffers(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nd
     return data, offs.astype(np.int64, copy=False)
 
 
+def distinct(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """``(values, index)``: the distinct strings of ``texts`` in first-seen order and, per row, its
+    position in them (int64, ``values[index[i]] == texts[i]``); nulls read as empty strings. Lets a
+    per-string computation run once per distinct string: a night's syndicated copies repeat the
+    same text (a 200k synthetic batch has about 2.6 times as many stories as distinct clean bodies)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.null_count:
+        texts = texts.fill_null("")
+    enc = pc.dictionary_encode(texts)
+    return enc.dictionary, enc.indices.to_numpy().astype(np.int64, copy=False)
+
+
+def per_distinct(fn, texts: pa.Array, min_ratio: float = 1.5) -> pa.Array:
+    """``fn(texts)`` computed on the distinct strings of ``texts`` only, and spread back to the rows
+    (``.take``): for a row-wise Arrow kernel that costs more a string than hashing it, such as a
+    regex match or group extraction (copies of a story repeat most of its lines: 106,000 lines of a
+    20,000-story chunk of the synthetic batch hold 17,600 distinct ones). ``fn`` must compute each
+    row from that string alone. Runs ``fn`` on ``texts`` as they are when they hold nulls or fewer
+    than ``min_ratio`` rows a distinct string (the hashing would not pay)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.null_count or len(texts) < 64:
+        return fn(texts)
+    values, index = distinct(texts)
+    if len(values) * min_ratio > len(texts):
+        return fn(texts)
+    return fn(values).take(pa.array(index))
+
+
 def flags_of(texts: pa.Array, form: str = "NFC") -> np.ndarray:
     """``text_flags`` of each string (0 for nulls)."""
     data, offs = string_buffers(texts)

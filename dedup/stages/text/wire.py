@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.stages.text.lines import Lines
-from dedup.stages.text.normalize import replace_rows
+from dedup.stages.text.normalize import per_distinct, replace_rows
 
 # Canonical agency name for each spelling that appears in credits.
 AGENCIES = {
@@ -291,10 +291,11 @@ def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
         if not len(left):
             break
         sub = pc.take(cand, pa.array(left))
-        hit = np.flatnonzero(pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False))
+        hit = np.flatnonzero(per_distinct(lambda t: pc.match_substring_regex(t, pattern), sub).to_numpy(
+            zero_copy_only=False))
         if not len(hit):
             continue
-        got = pc.extract_regex(pc.take(sub, pa.array(hit)), pattern)
+        got = per_distinct(lambda t: pc.extract_regex(t, pattern), pc.take(sub, pa.array(hit)))
         fields = []
         for g in _GROUPS:
             f = pc.struct_field(got, g)
