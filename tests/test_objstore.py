@@ -534,3 +534,55 @@ def test_spark_local_mode_nights_on_a_bucket_equal_the_local_engines_and_continu
     assert set(s1.column("cluster_id").to_pylist()) & set(s2.column("cluster_id").to_pylist())
     assert list(remote_nights(f"{spark_out}/_state")) == [NIGHT, NIGHT2]
     assert not fs.exists(f"{spark_out[5:]}/_state/run.lock")
+
+
+def test_report_show_and_explain_read_a_bucket_output_as_the_same_night_on_disk(two_nights, s3, cli):
+    night, disk_out, bucket_out, feed = two_nights
+    for n in (NIGHT, NIGHT2):
+        night("disk", n)
+        night("bucket", n)
+    # rerun night 2 on the bucket: its replaced files stay in the table until a vacuum, unread
+    night("bucket", NIGHT2, "--allow-same-input")
+    stories = pq.read_table(disk_out / "stories" / f"run_date={NIGHT2}")
+    joined = [r for r in stories.to_pylist() if not r["is_canonical"]][0]
+    cid, copy, canon = joined["cluster_id"], joined["story_id"], joined["canonical_story_id"]
+
+    def out(*args, where):
+        r = cli(*args, "--output", where, "--json")
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)
+
+    def no_paths(x):
+        # the bucket's records name their objects, the disk's their files: compare file names
+        if isinstance(x, dict):
+            return {k: (os.path.basename(v) if k == "source" and v else no_paths(v)) for k, v in x.items()}
+        return [no_paths(v) for v in x] if isinstance(x, list) else x
+
+    a, b = out("show", cid, where=disk_out), out("show", cid, where=bucket_out)
+    assert no_paths(a) == no_paths(b) and len(b["members"]) >= 2
+    a, b = out("explain", canon, copy, where=disk_out), out("explain", canon, copy, where=bucket_out)
+    for k in ("verdict", "figures", "reasons", "same_cluster"):
+        assert no_paths(a.get(k)) == no_paths(b.get(k)), k
+    # the report is rebuilt from the bucket's tables and put beside the night's manifest there
+    key = f"{bucket_out[len(f's3://{BUCKET}/'):]}/runs/run_date={NIGHT2}/report.html"
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    r = cli("report", "--output", bucket_out, "--run-date", NIGHT2)
+    assert r.exit_code == 0 and r.output.strip() == f"{bucket_out}/runs/run_date={NIGHT2}/report.html", r.output
+    html = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    n_stories = json.loads(s3.get_object(Bucket=BUCKET, Key=key.replace("report.html", "manifest.json"))["Body"]
+                           .read())["counts"]["accepted"]
+    assert n_stories == stories.num_rows and "status" in html
+    # dedup eval reads the bucket's Delta stories table (live files only: the rerun is not counted twice)
+    gold = disk_out.parent / "gold.csv"
+    gold.write_text("story_id,gold_cluster\n" + "".join(f"{sid},g{i % 2}\n" for i, sid in
+                                                         enumerate(stories.column("story_id").to_pylist())))
+    evals = {}
+    for where in (disk_out / "stories", f"{bucket_out}/stories"):
+        r = cli("eval", "--stories", where, "--gold", gold, "--run-date", NIGHT2, "--json")
+        assert r.exit_code == 0, r.output
+        evals[str(where)] = json.loads(r.output)
+    a, b = evals.values()
+    assert a == b and a["n_pred_stories"] == stories.num_rows, a
+    # a bucket path without any night is one line, exit 2
+    r = cli("show", cid, "--output", f"{bucket_out}-nothing-here")
+    assert r.exit_code == 2 and "no night with a manifest under" in r.output, r.output

@@ -240,6 +240,48 @@ def pull_manifests(url: str, local: Path) -> None:
         fs.get_file(p, str(dest))
 
 
+# -- reading an output on object storage (the tools) ---------------------------------------------
+
+@contextmanager
+def output_view(url: str):
+    """A local, read-only stand-in for the output at ``url`` (object storage), for the tools
+    (report, show, explain): a temporary folder holding the run manifests copied from the bucket
+    (``runs/run_date=*/manifest.json``, each night's commit point) and, per Delta table, a
+    ``layout.REMOTE_TABLE`` file naming its URL and a ``run_date=`` folder per night with a
+    manifest. ``dedup.layout`` then reads each night's live files at the version its manifest
+    records, through deltalake and fsspec, without downloading whole tables. Yields the folder;
+    removes it at the end. Raises ``NotFound`` when the URL holds no run manifest."""
+    from dedup.errors import NotFound
+
+    fs, base = _fs(url)
+    fs.invalidate_cache()  # a night may have been published since an earlier listing in this process
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-view-"))
+    try:
+        pull_manifests(url, tmp)
+        nights = layout.list_nights(tmp, "runs")
+        if not nights:
+            raise NotFound(f"no night with a manifest under {_s3(url).rstrip('/')}/runs")
+        for t in layout.PARQUET_TABLES:
+            if not fs.exists(f"{base}/{t}/_delta_log"):
+                continue
+            (tmp / t).mkdir()
+            (tmp / t / layout.REMOTE_TABLE).write_text(table_uri(url, t), encoding="utf-8")
+            for n in nights:
+                layout.partition_dir(tmp, t, n).mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def put_run_file(local: Path, url: str, night: str) -> str:
+    """Upload one file of a night's ``runs/`` folder (a rebuilt ``report.html``) to the output at
+    ``url``, replacing the object. Returns its URL."""
+    fs, base = _fs(url)
+    dest = f"{base}/runs/{layout.partition(night)}/{local.name}"
+    fs.put_file(str(local), dest)
+    return join(_s3(url), "runs", layout.partition(night), local.name)
+
+
 # -- the night -----------------------------------------------------------------------------------
 
 def run(settings: Settings, body, night: str) -> RunResult:
