@@ -426,5 +426,39 @@ def report_cmd(
     typer.echo(str(path))
 
 
+@app.command("vacuum")
+def vacuum_cmd(
+    output: Optional[str] = TOOL_OUTPUT,
+    config: Optional[Path] = TOOL_CONFIG,
+    retention_hours: Optional[int] = typer.Option(None, "--retention-hours", min=0, help="Delete files unreferenced "
+                                                  "for longer than this (default: output.vacuum_retention_hours of "
+                                                  "--config, else each table's own retention, Delta's 168 h)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+) -> None:
+    """Delete the Delta tables' files that nights' replacements left unreferenced (output.format: delta)."""
+    from dedup.night.remote import is_store, vacuum
+
+    root = _output_root(output, config)
+    if retention_hours is None and config is not None:
+        try:
+            retention_hours = load_config(config).output.vacuum_retention_hours
+        except ConfigError as e:
+            _fail(str(e), EXIT_USAGE)
+    if not is_store(root) and not any((Path(root) / t / "_delta_log").is_dir() for t in ("stories", "clusters",
+                                                                                            "rejects")):
+        _fail(f"no Delta table under {root} (vacuum is for output.format: delta; parquet nights leave no old "
+              "files)", EXIT_USAGE)
+    try:
+        removed = vacuum(root, retention_hours, dry_run=dry_run)
+    except Exception as err:  # noqa: BLE001 - the store's or the log's errors: exit 1
+        logging.getLogger("dedup").debug("vacuum failed", exc_info=True)
+        _fail(f"vacuum failed: {type(err).__name__}: {' '.join(str(err).split())[:300]}", EXIT_FAILED)
+    if not removed:
+        _fail(f"no Delta table under {root}", EXIT_USAGE)
+    verb = "would remove" if dry_run else "removed"
+    for t, files in removed.items():
+        typer.echo(f"{t}: {verb} {len(files)} unreferenced file(s)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

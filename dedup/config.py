@@ -242,8 +242,21 @@ class OutputSettings(_Strict):
         "renames (a POSIX file system). delta: each table a Delta Lake table partitioned by run_date, a night "
         "replaced in one transaction per table (deltalake; pip install 'dedup[delta]'); needed on object storage.")
     raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
+    vacuum_retention_hours: Optional[int] = Field(
+        None, ge=0, description="output.format: delta only. After each night is published, delete the tables' "
+        "files no version has referenced for more than this many hours (deltalake's VACUUM): a rerun's replaced "
+        "files go once they are this old. null (default): never during a run; `dedup vacuum` does it on demand. "
+        "Below 168 (Delta's default retention) a reader still on an older table version (a notebook, DuckDB, Spark) "
+        "may lose files it was about to read; 0 is safe only when nobody reads during the run.")
 
     _path = field_validator("path")(_store_path_field)
+
+    @model_validator(mode="after")
+    def _vacuum_needs_delta(self) -> "OutputSettings":
+        if self.vacuum_retention_hours is not None and self.format != "delta":
+            raise ValueError("output.vacuum_retention_hours applies to output.format: delta only (parquet nights "
+                             "replace their folders, leaving no old files)")
+        return self
 
 
 class StateSettings(_Strict):

@@ -586,3 +586,57 @@ def test_report_show_and_explain_read_a_bucket_output_as_the_same_night_on_disk(
     # a bucket path without any night is one line, exit 2
     r = cli("show", cid, "--output", f"{bucket_out}-nothing-here")
     assert r.exit_code == 2 and "no night with a manifest under" in r.output, r.output
+
+
+# -- Delta maintenance: a rerun's replaced files until a vacuum ---------------------------------------
+
+def test_vacuum_removes_a_reruns_replaced_files_and_the_tables_read_the_same(two_nights, s3, cli):
+    night, _, bucket_out, _ = two_nights
+    for n in (NIGHT, NIGHT2, NIGHT2):
+        night("bucket", n, "--allow-same-input")
+    prefix = bucket_out[len(f"s3://{BUCKET}/"):]
+
+    def parts(table):
+        got = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/{table}/run_date=").get("Contents", [])
+        return sorted(o["Key"] for o in got if o["Key"].endswith(".parquet"))
+
+    before = {t: parts(t) for t in ("stories", "clusters")}
+    rows = {(t, n): _delta_night(f"{bucket_out}/{t}", n) for t in ("stories", "clusters", "rejects")
+            for n in (NIGHT, NIGHT2)}
+    assert len([k for k in before["stories"] if f"run_date={NIGHT2}/" in k]) == 2  # the rerun's and the first run's
+    r = cli("vacuum", "--output", bucket_out, "--retention-hours", "0", "--dry-run")
+    assert r.exit_code == 0 and "stories: would remove 1 unreferenced file(s)" in r.output, r.output
+    r = cli("vacuum", "--output", bucket_out)  # the tables' own retention (7 days): nothing is that old
+    assert r.exit_code == 0 and "stories: removed 0 " in r.output, r.output
+    assert {t: parts(t) for t in before} == before
+    r = cli("vacuum", "--output", bucket_out, "--retention-hours", "0")
+    assert r.exit_code == 0 and "stories: removed 1 " in r.output and "clusters: removed 1 " in r.output, r.output
+    for t, keys in before.items():
+        after = parts(t)
+        assert len(after) == len(keys) - 1 and set(after) < set(keys), t
+    for (t, n), tab in rows.items():
+        assert _delta_night(f"{bucket_out}/{t}", n).equals(tab), (t, n)
+    r = cli("report", "--output", bucket_out, "--run-date", NIGHT2)  # the tools read the night's version
+    assert r.exit_code == 0, r.output
+
+
+def test_vacuum_retention_hours_vacuums_after_each_night_and_is_delta_only(tmp_path, cli):
+    from dedup import layout
+
+    files = _night2(tmp_path / "feed")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{path: '{files[0]}', same_input: allow}}\n"
+                   f"output: {{path: '{tmp_path / 'out'}', format: delta, vacuum_retention_hours: 0}}\n")
+    for _ in range(2):
+        r = cli("run", "--config", cfg, "--run-date", NIGHT2, "-q")
+        assert r.exit_code == 0, r.output
+    # the first run's files went after the rerun was published: one file, the live one
+    on_disk = sorted((tmp_path / "out" / "stories" / f"run_date={NIGHT2}").glob("*.parquet"))
+    assert on_disk == layout.part_files(layout.partition_dir(tmp_path / "out", "stories", NIGHT2))
+    assert len(on_disk) == 1 and layout.read_partition(tmp_path / "out", "stories", NIGHT2).num_rows == 2
+    cfg.write_text(f"input: {{path: '{files[0]}'}}\noutput: {{path: '{tmp_path / 'p'}', vacuum_retention_hours: 0}}\n")
+    r = cli("run", "--config", cfg, "--run-date", NIGHT2)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "vacuum_retention_hours applies to output.format: delta only" in r.output
+    r = cli("vacuum", "--output", tmp_path / "feed")
+    assert r.exit_code == 2 and "no Delta table under" in r.output, r.output
