@@ -494,7 +494,8 @@ class SparkSettings(_Strict):
     split_bytes: int = Field(
         64 << 20, ge=1024, description="An uncompressed JSONL file on local disk larger than this many bytes is read "
         "by several Spark tasks, one per byte range of this size (each line read by the range it starts in, numbered "
-        "as in the whole file); default 64 MiB. Gzip, CSV, Parquet, text and object-store files: one task per file.")
+        "as in the whole file); default 64 MiB; a bucket's file copied to the driver's disk (local mode) too. Gzip, CSV, "
+        "Parquet and text files: one task per file.")
 
     _conf = field_validator("conf", mode="before")(_spark_conf)
 

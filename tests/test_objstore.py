@@ -563,6 +563,10 @@ def test_report_show_and_explain_read_a_bucket_output_as_the_same_night_on_disk(
     a, b = out("explain", canon, copy, where=disk_out), out("explain", canon, copy, where=bucket_out)
     for k in ("verdict", "figures", "reasons", "same_cluster"):
         assert no_paths(a.get(k)) == no_paths(b.get(k)), k
+    # the records are re-read from their objects for the removed lines, as from the files on disk
+    for side in ("a", "b"):
+        ra, rb = a[side]["removed_lines"], b[side]["removed_lines"]
+        assert rb["available"] and ra["removed"] == rb["removed"] and ra["trimmed"] == rb["trimmed"], rb
     # the report is rebuilt from the bucket's tables and put beside the night's manifest there
     key = f"{bucket_out[len(f's3://{BUCKET}/'):]}/runs/run_date={NIGHT2}/report.html"
     s3.delete_object(Bucket=BUCKET, Key=key)
@@ -640,3 +644,24 @@ def test_vacuum_retention_hours_vacuums_after_each_night_and_is_delta_only(tmp_p
     assert "vacuum_retention_hours applies to output.format: delta only" in r.output
     r = cli("vacuum", "--output", tmp_path / "feed")
     assert r.exit_code == 2 and "no Delta table under" in r.output, r.output
+
+
+def test_a_cluster_master_chosen_by_spark_submit_is_refused_once_the_session_is_up(tmp_path):
+    from types import SimpleNamespace
+
+    from dedup.config import ConfigError, load_config
+    from dedup.night.spark.engine import _require_local_master
+
+    def session(master):
+        return SimpleNamespace(sparkContext=SimpleNamespace(master=master))
+
+    local = load_config(input=str(tmp_path / "feed.jsonl"), output=str(tmp_path / "out"), run_date=NIGHT,
+                        overrides={"run.engine": "spark"})
+    bucket = load_config(input=f"s3://{BUCKET}/feed/*.jsonl", output=f"s3://{BUCKET}/out", run_date=NIGHT,
+                         overrides={"run.engine": "spark", "output.format": "delta"})
+    for settings in (local, bucket):
+        _require_local_master(session("local[2]"), settings)  # local mode: fine
+    _require_local_master(session("yarn"), local)  # a cluster on paths every node sees: fine
+    with pytest.raises(ConfigError, match=r"^config key 'input.path': s3:// with run.engine: spark needs a local "
+                                          r"master \(spark.master: local\[\*\], not yarn\)"):
+        _require_local_master(session("yarn"), bucket)
