@@ -116,7 +116,8 @@ def _input_path_field(value: str) -> str:
 
 
 # Object stores output.path and state.path may name (local engine, and the spark engine in local mode):
-# written through s3fs and deltalake (dedup.night.remote), tested against an S3 API (moto). Other schemes keep local_path's refusal.
+# written through s3fs and deltalake (dedup.night.remote), tested against an S3 API (moto). Other schemes
+# keep local_path's refusal.
 WRITABLE_STORES = ("s3", "s3a")
 
 
@@ -155,8 +156,8 @@ def _local_path_field(value: Optional[str]) -> Optional[str]:
 
 class InputSettings(_Strict):
     path: str = Field(description="A file, a directory or a glob of input files: a local path, a file:// URL, or "
-                      "(local engine, or spark in local mode: copied to the driver's disk first) an object-store URL s3://, gs://, "
-                      "abfs:// read through fsspec (pip install "
+                      "(local engine, or spark in local mode: copied to the driver's disk first) an object-store "
+                      "URL s3://, gs://, abfs:// read through fsspec (pip install "
                       "'dedup[s3]' for S3; credentials from the store's usual environment/config chain). It may carry the "
                       "night: {run_date} (2026-11-26), {run_date:%Y/%m/%d} and strftime forms (%Y-%m-%d, %d.%m.%Y); "
                       "a literal % is %%, a literal brace {{ or }} (see night_path).")
@@ -494,8 +495,8 @@ class SparkSettings(_Strict):
     split_bytes: int = Field(
         64 << 20, ge=1024, description="An uncompressed JSONL file on local disk larger than this many bytes is read "
         "by several Spark tasks, one per byte range of this size (each line read by the range it starts in, numbered "
-        "as in the whole file); default 64 MiB; a bucket's file copied to the driver's disk (local mode) too. Gzip, CSV, "
-        "Parquet and text files: one task per file.")
+        "as in the whole file); default 64 MiB; a bucket's file copied to the driver's disk (local mode) too. "
+        "Gzip, CSV, Parquet and text files: one task per file.")
 
     _conf = field_validator("conf", mode="before")(_spark_conf)
 
