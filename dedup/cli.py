@@ -5,6 +5,7 @@ another run holds the state, an internal error), nothing was changed; 2 bad usag
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -223,7 +224,8 @@ def _corpus_builder():
 
 @app.command("eval")
 def eval_cmd(
-    stories: Path = typer.Option(..., "--stories", help="The stories dataset (e.g. out/stories) or one Parquet file."),
+    stories: str = typer.Option(..., "--stories", help="The stories dataset (e.g. out/stories), one Parquet file, or "
+                                "a Delta stories table (a folder, or s3://bucket/out/stories)."),
     gold: Path = typer.Option(..., "--gold", help="CSV (or Parquet) of gold clusters: story_id,gold_cluster, or "
                               "common other names (id, gold, cluster, label...), or --gold-columns."),
     gold_columns: Optional[str] = typer.Option(None, "--gold-columns", help="The gold file's story id and cluster "
@@ -247,7 +249,12 @@ def eval_cmd(
 
     from dedup.tools.evaluate import evaluate, read_gold, read_stories
 
-    if not stories.exists():
+    from dedup.night.remote import is_store
+
+    if is_store(stories):
+        if batch is not None:
+            _fail("--batch needs a local --stories (its rejects are read beside it)", EXIT_USAGE)
+    elif not Path(stories).exists():
         _fail(f"--stories not found: {stories}", EXIT_USAGE)
     if not gold.is_file():
         _fail(f"--gold file not found: {gold}", EXIT_USAGE)
@@ -287,28 +294,51 @@ def eval_cmd(
 
 
 # The tools (explain, show, report) find a written night the same way.
-TOOL_OUTPUT = typer.Option(None, "--output", "-o", help="The run's output folder (default: output.path of --config, "
-                           "else ./out).")
+TOOL_OUTPUT = typer.Option(None, "--output", "-o", help="The run's output folder, or its s3:// URL (Delta tables) "
+                           "(default: output.path of --config, else ./out).")
 TOOL_CONFIG = typer.Option(None, "--config", "-c", help="The run's YAML config: its output.path is the output folder "
                            "unless --output is given.")
 
 
-def _output_root(output: Optional[Path], config: Optional[Path]) -> Path:
-    """The output folder a tool reads: --output (a local path or file:// URL; other URLs exit 2),
-    else output.path of --config, else ./out."""
-    from dedup.config import local_path
+def _output_root(output: Optional[str], config: Optional[Path]) -> str:
+    """The output a tool reads: --output (a local path, a file:// URL or an s3:// URL; other URLs
+    exit 2), else output.path of --config, else ./out."""
+    from dedup.config import store_path
 
     if output is None:
         if config is None:
-            return Path("out")
+            return "out"
         try:
-            return Path(load_config(config).output.path)
+            return load_config(config).output.path
         except ConfigError as e:
             _fail(str(e), EXIT_USAGE)
     try:
-        return Path(local_path(str(output)))
+        return store_path(str(output))
     except ValueError as e:
         _fail(f"--output: {e}", EXIT_USAGE)
+
+
+@contextlib.contextmanager
+def _tool_root(output: Optional[str], config: Optional[Path]):
+    """``_output_root`` as a local folder the tools read: the folder itself, or for an output on
+    object storage a local view of it (``dedup.night.remote.output_view``: manifests copied, Delta
+    tables read in place). Yields (folder, the bucket URL or None)."""
+    from dedup.errors import NotFound
+    from dedup.night.remote import is_store, output_view
+
+    root = _output_root(output, config)
+    if not is_store(root):
+        yield Path(root), None
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            folder = stack.enter_context(output_view(root))
+        except NotFound as err:
+            _fail(str(err), EXIT_USAGE)
+        except Exception as err:  # noqa: BLE001 - the store's own errors (credentials, access, network)
+            _fail(f"--output {root} cannot be read: {type(err).__name__}: {' '.join(str(err).split())[:300]}",
+                  EXIT_FAILED)
+        yield folder, root
 
 
 def _want_color(color: Optional[bool]) -> bool:
@@ -319,7 +349,7 @@ def _want_color(color: Optional[bool]) -> bool:
 def explain_cmd(
     story_a: str = typer.Argument(..., help="First story id."),
     story_b: str = typer.Argument(..., help="Second story id."),
-    output: Optional[Path] = TOOL_OUTPUT,
+    output: Optional[str] = TOOL_OUTPUT,
     config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding both)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures, the verdict and the reasons as JSON."),
@@ -331,11 +361,11 @@ def explain_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import explain, render_html, render_text, terminal_width
 
-    root = _output_root(output, config)
-    try:
-        e = explain(root, story_a, story_b, run_date)
-    except NotFound as err:
-        _fail(str(err), EXIT_USAGE)
+    with _tool_root(output, config) as (root, _):
+        try:
+            e = explain(root, story_a, story_b, run_date)
+        except NotFound as err:
+            _fail(str(err), EXIT_USAGE)
     if html_out is not None:
         html_out.parent.mkdir(parents=True, exist_ok=True)
         html_out.write_text(render_html(e), encoding="utf-8")
@@ -350,7 +380,7 @@ def explain_cmd(
 def show_cmd(
     cluster_id: Optional[str] = typer.Argument(None, help="Cluster id (c + 16 hex digits)."),
     story: Optional[str] = typer.Option(None, "--story", help="Show the cluster of this story instead."),
-    output: Optional[Path] = TOOL_OUTPUT,
+    output: Optional[str] = TOOL_OUTPUT,
     config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night holding it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the cluster and its members as JSON."),
@@ -360,11 +390,11 @@ def show_cmd(
     from dedup.errors import NotFound
     from dedup.tools.explain import render_cluster, show, terminal_width
 
-    root = _output_root(output, config)
-    try:
-        v = show(root, cluster_id, story_id=story, run_date=run_date)
-    except NotFound as err:
-        _fail(str(err), EXIT_USAGE)
+    with _tool_root(output, config) as (root, _):
+        try:
+            v = show(root, cluster_id, story_id=story, run_date=run_date)
+        except NotFound as err:
+            _fail(str(err), EXIT_USAGE)
     if as_json:
         typer.echo(json.dumps(v.to_dict(), indent=2, default=str, ensure_ascii=False))
     else:
@@ -373,7 +403,7 @@ def show_cmd(
 
 @app.command("report")
 def report_cmd(
-    output: Optional[Path] = TOOL_OUTPUT,
+    output: Optional[str] = TOOL_OUTPUT,
     config: Optional[Path] = TOOL_CONFIG,
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Night, YYYY-MM-DD (default: the latest night)."),
 ) -> None:
@@ -381,15 +411,53 @@ def report_cmd(
     from dedup.errors import NotFound
     from dedup.tools.report import report_for_night
 
-    root = _output_root(output, config)
-    try:
-        path = report_for_night(root, run_date)
-    except NotFound as err:
-        _fail(str(err), EXIT_USAGE)
-    except Exception as err:  # noqa: BLE001 - unreadable tables: exit 1
-        logging.getLogger("dedup").debug("report failed", exc_info=True)
-        _fail(f"could not build the report: {type(err).__name__}: {err}", EXIT_FAILED)
+    with _tool_root(output, config) as (root, url):
+        try:
+            path = report_for_night(root, run_date)
+            if url is not None:  # the view is temporary: the report goes beside the night's manifest
+                from dedup.night.remote import put_run_file
+
+                path = put_run_file(path, url, path.parent.name.split("=", 1)[1])
+        except NotFound as err:
+            _fail(str(err), EXIT_USAGE)
+        except Exception as err:  # noqa: BLE001 - unreadable tables: exit 1
+            logging.getLogger("dedup").debug("report failed", exc_info=True)
+            _fail(f"could not build the report: {type(err).__name__}: {err}", EXIT_FAILED)
     typer.echo(str(path))
+
+
+@app.command("vacuum")
+def vacuum_cmd(
+    output: Optional[str] = TOOL_OUTPUT,
+    config: Optional[Path] = TOOL_CONFIG,
+    retention_hours: Optional[int] = typer.Option(None, "--retention-hours", min=0, help="Delete files unreferenced "
+                                                  "for longer than this (default: output.vacuum_retention_hours of "
+                                                  "--config, else each table's own retention, Delta's 168 h)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+) -> None:
+    """Delete the Delta tables' files that nights' replacements left unreferenced (output.format: delta)."""
+    from dedup.night.remote import is_store, vacuum
+
+    root = _output_root(output, config)
+    if retention_hours is None and config is not None:
+        try:
+            retention_hours = load_config(config).output.vacuum_retention_hours
+        except ConfigError as e:
+            _fail(str(e), EXIT_USAGE)
+    if not is_store(root) and not any((Path(root) / t / "_delta_log").is_dir() for t in ("stories", "clusters",
+                                                                                            "rejects")):
+        _fail(f"no Delta table under {root} (vacuum is for output.format: delta; parquet nights leave no old "
+              "files)", EXIT_USAGE)
+    try:
+        removed = vacuum(root, retention_hours, dry_run=dry_run)
+    except Exception as err:  # noqa: BLE001 - the store's or the log's errors: exit 1
+        logging.getLogger("dedup").debug("vacuum failed", exc_info=True)
+        _fail(f"vacuum failed: {type(err).__name__}: {' '.join(str(err).split())[:300]}", EXIT_FAILED)
+    if not removed:
+        _fail(f"no Delta table under {root}", EXIT_USAGE)
+    verb = "would remove" if dry_run else "removed"
+    for t, files in removed.items():
+        typer.echo(f"{t}: {verb} {len(files)} unreferenced file(s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -115,8 +115,9 @@ def _input_path_field(value: str) -> str:
         raise PydanticCustomError("unsupported_url", str(e)) from None
 
 
-# Object stores output.path and state.path may name (local engine): written through s3fs and
-# deltalake (dedup.night.remote), tested against an S3 API (moto). Other schemes keep local_path's refusal.
+# Object stores output.path and state.path may name (local engine, and the spark engine in local mode):
+# written through s3fs and deltalake (dedup.night.remote), tested against an S3 API (moto). Other schemes
+# keep local_path's refusal.
 WRITABLE_STORES = ("s3", "s3a")
 
 
@@ -155,7 +156,8 @@ def _local_path_field(value: Optional[str]) -> Optional[str]:
 
 class InputSettings(_Strict):
     path: str = Field(description="A file, a directory or a glob of input files: a local path, a file:// URL, or "
-                      "(local engine) an object-store URL s3://, gs://, abfs:// read through fsspec (pip install "
+                      "(local engine, or spark in local mode: copied to the driver's disk first) an object-store "
+                      "URL s3://, gs://, abfs:// read through fsspec (pip install "
                       "'dedup[s3]' for S3; credentials from the store's usual environment/config chain). It may carry the "
                       "night: {run_date} (2026-11-26), {run_date:%Y/%m/%d} and strftime forms (%Y-%m-%d, %d.%m.%Y); "
                       "a literal % is %%, a literal brace {{ or }} (see night_path).")
@@ -233,20 +235,35 @@ FIELD_NAMES = ("id", "body", "outlet", "url", "headline", "published_at")
 
 class OutputSettings(_Strict):
     path: str = Field(description="Root folder of the output datasets (stories/, clusters/, rejects/, runs/): "
-                      "a local path, a file:// URL, or (local engine, output.format: delta) an s3:// URL "
+                      "a local path, a file:// URL, or (local engine or spark in local mode, output.format: delta) an "
+                      "s3:// URL "
                       "(pip install 'dedup[s3]'; credentials and AWS_ENDPOINT_URL from the usual AWS environment chain).")
     format: Literal["parquet", "delta"] = Field(
         "parquet", description="parquet: each table a folder of hive partitions (run_date=...), a night swapped in by "
         "renames (a POSIX file system). delta: each table a Delta Lake table partitioned by run_date, a night "
         "replaced in one transaction per table (deltalake; pip install 'dedup[delta]'); needed on object storage.")
     raw_max_chars: int = Field(2000, gt=0, description="Cap on the `raw` text kept for a reject.")
+    vacuum_retention_hours: Optional[int] = Field(
+        None, ge=0, description="output.format: delta only. After each night is published, delete the tables' "
+        "files no version has referenced for more than this many hours (deltalake's VACUUM): a rerun's replaced "
+        "files go once they are this old. null (default): never during a run; `dedup vacuum` does it on demand. "
+        "Below 168 (Delta's default retention) a reader still on an older table version (a notebook, DuckDB, Spark) "
+        "may lose files it was about to read; 0 is safe only when nobody reads during the run.")
 
     _path = field_validator("path")(_store_path_field)
+
+    @model_validator(mode="after")
+    def _vacuum_needs_delta(self) -> "OutputSettings":
+        if self.vacuum_retention_hours is not None and self.format != "delta":
+            raise ValueError("output.vacuum_retention_hours applies to output.format: delta only (parquet nights "
+                             "replace their folders, leaving no old files)")
+        return self
 
 
 class StateSettings(_Strict):
     path: Optional[str] = Field(None, description="Where the job keeps memory between nights (a local path, a "
-                                "file:// URL, or (local engine) an s3:// URL: each night's files then its manifest, "
+                                "file:// URL, or (local engine or spark in local mode) an s3:// URL: each night's "
+                                "files then its manifest, "
                                 "the commit point); default <output>/_state.")
     retention_days: int = Field(14, ge=0, description="How many nights of stories later nights are matched against.")
 
@@ -478,7 +495,8 @@ class SparkSettings(_Strict):
     split_bytes: int = Field(
         64 << 20, ge=1024, description="An uncompressed JSONL file on local disk larger than this many bytes is read "
         "by several Spark tasks, one per byte range of this size (each line read by the range it starts in, numbered "
-        "as in the whole file); default 64 MiB. Gzip, CSV, Parquet, text and object-store files: one task per file.")
+        "as in the whole file); default 64 MiB; a bucket's file copied to the driver's disk (local mode) too. "
+        "Gzip, CSV, Parquet and text files: one task per file.")
 
     _conf = field_validator("conf", mode="before")(_spark_conf)
 
@@ -607,13 +625,11 @@ def load_config(
         raise ConfigError(
             f"run date {settings.run_date} is after tomorrow ({today + dt.timedelta(days=1)}, UTC): give the night "
             "the feed is for, or pass --allow-future (run.allow_future: true) for a deliberate test night")
-    if settings.run.engine == "spark" and is_object_store(settings.input.path):
-        # The Spark engine's executors read input files by path with our reader, not through Hadoop's
-        # file systems: refused before any work rather than "input.path not found" after Spark starts.
-        raise ConfigError(
-            f"config key 'input.path': the spark engine cannot read {url_scheme(settings.input.path)}:// inputs (its "
-            "executors read input files as local paths): use run.engine: local, or mount the bucket on every node "
-            "and give the mounted path")
+    if (settings.run.engine == "spark" and is_object_store(settings.input.path)
+            and not is_local_master(settings.spark.master)):
+        # A local master reads a bucket input from a copy on the driver's disk (dedup.night.spark.engine);
+        # a cluster's executors read input files by path with our reader, not through Hadoop's file systems.
+        raise ConfigError(spark_store_refusal("input.path", url_scheme(settings.input.path), settings.spark.master))
     _check_store_output(settings)
     try:
         # The night's own feed: a scheduler passes only the night (--run-date), the path follows it.
@@ -623,26 +639,37 @@ def load_config(
     return settings
 
 
+def spark_store_refusal(key: str, scheme: str, master: str | None) -> str:
+    """The one line refusing an object-store path with the Spark engine on a cluster master (not
+    ``is_local_master``): what dedup does in local mode, and what a cluster would need."""
+    return (f"config key '{key}': {scheme}:// with run.engine: spark needs a local master (spark.master: local[*], "
+            f"not {master}): dedup copies such a night between the bucket and the driver's disk, which a cluster's "
+            "executors do not see; a cluster needs its own Hadoop connector (hadoop-aws on the classpath, EMRFS, the "
+            "GCS connector), which dedup does not use yet, so there the night is run with paths every node sees (the "
+            "bucket mounted on every node); or use run.engine: local")
+
+
 def _check_store_output(settings: Settings) -> None:
     """Refuse, before any work, an object-store output or state the run cannot commit safely: with
-    the Spark engine (Hadoop's S3A file system is not in pyspark's wheel), or as parquet (no atomic
-    rename on object storage). Raises ConfigError (one line)."""
+    the Spark engine on a cluster master (a local master's night is staged on the driver's disk and
+    published by ``dedup.night.remote`` as the local engine's), or as parquet (no atomic rename on
+    object storage). Raises ConfigError (one line)."""
+    spark_cluster = settings.run.engine == "spark" and not is_local_master(settings.spark.master)
     for key, value in (("output.path", settings.output.path), ("state.path", settings.state.path or "")):
         scheme = url_scheme(value)
         if scheme not in WRITABLE_STORES:
             continue
-        if settings.run.engine == "spark":
-            raise ConfigError(
-                f"config key '{key}': {scheme}:// URLs are not supported yet for the spark engine's output and state "
-                "(Hadoop's S3A file system, hadoop-aws, is not in pyspark's wheel): use run.engine: local with "
-                "output.format: delta, or mount the bucket on every node and give the mounted path, or use a local path")
+        if spark_cluster:
+            raise ConfigError(spark_store_refusal(key, scheme, settings.spark.master))
         if key == "output.path" and settings.output.format != "delta":
             raise ConfigError(
                 f"config key 'output.format': parquet output cannot be committed on {scheme}:// (object storage has no "
                 "atomic rename, readers could see half a night): set output.format: delta")
-    if settings.run.engine == "spark" and settings.output.format == "delta":
-        raise ConfigError("config key 'output.format': delta is written by the local engine only for now: use "
-                          "run.engine: local, or output.format: parquet with the spark engine")
+    if spark_cluster and settings.output.format == "delta":
+        # The driver writes the Delta tables from the staged part files: tested in local mode only.
+        raise ConfigError(f"config key 'output.format': delta with run.engine: spark needs a local master "
+                          f"(spark.master: local[*], not {settings.spark.master}): the driver publishes the tables "
+                          "from its own disk, tested in local mode only; use output.format: parquet on a cluster")
 
 
 def _set_dotted(data: dict, key: str, value) -> None:

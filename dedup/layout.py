@@ -57,12 +57,24 @@ def partition_dir(root: Path, table: str, night: str) -> Path:
     return Path(root) / table / partition(night)
 
 
+# In a local view of an output on object storage (``dedup.night.remote.output_view``), a table folder
+# holds this file naming the Delta table's URL instead of the table itself.
+REMOTE_TABLE = "_remote_table"
+
+
 def is_delta(table_dir: Path) -> bool:
-    """Whether an output table folder is a Delta Lake table (``output.format: delta``)."""
-    return (Path(table_dir) / "_delta_log").is_dir()
+    """Whether an output table folder is a Delta Lake table (``output.format: delta``), here or,
+    in a view of a bucket's output, on object storage."""
+    return (Path(table_dir) / "_delta_log").is_dir() or (Path(table_dir) / REMOTE_TABLE).is_file()
 
 
-def _delta_part_files(folder: Path) -> list[Path]:
+def remote_table(table_dir: Path) -> str | None:
+    """The object-store URL a view's table folder stands for (``REMOTE_TABLE``), else None."""
+    p = Path(table_dir) / REMOTE_TABLE
+    return p.read_text(encoding="utf-8").strip() if p.is_file() else None
+
+
+def _delta_part_files(folder: Path) -> list:
     from deltalake import DeltaTable
 
     table, night = folder.parent, night_of(folder.name)
@@ -72,6 +84,13 @@ def _delta_part_files(folder: Path) -> list[Path]:
         import json
 
         version = ((json.loads(mf.read_text(encoding="utf-8")).get("output") or {}).get("delta_versions") or {}).get(table.name)
+    url = remote_table(table)
+    if url is not None:
+        from dedup.night.remote import storage_options
+
+        files = DeltaTable(url, version=version, storage_options=storage_options() or None).file_uris(
+            file_pruning_predicate=[("run_date", "=", night)])
+        return sorted(files)  # URLs, read through fsspec (``read_files``, ``parquet_file``)
     files = DeltaTable(str(table), version=version).file_uris(file_pruning_predicate=[("run_date", "=", night)])
     return sorted(Path(f) for f in files)
 
@@ -112,9 +131,29 @@ def read_partition(root: Path, table: str, night: str, columns: list[str] | None
     return read_files(files, columns=columns, filters=filters)
 
 
-def read_files(files: list[Path], columns: list[str] | None = None, filters=None) -> pa.Table:
-    """The part files of one partition as one table (no partition column added)."""
-    return pq.ParquetDataset([str(f) for f in files], filters=filters, partitioning=None).read(columns=columns)
+def _url_fs(files: list) -> tuple:
+    """(fsspec file system or None, paths) for part files: object-store URLs (a view's remote Delta
+    table) go through fsspec, as the reader reads a bucket input; local paths as they are."""
+    names = [str(f) for f in files]
+    if not names or "://" not in names[0]:
+        return None, names
+    import fsspec
+
+    fs, _ = fsspec.core.url_to_fs(names[0])
+    return fs, [fs._strip_protocol(n) for n in names]
+
+
+def read_files(files: list, columns: list[str] | None = None, filters=None) -> pa.Table:
+    """The part files of one partition (local paths, or object-store URLs) as one table (no
+    partition column added)."""
+    fs, names = _url_fs(files)
+    return pq.ParquetDataset(names, filters=filters, partitioning=None, filesystem=fs).read(columns=columns)
+
+
+def parquet_file(f) -> pq.ParquetFile:
+    """One part file (a local path or an object-store URL) opened for reading by row group."""
+    fs, (name,) = _url_fs([f])
+    return pq.ParquetFile(name, filesystem=fs) if fs is not None else pq.ParquetFile(name)
 
 
 def list_nights(root: Path, table: str = "stories") -> list[str]:

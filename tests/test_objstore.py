@@ -207,26 +207,34 @@ def test_parquet_output_on_a_bucket_is_refused_saying_to_use_delta(tmp_path, cli
 
 
 @pytest.mark.parametrize("key", ["output", "state"])
-def test_the_spark_engine_refuses_an_object_store_output_or_state_in_one_line(tmp_path, cli, key):
+def test_the_spark_engine_on_a_cluster_refuses_an_object_store_output_or_state_in_one_line(tmp_path, cli, key):
     cfg = tmp_path / "c.yaml"
     out = "s3://bucket/out" if key == "output" else str(tmp_path / "out")
-    cfg.write_text(f"input: {{path: '{tmp_path}/feed.jsonl'}}\noutput: {{path: '{out}'}}\n"
-                   + ("state: {path: 's3a://bucket/state'}\n" if key == "state" else ""))
+    cfg.write_text(f"input: {{path: '{tmp_path}/feed.jsonl'}}\noutput: {{path: '{out}', format: delta}}\n"
+                   "spark: {master: yarn}\n" + ("state: {path: 's3a://bucket/state'}\n" if key == "state" else ""))
     r = cli("run", "--config", cfg, "--run-date", NIGHT, "--engine", "spark")
     assert r.exit_code == 2
     scheme = "s3" if key == "output" else "s3a"
-    assert r.output.strip().startswith(f"dedup: error: config key '{key}.path': {scheme}:// URLs are not supported "
-                                       "yet for the spark engine's output and state (Hadoop's S3A file system")
+    assert r.output.strip().startswith(f"dedup: error: config key '{key}.path': {scheme}:// with run.engine: spark "
+                                       "needs a local master (spark.master: local[*], not yarn)")
+    assert "hadoop-aws" in r.output and "mounted on every node" in r.output
     assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
-def test_the_spark_engine_refuses_an_object_store_input_in_one_line(tmp_path, cli):
-    r = cli("run", "--input", "s3://bucket/feed/*.jsonl", "--output", tmp_path / "out", "--run-date", NIGHT,
-            "--engine", "spark")
-    assert r.exit_code == 2
-    assert r.output.strip().startswith("dedup: error: config key 'input.path': the spark engine cannot read s3:// "
-                                       "inputs")
+def test_the_spark_engine_on_a_cluster_refuses_an_object_store_input_and_delta_in_one_line(tmp_path, cli):
+    cfg = tmp_path / "k8s.yaml"
+    cfg.write_text("input: {path: 's3://bucket/feed/*.jsonl'}\nspark: {master: 'k8s://https://k8s.example:443'}\n")
+    r = cli("run", "--config", cfg, "--output", tmp_path / "out", "--run-date", NIGHT, "--engine", "spark")
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().startswith("dedup: error: config key 'input.path': s3:// with run.engine: spark needs a "
+                                       "local master")
     assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{path: '{tmp_path}/feed.jsonl'}}\noutput: {{path: '{tmp_path}/out', format: delta}}\n"
+                   "run: {engine: spark}\nspark: {master: yarn}\n")
+    r = cli("run", "--config", cfg, "--run-date", NIGHT)
+    assert r.exit_code == 2 and "delta with run.engine: spark needs a local master" in r.output, r.output
+    assert not (tmp_path / "out").exists()
 
 
 # -- a night written to a bucket (output.format: delta, state on the bucket) ----------------------
@@ -483,3 +491,177 @@ def test_a_local_parquet_output_with_its_state_on_the_bucket_equals_the_same_nig
         assert a.drop_columns(["source"]).equals(b.drop_columns(["source"]))
     assert list(remote_nights(f"{bucket_out}/state")) == [NIGHT, NIGHT2]
     assert not (tmp_path / "mixed" / "_state").exists()
+
+
+# -- the Spark engine in local mode on a bucket (input copied to the driver, night published by remote.py)
+
+def test_spark_local_mode_nights_on_a_bucket_equal_the_local_engines_and_continue_the_state(two_nights, tmp_path,
+                                                                                            cli):
+    import s3fs
+
+    from dedup.night.remote import remote_nights
+    from tests.night.test_spark import _spark_available
+
+    why = _spark_available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {why}")
+        pytest.skip(why)
+    night, _, bucket_out, feed = two_nights
+    spark_out = bucket_out.rsplit("/", 1)[0] + "/spark-out"
+    cfg = tmp_path / "spark.yaml"
+    cfg.write_text(f"input: {{path: '{feed}/{{run_date}}/*'}}\noutput: {{path: '{spark_out}', format: delta}}\n"
+                   "run: {engine: spark}\nspark: {master: 'local[2]', partitions: 2}\n")
+    fs = s3fs.S3FileSystem()
+    for n in (NIGHT, NIGHT2):
+        night("bucket", n)
+        r = cli("run", "--config", cfg, "--run-date", n, "-q")
+        assert r.exit_code == 0, r.output
+        for table in ("stories", "clusters", "rejects"):
+            a, b = _delta_night(f"{bucket_out}/{table}", n), _delta_night(f"{spark_out}/{table}", n)
+            assert a.num_rows == b.num_rows and a.column_names == b.column_names, table
+            for c in a.column_names:  # the objects' URLs as sources, as the local engine reads them
+                if table == "rejects" and c == "raw":
+                    # a cross-file duplicate's raw is its body on Spark, the whole record locally
+                    # (as on disk, tests/night/test_spark.py); the other rejects' raw text is the same
+                    dup = pa.compute.starts_with(a.column("reason"), "duplicate id")
+                    a, b = a.filter(pa.compute.invert(dup)), b.filter(pa.compute.invert(dup))
+                assert a.column(c).combine_chunks().equals(b.column(c).combine_chunks()), f"{table}.{c}"
+        ml, ms = (json.loads(fs.cat_file(f"{o[5:]}/runs/run_date={n}/manifest.json")) for o in (bucket_out, spark_out))
+        assert ms["engine"] == "spark" and ms["inputs"] == ml["inputs"] and ms["counts"] == ml["counts"]
+    # night 2 matched against night 1's clusters through the Spark state on the bucket
+    s1, s2 = (_delta_night(f"{spark_out}/stories", n) for n in (NIGHT, NIGHT2))
+    assert set(s1.column("cluster_id").to_pylist()) & set(s2.column("cluster_id").to_pylist())
+    assert list(remote_nights(f"{spark_out}/_state")) == [NIGHT, NIGHT2]
+    assert not fs.exists(f"{spark_out[5:]}/_state/run.lock")
+
+
+def test_report_show_and_explain_read_a_bucket_output_as_the_same_night_on_disk(two_nights, s3, cli):
+    night, disk_out, bucket_out, feed = two_nights
+    for n in (NIGHT, NIGHT2):
+        night("disk", n)
+        night("bucket", n)
+    # rerun night 2 on the bucket: its replaced files stay in the table until a vacuum, unread
+    night("bucket", NIGHT2, "--allow-same-input")
+    stories = pq.read_table(disk_out / "stories" / f"run_date={NIGHT2}")
+    joined = [r for r in stories.to_pylist() if not r["is_canonical"]][0]
+    cid, copy, canon = joined["cluster_id"], joined["story_id"], joined["canonical_story_id"]
+
+    def out(*args, where):
+        r = cli(*args, "--output", where, "--json")
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)
+
+    def no_paths(x):
+        # the bucket's records name their objects, the disk's their files: compare file names
+        if isinstance(x, dict):
+            return {k: (os.path.basename(v) if k == "source" and v else no_paths(v)) for k, v in x.items()}
+        return [no_paths(v) for v in x] if isinstance(x, list) else x
+
+    a, b = out("show", cid, where=disk_out), out("show", cid, where=bucket_out)
+    assert no_paths(a) == no_paths(b) and len(b["members"]) >= 2
+    a, b = out("explain", canon, copy, where=disk_out), out("explain", canon, copy, where=bucket_out)
+    for k in ("verdict", "figures", "reasons", "same_cluster"):
+        assert no_paths(a.get(k)) == no_paths(b.get(k)), k
+    # the records are re-read from their objects for the removed lines, as from the files on disk
+    for side in ("a", "b"):
+        ra, rb = a[side]["removed_lines"], b[side]["removed_lines"]
+        assert rb["available"] and ra["removed"] == rb["removed"] and ra["trimmed"] == rb["trimmed"], rb
+    # the report is rebuilt from the bucket's tables and put beside the night's manifest there
+    key = f"{bucket_out[len(f's3://{BUCKET}/'):]}/runs/run_date={NIGHT2}/report.html"
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    r = cli("report", "--output", bucket_out, "--run-date", NIGHT2)
+    assert r.exit_code == 0 and r.output.strip() == f"{bucket_out}/runs/run_date={NIGHT2}/report.html", r.output
+    html = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    n_stories = json.loads(s3.get_object(Bucket=BUCKET, Key=key.replace("report.html", "manifest.json"))["Body"]
+                           .read())["counts"]["accepted"]
+    assert n_stories == stories.num_rows and "status" in html
+    # dedup eval reads the bucket's Delta stories table (live files only: the rerun is not counted twice)
+    gold = disk_out.parent / "gold.csv"
+    gold.write_text("story_id,gold_cluster\n" + "".join(f"{sid},g{i % 2}\n" for i, sid in
+                                                         enumerate(stories.column("story_id").to_pylist())))
+    evals = {}
+    for where in (disk_out / "stories", f"{bucket_out}/stories"):
+        r = cli("eval", "--stories", where, "--gold", gold, "--run-date", NIGHT2, "--json")
+        assert r.exit_code == 0, r.output
+        evals[str(where)] = json.loads(r.output)
+    a, b = evals.values()
+    assert a == b and a["n_pred_stories"] == stories.num_rows, a
+    # a bucket path without any night is one line, exit 2
+    r = cli("show", cid, "--output", f"{bucket_out}-nothing-here")
+    assert r.exit_code == 2 and "no night with a manifest under" in r.output, r.output
+
+
+# -- Delta maintenance: a rerun's replaced files until a vacuum ---------------------------------------
+
+def test_vacuum_removes_a_reruns_replaced_files_and_the_tables_read_the_same(two_nights, s3, cli):
+    night, _, bucket_out, _ = two_nights
+    for n in (NIGHT, NIGHT2, NIGHT2):
+        night("bucket", n, "--allow-same-input")
+    prefix = bucket_out[len(f"s3://{BUCKET}/"):]
+
+    def parts(table):
+        got = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/{table}/run_date=").get("Contents", [])
+        return sorted(o["Key"] for o in got if o["Key"].endswith(".parquet"))
+
+    before = {t: parts(t) for t in ("stories", "clusters")}
+    rows = {(t, n): _delta_night(f"{bucket_out}/{t}", n) for t in ("stories", "clusters", "rejects")
+            for n in (NIGHT, NIGHT2)}
+    assert len([k for k in before["stories"] if f"run_date={NIGHT2}/" in k]) == 2  # the rerun's and the first run's
+    r = cli("vacuum", "--output", bucket_out, "--retention-hours", "0", "--dry-run")
+    assert r.exit_code == 0 and "stories: would remove 1 unreferenced file(s)" in r.output, r.output
+    r = cli("vacuum", "--output", bucket_out)  # the tables' own retention (7 days): nothing is that old
+    assert r.exit_code == 0 and "stories: removed 0 " in r.output, r.output
+    assert {t: parts(t) for t in before} == before
+    r = cli("vacuum", "--output", bucket_out, "--retention-hours", "0")
+    assert r.exit_code == 0 and "stories: removed 1 " in r.output and "clusters: removed 1 " in r.output, r.output
+    for t, keys in before.items():
+        after = parts(t)
+        assert len(after) == len(keys) - 1 and set(after) < set(keys), t
+    for (t, n), tab in rows.items():
+        assert _delta_night(f"{bucket_out}/{t}", n).equals(tab), (t, n)
+    r = cli("report", "--output", bucket_out, "--run-date", NIGHT2)  # the tools read the night's version
+    assert r.exit_code == 0, r.output
+
+
+def test_vacuum_retention_hours_vacuums_after_each_night_and_is_delta_only(tmp_path, cli):
+    from dedup import layout
+
+    files = _night2(tmp_path / "feed")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"input: {{path: '{files[0]}', same_input: allow}}\n"
+                   f"output: {{path: '{tmp_path / 'out'}', format: delta, vacuum_retention_hours: 0}}\n")
+    for _ in range(2):
+        r = cli("run", "--config", cfg, "--run-date", NIGHT2, "-q")
+        assert r.exit_code == 0, r.output
+    # the first run's files went after the rerun was published: one file, the live one
+    on_disk = sorted((tmp_path / "out" / "stories" / f"run_date={NIGHT2}").glob("*.parquet"))
+    assert on_disk == layout.part_files(layout.partition_dir(tmp_path / "out", "stories", NIGHT2))
+    assert len(on_disk) == 1 and layout.read_partition(tmp_path / "out", "stories", NIGHT2).num_rows == 2
+    cfg.write_text(f"input: {{path: '{files[0]}'}}\noutput: {{path: '{tmp_path / 'p'}', vacuum_retention_hours: 0}}\n")
+    r = cli("run", "--config", cfg, "--run-date", NIGHT2)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "vacuum_retention_hours applies to output.format: delta only" in r.output
+    r = cli("vacuum", "--output", tmp_path / "feed")
+    assert r.exit_code == 2 and "no Delta table under" in r.output, r.output
+
+
+def test_a_cluster_master_chosen_by_spark_submit_is_refused_once_the_session_is_up(tmp_path):
+    from types import SimpleNamespace
+
+    from dedup.config import ConfigError, load_config
+    from dedup.night.spark.engine import _require_local_master
+
+    def session(master):
+        return SimpleNamespace(sparkContext=SimpleNamespace(master=master))
+
+    local = load_config(input=str(tmp_path / "feed.jsonl"), output=str(tmp_path / "out"), run_date=NIGHT,
+                        overrides={"run.engine": "spark"})
+    bucket = load_config(input=f"s3://{BUCKET}/feed/*.jsonl", output=f"s3://{BUCKET}/out", run_date=NIGHT,
+                         overrides={"run.engine": "spark", "output.format": "delta"})
+    for settings in (local, bucket):
+        _require_local_master(session("local[2]"), settings)  # local mode: fine
+    _require_local_master(session("yarn"), local)  # a cluster on paths every node sees: fine
+    with pytest.raises(ConfigError, match=r"^config key 'input.path': s3:// with run.engine: spark needs a local "
+                                          r"master \(spark.master: local\[\*\], not yarn\)"):
+        _require_local_master(session("yarn"), bucket)

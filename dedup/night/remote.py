@@ -127,6 +127,31 @@ def delta_files(uri: str, night: str, version: int | None = None) -> list[str]:
     return sorted(t.file_uris(file_pruning_predicate=[("run_date", "=", night)]))
 
 
+def vacuum(root: str, retention_hours: int | None, dry_run: bool = False) -> dict[str, list[str]]:
+    """Delete the files of the Delta tables (stories, clusters, rejects) under the output ``root``
+    (a path or an s3:// URL) that no table version has referenced for more than
+    ``retention_hours`` (None: each table's own ``delta.deletedFileRetentionDuration``, Delta's
+    default 168 h), with deltalake's ``DeltaTable.vacuum``: what each night's replacement of its
+    partition leaves behind. The live files of the latest version are never touched. With
+    ``dry_run`` nothing is deleted. Returns {table: the files removed (or that would be)}; a table
+    that is not there is left out. Raises deltalake's errors (a store or log problem)."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    out = {}
+    for t in layout.PARQUET_TABLES:
+        try:
+            table = DeltaTable(table_uri(root, t), storage_options=storage_options() or None)
+        except TableNotFoundError:
+            continue
+        # Our key's hours are the operator's choice, also below the table's own retention.
+        out[t] = sorted(table.vacuum(retention_hours=retention_hours, dry_run=dry_run,
+                                     enforce_retention_duration=retention_hours is None))
+        log.info("vacuum %s: %s %d unreferenced file(s)", t, "would remove" if dry_run else "removed", len(out[t]),
+                 extra={"fields": {"table": t, "event": "vacuum", "files": len(out[t]), "dry_run": dry_run}})
+    return out
+
+
 # -- state on object storage ---------------------------------------------------------------------
 
 def _committed(fs, night_prefix: str) -> list[str]:
@@ -240,6 +265,48 @@ def pull_manifests(url: str, local: Path) -> None:
         fs.get_file(p, str(dest))
 
 
+# -- reading an output on object storage (the tools) ---------------------------------------------
+
+@contextmanager
+def output_view(url: str):
+    """A local, read-only stand-in for the output at ``url`` (object storage), for the tools
+    (report, show, explain): a temporary folder holding the run manifests copied from the bucket
+    (``runs/run_date=*/manifest.json``, each night's commit point) and, per Delta table, a
+    ``layout.REMOTE_TABLE`` file naming its URL and a ``run_date=`` folder per night with a
+    manifest. ``dedup.layout`` then reads each night's live files at the version its manifest
+    records, through deltalake and fsspec, without downloading whole tables. Yields the folder;
+    removes it at the end. Raises ``NotFound`` when the URL holds no run manifest."""
+    from dedup.errors import NotFound
+
+    fs, base = _fs(url)
+    fs.invalidate_cache()  # a night may have been published since an earlier listing in this process
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-view-"))
+    try:
+        pull_manifests(url, tmp)
+        nights = layout.list_nights(tmp, "runs")
+        if not nights:
+            raise NotFound(f"no night with a manifest under {_s3(url).rstrip('/')}/runs")
+        for t in layout.PARQUET_TABLES:
+            if not fs.exists(f"{base}/{t}/_delta_log"):
+                continue
+            (tmp / t).mkdir()
+            (tmp / t / layout.REMOTE_TABLE).write_text(table_uri(url, t), encoding="utf-8")
+            for n in nights:
+                layout.partition_dir(tmp, t, n).mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def put_run_file(local: Path, url: str, night: str) -> str:
+    """Upload one file of a night's ``runs/`` folder (a rebuilt ``report.html``) to the output at
+    ``url``, replacing the object. Returns its URL."""
+    fs, base = _fs(url)
+    dest = f"{base}/runs/{layout.partition(night)}/{local.name}"
+    fs.put_file(str(local), dest)
+    return join(_s3(url), "runs", layout.partition(night), local.name)
+
+
 # -- the night -----------------------------------------------------------------------------------
 
 def run(settings: Settings, body, night: str) -> RunResult:
@@ -274,6 +341,8 @@ def run(settings: Settings, body, night: str) -> RunResult:
         versions = publish(settings, staging, night)
         log.info("night %s published (state, tables, run manifest) in %.2fs", night, time.perf_counter() - t0,
                  extra={"fields": {"night": night, "event": "published", "seconds": round(time.perf_counter() - t0, 3)}})
+        if settings.output.vacuum_retention_hours is not None:
+            vacuum(settings.output.path, settings.output.vacuum_retention_hours)
         if state_store:
             gone = prune_remote(settings.state_url, settings.state.retention_days)
         else:

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -210,6 +211,17 @@ class _HashingReader(_RawWrapper):
 def _open_sequential(path: str):
     """``_open_raw`` for a file read front to back: an object's checksum is taken while it is read."""
     return io.BufferedReader(_HashingReader(path), 1 << 20) if is_object_store(path) else _open_raw(path)
+
+
+def copy_object(url: str, dest: Path) -> Path:
+    """Stream the object at ``url`` (an object-store URL, through fsspec as the reader opens it) to the
+    local file ``dest``, its bytes as stored (a .gz stays compressed), in 8 MiB blocks; its sha256 is
+    taken on the way, so ``sha256_file(url)`` does not download it again. Returns ``dest``. Raises
+    the store's own errors (OSError and the like)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with io.BufferedReader(_HashingReader(url), 1 << 20) as src, open(dest, "wb") as out:
+        shutil.copyfileobj(src, out, 8 << 20)
+    return dest
 
 
 def _open_binary(path: str):

@@ -664,13 +664,16 @@ def evaluate_lines(
 
 def read_stories(path: str | Path, *, run_date: str | None = None, id_column: str = "story_id",
                  cluster_column: str = "cluster_id", body_column: str | None = None) -> pd.DataFrame:
-    """Read (story_id, cluster_id[, body]) from a Parquet dataset (folder, hive partitions) or file.
+    """Read (story_id, cluster_id[, body]) from a Parquet dataset (folder, hive partitions) or file,
+    or a Delta table (``output.format: delta``: a folder with ``_delta_log/``, or an ``s3://`` URL),
+    read through deltalake at its latest version (only its live files).
 
     ``body_column`` is read when the dataset has it. Raises ``ValueError`` (a usage error) for a
     missing id/cluster column, a night that is not there, or several nights without ``run_date``."""
     import pyarrow.dataset as ds
 
-    names = ds.dataset(str(path), format="parquet", partitioning="hive").schema.names
+    delta = _delta_dataset(str(path))
+    names = (delta if delta is not None else ds.dataset(str(path), format="parquet", partitioning="hive")).schema.names
     want = [id_column, cluster_column]
     missing = [c for c in want if c not in names]
     if missing:
@@ -678,7 +681,8 @@ def read_stories(path: str | Path, *, run_date: str | None = None, id_column: st
     if body_column and body_column in names:
         want.append(body_column)
     has_date = "run_date" in names
-    df = pd.read_parquet(path, columns=want + (["run_date"] if has_date else []))
+    cols = want + (["run_date"] if has_date else [])
+    df = delta.to_table(columns=cols).to_pandas() if delta is not None else pd.read_parquet(path, columns=cols)
     if has_date:
         dates = df["run_date"].astype(str)
         if run_date is not None:
@@ -692,6 +696,21 @@ def read_stories(path: str | Path, *, run_date: str | None = None, id_column: st
         raise ValueError(f"--run-date given but {path} has no run_date column")
     df = df.rename(columns={id_column: "story_id", cluster_column: "cluster_id"})
     return df
+
+
+def _delta_dataset(path: str):
+    """The Arrow dataset of the Delta table at ``path`` (a local folder with ``_delta_log/``, or an
+    object-store URL of one), or None when ``path`` is not one."""
+    from dedup.config import url_scheme
+    from dedup.night.remote import is_store, storage_options
+
+    if not (is_store(path) or (url_scheme(path) is None and (Path(path) / "_delta_log").is_dir())):
+        return None
+    from deltalake import DeltaTable
+
+    if is_store(path):
+        path = "s3://" + path.split("://", 1)[1]  # s3a:// is s3:// to delta-rs
+    return DeltaTable(path, storage_options=storage_options() or None).to_pyarrow_dataset()
 
 
 def read_batch_records(path: str | Path) -> pd.DataFrame:

@@ -409,14 +409,27 @@ def removed_lines(row: dict, manifest: dict, state_path: Path | None = None) -> 
     src, rec = row.get("source"), row.get("record")
     if not src or rec is None:
         return RemovedLines(False, "no source/record in the stories table")
+    from dedup.config import is_object_store
+
     p = Path(src)
-    if not p.is_file():
+    size = None
+    if is_object_store(src):
+        # A bucket input's record is re-read from its object, through fsspec as the run read it.
+        try:
+            import fsspec
+
+            fs, key = fsspec.core.url_to_fs(src)
+            size = int(fs.size(key))
+        except Exception as e:  # noqa: BLE001 - gone, or no access: the explanation stands without it
+            return RemovedLines(False, f"input object {src} cannot be read any more: {type(e).__name__}: {e}")
+    elif not p.is_file():
         return RemovedLines(False, f"input file {src} is no longer there (paths are relative to where the run started)")
     cfg = dict((manifest.get("config") or {}).get("input") or {})
     cfg.setdefault("path", src)
     try:
         settings = InputSettings(**{k: v for k, v in cfg.items() if k in InputSettings.model_fields})
-        f = InputFile(str(p), format_of(p, settings.format), p.stat().st_size)
+        f = InputFile(src if size is not None else str(p), format_of(p, settings.format),
+                      size if size is not None else p.stat().st_size)
         obj = None
         for _, n, _, o, err in iter_items([f], settings, ReadStats()):
             if n == rec:

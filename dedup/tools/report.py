@@ -132,7 +132,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
     # Stories can be a million rows: aggregate them in Arrow, never row by row in Python.
     # Nights written before the language column have none: they read as "not detected".
     parts = layout.part_files(stories)
-    has_language = bool(parts) and "language" in pq.read_schema(parts[0]).names
+    has_language = bool(parts) and "language" in layout.parquet_file(parts[0]).schema_arrow.names
     st = _read(stories, columns=["outlet", "cluster_id", "is_canonical", "agency",
                                  "chrome_lines_removed", "published_at"] + (["language"] if has_language else []))
     if not has_language:
@@ -642,7 +642,7 @@ def _canonical_bodies(output_root: Path, night: str, stories: Path, ids: list[st
         for f in layout.part_files(folder):
             # Row group by row group, bodies only where an id matched: a night's body_clean can be
             # gigabytes, and at most ten canonicals are wanted.
-            pf = pq.ParquetFile(f)
+            pf = layout.parquet_file(f)
             for g in range(pf.num_row_groups):
                 ids = pf.read_row_group(g, columns=["story_id"]).column("story_id")
                 hit = pc.is_in(ids, value_set=pa.array(sorted(wanted), ids.type))

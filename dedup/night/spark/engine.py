@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dedup.config import is_object_store
 from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, RunResult, StageLog, peak_rss_mb
 from dedup.night.policy import check_feed, check_reject_ratio
@@ -82,6 +83,7 @@ def _run_night(settings, staging, night: str):
         log.warning("state night(s) %s were fingerprinted under other settings (%s): re-fingerprinted from their "
                     "stored text for this night", ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     spark = get_session(settings)
+    _require_local_master(spark, settings)
     nparts = partitions(spark, settings)
     spark.conf.set("spark.sql.shuffle.partitions", str(nparts))
     keep = StorageLevel.MEMORY_AND_DISK
@@ -91,7 +93,8 @@ def _run_night(settings, staging, night: str):
 
     _describe(spark, "read")
     with sl.stage("read", files=len(files)) as st:
-        fdf, ranges = _read_tasks(spark, files, settings.spark.split_bytes, nparts)
+        local = _copy_inputs(files, staging.work / "input") if is_object_store(inp.path) else None
+        fdf, ranges = _read_tasks(spark, files, settings.spark.split_bytes, nparts, local)
         raw = fdf.mapInArrow(partial(P.read_files, input_json=inp.model_dump_json(),
                                      raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size),
                              P.READ_DDL).persist(keep)
@@ -316,23 +319,59 @@ def _run_night(settings, staging, night: str):
     return RunResult(night, Path(settings.output.path), counts, manifest)
 
 
-def _read_tasks(spark, files: list, split_bytes: int, nparts: int):
-    """The read stage's tasks as rows (file_idx, path, format, bytes, start, end, first_line), and
-    how many are byte ranges. An uncompressed JSONL file on local disk over ``split_bytes`` is cut
-    into ranges aligned to line starts, each range's first line numbered by a prefix sum of the
-    newlines of the ranges before it (a first pass counting them, in parallel): records keep the
-    line numbers the local engine gives them. Other files are read whole, one task each."""
+def _require_local_master(spark, settings) -> None:
+    """A night on object storage (a bucket input, output or state) is copied between the bucket and
+    the driver's disk, which only a local master's executors see: refuse a cluster master that
+    spark-submit's ``--master`` chose (``config`` refuses a configured one before any work).
+    Raises ConfigError (one line)."""
+    from dedup.config import ConfigError, is_local_master, spark_store_refusal, url_scheme
+    from dedup.night.remote import is_store
+
+    master = spark.sparkContext.master
+    if is_local_master(master):
+        return
+    for key, value in (("input.path", settings.input.path), ("output.path", settings.output.path),
+                       ("state.path", settings.state_url)):
+        if is_object_store(value) and (key == "input.path" or is_store(value)):
+            raise ConfigError(spark_store_refusal(key, url_scheme(value), master))
+
+
+def _copy_inputs(files: list, dest: Path) -> list[str]:
+    """Copy a bucket input's files (``InputFile``s with object-store URLs) to the local folder
+    ``dest``, streamed through fsspec as the local engine reads them, each under its bucket/key
+    path (a text input's outlet is its folder's name); their checksums are taken on the way for
+    the manifest. Returns the local paths, in the order of ``files``. Local mode only: executors
+    read the copies by path (``_require_local_master``)."""
+    from dedup.stages.read import copy_object
+
+    t0 = time.perf_counter()
+    out = [str(copy_object(f.path, dest / f.path.split("://", 1)[1].lstrip("/"))) for f in files]
+    log.info("copied %d input file(s), %d bytes, from the bucket to the driver's disk in %.2fs", len(files),
+             sum(f.bytes for f in files), time.perf_counter() - t0)
+    return out
+
+
+def _read_tasks(spark, files: list, split_bytes: int, nparts: int, local: list[str] | None = None):
+    """The read stage's tasks as rows (file_idx, path, format, bytes, start, end, first_line,
+    source), and how many are byte ranges. An uncompressed JSONL file on local disk over
+    ``split_bytes`` is cut into ranges aligned to line starts, each range's first line numbered by
+    a prefix sum of the newlines of the ranges before it (a first pass counting them, in parallel):
+    records keep the line numbers the local engine gives them. Other files are read whole, one task
+    each. ``local``: the local copies of ``files`` (a bucket input, ``_copy_inputs``), read in their
+    place; their records' ``source`` stays the object's URL."""
     from dedup.config import is_object_store
     from dedup.stages.read import number_ranges, split_ranges
 
-    schema = "file_idx int, path string, format string, bytes long, start long, end long, first_line long"
+    schema = ("file_idx int, path string, format string, bytes long, start long, end long, first_line long, "
+              "source string")
+    paths = local or [f.path for f in files]
     whole, nominal = [], []
     for i, f in enumerate(files):
         if (f.format == "jsonl" and f.bytes > split_bytes and not f.path.lower().endswith(".gz")
-                and not is_object_store(f.path)):
-            nominal += [(i, f.path, s, e) for s, e in split_ranges(f.bytes, split_bytes)]
+                and not is_object_store(paths[i])):
+            nominal += [(i, paths[i], s, e) for s, e in split_ranges(f.bytes, split_bytes)]
         else:
-            whole.append((i, f.path, f.format, f.bytes, None, None, None))
+            whole.append((i, paths[i], f.format, f.bytes, None, None, None, f.path))
     if not nominal:
         fdf = spark.createDataFrame(whole, schema)
         # One task per file, up to a few per core: a folder of thousands of pages is not thousands of tasks.
@@ -344,7 +383,7 @@ def _read_tasks(spark, files: list, split_bytes: int, nparts: int):
     per_file: dict[int, list] = {}
     for i, _, s, _ in nominal:
         per_file.setdefault(i, []).append(owned[(i, s)])
-    ranged = [(i, files[i].path, files[i].format, files[i].bytes, sp.start, sp.end, sp.first_line)
+    ranged = [(i, paths[i], files[i].format, files[i].bytes, sp.start, sp.end, sp.first_line, files[i].path)
               for i, rs in per_file.items() for sp in number_ranges(rs) if sp.end > sp.start]
     rows = sorted(whole + ranged, key=lambda r: (r[0], r[4] or 0))
     # One task per byte range (parallelize cuts the list into even slices, unlike a random repartition).

@@ -141,11 +141,12 @@ def line_ranges(batches: Iterator[pa.RecordBatch]):
 
 
 def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars: int, chunk_size: int):
-    """Rows (file_idx, path, format, bytes, start, end, first_line) -> the records and rejects of
-    those files, with HTML turned to text (``dedup.stages.read.read_chunks`` then
+    """Rows (file_idx, path, format, bytes, start, end, first_line, source) -> the records and
+    rejects of those files, with HTML turned to text (``dedup.stages.read.read_chunks`` then
     ``dedup.stages.clean.prepare``, as the local engine). A row with ``start`` set is the byte range
     [start, end) of a JSONL file, its first line numbered ``first_line`` (``dedup.stages.read.Span``);
-    otherwise the whole file."""
+    otherwise the whole file. ``source``, when it differs from ``path`` (a local copy of a bucket
+    input), is what the records' and rejects' ``source`` column says."""
     from dedup.stages import clean
     from dedup.config import InputSettings
     from dedup.stages.read import InputFile, ReadStats, Span, read_chunks
@@ -158,7 +159,10 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
             f = InputFile(row["path"], row["format"], row["bytes"])
             idx = row["file_idx"]
             span = Span(row["start"], row["end"], row["first_line"]) if row.get("start") is not None else None
+            source = row.get("source") or row["path"]
             for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats, span=span):
+                if source != row["path"]:
+                    records, rejects = _with_source(records, source), _with_source(rejects, source)
                 if rejects.num_rows:
                     cols = {c: rejects.column(c) for c in rejects.column_names}
                     yield _batch(READ_FIELDS, {**cols, "kind": ["reject"] * rejects.num_rows,
@@ -176,6 +180,12 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
             info = {"records": stats.records, "accepted": stats.accepted, "rejected": stats.rejected,
                     "reasons": dict(stats.reasons), "bad_dates": stats.bad_dates, "reencoded": stats.reencoded}
             yield _batch(READ_FIELDS, {"kind": ["stats"], "file_idx": [idx], "stats": [json.dumps(info)]}, 1)
+
+
+def _with_source(t: pa.Table, source: str) -> pa.Table:
+    """``t`` with its ``source`` column set to ``source`` (one file's rows)."""
+    i = t.schema.get_field_index("source")
+    return t.set_column(i, t.schema.field(i), pa.array([source] * t.num_rows, t.schema.field(i).type))
 
 
 def chrome_counts(batches: Iterator[pa.RecordBatch]):
