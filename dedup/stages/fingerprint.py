@@ -362,6 +362,19 @@ LEDE_SHINGLES = 24
 LEDE_PERM = 16
 
 
+@numba.njit(inline="always")
+def _lede_row(sh, lede_len, a64, b64, n_lede):
+    """MinHash (``n_lede`` permutations) of the first ``lede_len`` shingle hashes ``sh`` (in text order)."""
+    lrow = np.full(n_lede, _EMPTY, dtype=np.uint32)
+    for i in range(min(lede_len, sh.shape[0])):
+        hv = np.uint64(_fmix32(sh[i]))
+        for p in range(n_lede):
+            v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
+            if v < lrow[p]:
+                lrow[p] = v
+    return lrow
+
+
 @numba.njit(parallel=True, cache=True)
 def _fingerprint_kernel(data, offsets, k, a, b, tables, lede_len):
     n = offsets.shape[0] - 1
@@ -382,14 +395,7 @@ def _fingerprint_kernel(data, offsets, k, a, b, tables, lede_len):
     values = np.empty(starts[n], dtype=np.uint32)
     for d in numba.prange(n):
         sh, nt, sq = _shingles(data, offsets[d], offsets[d + 1], k, tables)
-        lrow = np.full(n_lede, _EMPTY, dtype=np.uint32)
-        for i in range(min(lede_len, sh.shape[0])):
-            hv = np.uint64(_fmix32(sh[i]))
-            for p in range(n_lede):
-                v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
-                if v < lrow[p]:
-                    lrow[p] = v
-        lede[d, :] = lrow
+        lede[d, :] = _lede_row(sh, lede_len, a64, b64, n_lede)
         _sort_u32(sh, np.empty_like(sh))
         ntok[d] = nt
         seqh[d] = sq
@@ -500,14 +506,7 @@ def _lede_kernel(data, offsets, rows, lede_from, k, a, b, tables, lede_len, lede
         d = rows[j]
         start = offsets[d] + lede_from[d]
         sh, _, _ = _shingles(data, start, min(offsets[d + 1], start + LEDE_MAX_BYTES), k, tables)
-        lrow = np.full(n_lede, _EMPTY, dtype=np.uint32)
-        for i in range(min(lede_len, sh.shape[0])):
-            hv = np.uint64(_fmix32(sh[i]))
-            for p in range(n_lede):
-                v = np.uint32((a64[p] * hv + b64[p]) & np.uint64(0xFFFFFFFF))
-                if v < lrow[p]:
-                    lrow[p] = v
-        lede[d, :] = lrow
+        lede[d, :] = _lede_row(sh, lede_len, a64, b64, n_lede)
 
 
 def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int,
