@@ -374,7 +374,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         try:
             # The window's chrome cut to the keys tonight's lines can look up (r.chrome_keys).
             window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d),
-                                 chrome_keys=r.chrome_keys)
+                                 chrome_keys=r.chrome_keys, chrome_min_stories=settings.chrome.min_stories)
         except StateError as e:
             raise StateFailed(str(e)) from None
         r.chrome_keys = None

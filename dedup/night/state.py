@@ -81,7 +81,7 @@ import pyarrow.parquet as pq
 from dedup import layout
 from dedup.errors import StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
-from dedup.stages.chrome import ChromeModel, ReportSets
+from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint
 from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
 
@@ -408,7 +408,7 @@ def empty_window() -> Window:
 
 
 def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
-                chrome_keys: np.ndarray | None = None) -> Window:
+                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
     row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
     ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
@@ -423,7 +423,16 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     counts of those keys and of the keys with report sketches (the only ones that can count as
     chrome), every report sketch and every outlet's story count: what tonight's learning and
     cleaning read of it, without the window's lines seen too rarely to matter. Members stay on
-    disk (``Window.members_of``)."""
+    disk (``Window.members_of``).
+
+    With ``chrome_keys`` and ``chrome_min_stories`` (``chrome.min_stories``) the report sketches
+    are cut too: kept are those of tonight's keys (tonight's sketches merge with them) and of the
+    keys whose sketches over the window may reach ``chrome_min_stories`` different reports
+    (``_report_bounds``: the sum over nights of each night's largest set is a bound on the
+    merged count). Any other key counts fewer reports than cleaning acts on
+    (``ChromeModel.for_cleaning``) whichever night it comes from, so the model cleans as the
+    whole one, and a night holds the sketches of the lines that recur, not of every report
+    of the window (most of them, each report's own lines)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -434,7 +443,16 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, chrome = [], ChromeModel()
     merged, pending = ReportSets(), []
-    if chrome_keys is not None:
+    cut_reports = chrome_keys is not None and chrome_min_stories is not None
+    if cut_reports:
+        # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
+        # raw lines do not give; but only a key whose merged sketches may reach the count can act.
+        keys, bound = zip(*[_report_bounds(night_dir(state_path, x)) for x in nights])
+        uk, inv = np.unique(np.concatenate(keys), return_inverse=True)
+        total = np.bincount(inv, weights=np.concatenate(bound).astype(np.float64), minlength=uk.size)
+        chrome_keys = np.union1d(chrome_keys, uk[total >= min(chrome_min_stories, REPORT_SET)])
+        del keys, bound, uk, inv, total
+    elif chrome_keys is not None:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key with report sketches (on some night) can count
         # as chrome, so with every such key kept the cut model cleans as the whole one.
@@ -449,7 +467,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         # since the last merge hold as many rows as the merged ones (bottom-k sets merge exactly in
         # any grouping): memory holds about twice the merged sketches, not every night's rows, and
         # each row is merged a few times at most.
-        part = _read_chrome(d, chrome_keys)
+        part = _read_chrome(d, chrome_keys, cut_reports)
         pending.append(part.reports)
         part.reports = ReportSets()
         chrome = ChromeModel.combine([chrome, part])
@@ -516,10 +534,33 @@ def _report_keys(d: Path) -> np.ndarray:
     return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
 
 
-def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
+def _report_bounds(d: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(keys uint64 sorted unique, bound int64) of a state night's report sketches: per key the
+    most values kept at any one sketch position, ``REPORT_SET`` when a set is full. Summed over
+    nights, a bound on the different reports the merged sketches count for the key (a merged set
+    holds at most the values of the nights' sets; below ``REPORT_SET`` the count is exact)."""
+    if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    r = _read(d / "chrome_reports.parquet", pa.schema([("key", pa.uint64()), ("q", pa.int32())]))
+    k, q = r.column("key").to_numpy(), r.column("q").to_numpy()
+    del r
+    if k.size and not ((k[1:] > k[:-1]) | ((k[1:] == k[:-1]) & (q[1:] >= q[:-1]))).all():
+        o = np.lexsort((q, k))  # written unsorted (another writer): grouped here
+        k, q = k[o], q[o]
+    if not k.size:
+        return k, np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])])
+    size = np.diff(np.r_[starts, k.size])
+    gk = k[starts]
+    kstarts = np.flatnonzero(np.r_[True, gk[1:] != gk[:-1]])
+    return gk[kstarts], np.maximum.reduceat(size, kstarts).astype(np.int64)
+
+
+def _read_chrome(d: Path, keys: np.ndarray | None = None, cut_reports: bool = False) -> ChromeModel:
     """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
     counts (every figure is per key, so a model merged from such cuts answers for those keys
-    exactly as the whole models merged would). Report sketches are read whole."""
+    exactly as the whole models merged would). Report sketches are read whole, or with
+    ``cut_reports`` only those of ``keys``."""
     ou = _read(d / "outlets.parquet", pa.schema([("outlet", pa.string()), ("stories", pa.int64())]))
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
     ck = _read(d / "chrome.parquet", pa.schema([("key", pa.uint64()), ("stories", pa.int64())]))
@@ -534,6 +575,9 @@ def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
         rk, rq, rv = (r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
                       r.column("value").to_numpy().astype(np.uint64))
         del r
+        if cut_reports and keys is not None:
+            keep = _in_sorted(rk, keys)
+            rk, rq, rv = rk[keep], rq[keep], rv[keep]
         m.reports = ReportSets(rk, rq, rv)
     return m
 

@@ -313,6 +313,30 @@ def test_window_chrome_merged_night_by_night_equals_all_nights_at_once(tmp_path)
     assert got.outlet_stories == whole.outlet_stories
 
 
+def test_window_report_sketches_cut_to_keys_that_can_count_clean_as_the_whole(tmp_path):
+    """With ``chrome_min_stories`` the window keeps the report sketches of tonight's keys and of the
+    keys whose sketches may reach the count: the cleaning model is the whole window's, from fewer rows."""
+    import numpy as np
+
+    from dedup.night.state import load_window
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    whole = load_window(st, "2026-11-24", 14).chrome
+    min_stories = load_config(input=str(tmp_path), output=str(tmp_path / "out")).chrome.min_stories
+    tonight = whole.reports.key[::97]  # a few keys "tonight's lines carry": kept whatever their count
+    cut = load_window(st, "2026-11-24", 14, chrome_keys=np.unique(tonight), chrome_min_stories=min_stories).chrome
+    assert 0 < cut.reports.key.size < whole.reports.key.size
+    # (counts from the sketches, as the chrome stage makes them)
+    a = whole.with_reports(whole.reports).for_cleaning(min_stories)
+    b = cut.with_reports(cut.reports).for_cleaning(min_stories)
+    assert a.keys.size and np.array_equal(a.keys, b.keys) and np.array_equal(a.counts, b.counts)
+    for k in np.unique(tonight):  # tonight's keys keep every row of their sketches
+        assert np.array_equal(whole.reports.value[whole.reports.key == k], cut.reports.value[cut.reports.key == k])
+
+
 @pytest.mark.parametrize("m", [0, 3, 40, 400])
 def test_index_lookup_finds_every_row_sharing_a_band_key(m):
     """Whichever side is searched in the other (fewer window keys than tonight's or more), the
