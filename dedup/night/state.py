@@ -428,8 +428,8 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     With ``chrome_keys`` and ``chrome_min_stories`` (``chrome.min_stories``) the report sketches
     are cut too: kept are those of tonight's keys (tonight's sketches merge with them) and of the
     keys whose sketches over the window may reach ``chrome_min_stories`` different reports
-    (``_report_bounds``: the sum over nights of each night's largest set is a bound on the
-    merged count). Any other key counts fewer reports than cleaning acts on
+    (``_report_bounds``: per sketch position the nights' set sizes summed, the smallest over
+    positions, bounds the merged count). Any other key counts fewer reports than cleaning acts on
     (``ChromeModel.for_cleaning``) whichever night it comes from, so the model cleans as the
     whole one, and a night holds the sketches of the lines that recur, not of every report
     of the window (most of them, each report's own lines)."""
@@ -447,11 +447,9 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     if cut_reports:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key whose merged sketches may reach the count can act.
-        keys, bound = zip(*[_report_bounds(night_dir(state_path, x)) for x in nights])
-        uk, inv = np.unique(np.concatenate(keys), return_inverse=True)
-        total = np.bincount(inv, weights=np.concatenate(bound).astype(np.float64), minlength=uk.size)
-        chrome_keys = np.union1d(chrome_keys, uk[total >= min(chrome_min_stories, REPORT_SET)])
-        del keys, bound, uk, inv, total
+        uk, bound = _report_bounds([night_dir(state_path, x) for x in nights])
+        chrome_keys = _union_sorted(chrome_keys, uk[bound >= min(chrome_min_stories, REPORT_SET)])
+        del uk, bound
     elif chrome_keys is not None:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key with report sketches (on some night) can count
@@ -517,6 +515,14 @@ def _read_members(path: Path, ids: pa.Array) -> pa.Table:
     return t.cast(MEMBERS_SCHEMA, safe=False)
 
 
+def _union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted unique union of two uint64 arrays: a sort and a compare (``np.union1d`` hashes, several
+    times slower on a million keys)."""
+    c = np.concatenate([np.asarray(a, np.uint64), np.asarray(b, np.uint64)])
+    c.sort()
+    return c[np.r_[True, c[1:] != c[:-1]]] if c.size else c
+
+
 def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Mask of ``values`` (uint64) found in ``keys`` (sorted unique uint64)."""
     if not keys.size:
@@ -534,26 +540,42 @@ def _report_keys(d: Path) -> np.ndarray:
     return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
 
 
-def _report_bounds(d: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(keys uint64 sorted unique, bound int64) of a state night's report sketches: per key the
-    most values kept at any one sketch position, ``REPORT_SET`` when a set is full. Summed over
-    nights, a bound on the different reports the merged sketches count for the key (a merged set
-    holds at most the values of the nights' sets; below ``REPORT_SET`` the count is exact)."""
+def _set_sizes(d: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key uint64, q int32, values int64) per (key, sketch position) of a state night's report
+    sketches, sorted by key then q (none before version 2)."""
     if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int64)
     r = _read(d / "chrome_reports.parquet", pa.schema([("key", pa.uint64()), ("q", pa.int32())]))
     k, q = r.column("key").to_numpy(), r.column("q").to_numpy()
     del r
     if k.size and not ((k[1:] > k[:-1]) | ((k[1:] == k[:-1]) & (q[1:] >= q[:-1]))).all():
         o = np.lexsort((q, k))  # written unsorted (another writer): grouped here
         k, q = k[o], q[o]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])]) if k.size else np.empty(0, np.int64)
+    return k[starts], q[starts], np.diff(np.r_[starts, k.size]).astype(np.int64)
+
+
+def _report_bounds(dirs: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys uint64 sorted unique, bound int64) of the report sketches of the state nights in
+    ``dirs``: per key the smallest, over sketch positions, of the values kept there summed over
+    the nights. A merged set holds at most the values of the nights' sets, so below
+    ``REPORT_SET`` the bound is at least the count the merged sketches give (``ReportSets.estimates``:
+    the smallest over positions); at ``REPORT_SET`` or more it is no bound, and the caller keeps
+    such keys whatever ``chrome.min_stories``."""
+    parts = [_set_sizes(d) for d in dirs]
+    k = np.concatenate([p[0] for p in parts] or [np.empty(0, np.uint64)])
+    q = np.concatenate([p[1] for p in parts] or [np.empty(0, np.int32)])
+    size = np.concatenate([p[2] for p in parts] or [np.empty(0, np.int64)])
+    del parts
     if not k.size:
-        return k, np.empty(0, np.int64)
+        return k, size
+    o = np.lexsort((q, k))
+    k, q, size = k[o], q[o], size[o]
     starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])])
-    size = np.diff(np.r_[starts, k.size])
+    total = np.add.reduceat(size, starts)
     gk = k[starts]
     kstarts = np.flatnonzero(np.r_[True, gk[1:] != gk[:-1]])
-    return gk[kstarts], np.maximum.reduceat(size, kstarts).astype(np.int64)
+    return gk[kstarts], np.minimum.reduceat(total, kstarts)
 
 
 def _read_chrome(d: Path, keys: np.ndarray | None = None, cut_reports: bool = False) -> ChromeModel:
