@@ -469,7 +469,9 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         pending.append(part.reports)
         part.reports = ReportSets()
         chrome = ChromeModel.combine([chrome, part])
-        if sum(r.key.size for r in pending) >= merged.key.size:
+        # Cut to the keys that can count (``cut_reports``), the nights' sketches barely shrink when
+        # merged: merged once, at the end, in one pass.
+        if not cut_reports and sum(r.key.size for r in pending) >= merged.key.size:
             merged, pending = ReportSets.combine([merged] + pending), []
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
