@@ -37,7 +37,8 @@ What a night holds of its window (``load_window``): per canonical its cluster id
 hashes; each night's band-key index is memory-mapped and searched with tonight's keys one night at
 a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
 (``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
-chrome model for tonight's keys plus every key with report sketches (merged night by night).
+chrome model for tonight's keys plus the keys whose report sketches over the window may reach
+``chrome.min_stories`` reports (``_report_bounds``), merged once.
 
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
