@@ -376,7 +376,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         try:
             # The window's chrome cut to the keys tonight's lines can look up (r.chrome_keys).
             window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d),
-                                 chrome_keys=r.chrome_keys)
+                                 chrome_keys=r.chrome_keys, chrome_min_stories=settings.chrome.min_stories)
         except StateError as e:
             raise StateFailed(str(e)) from None
         r.chrome_keys = None
@@ -401,7 +401,10 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     # LSH band, the exact text, a short story's headline) with one of tonight's stories are read
     # and take part; the others cannot pair with tonight's stories.
     with sl.stage("window") as st:
-        window, wfp, hit = _window_candidates(window, fps, meta, d, n)
+        try:
+            window, wfp, hit = _window_candidates(window, fps, meta, d, n)
+        except StateError as e:  # a page of a window file that does not read as written
+            raise StateFailed(str(e)) from None
         st.update(candidates=int(hit["rows"]), mapped_nights=hit["mapped"], built_nights=hit["built"],
                   refingerprinted_nights=hit["stale"])
     # Tonight's stories come after the window's candidate canonicals: rows [0, ns) are earlier
@@ -493,9 +496,12 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     with sl.stage("write") as st:
         # stories/ is finished on a thread of its own while the state is written.
         finish_stories: list = []
-        counts = write_tables(staging, night, spills=spill2, label=label, sim=sim, con=con, relation=relation,
-                              story_ids=story_ids, fp_all=fp_all, window=window, reject_tables=reject_tables,
-                              headline_hash=headline_hash, finish_later=finish_stories)
+        try:
+            counts = write_tables(staging, night, spills=spill2, label=label, sim=sim, con=con, relation=relation,
+                                  story_ids=story_ids, fp_all=fp_all, window=window, reject_tables=reject_tables,
+                                  headline_hash=headline_hash, finish_later=finish_stories)
+        except StateError as e:  # the window's members are read here (Window.members_of)
+            raise StateFailed(str(e)) from None
         try:
             state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
             st.update(**counts)

@@ -37,10 +37,29 @@ What a night holds of its window (``load_window``): per canonical its cluster id
 hashes; each night's band-key index is memory-mapped and searched with tonight's keys one night at
 a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
 (``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
-chrome model for tonight's keys plus every key with report sketches (merged night by night).
+chrome model for tonight's keys plus the keys whose report sketches over the window may reach
+``chrome.min_stories`` reports (``_report_bounds``), merged once.
 
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
+
+How a window night is checked (``_verify``), so that a night's cost does not grow with the window
+while a corrupted or half-written window file is never used silently:
+
+- The manifest is read and checked every time (version, every listed file present).
+- The first load that reads a night hashes every file the manifest lists (sha256, as written)
+  and, when all match, records ``verified.json`` beside them: the manifest's digest and each
+  file's size and modification time (ns). Later loads compare sizes and times (one ``stat`` a
+  file) and hash again only when the manifest or any file changed since; so each night hashes
+  the night written before it once, not the whole window. Anything that writes a file (an
+  interrupted copy, an edit, a truncation, a night rerun) changes its size or time and gets the
+  full check; a mismatch stops the night (``StateError``) saying which file and how to rebuild it.
+- What a size-and-time check cannot see is a file damaged in place without a write (media
+  errors): the Parquet files are written with a CRC per page (``write_page_checksum``) and every
+  page a night reads is checked against it (``page_checksum_verification``), so such damage in
+  what is read stops the night too (``StateError``). Nights written before page CRCs (and the
+  Spark engine's, whose writer may not add them) rely on the full hash when first read. The
+  index ``.npy`` files are covered by the hash and the size-and-time check only.
 """
 from __future__ import annotations
 
@@ -48,7 +67,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +82,7 @@ import pyarrow.parquet as pq
 from dedup import layout
 from dedup.errors import StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
-from dedup.stages.chrome import ChromeModel, ReportSets
+from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint
 from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
 
@@ -183,6 +204,8 @@ ROW_COLUMNS = [n for n in CANONICALS_SCHEMA.names if n not in LIGHT_COLUMNS + ["
 # rows are read by row group.
 CANON_ROW_GROUP = 8192
 INDEX_DIR = "index"  # beside a night's files: its band-key index and fingerprints as .npy (``write_index``)
+# Beside a night's manifest once its files were hashed in full: what they looked like then (``_verify``).
+VERIFIED = "verified.json"
 INDEX_FILES = ("band_keys.npy", "band_rows.npy", "signatures.npy", "shingle_offsets.npy", "shingle_values.npy")
 
 
@@ -262,7 +285,7 @@ class Window:
         night = self.nights[x]
         d = night_dir(self.state_path, night)
         if night in (self.stale or {}):
-            t = pq.read_table(d / "canonicals.parquet", columns=["body"])
+            t = _read(d / "canonicals.parquet", pa.schema([CANONICALS_SCHEMA.field("body")]))
             f = refingerprint(t.column("body"), fp)
             ix = build_index(f.signatures, f.offsets, f.values, bands, rows)
             ix.text_hash = f.text_hash
@@ -339,15 +362,15 @@ class Window:
             at = np.flatnonzero(nof == x)
             path = night_dir(self.state_path, self.nights[int(x)]) / "canonicals.parquet"
             if path.is_dir():  # the Spark engine's part files: read whole, no row-group arithmetic
-                parts.append(pq.read_table(path, columns=names).take(pa.array(rof[at], pa.int64()))
-                             .cast(types, safe=False))
+                parts.append(_read(path, types).take(pa.array(rof[at], pa.int64())))
                 where.append(at)
                 continue
-            f = pq.ParquetFile(path)
-            starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
-            rg = np.searchsorted(starts, rof[at], "right") - 1
-            groups = np.unique(rg)
-            t = f.read_row_groups(groups.tolist(), columns=names)
+            with _checked(path):
+                f = pq.ParquetFile(path, page_checksum_verification=True)
+                starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)])
+                rg = np.searchsorted(starts, rof[at], "right") - 1
+                groups = np.unique(rg)
+                t = f.read_row_groups(groups.tolist(), columns=names)
             # Row of each wanted row inside the concatenation of the groups read.
             base = np.cumsum([0] + [starts[g + 1] - starts[g] for g in groups])[:-1]
             local = rof[at] - starts[rg] + base[np.searchsorted(groups, rg)]
@@ -386,7 +409,7 @@ def empty_window() -> Window:
 
 
 def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
-                chrome_keys: np.ndarray | None = None) -> Window:
+                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
     row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
     ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
@@ -401,7 +424,16 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     counts of those keys and of the keys with report sketches (the only ones that can count as
     chrome), every report sketch and every outlet's story count: what tonight's learning and
     cleaning read of it, without the window's lines seen too rarely to matter. Members stay on
-    disk (``Window.members_of``)."""
+    disk (``Window.members_of``).
+
+    With ``chrome_keys`` and ``chrome_min_stories`` (``chrome.min_stories``) the report sketches
+    are cut too: kept are those of tonight's keys (tonight's sketches merge with them) and of the
+    keys whose sketches over the window may reach ``chrome_min_stories`` different reports
+    (``_report_bounds``: per sketch position the nights' set sizes summed, the smallest over
+    positions, bounds the merged count). Any other key counts fewer reports than cleaning acts on
+    (``ChromeModel.for_cleaning``) whichever night it comes from, so the model cleans as the
+    whole one, and a night holds the sketches of the lines that recur, not of every report
+    of the window (most of them, each report's own lines)."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -412,7 +444,14 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
     canon, chrome = [], ChromeModel()
     merged, pending = ReportSets(), []
-    if chrome_keys is not None:
+    cut_reports = chrome_keys is not None and chrome_min_stories is not None
+    if cut_reports:
+        # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
+        # raw lines do not give; but only a key whose merged sketches may reach the count can act.
+        uk, bound = _report_bounds([night_dir(state_path, x) for x in nights])
+        chrome_keys = _union_sorted(chrome_keys, uk[bound >= min(chrome_min_stories, REPORT_SET)])
+        del uk, bound
+    elif chrome_keys is not None:
         # Cleaning looks up the keys of lines after their wire furniture is cut, which tonight's
         # raw lines do not give; but only a key with report sketches (on some night) can count
         # as chrome, so with every such key kept the cut model cleans as the whole one.
@@ -427,11 +466,13 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         # since the last merge hold as many rows as the merged ones (bottom-k sets merge exactly in
         # any grouping): memory holds about twice the merged sketches, not every night's rows, and
         # each row is merged a few times at most.
-        part = _read_chrome(d, chrome_keys)
+        part = _read_chrome(d, chrome_keys, cut_reports)
         pending.append(part.reports)
         part.reports = ReportSets()
         chrome = ChromeModel.combine([chrome, part])
-        if sum(r.key.size for r in pending) >= merged.key.size:
+        # Cut to the keys that can count (``cut_reports``), the nights' sketches barely shrink when
+        # merged: merged once, at the end, in one pass.
+        if not cut_reports and sum(r.key.size for r in pending) >= merged.key.size:
             merged, pending = ReportSets.combine([merged] + pending), []
     c = pa.concat_tables(canon)
     # Latest night's row per cluster: sort by night descending, keep first occurrence (``_night``
@@ -449,6 +490,14 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
 
+def _CHECKED_FORMAT():
+    """Parquet format of a dataset scan that checks each page read against its CRC."""
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+        page_checksum_verification=True))
+
+
 def _unique_members(m: pa.Table) -> pa.Table:
     """One row per (cluster_id, story_id) of members of several nights (in night order): the
     first outlet, the earliest published_at."""
@@ -462,10 +511,19 @@ def _read_members(path: Path, ids: pa.Array) -> pa.Table:
     cluster_id is in ``ids``, scanned batch by batch (``MEMBERS_SCHEMA``)."""
     import pyarrow.dataset as ds
 
-    d = ds.dataset(path, format="parquet")
-    want = ids.cast(d.schema.field("cluster_id").type)
-    t = d.to_table(columns=MEMBERS_SCHEMA.names, filter=pc.field("cluster_id").isin(want))
+    with _checked(path):
+        d = ds.dataset(path, format=_CHECKED_FORMAT())
+        want = ids.cast(d.schema.field("cluster_id").type)
+        t = d.to_table(columns=MEMBERS_SCHEMA.names, filter=pc.field("cluster_id").isin(want))
     return t.cast(MEMBERS_SCHEMA, safe=False)
+
+
+def _union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted unique union of two uint64 arrays: a sort and a compare (``np.union1d`` hashes, several
+    times slower on a million keys)."""
+    c = np.concatenate([np.asarray(a, np.uint64), np.asarray(b, np.uint64)])
+    c.sort()
+    return c[np.r_[True, c[1:] != c[:-1]]] if c.size else c
 
 
 def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -480,18 +538,58 @@ def _report_keys(d: Path) -> np.ndarray:
     """The keys a state night holds report sketches for (uint64, unique; none before version 2)."""
     if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
         return np.empty(0, np.uint64)
-    k = pq.read_table(d / "chrome_reports.parquet", columns=["key"]).column("key")
+    with _checked(d / "chrome_reports.parquet"):
+        k = pq.read_table(d / "chrome_reports.parquet", columns=["key"], page_checksum_verification=True).column("key")
     return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
 
 
-def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
+def _set_sizes(d: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key uint64, q int32, values int64) per (key, sketch position) of a state night's report
+    sketches, sorted by key then q (none before version 2)."""
+    if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int64)
+    r = _read(d / "chrome_reports.parquet", pa.schema([("key", pa.uint64()), ("q", pa.int32())]))
+    k, q = r.column("key").to_numpy(), r.column("q").to_numpy()
+    del r
+    if k.size and not ((k[1:] > k[:-1]) | ((k[1:] == k[:-1]) & (q[1:] >= q[:-1]))).all():
+        o = np.lexsort((q, k))  # written unsorted (another writer): grouped here
+        k, q = k[o], q[o]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])]) if k.size else np.empty(0, np.int64)
+    return k[starts], q[starts], np.diff(np.r_[starts, k.size]).astype(np.int64)
+
+
+def _report_bounds(dirs: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys uint64 sorted unique, bound int64) of the report sketches of the state nights in
+    ``dirs``: per key the smallest, over sketch positions, of the values kept there summed over
+    the nights. A merged set holds at most the values of the nights' sets, so below
+    ``REPORT_SET`` the bound is at least the count the merged sketches give (``ReportSets.estimates``:
+    the smallest over positions); at ``REPORT_SET`` or more it is no bound, and the caller keeps
+    such keys whatever ``chrome.min_stories``."""
+    parts = [_set_sizes(d) for d in dirs]
+    k = np.concatenate([p[0] for p in parts] or [np.empty(0, np.uint64)])
+    q = np.concatenate([p[1] for p in parts] or [np.empty(0, np.int32)])
+    size = np.concatenate([p[2] for p in parts] or [np.empty(0, np.int64)])
+    del parts
+    if not k.size:
+        return k, size
+    o = np.lexsort((q, k))
+    k, q, size = k[o], q[o], size[o]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])])
+    total = np.add.reduceat(size, starts)
+    gk = k[starts]
+    kstarts = np.flatnonzero(np.r_[True, gk[1:] != gk[:-1]])
+    return gk[kstarts], np.minimum.reduceat(total, kstarts)
+
+
+def _read_chrome(d: Path, keys: np.ndarray | None = None, cut_reports: bool = False) -> ChromeModel:
     """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
     counts (every figure is per key, so a model merged from such cuts answers for those keys
-    exactly as the whole models merged would). Report sketches are read whole."""
-    ou = pq.read_table(d / "outlets.parquet", columns=["outlet", "stories"])
+    exactly as the whole models merged would). Report sketches are read whole, or with
+    ``cut_reports`` only those of ``keys``."""
+    ou = _read(d / "outlets.parquet", pa.schema([("outlet", pa.string()), ("stories", pa.int64())]))
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
-    ck = pq.read_table(d / "chrome.parquet", columns=["key", "stories"])
-    k, st = ck.column("key").cast(pa.uint64(), safe=False).to_numpy(), ck.column("stories").cast(pa.int64()).to_numpy()
+    ck = _read(d / "chrome.parquet", pa.schema([("key", pa.uint64()), ("stories", pa.int64())]))
+    k, st = ck.column("key").to_numpy(), ck.column("stories").to_numpy()
     del ck
     if keys is not None:
         keep = _in_sorted(k, keys)
@@ -502,6 +600,9 @@ def _read_chrome(d: Path, keys: np.ndarray | None = None) -> ChromeModel:
         rk, rq, rv = (r.column("key").to_numpy(), r.column("q").to_numpy().astype(np.uint8),
                       r.column("value").to_numpy().astype(np.uint64))
         del r
+        if cut_reports and keys is not None:
+            keep = _in_sorted(rk, keys)
+            rk, rq, rv = rk[keep], rq[keep], rv[keep]
         m.reports = ReportSets(rk, rq, rv)
     return m
 
@@ -530,31 +631,84 @@ def window_nights(state_path: Path, night: str, retention_days: int) -> list[str
 
 
 def _read(path: Path, schema: pa.Schema) -> pa.Table:
-    t = pq.read_table(path, columns=schema.names)
+    with _checked(path):
+        t = pq.read_table(path, columns=schema.names, page_checksum_verification=True)
     return t.cast(schema, safe=False)
 
 
+@contextmanager
+def _checked(path: Path):
+    """Reads of a state night's file inside: a page whose CRC does not match (or a file Parquet
+    cannot parse) becomes a ``StateError`` naming the file and the way out."""
+    try:
+        yield
+    except (OSError, pa.ArrowInvalid) as e:
+        d = Path(path).parent
+        while d.name and not d.name.startswith("run_date="):
+            d = d.parent
+        night = layout.night_of(d.name) if d.name else "?"
+        raise StateError(f"state night {night}: {Path(path).name} cannot be read as written ({str(e).strip().splitlines()[0]}): "
+                         f"{_how(d, night)}") from None
+
+
+def _how(d: Path, night: str) -> str:
+    return (f"delete {d} and rerun night {night} (dedup run --run-date {night}) to rebuild it; "
+            f"later nights keep their ids")
+
+
+def _file_stats(path: Path) -> list:
+    """[[relative name, size, mtime_ns], ...] of a file, or of the visible files of a folder of part
+    files (those ``_sha256`` reads), in name order."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    out = []
+    for f in files:
+        st = f.stat()
+        out.append([f.relative_to(path).as_posix() if f != path else "", st.st_size, st.st_mtime_ns])
+    return out
+
+
 def _verify(d: Path, night: str) -> None:
-    how = (f"delete {d} and rerun night {night} (dedup run --run-date {night}) to rebuild it; "
-           f"later nights keep their ids")
+    """Check a state night before it is read (``StateError`` with the way out when it cannot be
+    trusted): its manifest, then its files: sizes and modification times against the night's
+    ``VERIFIED`` record when the manifest is the one recorded, else (first read, or anything
+    changed) every file's sha256 against the manifest, recording ``VERIFIED`` when all match.
+    The module docstring says what each check guarantees."""
+    how = _how(d, night)
     mf = d / "manifest.json"
     if not mf.is_file():
         raise StateError(f"state night {night} has no manifest.json (an interrupted write?): {how}")
+    raw = mf.read_bytes()
     try:
-        meta = json.loads(mf.read_text())
-    except json.JSONDecodeError:
+        meta = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise StateError(f"state night {night}: manifest.json is not valid JSON: {how}") from None
     if meta.get("version") not in READABLE_VERSIONS:
         raise StateError(f"state night {night} has format version {meta.get('version')}, this dedup reads "
                          f"{STATE_VERSION}: {how}")
-    for name in files_of(meta.get("version")):
-        p = d / name
-        if not p.exists() or _sha256(p) != meta.get("sha256", {}).get(name):
+    want = {name: meta.get("sha256", {}).get(name) for name in files_of(meta.get("version"))}
+    want.update({f"{INDEX_DIR}/{name}": sha for name, sha in (meta.get("index") or {}).get("sha256", {}).items()})
+    for name in want:
+        if not (d / name).exists():
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
-    for name, sha in (meta.get("index") or {}).get("sha256", {}).items():
-        p = d / INDEX_DIR / name
-        if not p.exists() or _sha256(p) != sha:
-            raise StateError(f"state night {night}: {INDEX_DIR}/{name} is missing or its checksum does not match: {how}")
+    seen = {"manifest": hashlib.sha256(raw).hexdigest(), "files": {name: _file_stats(d / name) for name in want}}
+    try:
+        if json.loads((d / VERIFIED).read_text()) == seen:
+            return
+    except (OSError, ValueError):
+        pass  # no record yet (or a damaged one): the full check below
+    for name, sha in want.items():
+        if _sha256(d / name) != sha:
+            raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
+    # Best effort: a state readable but not writable (``dedup explain`` on another's output) is
+    # checked in full each time instead.
+    tmp = d / f".{VERIFIED}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(seen) + "\n")
+        os.replace(tmp, d / VERIFIED)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def write_night(
@@ -566,19 +720,19 @@ def write_night(
     and ``lsh`` (bands, rows), the night's band-key index is written too (``write_index``)."""
     dest.mkdir(parents=True, exist_ok=True)
     pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd",
-                   row_group_size=CANON_ROW_GROUP)
+                   row_group_size=CANON_ROW_GROUP, write_page_checksum=True)
     index = write_index(dest, canonicals, fp, *lsh) if fp is not None and lsh is not None else None
-    pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd")
+    pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd", write_page_checksum=True)
     pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.stories, pa.int64())}),
-                   dest / "chrome.parquet", compression="zstd")
+                   dest / "chrome.parquet", compression="zstd", write_page_checksum=True)
     r = chrome.reports
     pq.write_table(pa.table({"key": pa.array(r.key, pa.uint64()), "q": pa.array(r.q.astype(np.int32)),
                              "value": pa.array(r.value.astype(np.int64))}, schema=CHROME_REPORTS_SCHEMA),
-                   dest / "chrome_reports.parquet", compression="zstd")
+                   dest / "chrome_reports.parquet", compression="zstd", write_page_checksum=True)
     pq.write_table(pa.table({"outlet": pa.array(list(outlet_stories), pa.string()),
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
-                   dest / "outlets.parquet", compression="zstd")
-    pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd")
+                   dest / "outlets.parquet", compression="zstd", write_page_checksum=True)
+    pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd", write_page_checksum=True)
     return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
                                         "chrome_keys": int(chrome.keys.size)}, fp, index)
 

@@ -117,6 +117,66 @@ def test_a_corrupted_window_index_is_refused(tmp_path):
         _run(n2, tmp_path / "out", N2)
 
 
+def test_a_window_night_is_hashed_once_then_checked_by_size_and_time(tmp_path, monkeypatch):
+    """Each window night's files are hashed in full by the first night that reads them; later
+    nights compare sizes and times, and a file written since (same size, other bytes) is hashed
+    again and refused."""
+    from dedup.errors import StateFailed
+    from dedup.night import state
+
+    n1, n2 = _batches(tmp_path)
+    n3 = write_jsonl(tmp_path / "n3.jsonl", [{"id": "o1-copy", "body": OTHER[1]}])
+    n4 = write_jsonl(tmp_path / "n4.jsonl", [{"id": "o2-copy", "body": OTHER[2]}])
+    out = tmp_path / "out"
+    st = out / "_state"
+    hashed = []
+    real = state._sha256
+    monkeypatch.setattr(state, "_sha256", lambda p: hashed.append(p) or real(p))
+    _run(n1, out, N1)
+    _run(n2, out, N2)
+    d1 = night_dir(st, N1)
+    assert (d1 / state.VERIFIED).is_file() and any(p.parent == d1 for p in hashed)
+    hashed.clear()
+    _run(n3, out, "2026-11-22")
+    # Night 1 was checked by its sizes and times; night 2 (read for the first time) was hashed.
+    assert not [p for p in hashed if d1 in p.parents]
+    assert [p for p in hashed if night_dir(st, N2) in p.parents]
+    p = d1 / "canonicals.parquet"
+    p.write_bytes(p.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(StateFailed, match="canonicals.parquet is missing or its checksum does not match"):
+        _run(n4, out, "2026-11-23")
+
+
+def test_a_damaged_page_of_an_unchanged_window_file_is_refused(tmp_path):
+    """Damage that leaves a file's size and time as recorded (a media error) is caught by the
+    Parquet page CRCs of what a night reads."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    from dedup.errors import StateFailed
+    from dedup.night import state
+
+    n1, n2 = _batches(tmp_path)
+    out = tmp_path / "out"
+    _run(n1, out, N1)
+    _run(n2, out, N2)
+    d1 = night_dir(out / "_state", N1)
+    assert (d1 / state.VERIFIED).is_file()
+    p = d1 / "outlets.parquet"
+    col = pq.ParquetFile(p).metadata.row_group(0).column(1)
+    start = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+    at = start + col.total_compressed_size - 1  # the last byte of the stories column's data page
+    before = p.stat()
+    b = bytearray(p.read_bytes())
+    b[at] ^= 0xFF
+    p.write_bytes(bytes(b))
+    os.utime(p, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(StateFailed, match=r"state night 2026-11-20: outlets.parquet cannot be read as written.*rerun night") as e:
+        _run(write_jsonl(tmp_path / "n3.jsonl", [{"id": "o1-copy", "body": OTHER[1]}]), out, "2026-11-22")
+    assert "CRC" in str(e.value)  # the page checksum, not the size-and-time check, caught it
+
+
 def _demo_nights(tmp_path, k=3):
     """The demo batch (outlets with page chrome) split into ``k`` nights, record i on night i % k."""
     from tests.conftest import ROOT
@@ -251,6 +311,30 @@ def test_window_chrome_merged_night_by_night_equals_all_nights_at_once(tmp_path)
                  (got.keys, whole.keys), (got.stories, whole.stories)):
         assert np.array_equal(a, b)
     assert got.outlet_stories == whole.outlet_stories
+
+
+def test_window_report_sketches_cut_to_keys_that_can_count_clean_as_the_whole(tmp_path):
+    """With ``chrome_min_stories`` the window keeps the report sketches of tonight's keys and of the
+    keys whose sketches may reach the count: the cleaning model is the whole window's, from fewer rows."""
+    import numpy as np
+
+    from dedup.night.state import load_window
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    whole = load_window(st, "2026-11-24", 14).chrome
+    min_stories = load_config(input=str(tmp_path), output=str(tmp_path / "out")).chrome.min_stories
+    tonight = whole.reports.key[::97]  # a few keys "tonight's lines carry": kept whatever their count
+    cut = load_window(st, "2026-11-24", 14, chrome_keys=np.unique(tonight), chrome_min_stories=min_stories).chrome
+    assert 0 < cut.reports.key.size < whole.reports.key.size
+    # (counts from the sketches, as the chrome stage makes them)
+    a = whole.with_reports(whole.reports).for_cleaning(min_stories)
+    b = cut.with_reports(cut.reports).for_cleaning(min_stories)
+    assert a.keys.size and np.array_equal(a.keys, b.keys) and np.array_equal(a.counts, b.counts)
+    for k in np.unique(tonight):  # tonight's keys keep every row of their sketches
+        assert np.array_equal(whole.reports.value[whole.reports.key == k], cut.reports.value[cut.reports.key == k])
 
 
 @pytest.mark.parametrize("m", [0, 3, 40, 400])
