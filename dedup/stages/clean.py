@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from dedup.config import ChromeSettings, LanguageSettings
 from dedup.stages.chrome import (
-    KEPT, LEARNED_OUTLET, RULE_NAMES, ChromeModel, chrome_rules, remove_chrome, strip_widgets, wall_lines,
+    KEPT, LEARNED_OUTLET, RULE_NAMES, ChromeModel, chrome_rules, strip_widgets, wall_lines,
 )
 from dedup.stages import text_loss
 from dedup.stages.language import detect as detect_language
@@ -162,13 +162,6 @@ def _lede_from(kept: Lines, leading: np.ndarray) -> np.ndarray:
     take = np.minimum(leading, count)
     has = np.flatnonzero((take > 0) & (take < count))  # a story of nothing but such lines keeps 0
     out[has] = start[first[has] + take[has]] - start[first[has]]
-    return out
-    size = pc.binary_length(kept.text).to_numpy(zero_copy_only=False).astype(np.int64) + 1  # with its newline
-    start = np.cumsum(size) - size
-    first_line = np.searchsorted(kept.story, np.arange(kept.n_stories))
-    prose = np.flatnonzero(kept.is_prose() & opens_own[kept.story])
-    stories, first = np.unique(kept.story[prose], return_index=True)
-    out[stories] = start[prose[first]] - start[first_line[stories]]
     return out
 
 
