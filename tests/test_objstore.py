@@ -496,7 +496,7 @@ def test_a_local_parquet_output_with_its_state_on_the_bucket_equals_the_same_nig
 # -- the Spark engine in local mode on a bucket (input copied to the driver, night published by remote.py)
 
 def test_spark_local_mode_nights_on_a_bucket_equal_the_local_engines_and_continue_the_state(two_nights, tmp_path,
-                                                                                            cli):
+                                                                                            cli, monkeypatch):
     import s3fs
 
     from dedup.night.remote import remote_nights
@@ -534,6 +534,34 @@ def test_spark_local_mode_nights_on_a_bucket_equal_the_local_engines_and_continu
     assert set(s1.column("cluster_id").to_pylist()) & set(s2.column("cluster_id").to_pylist())
     assert list(remote_nights(f"{spark_out}/_state")) == [NIGHT, NIGHT2]
     assert not fs.exists(f"{spark_out[5:]}/_state/run.lock")
+
+    # A rerun of night 2 killed after its first table is published, then run again: readers see
+    # whole nights throughout, no lock is left, and the finished rerun gives the night it gave before.
+    from dedup.config import load_config
+    from dedup.night import remote
+    from dedup.night.run import run
+
+    tables = ("stories", "clusters", "rejects")
+    before = {t: _delta_night(f"{spark_out}/{t}", NIGHT2) for t in tables}
+    real, calls = remote.write_delta, []
+
+    def dies_after_one(*a, **k):
+        if calls:
+            raise KeyboardInterrupt("killed mid-commit")
+        calls.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(remote, "write_delta", dies_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(cfg, run_date=NIGHT2, overrides={"input.same_input": "allow"}))
+    assert calls and not fs.exists(f"{spark_out[5:]}/_state/run.lock")
+    for t in tables:
+        assert _delta_night(f"{spark_out}/{t}", NIGHT2).equals(before[t]), t
+    monkeypatch.setattr(remote, "write_delta", real)
+    r = cli("run", "--config", cfg, "--run-date", NIGHT2, "--allow-same-input", "-q")
+    assert r.exit_code == 0, r.output
+    for t in tables:
+        assert _delta_night(f"{spark_out}/{t}", NIGHT2).equals(before[t]), t
 
 
 def test_report_show_and_explain_read_a_bucket_output_as_the_same_night_on_disk(two_nights, s3, cli):
