@@ -351,10 +351,26 @@ def test_two_nights_on_a_bucket_equal_the_same_nights_on_disk_and_a_rerun_replac
     assert m["state"]["path"] == f"{bucket_out}/_state"
 
 
-def test_a_commit_killed_after_one_table_leaves_whole_nights_and_a_rerun_finishes_it(two_nights, s3, monkeypatch,
-                                                                                      tmp_path):
+def _commit_dies_after_one_table(monkeypatch):
+    """Make a night's publish die after its first Delta table (KeyboardInterrupt, where a SIGKILL
+    would stop the process): returns the list of tables written and a function that puts the real
+    writer back."""
     from dedup.night import remote
 
+    real, calls = remote.write_delta, []
+
+    def dies_after_one(*a, **k):
+        if calls:
+            raise KeyboardInterrupt("killed mid-commit")
+        calls.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(remote, "write_delta", dies_after_one)
+    return calls, lambda: monkeypatch.setattr(remote, "write_delta", real)
+
+
+def test_a_commit_killed_after_one_table_leaves_whole_nights_and_a_rerun_finishes_it(two_nights, s3, monkeypatch,
+                                                                                      tmp_path):
     night, _, bucket_out, feed = two_nights
     import s3fs
 
@@ -368,15 +384,7 @@ def test_a_commit_killed_after_one_table_leaves_whole_nights_and_a_rerun_finishe
     extra = tmp_path / "late.jsonl"
     extra.write_text(json.dumps(_story(10, "tribune", OTHER[1:])) + "\n", encoding="utf-8")
     _upload(s3, [extra], feed[len(f"s3://{BUCKET}/"):] + f"/{NIGHT}")
-    real, calls = remote.write_delta, []
-
-    def dies_after_one(*a, **k):
-        if calls:
-            raise KeyboardInterrupt("killed mid-commit")
-        calls.append(a)
-        return real(*a, **k)
-
-    monkeypatch.setattr(remote, "write_delta", dies_after_one)
+    calls, restore = _commit_dies_after_one_table(monkeypatch)
     from dedup.config import load_config
     from dedup.night.run import run
 
@@ -389,7 +397,7 @@ def test_a_commit_killed_after_one_table_leaves_whole_nights_and_a_rerun_finishe
     assert half["clusters"].equals(old["clusters"]) and half["rejects"].equals(old["rejects"])  # the old, whole
     assert json.loads(fs.cat_file(runs))["counts"]["read"] == read  # the run's manifest is still the old run's
     assert not fs.exists(f"{bucket_out[5:]}/_state/run.lock")
-    monkeypatch.setattr(remote, "write_delta", real)
+    restore()
     night("bucket", NIGHT, "--allow-same-input")
     new = {t: _delta_night(f"{bucket_out}/{t}", NIGHT) for t in old}
     assert new["stories"].equals(half["stories"])
@@ -538,26 +546,17 @@ def test_spark_local_mode_nights_on_a_bucket_equal_the_local_engines_and_continu
     # A rerun of night 2 killed after its first table is published, then run again: readers see
     # whole nights throughout, no lock is left, and the finished rerun gives the night it gave before.
     from dedup.config import load_config
-    from dedup.night import remote
     from dedup.night.run import run
 
     tables = ("stories", "clusters", "rejects")
     before = {t: _delta_night(f"{spark_out}/{t}", NIGHT2) for t in tables}
-    real, calls = remote.write_delta, []
-
-    def dies_after_one(*a, **k):
-        if calls:
-            raise KeyboardInterrupt("killed mid-commit")
-        calls.append(a)
-        return real(*a, **k)
-
-    monkeypatch.setattr(remote, "write_delta", dies_after_one)
+    calls, restore = _commit_dies_after_one_table(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run(load_config(cfg, run_date=NIGHT2, overrides={"input.same_input": "allow"}))
     assert calls and not fs.exists(f"{spark_out[5:]}/_state/run.lock")
     for t in tables:
         assert _delta_night(f"{spark_out}/{t}", NIGHT2).equals(before[t]), t
-    monkeypatch.setattr(remote, "write_delta", real)
+    restore()
     r = cli("run", "--config", cfg, "--run-date", NIGHT2, "--allow-same-input", "-q")
     assert r.exit_code == 0, r.output
     for t in tables:
