@@ -807,20 +807,21 @@ DATE_TIME_PATTERN = (rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\.\d{{2}}\s*(?:[ap]\.?m
 LIST_ITEM_PATTERN = r"^\W*?(?:[•·▪►‣◦*]|\d{1,2}[.)])\s"
 
 
-def _words_of(s: str) -> str:
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in s.lower()).split())
+def _words_of(text: pa.Array) -> list:
+    """Each string as its words in lower case, one space apart (punctuation dropped): a list of str."""
+    low = pc.utf8_lower(text.fill_null(""))
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(low, r"[^\p{L}\p{N}]+", " ")).to_pylist()
 
 
-def _is_headline(line: str, headline: str | None) -> bool:
-    """The page's headline in the body: the story's ``headline`` field, or the field with a section
-    before it or the site after it ("World News: X", "X | Site"), or the line so decorated; case
-    and punctuation ignored. A live blog's entry headline sits inside its title ("Live: X and
-    more"), not at one end of it."""
-    a, b = _words_of(line), _words_of(headline or "")
+def _is_headline(a: str, b: str) -> bool:
+    """Line ``a`` is the page's headline ``b`` (both as ``_words_of`` gives them): the story's
+    ``headline`` field, or the field with a section before it or the site after it ("World News:
+    X", "X | Site"), or the line so decorated. A live blog's entry headline sits inside its title
+    ("Live: X and more"), not at one end of it."""
     if not a or not b:
         return False
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return short == long_ or (len(short.split()) >= 3 and (long_.startswith(short + " ") or long_.endswith(" " + short)))
+    return short == long_ or (short.count(" ") >= 2 and (long_.startswith(short + " ") or long_.endswith(" " + short)))
 
 
 def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np.ndarray, min_stories: int,
@@ -839,8 +840,8 @@ def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np
     varies = (pc.match_substring_regex(low, DATE_TIME_PATTERN).to_numpy(zero_copy_only=False)
               | pc.match_substring_regex(low, LIST_ITEM_PATTERN).to_numpy(zero_copy_only=False))
     idx = idx[~varies]
-    heads = pc.take(headlines.cast(pa.string()), pa.array(lines.story[idx])).to_pylist()
-    texts = pc.take(lines.text, pa.array(idx)).to_pylist()
+    heads = _words_of(pc.take(headlines.cast(pa.string()), pa.array(lines.story[idx])))
+    texts = _words_of(pc.take(lines.text, pa.array(idx)))
     own = np.zeros(len(cut), bool)
     own[idx[[not _is_headline(t, h) for t, h in zip(texts, heads)]]] = True
     return own
