@@ -412,6 +412,53 @@ def test_a_commit_killed_after_one_table_leaves_whole_nights_and_a_rerun_finishe
     assert json.loads(fs.cat_file(runs))["counts"]["read"] == read + 1
 
 
+def test_a_run_sigkilled_mid_commit_leaves_whole_nights_and_its_lock_which_the_next_run_here_takes_over(
+        two_nights, s3, tmp_path, caplog):
+    """A real SIGKILL after the first Delta table of the night: no cleanup runs, the lock object
+    stays; readers still see whole nights; the next run on this host finds the holder's process gone,
+    takes the lock over (with a warning) and finishes the night."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import s3fs
+
+    night, _, bucket_out, feed = two_nights
+    night("bucket", NIGHT)
+    old = {t: _delta_night(f"{bucket_out}/{t}", NIGHT) for t in ("stories", "clusters", "rejects")}
+    extra = tmp_path / "late.jsonl"
+    extra.write_text(json.dumps(_story(10, "tribune", OTHER[1:])) + "\n", encoding="utf-8")
+    _upload(s3, [extra], feed[len(f"s3://{BUCKET}/"):] + f"/{NIGHT}")
+    script = (
+        "import os, signal, sys\n"
+        "from dedup.night import remote\n"
+        "real, calls = remote.write_delta, []\n"
+        "def dies(*a, **k):\n"
+        "    if calls:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    calls.append(1)\n"
+        "    return real(*a, **k)\n"
+        "remote.write_delta = dies\n"
+        "from dedup.__main__ import main\n"
+        "sys.argv = ['dedup'] + sys.argv[1:]\n"
+        "main()\n")
+    p = subprocess.run([sys.executable, "-c", script, "run", "--input", f"{feed}/{NIGHT}/*", "--output", bucket_out,
+                        "--run-date", NIGHT, "--format", "delta", "--allow-same-input", "-q"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    fs = s3fs.S3FileSystem()
+    lock = f"{bucket_out[5:]}/_state/run.lock"
+    assert fs.cat_file(lock).decode().startswith(f"host {socket.gethostname()} pid ")
+    half = {t: _delta_night(f"{bucket_out}/{t}", NIGHT) for t in old}
+    assert half["stories"].num_rows == old["stories"].num_rows + 1 and half["clusters"].equals(old["clusters"])
+    r = night("bucket", NIGHT, "--allow-same-input")
+    assert "was killed on this host" in r.output + caplog.text and not fs.exists(lock)
+    new = {t: _delta_night(f"{bucket_out}/{t}", NIGHT) for t in old}
+    assert new["stories"].equals(half["stories"]) and not new["clusters"].equals(old["clusters"])
+    assert set(new["stories"].column("cluster_id").to_pylist()) == set(new["clusters"].column("cluster_id").to_pylist())
+
+
 def test_a_second_run_on_the_same_bucket_state_is_refused_while_the_lock_object_exists(two_nights, s3, cli):
     night, _, bucket_out, feed = two_nights
     key = f"{bucket_out[len(f's3://{BUCKET}/'):]}/_state/run.lock"

@@ -26,7 +26,8 @@ same window, so it gives the same ids).
 One run at a time per state: on object storage a lock object ``<state>/run.lock`` is created with a
 conditional put (S3 ``If-None-Match: *``) holding the run's host, pid and start; a second run is
 refused (exit 1) while it exists. It is deleted when the run ends, whatever the outcome; a run
-killed by SIGKILL leaves it, and the next run is refused naming it (delete it once no run is live).
+killed by SIGKILL leaves it, which the next run on the same host takes over (``store_lock``); a run
+on another host is refused naming it (delete it once no run is live).
 
 Credentials and the endpoint come from the usual AWS chain (environment, ``~/.aws``, instance
 role; ``AWS_ENDPOINT_URL`` for an S3-compatible store), never from our config.
@@ -229,25 +230,58 @@ def prune_remote(url: str, retention_days: int) -> list[str]:
     return gone
 
 
+def _dead_here(holder: str) -> bool:
+    """The lock's holder ("host H pid P since T") ran on this host and its process is gone."""
+    parts = holder.split()
+    if len(parts) < 4 or parts[0] != "host" or parts[2] != "pid" or parts[1] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(parts[3]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False
+
+
 @contextmanager
 def store_lock(url: str):
     """One run at a time per state on object storage: ``<state>/run.lock`` created with a
-    conditional put (fails when it exists), deleted when the block ends. Raises ``LockBusy``."""
+    conditional put (fails when it exists), deleted when the block ends. Raises ``LockBusy``.
+
+    A lock left by a run killed on this host (SIGKILL, power loss: its process is gone) is taken
+    over, with a warning: the state it guarded is whole (the manifest is the commit point). The
+    takeover happens under a lock file of this host (``flock``), so two runs started here after a
+    crash do not both take it. A lock of another host is never judged: the run is refused."""
+    import fcntl
+    import hashlib
+
     fs, base = _fs(url)
     path = f"{base}/{LOCK}"
     holder = (f"host {socket.gethostname()} pid {os.getpid()} since "
               f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
-    try:
-        fs.pipe_file(path, holder.encode(), mode="create")
-    except (FileExistsError, OSError) as e:
-        if not isinstance(e, FileExistsError) and "precondition" not in str(e).lower():
-            raise
-        try:
-            other = fs.cat_file(path).decode(errors="replace").strip()
-        except OSError:
-            other = "another process"
-        raise LockBusy(f"another dedup run holds {_s3(url).rstrip('/')}/{LOCK} ({other}); wait for it to finish, "
-                       "or delete it if no run is live (a killed run leaves it)") from None
+    host_lock = Path(tempfile.gettempdir()) / f"dedup-{hashlib.sha256(path.encode()).hexdigest()[:16]}.lock"
+    with open(host_lock, "a") as hl:
+        fcntl.flock(hl, fcntl.LOCK_EX)
+        for attempt in (0, 1):
+            try:
+                fs.pipe_file(path, holder.encode(), mode="create")
+                break
+            except (FileExistsError, OSError) as e:
+                if not isinstance(e, FileExistsError) and "precondition" not in str(e).lower():
+                    raise
+                try:
+                    other = fs.cat_file(path).decode(errors="replace").strip()
+                except OSError:
+                    other = "another process"
+                if attempt == 0 and _dead_here(other):
+                    log.warning("taking over %s/%s: its run (%s) was killed on this host", _s3(url).rstrip("/"),
+                                LOCK, other)
+                    fs.rm_file(path)
+                    continue
+                raise LockBusy(f"another dedup run holds {_s3(url).rstrip('/')}/{LOCK} ({other}); wait for it to "
+                               "finish, or delete it if no run is live (a run killed on another host leaves it)"
+                               ) from None
     try:
         yield
     finally:
