@@ -263,8 +263,6 @@ def test_probe_11_newsapi_outlet_is_read(cli, tmp_path, monkeypatch):
 def test_a_huge_line_is_skipped_while_streaming(tmp_path):
     """A small .jsonl.gz holding a 40 MB line: rejected as too large without being held whole
     (the peak stays far below the line's size), and the records around it are read as usual."""
-    import subprocess
-    import sys
 
     from dedup.stages.read import line_limit
 
@@ -282,6 +280,18 @@ def test_a_huge_line_is_skipped_while_streaming(tmp_path):
     assert rejs.reason.str.startswith("body too large").all()
     assert rejs.raw.iloc[0].startswith('{"id": "huge"') and len(rejs.raw.iloc[0]) <= 2000
     # Peak memory of reading it in a fresh process: a whole line would add 30 MB (and its copies).
+    grown_kb = _read_growth_kb(p)
+    # Reading normal 32 MB pieces costs about 110 MB here; holding the line whole cost 370 MB.
+    assert grown_kb < 160 * 1024, grown_kb
+
+
+def _read_growth_kb(path) -> int:
+    """Peak memory (KB, ru_maxrss) that reading ``path`` (max_body_bytes 100,000) adds in a fresh process."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
     code = ("import resource,sys; sys.path.insert(0, sys.argv[2]);"
             "from dedup.config import load_config; from dedup.stages.read import *;"
             "s = load_config(overrides={'input': {'path': sys.argv[1], 'max_body_bytes': 100000},"
@@ -289,23 +299,16 @@ def test_a_huge_line_is_skipped_while_streaming(tmp_path):
             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
             "[None for _ in read_chunks(discover(s.input), s.input, 2000, 1000, ReadStats())];"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)")
-    from tests.conftest import ROOT
-
-    grown_kb = int(subprocess.run([sys.executable, "-c", code, str(p), str(ROOT)], capture_output=True, text=True,
-                                  check=True).stdout.split()[-1])
-    # Reading normal 32 MB pieces costs about 110 MB here; holding the line whole cost 370 MB.
-    assert grown_kb < 160 * 1024, grown_kb
+    return int(subprocess.run([sys.executable, "-c", code, str(path), str(ROOT)], capture_output=True, text=True,
+                              check=True).stdout.split()[-1])
 
 
 def test_a_huge_csv_field_is_skipped_while_streaming(tmp_path):
     """A CSV whose one quoted field is 50 MB (over many lines, with doubled quotes): that record
     gets one "too large" reject with its record number, the rows around it are stories, and the
     peak memory of reading it stays far below the field's size."""
-    import subprocess
-    import sys
 
     from dedup.stages.read import record_limit
-    from tests.conftest import ROOT
 
     p = tmp_path / "huge.csv"
     line = 'A "quoted" word and a comma, then more text to fill the line.\n'.replace('"', '""')
@@ -325,15 +328,7 @@ def test_a_huge_csv_field_is_skipped_while_streaming(tmp_path):
     assert recs.body.tolist() == WIRE[:3]
     assert rejs.record.tolist() == [3, 5] and stats.records == 5
     assert rejs.reason.str.startswith("body too large").all() and rejs.raw.iloc[0].startswith('huge,"')
-    code = ("import resource,sys; sys.path.insert(0, sys.argv[2]);"
-            "from dedup.config import load_config; from dedup.stages.read import *;"
-            "s = load_config(overrides={'input': {'path': sys.argv[1], 'max_body_bytes': 100000},"
-            " 'output': {'path': '/tmp/x'}});"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-            "[None for _ in read_chunks(discover(s.input), s.input, 2000, 1000, ReadStats())];"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)")
-    grown_kb = int(subprocess.run([sys.executable, "-c", code, str(p), str(ROOT)], capture_output=True, text=True,
-                                  check=True).stdout.split()[-1])
+    grown_kb = _read_growth_kb(p)
     # The field held whole costs over 250 MB (its bytes, its text, the csv module's 4-byte characters).
     assert grown_kb < 40 * 1024, grown_kb
 
