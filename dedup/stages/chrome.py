@@ -538,6 +538,8 @@ _NUM = rf"(?:[$€£]?\d[\d,./-]*|{_WORD_NUM})"
 TABLE_ROW_PATTERN = (rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?"
                      rf"(?:{_NUM}[a-z%]{{0,3}}(?:\W|$)|not given|not reported|n/?a\b)")
 MAX_TABLE_ROW_WORDS = 16
+# A row whose figure has nothing to compare with: "Shr loss 17.4 H.K. cents (no comparison)".
+TABLE_UNCOMPARED_PATTERN = rf"(?:^|[\s(:])(?:{_NUM})\S*(?:\s+\S+){{0,6}}?\s+\(?no comparisons?\)?\W*$"
 # Three cell separators and a figure in a cell: a results or standings table drawn with pipes. A menu
 # or share bar ("Terms | Privacy | Contact") has no figure.
 PIPE_ROW_PATTERN = r"^\s*\|?(?:[^|]*\|){3,}"
@@ -554,7 +556,9 @@ TABLE_WORDS = (
 )
 # A label with a figure in money or shares ("Loss 54.9 million", "Revs 27.2 mln") is a row as well.
 TABLE_FIGURE_PATTERN = rf"(?:\d|\b(?:{_WORD_NUM})\b)\S*\s+(?:cts|ct|dlrs|dollars|mln|million|billion|pct)\b"
-TABLE_LABEL_PATTERN = (rf"^(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,6}}$")
+# A label may follow the place of a dateline the page did not cut ("Toronto: ended January 31").
+TABLE_LABEL_PATTERN = (rf"^(?:\p{{L}}[\p{{L}} .'-]{{1,30}}:\s+)?"
+                       rf"(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,6}}$")
 MAX_TABLE_LABEL_WORDS = 6
 # A note under a table ("NOTE: 1986 share data adjusted for a stock split") belongs to it.
 TABLE_NOTE_PATTERN = r"^\W*notes?\s*:"
@@ -585,6 +589,7 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
     # label pattern on short lines with a figure in money first.
     row[matching(matching(np.flatnonzero(words <= MAX_TABLE_ROW_WORDS), r"\s(vs\.?|versus)\s"), TABLE_ROW_PATTERN)] = True
+    row[matching(matching(np.flatnonzero((words <= MAX_TABLE_ROW_WORDS) & ~row), r"no comparison"), TABLE_UNCOMPARED_PATTERN)] = True
     short = words <= MAX_TABLE_LABEL_WORDS
     row[matching(matching(np.flatnonzero(short & ~row), TABLE_FIGURE_PATTERN), TABLE_LABEL_PATTERN)] = True
     # A row of a table the page drew with pipes ("| 1 | Kyle Busch | 5040 | 5 |"): cells and a figure.
@@ -638,14 +643,19 @@ def _table_runs(story, row, member, skip, max_gap):
 WRAPPED_MIN_WORDS = 6
 
 
-def wrapped_prose(lines: Lines) -> np.ndarray:
-    """Lines of sentences wrapped over several lines (bool mask): see ``WRAPPED_MIN_WORDS``."""
+def wrapped_prose(lines: Lines, starts: np.ndarray | None = None) -> np.ndarray:
+    """Lines of sentences wrapped over several lines (bool mask): see ``WRAPPED_MIN_WORDS``.
+    ``starts`` (bool per line, optional): lines known to open a paragraph (a dateline was cut from
+    them, leaving "ecuador's union federations called ..."), which continue no line above."""
     words, ends, _, _ = lines._line_stats()
     n = len(lines.text)
     out = np.zeros(n, bool)
     if n < 2:
         return out
-    cand = np.flatnonzero((words[:-1] >= WRAPPED_MIN_WORDS) & ~ends[:-1] & (lines.story[:-1] == lines.story[1:]))
+    cont = lines.story[:-1] == lines.story[1:]
+    if starts is not None:
+        cont &= ~starts[1:]
+    cand = np.flatnonzero((words[:-1] >= WRAPPED_MIN_WORDS) & ~ends[:-1] & cont)
     if not cand.size:
         return out
     nxt = pc.take(lines.text, pa.array(cand + 1))
@@ -714,9 +724,13 @@ def table_lines(lines: Lines, chrome: np.ndarray | None = None) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _edge_trim(story, prose, keep):
+def _edge_trim(story, prose, keep, stamp, title_out):
     """Drop non-prose lines before a story's first prose line and after its last one (``prose``:
-    the lines that anchor a story's text, prose sentences and table lines)."""
+    the lines that anchor a story's text, prose sentences and table lines). A page of timed entries
+    (a live blog: a ``stamp`` line, a title, the entry) keeps its first entry's title: when a stamp
+    (removed or not: its digits vary, its form recurs and is learned) lies after the first prose
+    line, the kept line just above the first prose line is kept if a stamp is right above it (and
+    marked in ``title_out``: the page opens with it, its report's lede does not)."""
     n = story.shape[0]
     i = 0
     while i < n:
@@ -725,14 +739,27 @@ def _edge_trim(story, prose, keep):
             j += 1
         first = -1
         last = -1
+        timed = False
         for t in range(i, j):
             if keep[t] and prose[t]:
                 if first < 0:
                     first = t
                 last = t
+            elif stamp[t] and first >= 0:
+                timed = True
         if first >= 0:
+            title = -1
+            if timed:
+                p = first - 1
+                while p >= i and not keep[p]:
+                    p -= 1
+                if p > i and stamp[p - 1] and not stamp[p]:
+                    title = p
             for t in range(i, first):
-                keep[t] = False
+                if t != title:
+                    keep[t] = False
+            if title >= 0:
+                title_out[title] = True
             for t in range(last + 1, j):
                 keep[t] = False
         i = j
@@ -790,6 +817,21 @@ def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     up = pc.count_substring_regex(sel, _TITLE_WORD).to_numpy(zero_copy_only=False)
     low = pc.count_substring_regex(sel, _PLAIN_WORD).to_numpy(zero_copy_only=False)
     return (up >= 3) & (low == 0)
+
+
+# A line that is a time alone ("15:36 GMT", "9.05am", "2 min ago"): the stamp over a live blog's entry.
+STAMP_PATTERN = (r"^\W*(?:\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|[a-z]{2,4})?|\d{1,3}\s*(?:min|mins|minutes?|hours?|hrs?)"
+                 r"\s+ago)\W*$")
+
+
+def _stamps(lines: Lines, words: np.ndarray) -> np.ndarray:
+    """Which lines are a time stamp alone (STAMP_PATTERN; bool per line)."""
+    out = np.zeros(len(words), bool)
+    idx = np.flatnonzero(words <= 3)
+    if idx.size:
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
+        out[idx[pc.match_substring_regex(low, STAMP_PATTERN).to_numpy(zero_copy_only=False)]] = True
+    return out
 
 
 # The page edges stand in for learning where learning cannot see an outlet's chrome. Once the model
@@ -873,7 +915,8 @@ class ChromeRules:
     rule: np.ndarray
     reports: np.ndarray
     learned_hits: int
-    # Edge lines kept as the report's own (``EDGE_KNOWN_STORIES``): bool per line, None when none.
+    # Edge lines kept as the report's own (``EDGE_KNOWN_STORIES``) and live-blog entry titles
+    # (``_edge_trim``): bool per line, None when none. The lede is taken after a leading run of them.
     own_edge: np.ndarray | None = None
 
     @property
@@ -889,6 +932,7 @@ def chrome_rules(
     *,
     walls: np.ndarray | None = None,
     headlines: pa.Array | None = None,
+    dated: np.ndarray | None = None,
 ) -> ChromeRules:
     """Which lines are chrome and by which rule (``ChromeRules``).
 
@@ -901,7 +945,10 @@ def chrome_rules(
     ``walls``: a mask from ``wall_lines``, computed here when not given. ``headlines``: per story,
     the record's headline (string, null = none); with a model, an edge line of a known outlet that
     is neither its headline nor recurs in the outlet is kept (``EDGE_KNOWN_STORIES``). Without
-    headlines every edge line goes, as it did before that rule."""
+    headlines every edge line goes, as it did before that rule. ``dated``: bool per line, the lines
+    a wire dateline was cut from (``strip_furniture``); the report's text begins there, so such a
+    line anchors the edges as a sentence does (a table brief's "CHICAGO (Reuters) - Periods end
+    January 31" is its first line, not page furniture)."""
     min_stories, min_share, generic = chrome.min_stories, chrome.min_share, chrome.generic
     n_lines = len(lines.text)
     rule = np.zeros(n_lines, dtype=np.int8)
@@ -975,7 +1022,9 @@ def chrome_rules(
     reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
-    anchor = lines.is_prose() | table | wrapped_prose(lines) | schedule_lines(lines)
+    anchor = lines.is_prose() | table | wrapped_prose(lines, dated) | schedule_lines(lines)
+    if dated is not None:
+        anchor |= dated
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
     if intro.size:
         anchor[intro] = (pc.match_substring_regex(pc.take(lines.text, pa.array(intro)), r":$").to_numpy(
@@ -986,11 +1035,12 @@ def chrome_rules(
         idx = np.flatnonzero(listed)
         titled[idx] = _titled(lines.text, idx)
         rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
-    keep = _edge_trim(lines.story, anchor, rule == KEPT)
+    titles = np.zeros(n_lines, bool)
+    keep = _edge_trim(lines.story, anchor, rule == KEPT, _stamps(lines, words), titles)
     cut = ~keep & (rule == KEPT)
-    own = None
+    own = titles if titles.any() else None
     if n is not None and headlines is not None and cut.any():
-        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut)
+        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut) | titles
         keep |= own
     rule[~keep & (rule == KEPT)] = EDGE
     return ChromeRules(rule, reports, learned_hits, own)

@@ -182,9 +182,10 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
     if generic:
         lines = strip_widgets(lines)
     credited = credit_datelines(lines)
-    lines, agency, dateline, _ = strip_furniture(lines)
+    lines, agency, dateline, _, dated = strip_furniture(lines)
     walls = wall_lines(lines) if generic else np.zeros(len(lines.text), bool)
-    rules = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls, headlines=headlines)
+    rules = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls, headlines=headlines,
+                         dated=dated)
     removed, learned_hits = rules.removed, rules.learned_hits
     kept = strip_late_dateline(lines.filter(~removed), agency, dateline)
     none = np.equal(dateline, None)
@@ -239,10 +240,10 @@ def why_removed(text: str, outlet: str | None, model: ChromeModel | None, chrome
     outlets = pa.array([outlet], pa.string())
     if chrome.generic:
         lines = strip_widgets(lines)
-    lines, _, _, _ = strip_furniture(lines)
+    lines, _, _, _, dated = strip_furniture(lines)
     walls = wall_lines(lines) if chrome.generic else np.zeros(len(lines.text), bool)
     r = chrome_rules(lines, outlets, model if chrome.enabled else None, chrome, walls=walls,
-                     headlines=pa.array([headline], pa.string()))
+                     headlines=pa.array([headline], pa.string()), dated=dated)
     after = lines.text.to_pylist()
     out, j = [], 0
     # Furniture drops whole lines or cuts a piece off one; walk both lists in order.

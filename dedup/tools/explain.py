@@ -478,7 +478,10 @@ def _rules_of(removed: list[str], text: str, row: dict, manifest: dict, state_pa
     for w in why_removed(text, row.get("outlet"), model, chrome_settings(manifest), row.get("headline")):
         why.setdefault(w["line"].strip(), w["rule"] + (f" ({w['reports']} different reports carried it)"
                                                        if w["reports"] else ""))
-    return [why.get(ln, "") for ln in removed]
+    # A line cleaning cut a dateline from is named by its rest ("Periods end ..." of "CHICAGO
+    # (Reuters) - Periods end ..."): such a line takes the rule of the rest it ends with.
+    return [why.get(ln) or next((w for k, w in why.items() if len(k) >= 8 and ln.endswith(k)), "")
+            for ln in removed]
 
 
 # --------------------------------------------------------------------------------------------

@@ -210,8 +210,9 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
     edge that recurs in no other report of it is the report's own (a live blog's title and entry
     headlines, a note under a table) and stays; the page's headline (the record's headline field,
     also with a section before it), times and list items still go. An outlet the model has seen
-    too little of loses them all to the page edges, as before. A live blog that keeps its title
-    still opens, for the lede sketch, with the first report it quotes."""
+    too little of loses them to the page edges, as before, except the title of a live blog's first
+    entry under its time stamp (``_edge_trim``). A live blog that keeps its titles still opens,
+    for the lede sketch, with the first report it quotes."""
     from dedup.stages.chrome import EDGE_KNOWN_STORIES
 
     towns = ["Arden", "Bexley", "Corran", "Dunmore", "Eskdale", "Fenwick", "Garvie", "Holt", "Innis", "Jura",
@@ -240,14 +241,18 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
         out_blog, out_brief = c.body_clean.to_pylist()[:2]
         for gone in (blog[0], "17:07 GMT", blog[-1], brief[0]):  # (a time inside the text is not an edge)
             assert gone not in (out_blog + "\n" + out_brief).split("\n"), (outlet, gone)
-        own = [blog[1], blog[3], brief[3]]
-        assert all(line in (out_blog + out_brief) for line in own) == known, outlet
-        assert all(line in (out_blog + out_brief) for line in (REPORT[0], "Ferry pulled free off Kestrel Point",
+        own = [blog[1], brief[3]]
+        assert [line in (out_blog + out_brief) for line in own] == [known] * 2, outlet
+        # The first entry's title under its time stamp is the blog's, whatever the model knows.
+        assert all(line in (out_blog + out_brief) for line in (blog[3], REPORT[0], "Ferry pulled free off Kestrel Point",
                                                                "Shr 42 cts vs 37 cts"))
         assert out_blog.encode()[c.lede_from[0]:].decode().startswith(REPORT[0])
-        # Without headlines the edges do not know the page's headline: every edge line goes.
+        # Without headlines the edges do not know the page's headline: every edge line goes but the
+        # first entry's title, and the lede still starts after it.
         c0 = finish(text, outlets, model, ChromeSettings())
-        assert blog[3] not in c0.body_clean.to_pylist()[0] and c0.lede_from[0] == 0
+        b0 = c0.body_clean.to_pylist()[0]
+        assert blog[1] not in b0 and b0.startswith(blog[3] + "\n")
+        assert b0.encode()[c0.lede_from[0]:].decode().startswith(REPORT[0])
 
 
 def test_a_newsletter_email_box_is_generic_chrome():
@@ -258,3 +263,41 @@ def test_a_newsletter_email_box_is_generic_chrome():
                                  pa.large_string()))
     r = chrome_rules(lines, pa.array(["x"], pa.string()), None, ChromeSettings())
     assert r.rule.tolist()[1] != 0 and r.rule.tolist()[3] != 0 and r.rule.tolist()[2] == 0
+
+
+def test_a_table_briefs_first_lines_are_its_text_not_the_page_edge():
+    """A table brief's first lines are not sentences, so the page edges once took them: the line a
+    dateline naming its agency or date was cut from starts the report ("Periods end ..."), it opens
+    a paragraph (the lower-case rest does not continue the headline above it), a row with nothing
+    to compare ("(no comparison)") is a table row, and a label after a place the page kept
+    ("Toronto: ended January 31") is a table label. A bare place and a colon with a figure after
+    it, below the story's first paragraph, labels a row ("Parana: 40 pct"), no dateline."""
+    from dedup.stages.text.wire import strip_furniture
+    from dedup.stages.text.lines import Lines
+
+    bodies = [
+        "Westmoor Traders 1st Qtr Net\nLARKHILL, March 9 (Reuters) - Periods end January 31, 1987 and 1986\n"
+        "Shr 12 cts vs nine cts\nNet 507,000 vs 362,000\nNOTE: Westmoor Traders Inc is the full name of the company.",
+        "Kestrel Ferries Year Net\nKestrel Ferries Year Net\nLarkhill, March 9 (Reuters) - kestrel ferries said its "
+        "profit rose for the third year running as passenger numbers recovered across its routes.\n" + REPORT[1],
+        "Advertisement\nShr loss 17.4 H.K. cents (no comparison)\nDividend nil (no comparison)\nNet loss 11.49 mln dlrs.\n"
+        + REPORT[0],
+        "Sign up\nToronto: ended January 31\nOper shr profit 3.98 dlrs vs profit 4.35 dlrs\nRevs 1.88 billion vs 1.76 billion",
+        "SAO PAULO, March 20 (Reuters) - " + REPORT[0] + "\nParana: 40 pct\n" + REPORT[1],
+    ]
+    text, _ = prepare(pa.array(bodies, pa.large_string()))
+    c = finish(text, pa.array(["a", "b", "c", "d", "e"], pa.string()), None, ChromeSettings(),
+               headlines=pa.array(["Westmoor Traders 1st Qtr Net", "Kestrel Ferries Year Net", None, None, None],
+                                  pa.string()))
+    out = c.body_clean.to_pylist()
+    assert out[0].startswith("Periods end January 31, 1987 and 1986\nShr 12 cts")
+    assert out[1].startswith("kestrel ferries said") and "Year Net" not in out[1]
+    assert out[2].startswith("Shr loss 17.4 H.K. cents (no comparison)\nDividend nil")
+    assert out[3].startswith("Toronto: ended January 31\nOper shr")
+    assert "\nParana: 40 pct\n" in out[4] and c.dateline.to_pylist()[4] == "SAO PAULO, March 20 (Reuters)"
+    # Only a dateline naming an agency or a date marks where the text begins.
+    lines = Lines.split(pa.array(["Added: Thu, Mar 19, 1987 | 04.02 AEST\nLARKHILL, March 9 (Reuters) - Net 5 vs 4",
+                                  "Pasadena: Avery said its board approved a split."], pa.large_string()))
+    kept, _, dateline, _, dated = strip_furniture(lines)
+    assert dateline.tolist() == ["LARKHILL, March 9 (Reuters)", "Pasadena"]
+    assert [t for t, d in zip(kept.text.to_pylist(), dated) if d] == ["Net 5 vs 4"]

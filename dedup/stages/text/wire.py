@@ -129,6 +129,9 @@ NOT_PLACES = np.array([
     # section names that head a story on a page ("Business: ...")
     "business", "markets", "world", "politics", "sports", "sport", "technology", "tech", "entertainment",
     "health", "science", "nation", "national", "international", "local", "lifestyle", "economy", "finance",
+    "news", "world news", "business news", "top news", "latest news", "breaking news", "us news", "uk news",
+    # labels of page stamps and table notes ("Added: Thu, Mar 19, 1987", "Notes - Net excluded ...")
+    "added", "notes", "due",
 ], dtype=object)
 # A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline;
 # "DEAR ABBY:" opens a letter.
@@ -171,7 +174,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     ("Copyright 2018 The Associated Press.", which stays in the text).
 
     Returns the remaining lines, the agency per story (None when none was credited), the
-    dateline per story (object arrays), and the mask of removed lines.
+    dateline per story (object arrays), the mask of removed lines (over the input lines) and the
+    mask of the remaining lines a dateline naming an agency or a date was cut from (bool, over
+    the remaining lines: where a
+    report's text begins, ``chrome.chrome_rules``' ``dated``).
     """
     n = lines.n_stories
     agency = np.full(n, None, dtype=object)
@@ -241,11 +247,11 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
     dateline = np.full(n, None, dtype=object)
-    kept = _strip_dateline(kept, cand_idx, agency, dateline)
+    kept, dated = _strip_dateline(kept, cand_idx, agency, dateline)
     dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
     fill = np.equal(agency, None)
     agency[fill] = late[fill]
-    return kept, agency, dateline, removed
+    return kept, agency, dateline, removed, dated
 
 
 def credit_datelines(lines: Lines) -> np.ndarray:
@@ -275,7 +281,7 @@ def strip_late_dateline(lines: Lines, agency: np.ndarray, dateline: np.ndarray) 
     headers: on their first lines now. Fills ``agency``/``dateline`` in place."""
     missing = np.equal(dateline, None)
     idx = _first_per_story(np.flatnonzero(missing[lines.story]), lines.story, DATELINE_SEARCH_PROSE)
-    return _strip_dateline(lines, idx, agency, dateline) if len(idx) else lines
+    return _strip_dateline(lines, idx, agency, dateline)[0] if len(idx) else lines
 
 
 def _empty_match() -> pa.StructArray:
@@ -306,8 +312,11 @@ def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
     return (np.concatenate(rows) if rows else np.empty(0, np.int64)), parts
 
 
-def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, dateline: np.ndarray) -> Lines:
-    """Find the best dateline among the candidate lines of each story and cut it off its line."""
+def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray,
+                    dateline: np.ndarray) -> tuple[Lines, np.ndarray]:
+    """Find the best dateline among the candidate lines of each story and cut it off its line.
+    Returns the lines and the mask (bool, over the returned lines) of those a dateline naming an
+    agency or a date was cut from."""
     text = kept.text
     hit_idx = np.empty(0, np.int64)
     if len(cand_idx):
@@ -361,7 +370,13 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             # after a standfirst, "SIOUX FALLS, S.D. –", is still one.)
             late_line = (_prose_before(kept, cand_idx[vi], 8) > 0) & (places.to_numpy(zero_copy_only=False) == "") & \
                 pc.is_null(pc.struct_field(got, "agency")).to_numpy(zero_copy_only=False)
-            vi = vi[named & ~titled & ~label & ~late_line & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+            # A bare place and a colon with a few words after it, below a paragraph of the story, labels
+            # a row ("Parana: 40 pct" in a table of states, "Due: 27 35"); a dateline opens the text.
+            rest = kept.words()[cand_idx[vi]] - 1 - pc.count_substring(place, " ").to_numpy(zero_copy_only=False)
+            late_label = ((_prose_before(kept, cand_idx[vi], 8) > 0) & bare.fill_null(False).to_numpy(zero_copy_only=False)
+                          & pc.ends_with(dl, ":").fill_null(False).to_numpy(zero_copy_only=False) & (rest < 4))
+            vi = vi[named & ~titled & ~label & ~late_line & ~late_label
+                    & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
@@ -383,6 +398,8 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             # "(Reuters) - ..." credits the agency and names no place: no dateline.
             placed = pc.or_(pc.is_valid(pc.struct_field(hit, "place")),
                             pc.is_valid(pc.struct_field(hit, "date"))).to_numpy(zero_copy_only=False)
+            strong = pc.or_(pc.is_valid(pc.struct_field(hit, "agency")),
+                            pc.is_valid(pc.struct_field(hit, "date"))).to_numpy(zero_copy_only=False)
             for s, a, d, p in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist(), placed):
                 dateline[s] = d if p else None
                 if a is not None and agency[s] is None:
@@ -390,7 +407,12 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray, datel
             text = replace_rows(text, hit_idx, new_heads)
     # Only the cut lines changed: the other lines keep their measurements.
     kept = kept.with_text(text, hit_idx)
+    dated = np.zeros(len(kept.text), bool)
+    if hit_idx.size:
+        # A bare place before a colon also heads page lines ("Added: Fri, Feb 27, 1987"): only a
+        # dateline that names its agency or a date says the report's text starts on its line.
+        dated[hit_idx[strong]] = True
     nonempty = pc.greater(pc.binary_length(kept.text), 0).to_numpy(zero_copy_only=False)
     if not nonempty.all():
-        kept = kept.filter(nonempty)
-    return kept
+        kept, dated = kept.filter(nonempty), dated[nonempty]
+    return kept, dated
