@@ -66,7 +66,7 @@ _BODY = re.compile(r"<BODY>(.*?)</BODY>", re.S)
 _TOPICS = re.compile(r"<TOPICS>(.*?)</TOPICS>", re.S)
 _D = re.compile(r"<D>(.*?)</D>", re.S)
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SIGNOFF = re.compile(r"(?:\s*\breuter\b)+\s*$", re.I)  # some reports sign off twice
+_SIGNOFF = re.compile(r"(?:\s*\breuter\b(?:\.\.\.)?)+\s*$", re.I)  # some reports sign off twice, a few with "Reuter..."
 _MONTHS = {
     "Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "May": "May", "Jun": "June",
     "Jul": "July", "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October",

@@ -33,7 +33,7 @@ from dedup.night.write import write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
 from dedup.stages import clean, cluster, text_loss, verify
-from dedup.stages.chrome import ChromeModel, ReportSets
+from dedup.stages.chrome import ChromeModel, ReportSets, chrome_outlets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
 from dedup.stages.reasons import EMPTIED, ENDS_EARLY, WALL_ONLY
@@ -122,9 +122,10 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         qk = None
         if settings.chrome.enabled:
             # The (key, story) entries are kept for the second learning pass (chrome_stage).
-            ek, es = seen.observe(records.column("outlet").combine_chunks(), lines)
+            sites = chrome_outlets(records.column("outlet").combine_chunks(), records.column("url").combine_chunks())
+            ek, es = seen.observe(sites, lines)
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
-            qk = chrome_query_keys(records.column("outlet").combine_chunks(), lines)
+            qk = chrome_query_keys(sites, lines)
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
         sources = body_source.value_counts().to_pylist()
@@ -174,7 +175,8 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     known = ChromeModel.combine([r.chrome, ChromeModel(window.keys, window.stories, window.outlet_stories)])
 
     def reports_of(p: Path):
-        outlets = read_spill(p).column("outlet").combine_chunks()
+        rec = read_spill(p)
+        outlets = chrome_outlets(rec.column("outlet").combine_chunks(), rec.column("url").combine_chunks())
         lines = Lines.from_table(read_spill(_lines_spill(p)), len(outlets))
         e = read_spill(_entries_spill(p))
         entries = (e.column("key").to_numpy(), e.column("story").to_numpy())
@@ -213,7 +215,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         records = read_spill(p)
         outlets = records.column("outlet").combine_chunks()
         lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
-        c = clean.finish_lines(lines, outlets, model, ch, settings.language, records.column("headline").combine_chunks())
+        c = clean.finish_lines(lines, chrome_outlets(outlets, records.column("url").combine_chunks()), model, ch,
+                               settings.language, records.column("headline").combine_chunks())
         ok = c.words >= max(settings.input.min_body_words, 1)
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(

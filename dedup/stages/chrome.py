@@ -172,6 +172,27 @@ _PREFIX_SALT = np.uint64(0x5BD1E9955BD1E995)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+# The host of a URL ("https://www.Example.com/a" -> "example.com"; RFC 3986 scheme, user info, port).
+_URL_HOST = r"^\s*[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(?:[wW]{3}\d?\.)?(?P<host>[^/:?#\s]+)"
+
+
+def chrome_outlets(outlets: pa.Array, urls: pa.Array | None) -> pa.Array:
+    """The site whose stories a story's chrome is learned over (string array, one per story): its
+    outlet, or, for a story without one (null or empty), the host of its URL in lower case with
+    "www." dropped. A feed without an outlet field still names the site in each URL; pooled as one
+    outlet, many sites' stories hide each site's chrome and make a report's own lines look common.
+    Null where neither is given (those stories are pooled, as before). Both engines call this
+    wherever chrome is learned or applied; output tables keep the record's ``outlet``."""
+    outlets = outlets.cast(pa.string())
+    if urls is None:
+        return outlets
+    missing = pc.fill_null(pc.equal(outlets, ""), True)
+    if not pc.any(missing).as_py():
+        return outlets
+    host = pc.utf8_lower(pc.struct_field(pc.extract_regex(urls.cast(pa.string()), _URL_HOST), "host"))
+    return pc.if_else(missing, host, outlets)
+
+
 def _outlet_keys(outlets: pa.Array, stories: np.ndarray, key_hash: np.ndarray) -> np.ndarray:
     """One uint64 per (outlet of the line's story, line key)."""
     from dedup.stages.fingerprint import hash_strings

@@ -468,6 +468,7 @@ def _rules_of(removed: list[str], text: str, row: dict, manifest: dict, state_pa
     """The rule (with its evidence) that removed each of ``removed``, or [] when the night's chrome
     model cannot be read."""
     from dedup.night.state import chrome_model_at  # the one place a tool reads the state's chrome model
+    from dedup.stages.chrome import chrome_outlets
     from dedup.stages.clean import why_removed
 
     try:
@@ -475,7 +476,8 @@ def _rules_of(removed: list[str], text: str, row: dict, manifest: dict, state_pa
     except Exception:  # noqa: BLE001 - the explanation stands without the rules
         return []
     why = {}
-    for w in why_removed(text, row.get("outlet"), model, chrome_settings(manifest), row.get("headline")):
+    site = chrome_outlets(pa.array([row.get("outlet")], pa.string()), pa.array([row.get("url")], pa.string()))[0].as_py()
+    for w in why_removed(text, site, model, chrome_settings(manifest), row.get("headline")):
         why.setdefault(w["line"].strip(), w["rule"] + (f" ({w['reports']} different reports carried it)"
                                                        if w["reports"] else ""))
     # A line cleaning cut a dateline from is named by its rest ("Periods end ..." of "CHICAGO

@@ -301,3 +301,43 @@ def test_a_table_briefs_first_lines_are_its_text_not_the_page_edge():
     kept, _, dateline, _, dated = strip_furniture(lines)
     assert dateline.tolist() == ["LARKHILL, March 9 (Reuters)", "Pasadena"]
     assert [t for t, d in zip(kept.text.to_pylist(), dated) if d] == ["Net 5 vs 4"]
+
+
+def test_a_feed_without_outlets_learns_chrome_per_site_from_the_urls(cli, tmp_path):
+    """Records without an outlet are grouped by their URL's host for chrome (``chrome_outlets``):
+    each site's own footer is learned as that site's chrome, and a site the model knows (20 stories
+    or more) keeps a report's own line at its page edge (a note under a table) that the pooled
+    group, never "known", loses. Output tables keep the records' (missing) outlet."""
+    from dedup.stages.chrome import EDGE_KNOWN_STORIES, chrome_outlets
+
+    assert chrome_outlets(pa.array(["Post", None, "", None]), pa.array(
+        ["https://post.example/a", "https://WWW.Ledger.example:443/x?y=1", "http://user@gazette.example/", "nope"])
+    ).to_pylist() == ["Post", "ledger.example", "gazette.example", None]
+    towns = ["Arden", "Bexley", "Corran", "Dunmore", "Eskdale", "Fenwick", "Garvie", "Holt", "Innis", "Jura",
+             "Kells", "Lorne", "Moray", "Nairn", "Oban", "Perth", "Quoich", "Rannoch", "Skye", "Tain", "Ullapool",
+             "Vaila", "Wick", "Yell"]
+    assert len(towns) > EDGE_KNOWN_STORIES
+    note = "Figures for the spring quarter of the Tarrow maltings unaudited"
+    rows = []
+    for site, footer in (("ledger.example", "Ledger Media 2026 all rights kept here"),
+                         ("gazette.example", "Read the Gazette on our app every day")):
+        for i, t in enumerate(towns):
+            body = [f"The council of {t} said on Monday it would rebuild the {site[:6]} hall by spring at a cost the "
+                    f"ratepayers will share over {i + 2} years.", footer]
+            if i == 0:
+                body = ["The Tarrow maltings of Vossberg Brewery sold a record 4,100 tonnes of malt in the spring "
+                        f"quarter, the company said in {site[:6]} on Monday.", "Shr 42 cts vs 37 cts",
+                        "Net 1,200,000 vs 1,050,000", note, footer]
+            rows.append({"id": f"{site[:6]}-{i}", "url": f"https://www.{site}/news/{i}", "headline": f"{t} hall",
+                         "body": "\n".join(body), "published_at": "2026-11-29T08:00:00Z"})
+    for with_url in (True, False):
+        path = tmp_path / f"feed-{with_url}.jsonl"
+        path.write_text("".join(json.dumps({k: v for k, v in r.items() if with_url or k != "url"}) + "\n"
+                                for r in rows))
+        res, out = _run(cli, tmp_path / str(with_url), path)
+        assert res.exit_code == 0, res.output
+        s = pq.read_table(out / "stories").to_pandas().set_index("story_id")
+        assert s.outlet.isna().all()
+        assert not s.body_clean.str.contains("Ledger Media|Read the Gazette").any()
+        assert (note in s.loc["ledger-0", "body_clean"]) == with_url
+        assert (note in s.loc["gazett-0", "body_clean"]) == with_url

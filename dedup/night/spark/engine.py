@@ -153,12 +153,12 @@ def _run_night(settings, staging, night: str):
     # Tonight's chrome counts, and the model the cleaner uses: tonight's plus the window's, cut to
     # the keys that can ever count as chrome (>= min_stories), which is small enough to broadcast.
     if ch.enabled:
-        chrome_tonight = (records.select("outlet", "text").mapInArrow(P.chrome_counts, P.CHROME_DDL)
+        chrome_tonight = (records.select("outlet", "url", "text").mapInArrow(P.chrome_counts, P.CHROME_DDL)
                           .groupBy("key").agg(F.sum("stories").alias("stories"))).persist(keep)
     else:
         chrome_tonight = spark.createDataFrame([], P.CHROME_DDL)
-    outlets_tonight = records.groupBy(F.coalesce("outlet", F.lit("")).alias("outlet")).agg(
-        F.count(F.lit(1)).alias("stories")).persist(keep)
+    outlets_tonight = records.select("outlet", "url").mapInArrow(P.chrome_sites, "outlet string").groupBy(
+        "outlet").agg(F.count(F.lit(1)).alias("stories")).persist(keep)
     outlet_stories = {r.outlet: r.stories for r in outlets_tonight.collect()} if ch.enabled else {}
     combined = chrome_tonight
     if wchrome is not None:
@@ -174,7 +174,7 @@ def _run_night(settings, staging, night: str):
     reports_tonight = spark.createDataFrame([], P.REPORTS_DDL)
     if ch.enabled and keys.size:
         known_bc = spark.sparkContext.broadcast((keys, cand_stories))
-        reports_tonight = _kept_sets(records.select("outlet", "text").mapInArrow(
+        reports_tonight = _kept_sets(records.select("outlet", "url", "text").mapInArrow(
             partial(P.chrome_reports, known_bc=known_bc, min_stories=ch.min_stories), P.REPORTS_DDL)).persist(keep)
     reports_all = reports_tonight if wreports is None else _kept_sets(reports_tonight.unionByName(wreports))
     r = reports_all.toArrow()

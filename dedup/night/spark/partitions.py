@@ -188,14 +188,24 @@ def _with_source(t: pa.Table, source: str) -> pa.Table:
     return t.set_column(i, t.schema.field(i), pa.array([source] * t.num_rows, t.schema.field(i).type))
 
 
+def chrome_sites(batches: Iterator[pa.RecordBatch]):
+    """Records (outlet, url) -> the site each story's chrome is learned over (``chrome_outlets``;
+    "" for none, as ``ChromeModel.outlet_stories`` names the pool)."""
+    from dedup.stages.chrome import chrome_outlets
+
+    for b in batches:
+        yield pa.RecordBatch.from_arrays([chrome_outlets(b.column("outlet"), b.column("url")).fill_null("")],
+                                         names=["outlet"])
+
+
 def chrome_counts(batches: Iterator[pa.RecordBatch]):
     """Prepared records -> (outlet-line key, stories) partial counts (``ChromeModel.observe``)."""
     from dedup.stages import clean
-    from dedup.stages.chrome import ChromeModel
+    from dedup.stages.chrome import ChromeModel, chrome_outlets
 
     for b in batches:
         m = ChromeModel()
-        clean.observe_chrome(m, b.column("outlet"), b.column("text"))
+        clean.observe_chrome(m, chrome_outlets(b.column("outlet"), b.column("url")), b.column("text"))
         yield pa.RecordBatch.from_arrays([pa.array(as_signed(m.keys)), pa.array(m.stories, I64)], names=["key", "stories"])
 
 
@@ -204,12 +214,12 @@ def chrome_reports(batches: Iterator[pa.RecordBatch], known_bc, min_stories: int
     (``ChromeModel.observe_reports``), given every key's story count (broadcast: keys carried by at
     least ``min_stories`` stories, sorted, with their counts)."""
     from dedup.stages import clean
-    from dedup.stages.chrome import ChromeModel
+    from dedup.stages.chrome import ChromeModel, chrome_outlets
 
     keys, stories = known_bc.value
     known = ChromeModel(as_unsigned(keys), stories)
     for b in batches:
-        r = clean.observe_reports(known, b.column("outlet"), b.column("text"), min_stories)
+        r = clean.observe_reports(known, chrome_outlets(b.column("outlet"), b.column("url")), b.column("text"), min_stories)
         yield pa.RecordBatch.from_arrays([pa.array(as_signed(r.key)), pa.array(r.q.astype(np.int32)),
                                           pa.array(r.value.astype(np.int64))], names=["key", "q", "value"])
 
@@ -223,7 +233,7 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, langu
     A story's ``numbers`` are its number sequence (``number_sequences``, packed), computed where
     ``numbers_known`` (``verify.numbers_wanted``), as the local engine's clean stage does."""
     from dedup.stages import clean, verify
-    from dedup.stages.chrome import ChromeModel
+    from dedup.stages.chrome import ChromeModel, chrome_outlets
     from dedup.stages.fingerprint import fingerprint, hash_strings, number_sequences
 
     keys, counts, outlet_stories = model_bc.value if model_bc is not None else (None, None, None)
@@ -231,8 +241,8 @@ def clean_fingerprint(batches: Iterator[pa.RecordBatch], model_bc, chrome, langu
     for b in batches:
         t0 = time.perf_counter()
         text = b.column("text")
-        outlets = b.column("outlet")
-        c = clean.finish(text, outlets, model, chrome, language, b.column("headline"))
+        c = clean.finish(text, chrome_outlets(b.column("outlet"), b.column("url")), model, chrome, language,
+                         b.column("headline"))
         ok = c.words >= max(min_body_words, 1)
         t1 = time.perf_counter()
         keep = pa.array(ok)
