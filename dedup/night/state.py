@@ -276,7 +276,9 @@ class Window:
     # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
     # state nights for the clusters asked for (``members_of``).
     members: pa.Table | None
-    chrome: ChromeModel  # story counts and report sketches merged; ``counts`` not set (the chrome stage's)
+    # Story counts and report sketches merged (sketch rows unmerged with ``load_window``'s
+    # merge_reports=False); ``counts`` not set (the chrome stage's).
+    chrome: ChromeModel
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
     state_path: Path | None = None
@@ -415,7 +417,8 @@ def empty_window() -> Window:
 
 
 def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
-                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None) -> Window:
+                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None,
+                merge_reports: bool = True) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
     row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
     ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
@@ -439,7 +442,13 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     positions, bounds the merged count). Any other key counts fewer reports than cleaning acts on
     (``ChromeModel.for_cleaning``) whichever night it comes from, so the model cleans as the
     whole one, and a night holds the sketches of the lines that recur, not of every report
-    of the window (most of them, each report's own lines)."""
+    of the window (most of them, each report's own lines).
+
+    ``merge_reports=False``: the window's report sketches are left as the nights' kept rows one
+    after the other (each night's sorted by key, q and value; not cut to ``REPORT_SET``), for a
+    caller that merges them with its own anyway (``ReportSets.combine`` takes rows in any
+    grouping): the chrome stage merges the window's and tonight's in one pass instead of two.
+    ``ReportSets.estimates`` of such rows are not counts until merged."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -497,8 +506,14 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     if counts:
         chrome = ChromeModel.combine([chrome] + counts)
         del counts
-    # Merged whole here, so that the chrome stage's merge with tonight's holds no more than it.
-    chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
+    if not merge_reports:
+        rows = [r for r in [merged] + pending if r.key.size]
+        chrome.reports = rows[0] if len(rows) == 1 else ReportSets(
+            np.concatenate([r.key for r in rows] or [np.empty(0, np.uint64)]),
+            np.concatenate([r.q for r in rows] or [np.empty(0, np.uint8)]),
+            np.concatenate([r.value for r in rows] or [np.empty(0, np.uint64)]))
+    else:  # merged whole here, so that a later merge with tonight's holds no more than it
+        chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
     # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
