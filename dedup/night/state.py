@@ -16,6 +16,9 @@ Layout (format version ``STATE_VERSION``)::
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
+        index/*.npy          the band-key index and fingerprints (``write_index``; local engine)
+        chrome_index/*.npy   chrome.parquet and chrome_reports.parquet as sorted arrays, with each
+                             key's sketch sizes per position (``write_chrome_index``; local engine)
         manifest.json        version, night, row counts, the sha256 of each file above, and
                              ``fingerprint``: the settings its fingerprints were made under
                              (``fingerprint_settings``: shingle_size, num_perm, seed, text_version)
@@ -38,7 +41,11 @@ hashes; each night's band-key index is memory-mapped and searched with tonight's
 a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
 (``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
 chrome model for tonight's keys plus the keys whose report sketches over the window may reach
-``chrome.min_stories`` reports (``_report_bounds``), merged once.
+``chrome.min_stories`` reports (``_report_bounds``), merged once. The chrome figures come from
+each night's ``chrome_index/`` (memory-mapped: per key a few bytes of sketch sizes for the
+bounds, then the wanted keys' story counts and sketch rows by binary search), or, for a night
+without one (written by the Spark engine or a dedup before it), from its Parquet files, with the
+same result.
 
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
@@ -59,7 +66,8 @@ while a corrupted or half-written window file is never used silently:
   page a night reads is checked against it (``page_checksum_verification``), so such damage in
   what is read stops the night too (``StateError``). Nights written before page CRCs (and the
   Spark engine's, whose writer may not add them) rely on the full hash when first read. The
-  index ``.npy`` files are covered by the hash and the size-and-time check only.
+  ``index/`` and ``chrome_index/`` ``.npy`` files are covered by the hash and the size-and-time
+  check only.
 """
 from __future__ import annotations
 
