@@ -4,7 +4,7 @@ For a state written by ``dedup run`` (e.g. by ``bench/nights.py --keep DIR``: ``
 prints, from its files:
 
 - bytes on disk per canonical row (canonicals.parquet, and the band-key index under ``index/``),
-  per member row (members.parquet), and per night (the chrome files);
+  per member row (members.parquet), and per night (the chrome files, and ``chrome_index/``);
 
 and for a window of 1, 2, ... of its nights (the nights before the one after each), loaded as a
 night loads it (``dedup.night.state.load_window`` with the chrome cut to ``--tonight-keys``
@@ -43,7 +43,7 @@ def disk_costs(st: Path) -> dict:
     """Bytes on disk of a state's nights: per canonical row (Parquet, index), per member row, per night (chrome)."""
     nights = state.list_nights(st)
     canon = members = 0
-    size = {"canonicals": 0, "index": 0, "members": 0, "chrome": 0}
+    size = {"canonicals": 0, "index": 0, "members": 0, "chrome": 0, "chrome_index": 0}
     for x in nights:
         d = state.night_dir(st, x)
         m = json.loads((d / "manifest.json").read_text())
@@ -53,11 +53,14 @@ def disk_costs(st: Path) -> dict:
         size["index"] += sum(p.stat().st_size for p in (d / state.INDEX_DIR).iterdir()) if (d / state.INDEX_DIR).is_dir() else 0
         size["members"] += (d / "members.parquet").stat().st_size
         size["chrome"] += sum((d / f).stat().st_size for f in ("chrome.parquet", "chrome_reports.parquet"))
+        ci = d / state.CHROME_INDEX_DIR
+        size["chrome_index"] += sum(p.stat().st_size for p in ci.iterdir()) if ci.is_dir() else 0
     return {"nights": len(nights), "canonical_rows": canon, "member_rows": members,
             "parquet_bytes_per_canonical": round(size["canonicals"] / max(canon, 1), 1),
             "index_bytes_per_canonical": round(size["index"] / max(canon, 1), 1),
             "bytes_per_member_row": round(size["members"] / max(members, 1), 1),
-            "chrome_bytes_per_night": round(size["chrome"] / max(len(nights), 1))}
+            "chrome_bytes_per_night": round(size["chrome"] / max(len(nights), 1)),
+            "chrome_index_bytes_per_night": round(size["chrome_index"] / max(len(nights), 1))}
 
 
 def window_costs(st: Path, k: int, keys: np.ndarray, min_stories: int, repeat: int) -> dict:
@@ -70,7 +73,9 @@ def window_costs(st: Path, k: int, keys: np.ndarray, min_stories: int, repeat: i
         state.window_nights(st, night, len(nights) + 1)
         check = min(check, time.perf_counter() - t)
         t = time.perf_counter()
-        w = state.load_window(st, night, len(nights) + 1, None, chrome_keys=keys, chrome_min_stories=min_stories)
+        # As a night loads it: the sketch rows are merged with tonight's in the chrome stage.
+        w = state.load_window(st, night, len(nights) + 1, None, chrome_keys=keys, chrome_min_stories=min_stories,
+                              merge_reports=False)
         load = min(load, time.perf_counter() - t)
     held = w.canonicals.nbytes + w.night_of.nbytes + w.row_of.nbytes
     r = w.chrome.reports
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{disk['nights']} nights, {disk['canonical_rows']:,} canonical rows, {disk['member_rows']:,} member rows; "
           f"on disk per canonical row {disk['parquet_bytes_per_canonical']:.0f} B Parquet + "
           f"{disk['index_bytes_per_canonical']:.0f} B index; {disk['bytes_per_member_row']:.1f} B per member row; "
-          f"chrome {disk['chrome_bytes_per_night'] / 1e6:.1f} MB per night", flush=True)
+          f"chrome {disk['chrome_bytes_per_night'] / 1e6:.1f} MB per night "
+          f"(+ {disk['chrome_index_bytes_per_night'] / 1e6:.1f} MB chrome index)", flush=True)
     rows = []
     for k in range(1, disk["nights"] + 1):
         r = window_costs(args.state, k, keys, min_stories, args.repeat)

@@ -379,7 +379,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         try:
             # The window's chrome cut to the keys tonight's lines can look up (r.chrome_keys).
             window = load_window(settings.state_path, night, settings.state.retention_days, fingerprint_settings(d),
-                                 chrome_keys=r.chrome_keys, chrome_min_stories=settings.chrome.min_stories)
+                                 chrome_keys=r.chrome_keys, chrome_min_stories=settings.chrome.min_stories,
+                                 merge_reports=False)  # merged with tonight's, once, in chrome_stage
         except StateError as e:
             raise StateFailed(str(e)) from None
         r.chrome_keys = None

@@ -16,6 +16,9 @@ Layout (format version ``STATE_VERSION``)::
         outlets.parquet      stories seen per outlet that night
         chrome_lines.parquet the chrome lines removed most often per outlet, as text (outlet, line,
                              stories): what the learned chrome looks like, for people
+        index/*.npy          the band-key index and fingerprints (``write_index``; local engine)
+        chrome_index/*.npy   chrome.parquet and chrome_reports.parquet as sorted arrays, with each
+                             key's sketch sizes per position (``write_chrome_index``; local engine)
         manifest.json        version, night, row counts, the sha256 of each file above, and
                              ``fingerprint``: the settings its fingerprints were made under
                              (``fingerprint_settings``: shingle_size, num_perm, seed, text_version)
@@ -38,7 +41,11 @@ hashes; each night's band-key index is memory-mapped and searched with tonight's
 a time; fingerprints, ids, headlines and bodies are read for the candidate canonicals only
 (``Window.select``), members for the clusters tonight touches (``Window.members_of``), and the
 chrome model for tonight's keys plus the keys whose report sketches over the window may reach
-``chrome.min_stories`` reports (``_report_bounds``), merged once.
+``chrome.min_stories`` reports (``_report_bounds``), merged once. The chrome figures come from
+each night's ``chrome_index/`` (memory-mapped: per key a few bytes of sketch sizes for the
+bounds, then the wanted keys' story counts and sketch rows by binary search), or, for a night
+without one (written by the Spark engine or a dedup before it), from its Parquet files, with the
+same result.
 
 Partitions are written in the run's staging folder and moved into place by the same journaled
 commit as the output tables (``dedup.night.staging``); every load checks versions and checksums.
@@ -59,7 +66,8 @@ while a corrupted or half-written window file is never used silently:
   page a night reads is checked against it (``page_checksum_verification``), so such damage in
   what is read stops the night too (``StateError``). Nights written before page CRCs (and the
   Spark engine's, whose writer may not add them) rely on the full hash when first read. The
-  index ``.npy`` files are covered by the hash and the size-and-time check only.
+  ``index/`` and ``chrome_index/`` ``.npy`` files are covered by the hash and the size-and-time
+  check only.
 """
 from __future__ import annotations
 
@@ -82,7 +90,7 @@ import pyarrow.parquet as pq
 from dedup import layout
 from dedup.errors import StateError
 from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
-from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
+from dedup.stages.chrome import REPORT_SET, SKETCH, ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint
 from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
 
@@ -207,6 +215,12 @@ INDEX_DIR = "index"  # beside a night's files: its band-key index and fingerprin
 # Beside a night's manifest once its files were hashed in full: what they looked like then (``_verify``).
 VERIFIED = "verified.json"
 INDEX_FILES = ("band_keys.npy", "band_rows.npy", "signatures.npy", "shingle_offsets.npy", "shingle_values.npy")
+# Beside a night's files (local engine): its chrome model as sorted arrays (``write_chrome_index``),
+# memory-mapped by later nights instead of decoding chrome.parquet and chrome_reports.parquet.
+CHROME_INDEX_DIR = "chrome_index"
+CHROME_INDEX_VERSION = 1
+CHROME_INDEX_FILES = ("keys.npy", "stories.npy", "report_keys.npy", "report_sizes.npy", "report_starts.npy",
+                      "report_q.npy", "report_values.npy")
 
 
 @dataclass
@@ -270,7 +284,9 @@ class Window:
     # Unique (cluster_id, story_id), MEMBERS_SCHEMA, when held in memory; None when read from the
     # state nights for the clusters asked for (``members_of``).
     members: pa.Table | None
-    chrome: ChromeModel  # story counts and report sketches merged; ``counts`` not set (the chrome stage's)
+    # Story counts and report sketches merged (sketch rows unmerged with ``load_window``'s
+    # merge_reports=False); ``counts`` not set (the chrome stage's).
+    chrome: ChromeModel
     night_of: np.ndarray | None = None  # (n,) int64 index into ``nights`` of each canonical's row
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
     state_path: Path | None = None
@@ -409,7 +425,8 @@ def empty_window() -> Window:
 
 
 def load_window(state_path: Path, night: str, retention_days: int, fp: dict | None = None,
-                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None) -> Window:
+                chrome_keys: np.ndarray | None = None, chrome_min_stories: int | None = None,
+                merge_reports: bool = True) -> Window:
     """The nights before ``night`` within the retention window, checked and merged: the latest
     row per cluster of their canonicals (``LIGHT_SCHEMA``: cluster id, words and hashes;
     ``Window.index`` and ``Window.select`` read fingerprints, ids, headlines and bodies for the
@@ -433,7 +450,13 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     positions, bounds the merged count). Any other key counts fewer reports than cleaning acts on
     (``ChromeModel.for_cleaning``) whichever night it comes from, so the model cleans as the
     whole one, and a night holds the sketches of the lines that recur, not of every report
-    of the window (most of them, each report's own lines)."""
+    of the window (most of them, each report's own lines).
+
+    ``merge_reports=False``: the window's report sketches are left as the nights' kept rows one
+    after the other (each night's sorted by key, q and value; not cut to ``REPORT_SET``), for a
+    caller that merges them with its own anyway (``ReportSets.combine`` takes rows in any
+    grouping): the chrome stage merges the window's and tonight's in one pass instead of two.
+    ``ReportSets.estimates`` of such rows are not counts until merged."""
     nights = window_nights(state_path, night, retention_days)
     if not nights:
         return empty_window()
@@ -442,7 +465,7 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         log.warning("state night(s) %s were fingerprinted under other settings (%s): their canonicals are "
                     "re-fingerprinted from the stored text under this run's, every night until they leave the window",
                     ", ".join(sorted(stale)), stale[sorted(stale)[0]])
-    canon, chrome = [], ChromeModel()
+    canon, chrome, counts = [], ChromeModel(), []
     merged, pending = ReportSets(), []
     cut_reports = chrome_keys is not None and chrome_min_stories is not None
     if cut_reports:
@@ -469,7 +492,11 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
         part = _read_chrome(d, chrome_keys, cut_reports)
         pending.append(part.reports)
         part.reports = ReportSets()
-        chrome = ChromeModel.combine([chrome, part])
+        if cut_reports:
+            # Cut to tonight's keys, each night's counts are a slice of them: summed once, below.
+            counts.append(part)
+        else:
+            chrome = ChromeModel.combine([chrome, part])
         # Cut to the keys that can count (``cut_reports``), the nights' sketches barely shrink when
         # merged: merged once, at the end, in one pass.
         if not cut_reports and sum(r.key.size for r in pending) >= merged.key.size:
@@ -484,8 +511,17 @@ def load_window(state_path: Path, night: str, retention_days: int, fp: dict | No
     c = c.filter(pa.array(first)).sort_by([("cluster_id", "ascending")])
     night_of, row_of = c.column("_night").to_numpy(), c.column("_row").to_numpy()
     c = c.drop_columns(["_night", "_row"])
-    # Merged whole here, so that the chrome stage's merge with tonight's holds no more than it.
-    chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
+    if counts:
+        chrome = ChromeModel.combine([chrome] + counts)
+        del counts
+    if not merge_reports:
+        rows = [r for r in [merged] + pending if r.key.size]
+        chrome.reports = rows[0] if len(rows) == 1 else ReportSets(
+            np.concatenate([r.key for r in rows] or [np.empty(0, np.uint64)]),
+            np.concatenate([r.q for r in rows] or [np.empty(0, np.uint8)]),
+            np.concatenate([r.value for r in rows] or [np.empty(0, np.uint64)]))
+    else:  # merged whole here, so that a later merge with tonight's holds no more than it
+        chrome.reports = ReportSets.combine([merged] + pending) if pending else merged
     # Members stay on disk: the write stage reads those of the clusters tonight touched (members_of).
     return Window(nights, c, None, chrome, night_of, row_of, Path(state_path), stale)
 
@@ -534,60 +570,112 @@ def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return keys[pos] == values
 
 
+def _chrome_index(d: Path) -> dict[str, np.ndarray] | None:
+    """A state night's chrome index (``write_chrome_index``), memory-mapped, by file stem; None
+    when the night has none (written by the Spark engine or an older dedup: read from Parquet)."""
+    meta = (json.loads((d / "manifest.json").read_text()).get("chrome_index") or {})
+    if meta.get("version") != CHROME_INDEX_VERSION:
+        return None
+    return {name[:-4]: np.load(d / CHROME_INDEX_DIR / name, mmap_mode="r") for name in CHROME_INDEX_FILES}
+
+
+def _found(sorted_keys: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Positions (int64, ascending) in ``sorted_keys`` (sorted unique uint64, possibly
+    memory-mapped) of the keys also in ``want`` (sorted unique uint64): the smaller side is
+    searched in the other, so a few wanted keys touch a few pages of a large file."""
+    if not sorted_keys.size or not want.size:
+        return np.empty(0, np.int64)
+    if want.size < sorted_keys.size:
+        pos = np.minimum(np.searchsorted(sorted_keys, want), sorted_keys.size - 1)
+        return pos[np.asarray(sorted_keys[pos]) == want].astype(np.int64)
+    return np.flatnonzero(_in_sorted(np.asarray(sorted_keys), want))
+
+
 def _report_keys(d: Path) -> np.ndarray:
     """The keys a state night holds report sketches for (uint64, unique; none before version 2)."""
     if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
         return np.empty(0, np.uint64)
+    ix = _chrome_index(d)
+    if ix is not None:
+        return np.array(ix["report_keys"])
     with _checked(d / "chrome_reports.parquet"):
         k = pq.read_table(d / "chrome_reports.parquet", columns=["key"], page_checksum_verification=True).column("key")
     return np.unique(k.cast(pa.uint64(), safe=False).to_numpy())
 
 
-def _set_sizes(d: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(key uint64, q int32, values int64) per (key, sketch position) of a state night's report
-    sketches, sorted by key then q (none before version 2)."""
+def _set_sizes(d: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(keys uint64 sorted unique, sizes (n, SKETCH) uint8): per key of a state night's report
+    sketches the values kept at each sketch position (0: none there); none before version 2.
+    From the night's chrome index when it has one, else counted in chrome_reports.parquet."""
     if json.loads((d / "manifest.json").read_text()).get("version", 1) < 2:
-        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int64)
+        return np.empty(0, np.uint64), np.zeros((0, SKETCH), np.uint8)
+    ix = _chrome_index(d)
+    if ix is not None:
+        return ix["report_keys"], ix["report_sizes"]
+    return _parquet_set_sizes(d)
+
+
+def _parquet_set_sizes(d: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``_set_sizes`` counted in the night's chrome_reports.parquet (a file or part files)."""
     r = _read(d / "chrome_reports.parquet", pa.schema([("key", pa.uint64()), ("q", pa.int32())]))
     k, q = r.column("key").to_numpy(), r.column("q").to_numpy()
     del r
     if k.size and not ((k[1:] > k[:-1]) | ((k[1:] == k[:-1]) & (q[1:] >= q[:-1]))).all():
         o = np.lexsort((q, k))  # written unsorted (another writer): grouped here
         k, q = k[o], q[o]
-    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])]) if k.size else np.empty(0, np.int64)
-    return k[starts], q[starts], np.diff(np.r_[starts, k.size]).astype(np.int64)
+    kstarts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if k.size else np.empty(0, np.int64)
+    sizes = np.zeros((kstarts.size, SKETCH), np.int64)
+    if k.size:
+        np.add.at(sizes, (np.repeat(np.arange(kstarts.size), np.diff(np.r_[kstarts, k.size])), q), 1)
+    return k[kstarts], np.minimum(sizes, np.iinfo(np.uint8).max).astype(np.uint8)
 
 
 def _report_bounds(dirs: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """(keys uint64 sorted unique, bound int64) of the report sketches of the state nights in
-    ``dirs``: per key the smallest, over sketch positions, of the values kept there summed over
-    the nights. A merged set holds at most the values of the nights' sets, so below
-    ``REPORT_SET`` the bound is at least the count the merged sketches give (``ReportSets.estimates``:
-    the smallest over positions); at ``REPORT_SET`` or more it is no bound, and the caller keeps
-    such keys whatever ``chrome.min_stories``."""
+    ``dirs``: per key the smallest, over the sketch positions holding values, of the values kept
+    there summed over the nights. A merged set holds at most the values of the nights' sets, so
+    below ``REPORT_SET`` the bound is at least the count the merged sketches give
+    (``ReportSets.estimates``: the smallest over positions); at ``REPORT_SET`` or more it is no
+    bound, and the caller keeps such keys whatever ``chrome.min_stories``.
+
+    Per night only (key, sizes per position) is read (``_set_sizes``: the night's chrome index,
+    ~14 bytes a key, or its Parquet file when it has none), not the sketch rows."""
     parts = [_set_sizes(d) for d in dirs]
-    k = np.concatenate([p[0] for p in parts] or [np.empty(0, np.uint64)])
-    q = np.concatenate([p[1] for p in parts] or [np.empty(0, np.int32)])
-    size = np.concatenate([p[2] for p in parts] or [np.empty(0, np.int64)])
-    del parts
+    k = np.concatenate([np.asarray(p[0], np.uint64) for p in parts] or [np.empty(0, np.uint64)])
     if not k.size:
-        return k, size
-    o = np.lexsort((q, k))
-    k, q, size = k[o], q[o], size[o]
-    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (q[1:] != q[:-1])])
-    total = np.add.reduceat(size, starts)
-    gk = k[starts]
-    kstarts = np.flatnonzero(np.r_[True, gk[1:] != gk[:-1]])
-    return gk[kstarts], np.minimum.reduceat(total, kstarts)
+        return k, np.empty(0, np.int64)
+    size = np.concatenate([np.asarray(p[1]) for p in parts])
+    del parts
+    o = np.argsort(k, kind="stable")
+    k = k[o]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    total = np.add.reduceat(size[o].astype(np.int64), starts, axis=0)
+    # A position no night holds values at does not bound the count (``estimates`` skips it).
+    total[total == 0] = np.iinfo(np.int64).max
+    return k[starts], total.min(axis=1)
 
 
 def _read_chrome(d: Path, keys: np.ndarray | None = None, cut_reports: bool = False) -> ChromeModel:
     """A state night's chrome model; with ``keys`` (sorted unique uint64) only those keys' story
     counts (every figure is per key, so a model merged from such cuts answers for those keys
     exactly as the whole models merged would). Report sketches are read whole, or with
-    ``cut_reports`` only those of ``keys``."""
+    ``cut_reports`` only those of ``keys``. With ``keys``, a night's chrome index
+    (``write_chrome_index``) is read where it has one: only the wanted keys' entries."""
     ou = _read(d / "outlets.parquet", pa.schema([("outlet", pa.string()), ("stories", pa.int64())]))
     outlets = dict(zip(ou.column("outlet").to_pylist(), ou.column("stories").to_pylist()))
+    ix = _chrome_index(d) if keys is not None else None
+    if ix is not None:
+        at = _found(ix["keys"], keys)
+        m = ChromeModel(np.asarray(ix["keys"][at]), np.asarray(ix["stories"][at]), outlets)
+        rkeys, starts = ix["report_keys"], np.asarray(ix["report_starts"])
+        at = _found(rkeys, keys) if cut_reports else np.arange(rkeys.shape[0])
+        lo, cnt = starts[at], starts[at + 1] - starts[at]
+        tot = int(cnt.sum())
+        # Every row of each kept key, without a Python loop.
+        rows = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(tot)
+        m.reports = ReportSets(np.repeat(np.asarray(rkeys[at]), cnt), np.asarray(ix["report_q"][rows]),
+                               np.asarray(ix["report_values"][rows]))
+        return m
     ck = _read(d / "chrome.parquet", pa.schema([("key", pa.uint64()), ("stories", pa.int64())]))
     k, st = ck.column("key").to_numpy(), ck.column("stories").to_numpy()
     del ck
@@ -689,6 +777,8 @@ def _verify(d: Path, night: str) -> None:
                          f"{STATE_VERSION}: {how}")
     want = {name: meta.get("sha256", {}).get(name) for name in files_of(meta.get("version"))}
     want.update({f"{INDEX_DIR}/{name}": sha for name, sha in (meta.get("index") or {}).get("sha256", {}).items()})
+    want.update({f"{CHROME_INDEX_DIR}/{name}": sha
+                 for name, sha in (meta.get("chrome_index") or {}).get("sha256", {}).items()})
     for name in want:
         if not (d / name).exists():
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
@@ -733,8 +823,44 @@ def write_night(
                              "stories": pa.array(list(outlet_stories.values()), pa.int64())}),
                    dest / "outlets.parquet", compression="zstd", write_page_checksum=True)
     pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd", write_page_checksum=True)
+    chrome_index = write_chrome_index(dest, chrome)
     return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
-                                        "chrome_keys": int(chrome.keys.size)}, fp, index)
+                                        "chrome_keys": int(chrome.keys.size)}, fp, index, chrome_index)
+
+
+def write_chrome_index(dest: Path, chrome: ChromeModel) -> dict:
+    """Write the night's chrome model (as in chrome.parquet and chrome_reports.parquet) under
+    ``dest/chrome_index/`` as .npy (``CHROME_INDEX_FILES``), so that later nights memory-map it
+    and take the keys they need instead of decoding both Parquet files whole:
+
+    - ``keys`` (n,) uint64 sorted unique, ``stories`` (n,) int64: the story counts;
+    - ``report_keys`` (u,) uint64 sorted unique: the keys holding report sketches;
+      ``report_sizes`` (u, SKETCH) uint8: per key and sketch position how many values are kept
+      there (0 = none, at most ``REPORT_SET``), what ``_report_bounds`` sums over the nights;
+      ``report_starts`` (u + 1,) int64: each key's rows in ``report_q`` (uint8) and
+      ``report_values`` (uint64), sorted by (key, q, value) as ``ReportSets`` holds them.
+
+    Returns the manifest's ``chrome_index`` entry (version, sha256 of each file)."""
+    keys = np.asarray(chrome.keys, np.uint64)
+    stories = np.asarray(chrome.stories, np.int64)
+    if keys.size > 1 and not (keys[1:] > keys[:-1]).all():  # not expected: models are merged sorted
+        o = np.argsort(keys, kind="stable")
+        keys, stories = keys[o], stories[o]
+    r = chrome.reports
+    rk, rq, rv = np.asarray(r.key, np.uint64), np.asarray(r.q, np.uint8), np.asarray(r.value, np.uint64)
+    if rk.size > 1 and not ((rk[1:] > rk[:-1]) | ((rk[1:] == rk[:-1]) & (rq[1:] >= rq[:-1]))).all():
+        o = np.lexsort((rv, rq, rk))
+        rk, rq, rv = rk[o], rq[o], rv[o]
+    kstarts = np.flatnonzero(np.r_[True, rk[1:] != rk[:-1]]) if rk.size else np.empty(0, np.int64)
+    sizes = np.zeros((kstarts.size, SKETCH), np.uint8)
+    if rk.size:
+        np.add.at(sizes, (np.repeat(np.arange(kstarts.size), np.diff(np.r_[kstarts, rk.size])), rq), 1)
+    d = dest / CHROME_INDEX_DIR
+    d.mkdir(exist_ok=True)
+    arrays = (keys, stories, rk[kstarts], sizes, np.r_[kstarts, rk.size].astype(np.int64), rq, rv)
+    for name, a in zip(CHROME_INDEX_FILES, arrays):
+        np.save(d / name, np.ascontiguousarray(a))
+    return {"version": CHROME_INDEX_VERSION, "sha256": {name: _sha256(d / name) for name in CHROME_INDEX_FILES}}
 
 
 def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: int) -> dict:
@@ -753,10 +879,13 @@ def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: in
             "sha256": {name: _sha256(d / name) for name in INDEX_FILES}}
 
 
-def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, index: dict | None = None) -> dict:
+def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, index: dict | None = None,
+                   chrome_index: dict | None = None) -> dict:
     """The night's manifest, written last: its checksums vouch for the files beside it. ``fp``
     (``fingerprint_settings``) is recorded as ``fingerprint``; without it the night reads as
-    written by an older dedup (spot-checked)."""
+    written by an older dedup (spot-checked). ``index`` and ``chrome_index``: the entries
+    ``write_index`` and ``write_chrome_index`` return (a night without them is read from its
+    Parquet files)."""
     meta = {
         "version": STATE_VERSION,
         "night": night,
@@ -767,6 +896,8 @@ def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, i
         meta["fingerprint"] = dict(fp)
     if index is not None:
         meta["index"] = index
+    if chrome_index is not None:
+        meta["chrome_index"] = chrome_index
     (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 

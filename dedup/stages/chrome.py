@@ -339,37 +339,72 @@ def _entries(outlets: pa.Array, lines: Lines) -> tuple[np.ndarray, np.ndarray, n
     return ek[first], es[first], okeys
 
 
+# Buckets of at most this many values are insertion-sorted (most hold a few values, often in
+# sorted runs from the nights merged): measured 2x faster than the general sort on a 14-night window.
+_INSERTION_SORT = 32
+
+
 @numba.njit(cache=True, nogil=True)
 def _bottom_k(key, q, value, k, positions):
     """Rows grouped by key -> per (key, q) the ``k`` smallest distinct values, as rows sorted by
-    (key, q, value); returns the output arrays and how many of their rows are used."""
+    (key, q, value); returns the output arrays and how many of their rows are used. Rows with
+    ``q >= positions`` are left out. Each key's rows are bucketed by q in one pass (a counting
+    sort into one scratch buffer) and each bucket sorted (insertion sort up to ``_INSERTION_SORT``
+    values): a window's nights merge in one pass."""
     n = key.shape[0]
     ok = np.empty(n, np.uint64)
     oq = np.empty(n, np.uint8)
     ov = np.empty(n, np.uint64)
+    longest = 0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and key[j] == key[i]:
+            j += 1
+        longest = max(longest, j - i)
+        i = j
+    buf = np.empty(longest, np.uint64)
+    start = np.zeros(positions + 1, np.int64)
+    cur = np.zeros(positions, np.int64)
     m = 0
     i = 0
     while i < n:
         j = i
         while j < n and key[j] == key[i]:
             j += 1
+        start[:] = 0
+        for t in range(i, j):
+            if q[t] < positions:
+                start[q[t] + 1] += 1
         for p in range(positions):
-            vals = np.empty(j - i, np.uint64)
-            c = 0
-            for t in range(i, j):
-                if q[t] == p:
-                    vals[c] = value[t]
-                    c += 1
-            if c == 0:
+            start[p + 1] += start[p]
+            cur[p] = start[p]
+        for t in range(i, j):
+            p = q[t]
+            if p < positions:
+                buf[cur[p]] = value[t]
+                cur[p] += 1
+        for p in range(positions):
+            a, b = start[p], start[p + 1]
+            if a == b:
                 continue
-            vals = np.sort(vals[:c])
+            if b - a > _INSERTION_SORT:
+                buf[a:b].sort()
+            else:
+                for x in range(a + 1, b):
+                    y = buf[x]
+                    z = x - 1
+                    while z >= a and buf[z] > y:
+                        buf[z + 1] = buf[z]
+                        z -= 1
+                    buf[z + 1] = y
             kept = 0
-            for t in range(c):
-                if t > 0 and vals[t] == vals[t - 1]:
+            for t in range(a, b):
+                if t > a and buf[t] == buf[t - 1]:
                     continue
                 ok[m] = key[i]
                 oq[m] = p
-                ov[m] = vals[t]
+                ov[m] = buf[t]
                 m += 1
                 kept += 1
                 if kept == k:

@@ -19,6 +19,7 @@ def test_window_costs_reads_rows_bytes_and_windows_of_a_state(tmp_path):
     d = doc["disk"]
     assert d["nights"] == 3 and d["canonical_rows"] == 1 + len(OTHER) + 1
     assert d["parquet_bytes_per_canonical"] > 0 and d["index_bytes_per_canonical"] > 0
+    assert d["chrome_index_bytes_per_night"] > 0
     w = doc["windows"]
     # A window of k nights: the clusters of its first k nights (night 3's late copy joined night 1's).
     assert [x["canonicals"] for x in w] == [1, 1 + len(OTHER), 1 + len(OTHER)]

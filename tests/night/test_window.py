@@ -357,3 +357,96 @@ def test_index_lookup_finds_every_row_sharing_a_band_key(m):
     assert np.array_equal(got, want)
     if m >= 40:
         assert got.size
+
+
+def _without_chrome_index(st, night):
+    """Make a state night look written by a dedup before chrome indexes: no folder, no manifest entry."""
+    import shutil
+
+    d = night_dir(st, night)
+    shutil.rmtree(d / "chrome_index")
+    meta = json.loads((d / "manifest.json").read_text())
+    del meta["chrome_index"]
+    (d / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def test_window_chrome_from_the_chrome_index_equals_the_parquet_files(tmp_path, monkeypatch):
+    """Each night's chrome index (.npy written beside its Parquet files) gives the same sketch bounds
+    and the same cut window model as the Parquet files, also when some nights of the window have none."""
+    import numpy as np
+
+    import dedup.night.state as state
+    from dedup.stages.chrome import ReportSets
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    for b, night in zip(_demo_nights(tmp_path, 4), nights):
+        _run(b, tmp_path / "out", night)
+    st = tmp_path / "out" / "_state"
+    dirs = [night_dir(st, x) for x in nights]
+    for d in dirs:  # the index holds what the Parquet files hold
+        assert json.loads((d / "manifest.json").read_text())["chrome_index"]["version"] == state.CHROME_INDEX_VERSION
+        whole = state._read_chrome(d)
+        ix = state._chrome_index(d)
+        assert np.array_equal(ix["keys"], whole.keys) and np.array_equal(ix["stories"], whole.stories)
+        starts = np.asarray(ix["report_starts"])
+        assert np.array_equal(np.repeat(ix["report_keys"], np.diff(starts)), whole.reports.key)
+        assert np.array_equal(ix["report_q"], whole.reports.q) and np.array_equal(ix["report_values"], whole.reports.value)
+        k, sizes = state._parquet_set_sizes(d)
+        assert np.array_equal(k, ix["report_keys"]) and np.array_equal(sizes, ix["report_sizes"])
+    min_stories = load_config(input=str(tmp_path), output=str(tmp_path / "out")).chrome.min_stories
+    keys = state._read_chrome(dirs[-1]).keys[::5]  # some keys "tonight's lines" look up
+
+    def window(**kw):
+        w = state.load_window(st, "2026-11-24", 14, chrome_keys=keys, chrome_min_stories=min_stories, **kw).chrome
+        return w.keys, w.stories, w.outlet_stories, ReportSets.combine([w.reports])
+
+    indexed_bounds, indexed = state._report_bounds(dirs), window()
+    unmerged = window(merge_reports=False)
+    with monkeypatch.context() as m:
+        m.setattr(state, "_chrome_index", lambda d: None)
+        parquet_bounds, parquet = state._report_bounds(dirs), window()
+    # Bounds on both sides of the threshold: some keys are cut, some kept.
+    assert (indexed_bounds[1] >= min_stories).any() and (indexed_bounds[1] < min_stories).any()
+    assert all(np.array_equal(a, b) for a, b in zip(indexed_bounds, parquet_bounds))
+    for got in (indexed, unmerged):  # story counts, outlets, sketches (merged as the chrome stage does)
+        assert got[2] == parquet[2]
+        assert all(np.array_equal(a, b) for a, b in zip(got[:2], parquet[:2]))
+        assert parquet[3].key.size and all(np.array_equal(getattr(got[3], f), getattr(parquet[3], f))
+                                           for f in ("key", "q", "value"))
+    # Nights without an index (older dedup, Spark engine) mixed with indexed ones: the same window.
+    for x in nights[::2]:
+        _without_chrome_index(st, x)
+    mixed_bounds, mixed = state._report_bounds(dirs), window()
+    assert all(np.array_equal(a, b) for a, b in zip(mixed_bounds, parquet_bounds))
+    assert all(np.array_equal(getattr(mixed[3], f), getattr(parquet[3], f)) for f in ("key", "q", "value"))
+    assert all(np.array_equal(a, b) for a, b in zip(mixed[:2], parquet[:2]))
+
+
+def test_a_state_without_chrome_indexes_runs_the_next_night_as_with_them(tmp_path):
+    """A window written before chrome indexes (no chrome_index/ on any night) is read from its
+    Parquet files: the next night's tables are those of a window with indexes."""
+    import shutil
+
+    nights = ["2026-11-20", "2026-11-21", "2026-11-22"]
+    batches = _demo_nights(tmp_path, 3)
+    for b, night in zip(batches[:2], nights[:2]):
+        _run(b, tmp_path / "new", night)
+    shutil.copytree(tmp_path / "new", tmp_path / "old")
+    for x in nights[:2]:
+        _without_chrome_index(tmp_path / "old" / "_state", x)
+    for out in ("new", "old"):
+        _run(batches[2], tmp_path / out, nights[2])
+    pd.testing.assert_frame_equal(_all_stories(tmp_path / "new"), _all_stories(tmp_path / "old"))
+    # The night written tonight carries its own index again.
+    assert (night_dir(tmp_path / "old" / "_state", nights[2]) / "chrome_index" / "report_sizes.npy").is_file()
+
+
+def test_a_corrupted_chrome_index_is_refused(tmp_path):
+    from dedup.errors import StateFailed
+
+    n1, n2 = _batches(tmp_path)
+    _run(n1, tmp_path / "out", N1)
+    p = night_dir(tmp_path / "out" / "_state", N1) / "chrome_index" / "keys.npy"
+    p.write_bytes(p.read_bytes()[:-8] + b"\1" * 8)
+    with pytest.raises(StateFailed, match="chrome_index/keys.npy"):
+        _run(n2, tmp_path / "out", N2)
