@@ -895,9 +895,11 @@ def _stamps(lines: Lines, words: np.ndarray) -> np.ndarray:
 # pages or more) has recurred past ``chrome.min_stories``; a line at the edge that recurs in no other
 # report of the outlet is then the report's own text (a note under a table, a correction, a live
 # blog's entry headlines), unless it is one of the kinds that change on every page: the page's own
-# headline (``_is_headline``), a date or time (DATE_TIME_PATTERN), an item of a list (LIST_ITEM_PATTERN).
-# Stories without an outlet are pooled from many sites and never count as known.
+# headline (``_is_headline``), a date or time (DATE_TIME_PATTERN), an item of a list (LIST_ITEM_PATTERN),
+# or one of EDGE_LIST_LINES or more edge lines in a row (a list of other headlines without bullets).
+# Stories with neither an outlet nor a URL (``chrome_outlets``) are pooled from many sites and never count as known.
 EDGE_KNOWN_STORIES = 20
+EDGE_LIST_LINES = 3
 _MONTH_ABBR = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 DATE_TIME_PATTERN = (rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\.\d{{2}}\s*(?:[ap]\.?m\b|gmt|utc|[a-z]{{2,4}}t\b)|"
                      rf"\b{_MONTH_ABBR}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b|\b\d{{1,2}}\s+{_MONTH_ABBR}\s+\d{{4}}\b|"
@@ -940,8 +942,20 @@ def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np
     idx = idx[~varies]
     heads = _words_of(pc.take(headlines.cast(pa.string()), pa.array(lines.story[idx])))
     texts = _words_of(pc.take(lines.text, pa.array(idx)))
+    idx = idx[[not _is_headline(t, h) for t, h in zip(texts, heads)]]
     own = np.zeros(len(cut), bool)
-    own[idx[[not _is_headline(t, h) for t, h in zip(texts, heads)]]] = True
+    if not idx.size:
+        return own
+    # A run of EDGE_LIST_LINES or more such lines in a row, most of them without a figure, is a list
+    # of other headlines (trending, most read) whose lines each recur on too few pages to be
+    # learned; a report's own edge line stands alone, and its own rows ("Parana: 40 pct", "Sales
+    # 36,557 38,678") and notes next to such a list ("... a gain of 300,000 crowns") hold figures.
+    brk = np.r_[True, (np.diff(idx) != 1) | (lines.story[idx[1:]] != lines.story[idx[:-1]])]
+    run = np.cumsum(brk) - 1
+    figures = pc.match_substring_regex(pc.take(lines.text, pa.array(idx)), r"\d").to_numpy(zero_copy_only=False)
+    size = np.bincount(run)
+    listed = (size[run] >= EDGE_LIST_LINES) & (2 * np.bincount(run, weights=figures)[run] < size[run]) & ~figures
+    own[idx[~listed]] = True
     return own
 
 

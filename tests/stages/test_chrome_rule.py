@@ -228,8 +228,9 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
             "free and more", "17:07 GMT", "Cobb Mill weir to be lowered", REPORT[0], REPORT[1], "17:29 GMT",
             "Ferry pulled free off Kestrel Point", OTHERS[0], "• Brewery shares rise on record sales"]
     brief_head = "Vossberg Brewery 4th Qtr Net"
+    trending = ["Harbour Board Names New Chair", "Ferry fares to rise in spring", "COUNCIL BACKS WIND FARM PLAN"]
     brief = ["World News: Vossberg Brewery 4th Qtr Net", "Shr 42 cts vs 37 cts", "Net 1,200,000 vs 1,050,000",
-             "1986 net includes a gain on the sale of the Tarrow maltings of 300,000 crowns"]
+             "1986 net includes a gain on the sale of the Tarrow maltings of 300,000 crowns"] + trending
     bodies = ["\n".join(blog), "\n".join(brief)] + filler
     heads = [blog_head, brief_head] + [f"{t} rebuilds its {x}" for t, x in zip(towns, things)]
     for outlet, n, known in (("post", len(bodies), True), ("tiny", 3, False)):
@@ -239,7 +240,8 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
         model = learn_chrome(outlets, text, 3)
         c = finish(text, outlets, model, ChromeSettings(), headlines=pa.array(heads[:n], pa.string()))
         out_blog, out_brief = c.body_clean.to_pylist()[:2]
-        for gone in (blog[0], "17:07 GMT", blog[-1], brief[0]):  # (a time inside the text is not an edge)
+        # (a time inside the text is not an edge; other headlines in a row are a list, not the report's)
+        for gone in (blog[0], "17:07 GMT", blog[-1], brief[0], *trending):
             assert gone not in (out_blog + "\n" + out_brief).split("\n"), (outlet, gone)
         own = [blog[1], brief[3]]
         assert [line in (out_blog + out_brief) for line in own] == [known] * 2, outlet
