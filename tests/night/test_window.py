@@ -106,14 +106,17 @@ def test_the_window_index_is_looked_up_and_reads_only_candidate_canonicals(tmp_p
     assert runs["indexed"]["state"]["clusters"] == 4 and w["candidates"] == 2
 
 
-def test_a_corrupted_window_index_is_refused(tmp_path):
+@pytest.mark.parametrize("name", ["index/band_keys.npy", "chrome_index/keys.npy"])
+def test_a_corrupted_window_index_is_refused(tmp_path, name):
+    """The band-key index and the chrome index of a window night are checked before use."""
     from dedup.errors import StateFailed
 
     n1, n2 = _batches(tmp_path)
     _run(n1, tmp_path / "out", N1)
-    p = night_dir(tmp_path / "out" / "_state", N1) / "index" / "band_keys.npy"
-    p.write_bytes(p.read_bytes()[:-8] + b"\0" * 8)
-    with pytest.raises(StateFailed, match="index/band_keys.npy"):
+    p = night_dir(tmp_path / "out" / "_state", N1) / name
+    data = p.read_bytes()
+    p.write_bytes(data[:-8] + bytes(b ^ 0xFF for b in data[-8:]))
+    with pytest.raises(StateFailed, match=name):
         _run(n2, tmp_path / "out", N2)
 
 
@@ -439,14 +442,3 @@ def test_a_state_without_chrome_indexes_runs_the_next_night_as_with_them(tmp_pat
     pd.testing.assert_frame_equal(_all_stories(tmp_path / "new"), _all_stories(tmp_path / "old"))
     # The night written tonight carries its own index again.
     assert (night_dir(tmp_path / "old" / "_state", nights[2]) / "chrome_index" / "report_sizes.npy").is_file()
-
-
-def test_a_corrupted_chrome_index_is_refused(tmp_path):
-    from dedup.errors import StateFailed
-
-    n1, n2 = _batches(tmp_path)
-    _run(n1, tmp_path / "out", N1)
-    p = night_dir(tmp_path / "out" / "_state", N1) / "chrome_index" / "keys.npy"
-    p.write_bytes(p.read_bytes()[:-8] + b"\1" * 8)
-    with pytest.raises(StateFailed, match="chrome_index/keys.npy"):
-        _run(n2, tmp_path / "out", N2)
