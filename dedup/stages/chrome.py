@@ -890,6 +890,32 @@ def _stamps(lines: Lines, words: np.ndarray) -> np.ndarray:
     return out
 
 
+def _entry_summaries(lines: Lines, stamp: np.ndarray, keep: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """Edge lines of a live blog that name two or more of its own entries' titles ("Live: A, B and
+    more"; a title is the kept line under a ``stamp``, of at least ENTRY_TITLE_MIN_CHARS
+    characters, compared in lower case): the blog's summary of itself, which no chrome can know
+    (bool mask over the lines ``cut``). Only stories with timed entries are looked at."""
+    out = np.zeros(len(cut), bool)
+    st = lines.story
+    t = np.flatnonzero(stamp[:-1] & ~stamp[1:] & (st[:-1] == st[1:])) + 1
+    t = t[keep[t]]
+    if not t.size:
+        return out
+    cand = np.flatnonzero(cut & np.isin(st, np.unique(st[t])))
+    if not cand.size:
+        return out
+    titles: dict = {}
+    for s_, x in zip(st[t].tolist(), pc.utf8_lower(pc.take(lines.text, pa.array(t))).to_pylist()):
+        if len(x) >= ENTRY_TITLE_MIN_CHARS:
+            titles.setdefault(s_, []).append(x)
+    for i, x in zip(cand.tolist(), pc.utf8_lower(pc.take(lines.text, pa.array(cand))).to_pylist()):
+        out[i] = sum(y in x for y in titles.get(int(st[i]), ())) >= 2
+    return out
+
+
+ENTRY_TITLE_MIN_CHARS = 12
+
+
 # The page edges stand in for learning where learning cannot see an outlet's chrome. Once the model
 # has seen EDGE_KNOWN_STORIES stories of an outlet, a fixed chrome line of it (one in a third of its
 # pages or more) has recurred past ``chrome.min_stories``; a line at the edge that recurs in no other
@@ -1106,8 +1132,14 @@ def chrome_rules(
         titled[idx] = _titled(lines.text, idx)
         rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
     titles = np.zeros(n_lines, bool)
-    keep = _edge_trim(lines.story, anchor, rule == KEPT, _stamps(lines, words), titles)
+    stamps = _stamps(lines, words)
+    keep = _edge_trim(lines.story, anchor, rule == KEPT, stamps, titles)
     cut = ~keep & (rule == KEPT)
+    if stamps.any() and cut.any():
+        summary = _entry_summaries(lines, stamps, keep, cut)
+        keep |= summary
+        cut &= ~summary
+        titles |= summary
     own = titles if titles.any() else None
     if n is not None and headlines is not None and cut.any():
         own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut) | titles

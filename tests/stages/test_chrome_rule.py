@@ -211,8 +211,9 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
     headlines, a note under a table) and stays; the page's headline (the record's headline field,
     also with a section before it), times and list items still go. An outlet the model has seen
     too little of loses them to the page edges, as before, except the title of a live blog's first
-    entry under its time stamp (``_edge_trim``). A live blog that keeps its titles still opens,
-    for the lede sketch, with the first report it quotes."""
+    entry under its time stamp (``_edge_trim``) and a line naming two of its entries
+    (``_entry_summaries``). A live blog that keeps its titles still opens, for the lede sketch, with
+    the first report it quotes."""
     from dedup.stages.chrome import EDGE_KNOWN_STORIES
 
     towns = ["Arden", "Bexley", "Corran", "Dunmore", "Eskdale", "Fenwick", "Garvie", "Holt", "Innis", "Jura",
@@ -225,7 +226,7 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
               f"ratepayers will share over {len(t)} years." for t, x in zip(towns, things)]
     blog_head = "Markets live: Cobb Mill weir to be lowered and more"
     blog = ["Markets live: Cobb Mill weir to be lowered and more", "Live: Cobb Mill weir to be lowered, Ferry pulled "
-            "free and more", "17:07 GMT", "Cobb Mill weir to be lowered", REPORT[0], REPORT[1], "17:29 GMT",
+            "free off Kestrel Point and more", "17:07 GMT", "Cobb Mill weir to be lowered", REPORT[0], REPORT[1], "17:29 GMT",
             "Ferry pulled free off Kestrel Point", OTHERS[0], "• Brewery shares rise on record sales"]
     brief_head = "Vossberg Brewery 4th Qtr Net"
     trending = ["Harbour Board Names New Chair", "Ferry fares to rise in spring", "COUNCIL BACKS WIND FARM PLAN"]
@@ -243,17 +244,18 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
         # (a time inside the text is not an edge; other headlines in a row are a list, not the report's)
         for gone in (blog[0], "17:07 GMT", blog[-1], brief[0], *trending):
             assert gone not in (out_blog + "\n" + out_brief).split("\n"), (outlet, gone)
-        own = [blog[1], brief[3]]
-        assert [line in (out_blog + out_brief) for line in own] == [known] * 2, outlet
-        # The first entry's title under its time stamp is the blog's, whatever the model knows.
-        assert all(line in (out_blog + out_brief) for line in (blog[3], REPORT[0], "Ferry pulled free off Kestrel Point",
+        assert (brief[3] in out_brief) == known, outlet
+        # The first entry's title under its time stamp, and a line naming two of the entries (the
+        # blog's summary of itself), are the blog's, whatever the model knows.
+        assert all(line in (out_blog + out_brief) for line in (blog[1], blog[3], REPORT[0],
+                                                               "Ferry pulled free off Kestrel Point",
                                                                "Shr 42 cts vs 37 cts"))
         assert out_blog.encode()[c.lede_from[0]:].decode().startswith(REPORT[0])
         # Without headlines the edges do not know the page's headline: every edge line goes but the
-        # first entry's title, and the lede still starts after it.
+        # blog's summary and first entry's title, and the lede still starts after them.
         c0 = finish(text, outlets, model, ChromeSettings())
         b0 = c0.body_clean.to_pylist()[0]
-        assert blog[1] not in b0 and b0.startswith(blog[3] + "\n")
+        assert b0.startswith(blog[1] + "\n" + blog[3] + "\n") and blog[0] not in b0
         assert b0.encode()[c0.lede_from[0]:].decode().startswith(REPORT[0])
 
 
