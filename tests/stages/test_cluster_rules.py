@@ -205,6 +205,18 @@ def test_brief_rule_needs_a_table_not_a_few_figures():
     assert s.match.tolist() == [False, False, False]
 
 
+def test_two_companies_stock_split_notices_are_no_table_brief():
+    """Two companies' notices of a split with the same dates share the stock sentence and every
+    figure in order ("three-for-two", April 30, March 31); half the shorter's shingles is no copy
+    (``BRIEF_CONTAINMENT``)."""
+    texts = ["Harwick Tools Inc said its board declared a three-for-two stock split and kept its quarterly "
+             "dividend at six cts a share on the new shares.\nThe split and the dividend are payable April 30 to "
+             "holders of record March 31.",
+             "Lindell Foods Inc said its board declared a three-for-two stock split, payable April 30, record March 31."]
+    _, _, _, s = _scores(texts, [(0, 1)])
+    assert s.containment[0] >= 0.5 and s.match.tolist() == [False]
+
+
 def test_brief_copies_cluster_and_another_companys_table_stays_apart(tmp_path):
     other = "\n".join(BRIEF).replace("4,757,000", "4,575,000")
     styled = "\n".join(BRIEF[:2] + BRIEF[3:]).replace(" vs ", " versus ")
