@@ -875,9 +875,11 @@ def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     return (up >= 3) & (low == 0)
 
 
-# A line that is a time alone ("15:36 GMT", "9.05am", "2 min ago"): the stamp over a live blog's entry.
-STAMP_PATTERN = (r"^\W*(?:\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|[a-z]{2,4})?|\d{1,3}\s*(?:min|mins|minutes?|hours?|hrs?)"
-                 r"\s+ago)\W*$")
+# A line that is a time alone ("15:36 GMT", "9.05am", "2 min ago"): the stamp over a live blog's entry
+# (a figure alone, "12.50", is no time: the dotted form needs its "am" or zone).
+STAMP_PATTERN = (r"^\W*(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?|[a-z]{2,4})?"
+                 r"|\d{1,2}\.\d{2}\s*(?:[ap]\.?m\.?|gmt|utc|[a-z]{1,3}t)"
+                 r"|\d{1,3}\s*(?:min|mins|minutes?|hours?|hrs?)\s+ago)\W*$")
 
 
 def _stamps(lines: Lines, words: np.ndarray) -> np.ndarray:

@@ -345,3 +345,14 @@ def test_a_feed_without_outlets_learns_chrome_per_site_from_the_urls(cli, tmp_pa
         assert not s.body_clean.str.contains("Ledger Media|Read the Gazette").any()
         assert (note in s.loc["ledger-0", "body_clean"]) == with_url
         assert (note in s.loc["gazett-0", "body_clean"]) == with_url
+
+
+def test_a_time_stamp_is_a_time_alone_not_a_figure():
+    """A live blog's stamps ("15:36 GMT", "9.05am", "2 min ago") mark its entries; a figure alone on
+    a line ("12.50", a price under a table) is no time and makes no page a live blog."""
+    import pyarrow.compute as pc
+
+    from dedup.stages.chrome import STAMP_PATTERN
+
+    lines = ["15:36 gmt", "9.05am", "7.15 bst", "11:32:05 utc", "2 min ago", "12.50", "1.5", "15:36 gmt kestrel"]
+    assert pc.match_substring_regex(pa.array(lines), STAMP_PATTERN).to_pylist() == [True] * 5 + [False] * 3
