@@ -355,23 +355,17 @@ def _bottom_k(key, q, value, k, positions):
     ok = np.empty(n, np.uint64)
     oq = np.empty(n, np.uint8)
     ov = np.empty(n, np.uint64)
-    longest = 0
-    i = 0
-    while i < n:
-        j = i
-        while j < n and key[j] == key[i]:
-            j += 1
-        longest = max(longest, j - i)
-        i = j
-    buf = np.empty(longest, np.uint64)
+    # Each key's rows are bounds[r]:bounds[r + 1]; the scratch buffer holds the longest run.
+    bounds = np.concatenate((np.zeros(1, np.int64), np.flatnonzero(key[1:] != key[:-1]) + 1,
+                             np.full(1, n, np.int64)))
+    buf = np.empty(np.max(np.diff(bounds)) if n else 0, np.uint64)
     start = np.zeros(positions + 1, np.int64)
     cur = np.zeros(positions, np.int64)
     m = 0
-    i = 0
-    while i < n:
-        j = i
-        while j < n and key[j] == key[i]:
-            j += 1
+    for r in range(bounds.shape[0] - 1):
+        i, j = bounds[r], bounds[r + 1]
+        if i == j:
+            continue
         start[:] = 0
         for t in range(i, j):
             if q[t] < positions:
@@ -409,7 +403,6 @@ def _bottom_k(key, q, value, k, positions):
                 kept += 1
                 if kept == k:
                     break
-        i = j
     return ok, oq, ov, m
 
 
