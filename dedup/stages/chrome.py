@@ -62,6 +62,7 @@ GENERIC_PATTERNS = [
     r"^\W*(enter|type) (your )?e-?mail( address)?( here)?\W*$",
 ]
 _GENERIC_RE = "(" + ")|(".join(GENERIC_PATTERNS) + ")"
+REPORTED_SPEECH_PATTERN = r"\b(said|says|added|adds|told|according to)\b"
 
 # A fixed lead-in before a list of other headlines or links ("More stories: A; B; C", "READ MORE |
 # ...", "Related: ..."): chrome at any length when the line does not end a sentence.
@@ -86,7 +87,9 @@ WALL_PATTERNS = [
     r"\b(accept|reject|allow) all( cookies\b|\s*[|/·•]|\s*$)",
     r"\bjavascript\b.{0,60}\b(disabled|turned off|switched off|not enabled|is off|not supported|required)\b",
     r"\b(enable|switch on|turn on|activate|allow) (your )?javascript\b",
-    r"\b(please )?(enable|switch it on|turn it on)\b.{0,60}\b(to (read|view|use|continue))\b",
+    # An order to the reader ("Please enable cookies to continue"), not a report's "will enable
+    # operators to use the exchange".
+    r"(^|\bplease |[.!:]\s+)(enable|switch it on|turn it on)\b.{0,60}\b(to (read|view|use|continue))\b",
     r"\b(your|this) browser\b.{0,40}\b(is )?(not supported|out of date|outdated|blocking)\b",
     r"\b(subscribe|subscription|subscribers?|sign in|log in)\b.{0,60}\b(to (continue|keep) reading|to read (this|the full|the rest)|"
     r"to unlock|for (full|unlimited) access)\b",
@@ -583,7 +586,7 @@ class ChromeModel:
 # Earnings and dividend tables. A row compares two figures ("Shr 27 cts vs 29 cts", "Net profit
 # 1,353,000 vs loss 5,551,000", "Qtly div six cts vs six cts prior"); Reuters spells numbers under ten.
 _WORD_NUM = "nil|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-_NUM = rf"(?:[$€£]?\d[\d,./-]*|{_WORD_NUM})"
+_NUM = rf"(?:[$€£]?\.?\d[\d,./-]*|{_WORD_NUM})"
 TABLE_ROW_PATTERN = (rf"(?:^|[\s(:])({_NUM})\S*(?:\s+\S+){{0,6}}?\s+(?:vs\.?|versus)\s+(?:\S+\s+){{0,2}}?"
                      rf"(?:{_NUM}[a-z%]{{0,3}}(?:\W|$)|not given|not reported|n/?a\b)")
 MAX_TABLE_ROW_WORDS = 16
@@ -601,19 +604,21 @@ TABLE_WORDS = (
     "end|ends|ending|fiscal|ytd|first|second|third|fourth|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
     "dec|january|february|march|april|june|july|august|september|october|november|december|pay|payable|record|"
     "div|qtly|qtrly|dividend|shr|shrs|net|revs|sales|oper|avg|loss|profit|not|given|cts|ct|dlrs|mln|billion|"
-    "million|prior|loans|deposits|assets|mths|avg|shares"
+    "million|prior|loans|deposits|assets|mths|avg|shares|and|to"
 )
 # A label with a figure in money or shares ("Loss 54.9 million", "Revs 27.2 mln") is a row as well.
 TABLE_FIGURE_PATTERN = rf"(?:\d|\b(?:{_WORD_NUM})\b)\S*\s+(?:cts|ct|dlrs|dollars|mln|million|billion|pct)\b"
 # A label may follow the place of a dateline the page did not cut ("Toronto: ended January 31").
 TABLE_LABEL_PATTERN = (rf"^(?:\p{{L}}[\p{{L}} .'-]{{1,30}}:\s+)?"
-                       rf"(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,6}}$")
-MAX_TABLE_LABEL_WORDS = 6
-# A note under a table ("NOTE: 1986 share data adjusted for a stock split") belongs to it.
-TABLE_NOTE_PATTERN = r"^\W*notes?\s*:"
+                       rf"(?:(?:\d[\d,./-]*|\d+(?:st|nd|rd|th)|{_WORD_NUM}|{TABLE_WORDS})[\s,.:;()-]*){{1,8}}$")
+# ("Chicago: Periods end January 31, 1987 and 1986")
+MAX_TABLE_LABEL_WORDS = 8
+# A note under a table ("NOTE: 1986 share data adjusted for a stock split") belongs to it, also
+# glued to the table's last label ("Record March 31 NOTE: Full name is ...").
+TABLE_NOTE_PATTERN = rf"^\W*(?:(?:(?:\d[\d,./-]*|{TABLE_WORDS})[\s,.:;()-]*){{1,6}})?notes?\s*:"
 # A table stays one table across this many lines of chrome put inside it (an advertisement, a
 # newsletter box between "Pay April 15" and "Record March 20").
-TABLE_GAP = 2
+TABLE_GAP = 3
 # A line of at least this many words that ends in ":" introduces the story's next lines: it anchors
 # the edges as a sentence does.
 INTRO_MIN_WORDS = 8
@@ -757,18 +762,45 @@ def schedule_lines(lines: Lines) -> np.ndarray:
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
 
 
+# Rows of a table of figures without "vs" ("Goods -7.1 (-8.7)", "Due: 27 35", "Direct Investment N/A
+# (-6.3)", "2/26 2/27"): a short line that ends in a figure, with a label or a second figure before
+# it, SCHEDULE_MIN_ROWS or more in a row. A price or a plan ("$4.99/month", "SAVE 40%") and a time
+# ("| 03:41 AM") end otherwise; a page number alone has neither label nor second figure.
+_FIGURE = r"[-+]?\(?[-+]?\d[\d,./]*\)?|n/a|--"
+FIGURE_ROW_PATTERN = rf"(?:^|\s)(?:{_FIGURE})\s*$"
+FIGURE_ROW_LABEL_PATTERN = rf"\p{{L}}|^\W*(?:{_FIGURE})\s+(?:{_FIGURE})\s*$"
+MAX_FIGURE_ROW_WORDS = 10
+
+
+def figure_table_lines(lines: Lines) -> np.ndarray:
+    """The rows of tables of figures (bool mask over ``lines``; see ``FIGURE_ROW_PATTERN``)."""
+    cand = np.flatnonzero(lines.words() <= MAX_FIGURE_ROW_WORDS)
+    row = np.zeros(len(lines.text), bool)
+    if cand.size:
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
+        cand = cand[pc.match_substring_regex(low, FIGURE_ROW_PATTERN).to_numpy(zero_copy_only=False)]
+    if cand.size:
+        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
+        row[cand[pc.match_substring_regex(low, FIGURE_ROW_LABEL_PATTERN).to_numpy(zero_copy_only=False)]] = True
+    return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
+
+
 def table_lines(lines: Lines, chrome: np.ndarray | None = None) -> np.ndarray:
     """The lines of earnings and dividend tables (bool mask over ``lines``): story text.
 
     A table is a run of lines of one story, each a row (two figures compared with "vs" /
     "versus", at most ``MAX_TABLE_ROW_WORDS`` words), a label (``TABLE_LABEL_PATTERN``) or a note,
     holding at least one row; ``chrome`` (bool mask, optional): lines found to be chrome, which
-    the run passes over (``TABLE_GAP`` at most in a row). Labels alone (a "1 Year" in a
-    subscription block) are not a table."""
+    the run passes over (``TABLE_GAP`` at most in a row), as it does over short lines with a
+    figure. Labels alone (a "1 Year" in a subscription block) are not a table."""
     row, member = _table_members(lines)
     if not row.any():
         return row
     skip = np.zeros(len(row), bool) if chrome is None else (chrome & ~member)
+    # A short line with a figure that no pattern reads ("Pay Apirl 10", a typo) does not end the table.
+    odd = np.flatnonzero(~member & ~skip & (lines.words() <= MAX_TABLE_LABEL_WORDS))
+    if odd.size:
+        skip[odd[pc.match_substring_regex(pc.take(lines.text, pa.array(odd)), r"\d").to_numpy(zero_copy_only=False)]] = True
     return _table_runs(lines.story, row, member, skip, TABLE_GAP)
 
 
@@ -778,8 +810,9 @@ def _edge_trim(story, prose, keep, stamp, title_out):
     the lines that anchor a story's text, prose sentences and table lines). A page of timed entries
     (a live blog: a ``stamp`` line, a title, the entry) keeps its first entry's title: when a stamp
     (removed or not: its digits vary, its form recurs and is learned) lies after the first prose
-    line, the kept line just above the first prose line is kept if a stamp is right above it (and
-    marked in ``title_out``: the page opens with it, its report's lede does not)."""
+    line, the kept line just above the first prose line is kept if a stamp is above it, with
+    removed lines and at most one other between (and marked in ``title_out``: the page opens with it, its report's lede
+    does not)."""
     n = story.shape[0]
     i = 0
     while i < n:
@@ -802,7 +835,17 @@ def _edge_trim(story, prose, keep, stamp, title_out):
                 p = first - 1
                 while p >= i and not keep[p]:
                     p -= 1
-                if p > i and stamp[p - 1] and not stamp[p]:
+                # Removed lines between stamp and title do not part them, nor does one line more
+                # (an advertisement the model has not learned).
+                q = p - 1
+                between = 0
+                while q >= i and not stamp[q]:
+                    if keep[q]:
+                        between += 1
+                        if between > 1:
+                            break
+                    q -= 1
+                if p > i and q >= i and stamp[q] and not stamp[p]:
                     title = p
             for t in range(i, first):
                 if t != title:
@@ -921,6 +964,8 @@ ENTRY_TITLE_MIN_CHARS = 12
 # Stories with neither an outlet nor a URL (``chrome_outlets``) are pooled from many sites and never count as known.
 EDGE_KNOWN_STORIES = 20
 EDGE_LIST_LINES = 3
+EDGE_LIST_TITLE_WORDS = 6
+EDGE_LONG_WORDS = 12
 _MONTH_ABBR = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 DATE_TIME_PATTERN = (rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\.\d{{2}}\s*(?:[ap]\.?m\b|gmt|utc|[a-z]{{2,4}}t\b)|"
                      rf"\b{_MONTH_ABBR}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b|\b\d{{1,2}}\s+{_MONTH_ABBR}\s+\d{{4}}\b|"
@@ -946,19 +991,27 @@ def _is_headline(a: str, b: str) -> bool:
 
 
 def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np.ndarray, min_stories: int,
-                    headlines: pa.Array, cut: np.ndarray) -> np.ndarray:
+                    headlines: pa.Array, cut: np.ndarray, rule: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     """Which of the edge lines ``cut`` (bool mask over ``lines``) are the report's own text (bool
     mask): see ``EDGE_KNOWN_STORIES``. ``n``: per line, the different reports of its outlet that
-    carried it (``ChromeModel.count_of``); ``headlines``: per story (string, null = none)."""
+    carried it (``ChromeModel.count_of``); ``headlines``: per story (string, null = none); ``rule``:
+    int8 per line, the rules applied so far (``RULE_NAMES``); ``stamps``: bool per line, time stamps
+    (``_stamps``)."""
     names = pa.array(list(model.outlet_stories), pa.string())
     seen = np.append(np.array(list(model.outlet_stories.values()), np.float64), 0.0)
     at = pc.fill_null(pc.index_in(outlets.cast(pa.string()), value_set=names), -1).to_numpy()
     known = (seen[at] >= EDGE_KNOWN_STORIES) & outlets.is_valid().to_numpy(zero_copy_only=False)
-    idx = np.flatnonzero(cut & known[lines.story] & (n < min_stories))
+    # A long line is judged so at any site: chrome of a site this little known is short (labels,
+    # buttons, bylines) or a list, which the tests below catch.
+    long_ = lines.words() >= EDGE_LONG_WORDS
+    idx = np.flatnonzero(cut & (known[lines.story] | long_) & (n < min_stories))
+    if idx.size:
+        idx = idx[~_is_list(lines.text, idx)]
     if not idx.size:
         return np.zeros(len(cut), bool)
     low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
-    varies = (pc.match_substring_regex(low, DATE_TIME_PATTERN).to_numpy(zero_copy_only=False)
+    # A date in a long line is part of what it says ("... stock split on April 28, 1986 and ...").
+    varies = ((pc.match_substring_regex(low, DATE_TIME_PATTERN).to_numpy(zero_copy_only=False) & ~long_[idx])
               | pc.match_substring_regex(low, LIST_ITEM_PATTERN).to_numpy(zero_copy_only=False))
     idx = idx[~varies]
     heads = _words_of(pc.take(headlines.cast(pa.string()), pa.array(lines.story[idx])))
@@ -971,11 +1024,31 @@ def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np
     # of other headlines (trending, most read) whose lines each recur on too few pages to be
     # learned; a report's own edge line stands alone, and its own rows ("Parana: 40 pct", "Sales
     # 36,557 38,678") and notes next to such a list ("... a gain of 300,000 crowns") hold figures.
-    brk = np.r_[True, (np.diff(idx) != 1) | (lines.story[idx[1:]] != lines.story[idx[:-1]])]
+    same_story = lines.story[idx[1:]] == lines.story[idx[:-1]]
+    brk = np.r_[True, (np.diff(idx) != 1) | ~same_story]
     run = np.cumsum(brk) - 1
     figures = pc.match_substring_regex(pc.take(lines.text, pa.array(idx)), r"\d").to_numpy(zero_copy_only=False)
     size = np.bincount(run)
-    listed = (size[run] >= EDGE_LIST_LINES) & (2 * np.bincount(run, weights=figures)[run] < size[run]) & ~figures
+    # A block of edge lines under its title ("Don't miss", "Most read today"), the items that recur
+    # at the outlet among them, is a list whatever figures its headlines hold ("Farmers group <FGRP>
+    # 4th qtr net"); a line with a lead-in removed inside the text ("READ MORE: X", then the report's
+    # own rows) is no title. A block with a time stamp is a live blog's entries.
+    cand = np.zeros(len(cut), bool)
+    cand[idx] = True
+    block = cand | (cut & (n >= min_stories))
+    on = np.flatnonzero(block)
+    bstart = np.r_[True, (np.diff(on) != 1) | (lines.story[on[1:]] != lines.story[on[:-1]])]
+    bid = np.cumsum(bstart) - 1
+    first = on[bstart]
+    above = np.maximum(first - 1, 0)
+    pk = prefix_keys(lines)
+    titled = ((first >= 1) & (lines.story[above] == lines.story[first]) & (rule[above] != KEPT)
+              & (lines.words()[above] <= EDGE_LIST_TITLE_WORDS) & (pk[above] == 0))
+    in_list = np.zeros(len(cut), bool)
+    timed = np.bincount(bid, weights=stamps[on]) > 0
+    in_list[on] = (titled & ~timed & (np.bincount(bid) >= EDGE_LIST_LINES))[bid]
+    listed = (in_list[idx]
+              | ((size[run] >= EDGE_LIST_LINES) & (2 * np.bincount(run, weights=figures)[run] < size[run]) & ~figures))
     own[idx[~listed]] = True
     return own
 
@@ -1091,7 +1164,14 @@ def chrome_rules(
         mark(wall_lines(lines) if walls is None else walls, WALL)
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
         low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
-        mark(short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)], GENERIC)
+        generic_idx = short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)]
+        if generic_idx.size:
+            # A sentence that reports what someone said is a report's ("The subscription period for
+            # the offer runs from March 26, it added."), whatever chrome words it holds.
+            said = lines._line_stats()[1][generic_idx] & pc.match_substring_regex(
+                pc.utf8_lower(pc.take(lines.text, pa.array(generic_idx))), REPORTED_SPEECH_PATTERN).to_numpy(
+                zero_copy_only=False)
+            mark(generic_idx[~said], GENERIC)
         open_idx = np.flatnonzero(~lines._line_stats()[1])
         if open_idx.size:
             low = pc.utf8_lower(pc.take(lines.text, pa.array(open_idx)))
@@ -1107,13 +1187,15 @@ def chrome_rules(
     # different briefs: table lines are kept whatever learning says (not what the patterns say).
     table = table_lines(lines, learned | (rule != KEPT))
     learned &= ~table
+    # ...and so is a label between its rows that a subscription plan could also read ("12 months").
+    rule[table & (rule == GENERIC)] = KEPT
     learned_hits = int(learned.sum())
     take = learned & (rule == KEPT)
     rule[take] = learned_code[take]
     reports[rule < LEARNED_OUTLET] = 0
     # A long line that introduces what follows ("The following offerings were filed with the SEC:"),
     # and a long bulleted sentence ("-- shares issued in a merger where ... proxy material.").
-    anchor = lines.is_prose() | table | wrapped_prose(lines, dated) | schedule_lines(lines)
+    anchor = lines.is_prose() | table | wrapped_prose(lines, dated) | schedule_lines(lines) | figure_table_lines(lines)
     if dated is not None:
         anchor |= dated
     intro = np.flatnonzero(~anchor & (words >= INTRO_MIN_WORDS))
@@ -1137,7 +1219,7 @@ def chrome_rules(
         titles |= summary
     own = titles if titles.any() else None
     if n is not None and headlines is not None and cut.any():
-        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut) | titles
+        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut, rule, stamps) | titles
         keep |= own
     rule[~keep & (rule == KEPT)] = EDGE
     return ChromeRules(rule, reports, learned_hits, own)

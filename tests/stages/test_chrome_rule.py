@@ -210,7 +210,7 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
     edge that recurs in no other report of it is the report's own (a live blog's title and entry
     headlines, a note under a table) and stays; the page's headline (the record's headline field,
     also with a section before it), times and list items still go. An outlet the model has seen
-    too little of loses them to the page edges, as before, except the title of a live blog's first
+    too little of loses its short ones to the page edges, as before, except the title of a live blog's first
     entry under its time stamp (``_edge_trim``) and a line naming two of its entries
     (``_entry_summaries``). A live blog that keeps its titles still opens, for the lede sketch, with
     the first report it quotes."""
@@ -231,7 +231,7 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
     brief_head = "Vossberg Brewery 4th Qtr Net"
     trending = ["Harbour Board Names New Chair", "Ferry fares to rise in spring", "COUNCIL BACKS WIND FARM PLAN"]
     brief = ["World News: Vossberg Brewery 4th Qtr Net", "Shr 42 cts vs 37 cts", "Net 1,200,000 vs 1,050,000",
-             "1986 net includes a gain on the sale of the Tarrow maltings of 300,000 crowns"] + trending
+             "1986 net includes a gain on the sale of the Tarrow maltings of 300,000 crowns", "Pay April 15"] + trending
     bodies = ["\n".join(blog), "\n".join(brief)] + filler
     heads = [blog_head, brief_head] + [f"{t} rebuilds its {x}" for t, x in zip(towns, things)]
     for outlet, n, known in (("post", len(bodies), True), ("tiny", 3, False)):
@@ -244,7 +244,10 @@ def test_page_edges_of_a_known_outlet_keep_the_reports_own_lines():
         # (a time inside the text is not an edge; other headlines in a row are a list, not the report's)
         for gone in (blog[0], "17:07 GMT", blog[-1], brief[0], *trending):
             assert gone not in (out_blog + "\n" + out_brief).split("\n"), (outlet, gone)
-        assert (brief[3] in out_brief) == known, outlet
+        # A short line of the report at the edge stays only where the outlet is known; a long one
+        # (EDGE_LONG_WORDS) at any outlet.
+        assert (brief[4] in out_brief.split("\n")) == known, outlet
+        assert brief[3] in out_brief, outlet
         # The first entry's title under its time stamp, and a line naming two of the entries (the
         # blog's summary of itself), are the blog's, whatever the model knows.
         assert all(line in (out_blog + out_brief) for line in (blog[1], blog[3], REPORT[0],
@@ -356,3 +359,116 @@ def test_a_time_stamp_is_a_time_alone_not_a_figure():
 
     lines = ["15:36 gmt", "9.05am", "7.15 bst", "11:32:05 utc", "2 min ago", "12.50", "1.5", "15:36 gmt kestrel"]
     assert pc.match_substring_regex(pa.array(lines), STAMP_PATTERN).to_pylist() == [True] * 5 + [False] * 3
+
+
+def test_a_titled_list_of_other_headlines_goes_whatever_figures_they_hold():
+    """Below the page footer of a known outlet, a list under its title ("Don't miss") is other
+    stories' headlines even when most of them hold a figure, as wire headlines do ("4th qtr net");
+    an item that recurs at the outlet splits the list without ending it. Rows of the report's own
+    under a link line inside its text ("READ MORE: ...") stay, figures or not."""
+    from dedup.stages.chrome import EDGE_KNOWN_STORIES
+
+    foot = ["© 1987 Harbour Courier. All rights reserved.", "Don't miss"]
+    heads = [f"{name} <{name[:3].upper()}> {q} qtr net" for name, q in
+             zip(["Arden Mills", "Bexley Foods", "Corran Steel", "Dunmore Gas", "Eskdale Paper", "Fenwick Tools",
+                  "Garvie Oil", "Holt Marine", "Innis Bank", "Jura Power", "Kells Wire", "Lorne Glass"],
+                 ["1st", "2nd", "3rd", "4th"] * 3)]
+    recurring = "Ferry fares to rise 5 pct in spring"
+    bodies = []
+    for i in range(EDGE_KNOWN_STORIES + 4):
+        lede = (f"The council of Tarrow said on day {i} of the session that its budget for road {i} would grow "
+                f"by {i + 3} percent next year, the treasurer told reporters.")
+        items = [heads[(i + j) % len(heads)] for j in range(3)] + ([recurring] if i % 7 == 0 else [])
+        bodies.append("\n".join([lede, OTHERS[i % len(OTHERS)]] + foot + items))
+    story = [REPORT[0], REPORT[1]] + foot + [heads[0], heads[5], recurring, heads[9], heads[10]]
+    rows = [REPORT[2], "READ MORE: Arden Mills <ARD> 1st qtr net", "Pay April 15", "Record April 1",
+            "Daily .067 cts vs .067 cts prior"] + foot + [heads[3], heads[4], heads[6]]
+    bodies += ["\n".join(story), "\n".join(rows)]
+    text, _ = prepare(pa.array(bodies, pa.large_string()))
+    outlets = pa.array(["courier"] * len(bodies), pa.string())
+    c = finish(text, outlets, learn_chrome(outlets, text, 3), ChromeSettings(),
+               headlines=pa.array([f"Story {i}" for i in range(len(bodies))], pa.string()))
+    out_story, out_rows = (x.split("\n") for x in c.body_clean.to_pylist()[-2:])
+    assert out_story == [REPORT[0], REPORT[1]]
+    assert out_rows == [REPORT[2], "Pay April 15", "Record April 1", "Daily .067 cts vs .067 cts prior"]
+
+
+def test_a_report_saying_enable_to_use_is_no_javascript_wall():
+    """The wall patterns ask the reader to act ("Please enable cookies to continue"); a report's
+    sentence that something "will enable operators to use" a service is its text."""
+    from dedup.stages.chrome import wall_lines
+    from dedup.stages.text.lines import Lines
+
+    text = ["The Kobe Rubber Exchange said it will extend its trading hours from May 1 to enable more operators "
+            "to use the exchange.",
+            "The cash fund will enable Equity Silver to continue to pay dividends on its preferred shares.",
+            "Please enable cookies to continue.", "Enable JavaScript to view this page",
+            "This site needs JavaScript. Enable it to read the article."]
+    got = wall_lines(Lines.split(pa.array(["\n".join(text)], pa.large_string())))
+    assert got.tolist() == [False, False, True, True, True]
+
+
+def _alone(body: list[str], headline: str = "A headline of the page") -> list[str]:
+    """body_clean's lines of one page from a site the model knows nothing else of (page edges apply
+    in full)."""
+    text, _ = prepare(pa.array(["\n".join(body)], pa.large_string()))
+    outlets = pa.array(["tiny.example"], pa.string())
+    c = finish(text, outlets, learn_chrome(outlets, text, 3), ChromeSettings(), headlines=pa.array([headline]))
+    return c.body_clean.to_pylist()[0].split("\n")
+
+
+HEADER = ["Support business journalism at the Gazette", "Student plan  $2.99/month", "Insider plan  $4.99/month",
+          "Renews automatically. Cancel anytime.", "Already a subscriber? Sign in", "Image for representation only"]
+
+
+def test_a_table_of_figures_without_vs_is_the_reports_text():
+    """Three or more short rows ending in figures ("Goods -7.1 (-8.7)", "Due: 27 35") are a table
+    of the report at any site; a price plan, a page number or one counter is not."""
+    rows = ["Goods -7.1 (-8.7)", "Services +10.1 (+9.8)", "Direct Investment N/A (-6.3)",
+            "Average waiting time tomorrow --"]
+    lede = "The harbour board of Lanmere gave the following figures for the year (1985 in brackets), made up of:"
+    assert _alone(HEADER + [REPORT[0], lede] + rows + ["Share this article", "Comments 12", "1", "2", "3"]) == \
+        [REPORT[0], lede] + rows
+    # Not a table: the plans above, and pages numbered under the story.
+    assert _alone(HEADER + [REPORT[0], "1", "2", "3", "Next"]) == [REPORT[0]]
+
+
+def test_table_briefs_keep_labels_patterns_and_typos_would_take():
+    """A table's label that a subscription plan could read ("12 months"), a label with "and" or
+    "to" ("Periods end January 31, 1987 and 1986", "Year to September 30, 1986"), a row whose
+    figures start with a point (".067 cts vs .067 cts prior") and a label with a typo between
+    rows ("Pay Apirl 10") all stay with the table, across up to ``TABLE_GAP`` lines of chrome."""
+    brief = ["Periods end January 31, 1987 and 1986", "Shr loss 51 cts vs loss three cts", "12 months",
+             "Net loss 7,041,000 vs loss 467,000", "Year to September 30, 1986", "Daily .067 cts vs .067 cts prior",
+             "Pay Apirl 10", "Record March 30"]
+    assert _alone(HEADER + brief + ["Most read", "• Harbour board names new chair"]) == brief
+    # Three lines of chrome inside the table (a link, a newsletter box), and a note glued to its
+    # last label, do not end it.
+    div = ["Qtly div 25 cts vs 25 cts prior", "Pay April 17"]
+    box = ["Related: Harbour board names new chair | Ferry fares rise", "Subscribe now for digital access",
+           "ADVERTISEMENT"]
+    end = "Record March 30 NOTE: Full name is Lanmere Harbour Holdings Inc"
+    assert _alone(HEADER + div + box + [end, "Advertise with us · Careers · Sitemap"]) == div + [end]
+
+
+def test_a_credited_dateline_under_a_long_page_header_opens_the_report():
+    """A dateline that credits an agency ("HOUSTON, March 17 (Reuters) - Qtr ended Jan 31") is
+    found below a long page header too, and the line it opens is the report's."""
+    body = HEADER + ["Reading time: 1 min", "Font size: A- A+", "Share this article", "Wire Desk",
+                     "HOUSTON, March 17 (Reuters) - Qtr ended Jan 31", "Shr 92 cts vs 1.28 dlrs",
+                     "Net 5,415,000 vs 7,730,000"]
+    assert _alone(body) == ["Qtr ended Jan 31", "Shr 92 cts vs 1.28 dlrs", "Net 5,415,000 vs 7,730,000"]
+
+
+def test_a_reported_sentence_is_no_generic_chrome():
+    """A sentence reporting what someone said keeps chrome words ("subscription ... offer")."""
+    said = "The subscription period for the offer runs from March 26 to April eight, it added."
+    assert _alone([REPORT[0], said, "Subscribe now for digital access"]) == [REPORT[0], said]
+
+
+def test_a_live_blogs_first_entry_title_survives_an_advertisement_under_its_stamp():
+    """The first entry's title stays when an advertisement sits between its time stamp and it."""
+    body = HEADER + ["10:15 GMT", "Story continues below advertisement", "Cobb Mill weir to be lowered", REPORT[0],
+                     "10:33 GMT", "Ferry pulled free off Kestrel Point", OTHERS[0]]
+    got = _alone(body, "Live: Cobb Mill weir and more")
+    assert got[:2] == ["Cobb Mill weir to be lowered", REPORT[0]]

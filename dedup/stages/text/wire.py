@@ -107,12 +107,16 @@ _DATELINE_ZH = (
 # Japanese: "【北浜共同】", "【ワシントン時事】".
 _DATELINE_JA = r"^(?P<dateline>【(?P<place>[^】]{1,12}?)(?P<agency>共同|時事)(?P<date>)】)\s*(?P<next>\S)"
 _DATELINES = (_DATELINE, _DATELINE_INTL, _DATELINE_ZH, _DATELINE_JA)
+_CREDITED_DATELINE = rf"(?i)^[^()]{{2,60}}\((?:{_AGENCY_ALT})\)\s*[-–—]"
 _GROUPS = ("dateline", "place", "date", "agency", "next")
 
 
 # The dateline is looked for on the first lines and the first prose lines of each story (page
 # headers come first on a scraped page).
 DATELINE_SEARCH_LINES = 8
+# ...and, further down a long page header (a subscription box, share bars), a dateline crediting an
+# agency in brackets ("HOUSTON, March 17 (Reuters) - Qtr ended Jan 31") on the first this many lines.
+DATELINE_SEARCH_CREDITED_LINES = 16
 DATELINE_SEARCH_PROSE = 3
 # Words that open a line with "Word:" but are labels, not places.
 NOT_PLACES = np.array([
@@ -246,6 +250,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     # missing then is looked for again after chrome removal, ``strip_late_dateline``).
     cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
                           _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
+    deep = np.setdiff1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_CREDITED_LINES), cand_idx)
+    if deep.size:
+        credited = pc.match_substring_regex(pc.take(kept.text, pa.array(deep)), _CREDITED_DATELINE)
+        cand_idx = np.union1d(cand_idx, deep[credited.to_numpy(zero_copy_only=False)])
     dateline = np.full(n, None, dtype=object)
     kept, dated = _strip_dateline(kept, cand_idx, agency, dateline)
     dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
