@@ -171,6 +171,22 @@ def finish(text: pa.Array, outlets: pa.Array, model: ChromeModel | None, chrome:
     return finish_lines(Lines.split(text), outlets, model, chrome, language, headlines)
 
 
+def _own_headline(lines: Lines, headlines: pa.Array | None) -> np.ndarray:
+    """Lines that repeat their record's headline field (bool per line; ``Lines.key_hash`` equality).
+    Removing them is not text-loss: the page's title is in the ``headline`` column, and a live blog
+    that quotes it as an entry title keeps it rightly."""
+    out = np.zeros(len(lines.text), bool)
+    if headlines is None or not len(lines.text):
+        return out
+    heads = Lines.split(headlines.cast(pa.large_string()))
+    key = np.zeros(lines.n_stories, np.uint64)
+    one = np.r_[True, heads.story[1:] != heads.story[:-1]] if len(heads.story) else np.zeros(0, bool)
+    has = np.zeros(lines.n_stories, bool)
+    key[heads.story[one]] = heads.key_hash()[one]
+    has[heads.story[one]] = True
+    return has[lines.story] & (lines.key_hash() == key[lines.story])
+
+
 def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chrome: ChromeSettings,
                  language: LanguageSettings | None = None, headlines: pa.Array | None = None) -> Cleaned:
     """``finish`` from the text already split into lines (and measured, when the caller kept the
@@ -216,7 +232,8 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
         learned_removed=learned_hits,
         wall_only=(lines.count_per_story(walls) > 0) & (words == 0),
         kept_keys=text_loss.line_keys(lines.key_hash(), lines.story, ~removed, lines.n_stories),
-        removed_keys=text_loss.line_keys(lines.key_hash(), lines.story, removed, lines.n_stories),
+        removed_keys=text_loss.line_keys(lines.key_hash(), lines.story, removed & ~_own_headline(lines, headlines),
+                                         lines.n_stories),
         lede_from=lede_from,
         language=(detect_language(body_clean, language.sample_chars, language.labels)
                   if language is not None and language.detect

@@ -8,7 +8,10 @@ removed. Without gold labels this is the run's own measure of that fault:
     text_loss = removed lines found kept in another outlet's copy of the same cluster
                 / removed lines
 
-Goal 0. Stories without an outlet count as one outlet (""), as they do for chrome learning.
+Goal 0. Stories without an outlet count as one outlet (""). A removed line that repeats the
+record's own headline field is not counted as removed (``clean._own_headline``): the page's title is
+in the ``headline`` column, and a live blog in the cluster that quotes it as an entry title keeps it
+rightly.
 Lines are compared by ``Lines.key_hash`` (case, digits and spacing ignored), cut to its high
 32 bits (``line_keys``): a collision between two different lines of one cluster has probability
 about 2**-32 per pair.

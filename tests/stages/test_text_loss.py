@@ -79,3 +79,19 @@ def test_manifest_reports_wire_text_learned_as_one_outlets_chrome(tmp_path):
     tl = m["text_loss"]
     assert tl["removed_lines"] >= 6 and tl["removed_lines_kept_elsewhere"] == 1
     assert tl["examples"] == ["alpha-0"] and tl["text_loss"] > 0
+
+
+def test_a_removed_copy_of_the_records_own_headline_is_no_text_loss():
+    """The page's own headline repeated in its body goes to the ``headline`` column; a live blog
+    that quotes it as an entry title keeps it: neither is text lost. Another removed line is."""
+    from dedup.config import ChromeSettings
+    from dedup.stages.clean import finish, prepare
+
+    head = "Harbour Board Names New Chair"
+    body = [head, "Font size: A- A+", "The harbour board of Lanmere named a new chair on Friday, a former ferry captain."]
+    text, _ = prepare(pa.array(["\n".join(body)] * 2, pa.large_string()))
+    c = finish(text, pa.array(["a", "b"], pa.string()), None, ChromeSettings(),
+               headlines=pa.array([head, "Other"], pa.string()))
+    assert c.body_clean.to_pylist()[0] == body[2]
+    removed = [len(x) for x in c.removed_keys.to_pylist()]
+    assert removed == [1, 2]  # story 0: the font widget only; story 1: the widget and the line
