@@ -61,8 +61,9 @@ def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
     maybe = np.flatnonzero((flags & FLAG_LT) & ((flags & FLAG_GT) >> 1))
     is_html = np.zeros(len(bodies), dtype=bool)
     if maybe.size:
-        cand = pc.take(bodies, pa.array(maybe)).to_pylist()
-        is_html[maybe] = [_html.looks_like_html(b) for b in cand]
+        cand = pc.take(bodies, pa.array(maybe))
+        maybe = maybe[_html.maybe_html(cand)]
+        is_html[maybe] = [_html.looks_like_html(b) for b in pc.take(bodies, pa.array(maybe)).to_pylist()]
     text = bodies
     source = np.full(len(bodies), PLAIN_SOURCE, dtype=object)
     if is_html.any():
