@@ -139,9 +139,7 @@ def wall_lines(lines: Lines) -> np.ndarray:
     idx = np.flatnonzero(lines.words() <= MAX_WALL_WORDS)
     out = np.zeros(len(lines.text), bool)
     if len(idx):
-        from dedup.stages.text.normalize import per_distinct
-
-        hit = per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _WALL_RE), pc.take(lines.text, pa.array(idx)))
+        hit = lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _WALL_RE), idx)
         out[idx[hit.to_numpy(zero_copy_only=False)]] = True
     return out
 
@@ -632,8 +630,8 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
         if not idx.size:
             return idx
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
-        return idx[pc.match_substring_regex(low, pattern).to_numpy(zero_copy_only=False)]
+        return idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), pattern).to_numpy(
+            zero_copy_only=False), idx)]
 
     # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
     # label pattern on short lines with a figure in money first.
@@ -752,8 +750,8 @@ def schedule_lines(lines: Lines) -> np.ndarray:
     cand = np.flatnonzero(lines.words() <= MAX_TABLE_ROW_WORDS)
     row = np.zeros(len(lines.text), bool)
     if cand.size:
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
-        row[cand[pc.match_substring_regex(low, SCHEDULE_ROW_PATTERN).to_numpy(zero_copy_only=False)]] = True
+        row[cand[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), SCHEDULE_ROW_PATTERN).to_numpy(
+            zero_copy_only=False), cand)]] = True
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
 
 
