@@ -303,7 +303,7 @@ def prefix_keys(lines: Lines) -> np.ndarray:
     """Lead-in key per line (uint64, 0 for none), already salted apart from line keys."""
     from dedup.stages.text.normalize import string_buffers
 
-    pk = _prefix_keys(*string_buffers(lines.text), 4)
+    pk = lines.per_distinct(lambda t: _prefix_keys(*string_buffers(t), 4))
     return np.where(pk != 0, pk ^ _PREFIX_SALT, np.uint64(0))
 
 
@@ -1088,12 +1088,12 @@ def chrome_rules(
     if generic:
         mark(wall_lines(lines) if walls is None else walls, WALL)
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
-        mark(short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)], GENERIC)
+        mark(short_idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _GENERIC_RE).to_numpy(
+            zero_copy_only=False), short_idx)], GENERIC)
         open_idx = np.flatnonzero(~lines._line_stats()[1])
         if open_idx.size:
-            low = pc.utf8_lower(pc.take(lines.text, pa.array(open_idx)))
-            mark(open_idx[pc.match_substring_regex(low, LEADIN_PATTERN).to_numpy(zero_copy_only=False)], LEADIN)
+            mark(open_idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), LEADIN_PATTERN).to_numpy(
+                zero_copy_only=False), open_idx)], LEADIN)
         bullets = np.flatnonzero(lines.is_headline_bullet())
         if bullets.size:
             # An item that ends in "," or ";" continues a sentence of the story ("- 8 pct bonds due
@@ -1122,7 +1122,7 @@ def chrome_rules(
     if listed.any():
         titled = np.zeros(n_lines, bool)
         idx = np.flatnonzero(listed)
-        titled[idx] = _titled(lines.text, idx)
+        titled[idx] = lines.per_distinct(lambda t: _titled(t, np.arange(len(t))), idx)
         rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
     titles = np.zeros(n_lines, bool)
     stamps = _stamps(lines, words)

@@ -133,6 +133,7 @@ NOT_PLACES = np.array([
     # labels of page stamps and table notes ("Added: Thu, Mar 19, 1987", "Notes - Net excluded ...")
     "added", "notes", "due",
 ], dtype=object)
+_NOT_PLACES = pa.array(NOT_PLACES.tolist(), pa.string())
 # A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline;
 # "DEAR ABBY:" opens a letter.
 _TITLED = r"(?i)^(?:(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s|dear\s)"
@@ -246,8 +247,10 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
     # such as a "You have 2 free articles left." banner, is only removed later; what is still
     # missing then is looked for again after chrome removal, ``strip_late_dateline``).
-    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
-                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
+    cand = np.zeros(len(kept.story), bool)  # the union of both, sorted: marked, not sorted
+    cand[_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES)] = True
+    cand[_first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE)] = True
+    cand_idx = np.flatnonzero(cand)
     dateline = np.full(n, None, dtype=object)
     kept, dated = _strip_dateline(kept, cand_idx, agency, dateline)
     dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
@@ -378,7 +381,7 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray,
             late_label = ((_prose_before(kept, cand_idx[vi], 8) > 0) & bare.fill_null(False).to_numpy(zero_copy_only=False)
                           & pc.ends_with(dl, ":").fill_null(False).to_numpy(zero_copy_only=False) & (rest < 4))
             vi = vi[named & ~titled & ~label & ~late_line & ~late_label
-                    & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+                    & ~pc.is_in(places, value_set=_NOT_PLACES).to_numpy(zero_copy_only=False)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
