@@ -566,8 +566,11 @@ class ChromeModel:
     def _lookup(self, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
         if not self.keys.size:
             return np.zeros(keys.size, np.int64)
-        pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
-        return np.where(self.keys[pos] == keys, values[pos], 0)
+        # Searched once per distinct key, in order: numpy's binary search then starts from the last
+        # answer (keys in line order jump about millions of sorted keys, and repeat).
+        uk, inv = np.unique(keys, return_inverse=True)
+        pos = np.minimum(np.searchsorted(self.keys, uk), self.keys.size - 1)
+        return np.where(self.keys[pos] == uk, values[pos], 0)[inv.reshape(-1)]
 
     def count_of(self, keys: np.ndarray) -> np.ndarray:
         """Distinct reports that carried each key (int64; 0 for keys never seen)."""
