@@ -30,7 +30,8 @@ from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.repair import repair_rows
 from dedup.stages.text.normalize import (
-    FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
+    FLAG_AMP, FLAG_GT, FLAG_LT, FLAG_NONASCII, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows,
+    replace_rows,
 )
 from dedup.stages.text.wire import credit_datelines, strip_furniture, strip_late_dateline
 
@@ -72,7 +73,8 @@ def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
         source[rows] = [g[1] for g in got]
         text = replace_rows(bodies, rows, pa.array([g[0] for g in got], pa.large_string()))
     # Repair after extraction: entities a page escaped twice come out of the extractor escaped once.
-    text, repaired = repair_rows(text)
+    # Only a body with a "&" or a non-ASCII character can need repair (extracted pages are new text).
+    text, repaired = repair_rows(text, np.flatnonzero((flags & (FLAG_AMP | FLAG_NONASCII)).astype(bool) | is_html))
     if is_html.any() or len(repaired):
         flags = flags_of(text, "NFC")
     rows = np.flatnonzero(flags & FLAG_NORMALIZE)
