@@ -176,6 +176,25 @@ def _line_stats_kernel(data, offsets, leads, cps, weights, word_units):
     return words, ends, bullet, key
 
 
+@numba.njit(cache=True, nogil=True)
+def _first_of_ids(ids, n_ids):
+    """(positions in ``ids`` of the first occurrence of each id, in order; per position, the rank of
+    its id among those firsts), int64: one pass, ids below ``n_ids``."""
+    slot = np.full(n_ids, -1, np.int64)
+    first = np.empty(ids.shape[0], np.int64)
+    inverse = np.empty(ids.shape[0], np.int64)
+    m = 0
+    for j in range(ids.shape[0]):
+        s = slot[ids[j]]
+        if s < 0:
+            s = m
+            slot[ids[j]] = m
+            first[m] = j
+            m += 1
+        inverse[j] = s
+    return first[:m], inverse
+
+
 @dataclass
 class Lines:
     text: pa.Array  # the line, whitespace-trimmed
@@ -244,14 +263,8 @@ class Lines:
         ``text[rows]``. Linear numpy work on ``distinct_ids``, no hashing of the text."""
         ids = self.distinct_ids()
         rows = np.arange(len(ids), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
-        sub = ids[rows]
-        pos = np.arange(len(sub), dtype=np.int64)
-        first_pos = np.empty(self._n_ids, np.int64)
-        first_pos[sub[::-1]] = pos[::-1]  # of repeated indices the last write wins: the first row
-        at = first_pos[sub]
-        is_first = at == pos
-        rank = np.cumsum(is_first) - 1
-        return rows[is_first], rank[at]
+        first, inverse = _first_of_ids(ids[rows], self._n_ids)
+        return rows[first], inverse
 
     def per_distinct(self, fn, rows: np.ndarray | None = None, min_ratio: float = 1.5):
         """``fn(text[rows])`` (``rows``: int64 line indices, default all) computed on one line of each
