@@ -194,7 +194,7 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
     none = np.equal(dateline, None)
     dateline[none] = credited[none]
     body_clean = kept.join()
-    lede_from = (_lede_from(kept, _leading_run(lines.filter(~removed).story, rules.own_edge[~removed]))
+    lede_from = (_lede_from(kept, _leading_run(lines.story[~removed], rules.own_edge[~removed]))
                  if rules.own_edge is not None else np.zeros(lines.n_stories, np.int64))
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)
