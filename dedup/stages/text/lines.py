@@ -251,7 +251,7 @@ class Lines:
         ``with_text``, which gives each changed line an id of its own."""
         if self._ids is None:
             text = self.text.combine_chunks() if isinstance(self.text, pa.ChunkedArray) else self.text
-            enc = pc.dictionary_encode(text.fill_null("") if text.null_count else text)
+            enc = pc.dictionary_encode(text, null_encoding="encode")  # a null is its own value
             self._ids = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
             self._n_ids = len(enc.dictionary)
         return self._ids
