@@ -1095,8 +1095,8 @@ def chrome_rules(
             zero_copy_only=False), short_idx)], GENERIC)
         open_idx = np.flatnonzero(~lines._line_stats()[1])
         if open_idx.size:
-            mark(open_idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), LEADIN_PATTERN).to_numpy(
-                zero_copy_only=False), open_idx)], LEADIN)
+            mark(open_idx[lines.per_distinct(lambda t: pc.match_substring_regex(
+                pc.utf8_lower(t), LEADIN_PATTERN).to_numpy(zero_copy_only=False), open_idx)], LEADIN)
         bullets = np.flatnonzero(lines.is_headline_bullet())
         if bullets.size:
             # An item that ends in "," or ";" continues a sentence of the story ("- 8 pct bonds due

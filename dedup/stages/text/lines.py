@@ -260,7 +260,7 @@ class Lines:
         """``(first, inverse)`` over the lines at ``rows`` (int64 indices; default all): ``first``, the
         line index of the first of each distinct id among them, in order; ``inverse`` (int64, one
         per row), the position in ``first`` of the row's text, so ``text[first][inverse]`` equals
-        ``text[rows]``. Linear numpy work on ``distinct_ids``, no hashing of the text."""
+        ``text[rows]``. One compiled pass over ``distinct_ids``, no hashing of the text."""
         ids = self.distinct_ids()
         rows = np.arange(len(ids), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
         first, inverse = _first_of_ids(ids[rows], self._n_ids)

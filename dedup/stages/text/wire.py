@@ -198,7 +198,8 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
                                      pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3")))
     for s_, a in zip(lines.story[by_idx[by_hit]][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
         agency[s_] = a
-    is_trailer = lines.per_distinct(lambda t: pc.match_substring_regex(t, _CREDIT_TRAILER).to_numpy(zero_copy_only=False))
+    is_trailer = lines.per_distinct(lambda t: pc.match_substring_regex(t, _CREDIT_TRAILER).to_numpy(
+        zero_copy_only=False))
     if is_credit.any():
         names = _agency_name(pc.struct_field(credit.filter(pa.array(hit)), "agency")).to_numpy(zero_copy_only=False)
         # The first credit of a story names its agency.
@@ -221,8 +222,8 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     tail = np.flatnonzero(kept.per_distinct(lambda t: pc.match_substring_regex(
         pc.utf8_slice_codeunits(t, -2), r"[)A-Z]$|[A-Z]\.$").to_numpy(zero_copy_only=False)))
     if tail.size:
-        tail = tail[kept.per_distinct(lambda t: pc.match_substring_regex(t, _TAIL_CREDIT).to_numpy(zero_copy_only=False),
-                                      tail)]
+        tail = tail[kept.per_distinct(lambda t: pc.match_substring_regex(t, _TAIL_CREDIT).to_numpy(
+            zero_copy_only=False), tail)]
     if tail.size:
         heads = pc.take(kept.text, pa.array(tail))
         got = pc.extract_regex(heads, _TAIL_CREDIT)
