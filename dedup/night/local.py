@@ -90,6 +90,15 @@ def chrome_query_keys(outlets: pa.Array, lines: Lines) -> np.ndarray:
     return np.unique(_outlet_keys(outlets, lines.story[long_], lines.key_hash()[long_]))
 
 
+def sorted_union(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.union1d`` of arrays that are each sorted and unique (uint64), as one merge: a stable sort
+    (numpy's timsort) finds the sorted runs and merges them, where ``union1d`` sorts from scratch."""
+    if not parts:
+        return np.empty(0, np.uint64)
+    c = np.sort(np.concatenate(parts), kind="stable")
+    return c[np.r_[True, c[1:] != c[:-1]]] if c.size else c
+
+
 @dataclass
 class ReadOutput:
     spills: list[Path]
@@ -157,7 +166,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         progress.close()
         out.chrome = ChromeModel.combine(seen_parts)
         if settings.chrome.enabled:
-            out.chrome_keys = np.union1d(out.chrome.keys, np.concatenate(keys) if keys else np.empty(0, np.uint64))
+            out.chrome_keys = sorted_union([out.chrome.keys, *keys])
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
                   body_sources=dict(sorted(out.body_sources.items())))
     return out

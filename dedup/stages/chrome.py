@@ -142,9 +142,7 @@ def wall_lines(lines: Lines) -> np.ndarray:
     idx = np.flatnonzero(lines.words() <= MAX_WALL_WORDS)
     out = np.zeros(len(lines.text), bool)
     if len(idx):
-        from dedup.stages.text.normalize import per_distinct
-
-        hit = per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _WALL_RE), pc.take(lines.text, pa.array(idx)))
+        hit = lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), _WALL_RE), idx)
         out[idx[hit.to_numpy(zero_copy_only=False)]] = True
     return out
 
@@ -308,7 +306,7 @@ def prefix_keys(lines: Lines) -> np.ndarray:
     """Lead-in key per line (uint64, 0 for none), already salted apart from line keys."""
     from dedup.stages.text.normalize import string_buffers
 
-    pk = _prefix_keys(*string_buffers(lines.text), 4)
+    pk = lines.per_distinct(lambda t: _prefix_keys(*string_buffers(t), 4))
     return np.where(pk != 0, pk ^ _PREFIX_SALT, np.uint64(0))
 
 
@@ -571,8 +569,11 @@ class ChromeModel:
     def _lookup(self, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
         if not self.keys.size:
             return np.zeros(keys.size, np.int64)
-        pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
-        return np.where(self.keys[pos] == keys, values[pos], 0)
+        # Searched once per distinct key, in order: numpy's binary search then starts from the last
+        # answer (keys in line order jump about millions of sorted keys, and repeat).
+        uk, inv = np.unique(keys, return_inverse=True)
+        pos = np.minimum(np.searchsorted(self.keys, uk), self.keys.size - 1)
+        return np.where(self.keys[pos] == uk, values[pos], 0)[inv.reshape(-1)]
 
     def count_of(self, keys: np.ndarray) -> np.ndarray:
         """Distinct reports that carried each key (int64; 0 for keys never seen)."""
@@ -637,8 +638,8 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
         if not idx.size:
             return idx
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(idx)))
-        return idx[pc.match_substring_regex(low, pattern).to_numpy(zero_copy_only=False)]
+        return idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), pattern).to_numpy(
+            zero_copy_only=False), idx)]
 
     # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
     # label pattern on short lines with a figure in money first.
@@ -757,8 +758,8 @@ def schedule_lines(lines: Lines) -> np.ndarray:
     cand = np.flatnonzero(lines.words() <= MAX_TABLE_ROW_WORDS)
     row = np.zeros(len(lines.text), bool)
     if cand.size:
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
-        row[cand[pc.match_substring_regex(low, SCHEDULE_ROW_PATTERN).to_numpy(zero_copy_only=False)]] = True
+        row[cand[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), SCHEDULE_ROW_PATTERN).to_numpy(
+            zero_copy_only=False), cand)]] = True
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
 
 
@@ -1163,8 +1164,8 @@ def chrome_rules(
     if generic:
         mark(wall_lines(lines) if walls is None else walls, WALL)
         short_idx = np.flatnonzero(words <= MAX_GENERIC_WORDS)
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(short_idx)))
-        generic_idx = short_idx[pc.match_substring_regex(low, _GENERIC_RE).to_numpy(zero_copy_only=False)]
+        generic_idx = short_idx[lines.per_distinct(lambda t: pc.match_substring_regex(
+            pc.utf8_lower(t), _GENERIC_RE).to_numpy(zero_copy_only=False), short_idx)]
         if generic_idx.size:
             # A sentence that reports what someone said is a report's ("The subscription period for
             # the offer runs from March 26, it added."), whatever chrome words it holds.
@@ -1174,8 +1175,8 @@ def chrome_rules(
             mark(generic_idx[~said], GENERIC)
         open_idx = np.flatnonzero(~lines._line_stats()[1])
         if open_idx.size:
-            low = pc.utf8_lower(pc.take(lines.text, pa.array(open_idx)))
-            mark(open_idx[pc.match_substring_regex(low, LEADIN_PATTERN).to_numpy(zero_copy_only=False)], LEADIN)
+            mark(open_idx[lines.per_distinct(lambda t: pc.match_substring_regex(
+                pc.utf8_lower(t), LEADIN_PATTERN).to_numpy(zero_copy_only=False), open_idx)], LEADIN)
         bullets = np.flatnonzero(lines.is_headline_bullet())
         if bullets.size:
             # An item that ends in "," or ";" continues a sentence of the story ("- 8 pct bonds due
@@ -1206,7 +1207,7 @@ def chrome_rules(
     if listed.any():
         titled = np.zeros(n_lines, bool)
         idx = np.flatnonzero(listed)
-        titled[idx] = _titled(lines.text, idx)
+        titled[idx] = lines.per_distinct(lambda t: _titled(t, np.arange(len(t))), idx)
         rule[_inner_lists(lines.story, listed, rule == KEPT, anchor, lines._line_stats()[1], titled)] = KEPT
     titles = np.zeros(n_lines, bool)
     stamps = _stamps(lines, words)

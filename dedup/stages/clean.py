@@ -30,7 +30,8 @@ from dedup.stages.text import html as _html
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.repair import repair_rows
 from dedup.stages.text.normalize import (
-    FLAG_GT, FLAG_LT, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows, replace_rows,
+    FLAG_AMP, FLAG_GT, FLAG_LT, FLAG_NONASCII, FLAG_NORMALIZE, FLAG_ODD, fingerprint_text, flags_of, normalize_rows,
+    replace_rows,
 )
 from dedup.stages.text.wire import credit_datelines, strip_furniture, strip_late_dateline
 
@@ -61,8 +62,9 @@ def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
     maybe = np.flatnonzero((flags & FLAG_LT) & ((flags & FLAG_GT) >> 1))
     is_html = np.zeros(len(bodies), dtype=bool)
     if maybe.size:
-        cand = pc.take(bodies, pa.array(maybe)).to_pylist()
-        is_html[maybe] = [_html.looks_like_html(b) for b in cand]
+        cand = pc.take(bodies, pa.array(maybe))
+        maybe = maybe[_html.maybe_html(cand)]
+        is_html[maybe] = [_html.looks_like_html(b) for b in pc.take(bodies, pa.array(maybe)).to_pylist()]
     text = bodies
     source = np.full(len(bodies), PLAIN_SOURCE, dtype=object)
     if is_html.any():
@@ -71,7 +73,8 @@ def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
         source[rows] = [g[1] for g in got]
         text = replace_rows(bodies, rows, pa.array([g[0] for g in got], pa.large_string()))
     # Repair after extraction: entities a page escaped twice come out of the extractor escaped once.
-    text, repaired = repair_rows(text)
+    # Only a body with a "&" or a non-ASCII character can need repair (extracted pages are new text).
+    text, repaired = repair_rows(text, np.flatnonzero((flags & (FLAG_AMP | FLAG_NONASCII)).astype(bool) | is_html))
     if is_html.any() or len(repaired):
         flags = flags_of(text, "NFC")
     rows = np.flatnonzero(flags & FLAG_NORMALIZE)
@@ -207,7 +210,7 @@ def finish_lines(lines: Lines, outlets: pa.Array, model: ChromeModel | None, chr
     none = np.equal(dateline, None)
     dateline[none] = credited[none]
     body_clean = kept.join()
-    lede_from = (_lede_from(kept, _leading_run(lines.filter(~removed).story, rules.own_edge[~removed]))
+    lede_from = (_lede_from(kept, _leading_run(lines.story[~removed], rules.own_edge[~removed]))
                  if rules.own_edge is not None else np.zeros(lines.n_stories, np.int64))
     # Words per story from the per-line counts already computed, not another pass over the text.
     words = np.bincount(kept.story, weights=kept.words(), minlength=kept.n_stories).astype(np.int64)

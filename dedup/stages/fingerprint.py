@@ -584,4 +584,18 @@ def number_sequences(texts: pa.Array, want: np.ndarray) -> tuple[np.ndarray, np.
     want = np.asarray(want, dtype=np.bool_)
     if want.shape[0] != offsets.shape[0] - 1:
         raise ValueError("want must have one entry per text")
-    return _numbers_kernel(data, offsets, want, TABLES)
+    if not want.any():
+        return np.zeros(want.shape[0] + 1, np.int64), np.empty(0, np.uint32)
+    # As in ``fingerprint``: each distinct wanted text is tokenized once and its run copied to the
+    # wanted rows that have it (a row's numbers depend on its text alone).
+    values, index = distinct(texts)
+    if len(values) * 1.5 > len(index):
+        return _numbers_kernel(data, offsets, want, TABLES)
+    want_d = np.zeros(len(values), np.bool_)
+    want_d[index[want]] = True
+    starts_d, vals_d = _numbers_kernel(*string_buffers(values), want_d, TABLES)
+    lens = np.where(want, np.diff(starts_d)[index], 0)
+    starts = np.zeros(len(index) + 1, np.int64)
+    np.cumsum(lens, out=starts[1:])
+    src = np.arange(starts[-1], dtype=np.int64) + np.repeat(starts_d[:-1][index] - starts[:-1], lens)
+    return starts, vals_d[src]

@@ -442,3 +442,19 @@ def test_a_state_without_chrome_indexes_runs_the_next_night_as_with_them(tmp_pat
     pd.testing.assert_frame_equal(_all_stories(tmp_path / "new"), _all_stories(tmp_path / "old"))
     # The night written tonight carries its own index again.
     assert (night_dir(tmp_path / "old" / "_state", nights[2]) / "chrome_index" / "report_sizes.npy").is_file()
+
+
+def test_sorted_union_is_union1d_of_sorted_unique_parts():
+    # The read stage merges tonight's learning keys with each chunk's query keys (already sorted
+    # and unique) instead of sorting them all again.
+    import numpy as np
+
+    from dedup.night.local import sorted_union
+
+    rng = np.random.default_rng(5)
+    base = np.unique(rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64))
+    parts = [base] + [np.unique(np.concatenate([rng.choice(base, 300), rng.integers(0, 2**64 - 1, 300, dtype=np.uint64)]))
+                      for _ in range(4)] + [np.empty(0, np.uint64)]
+    got = sorted_union(parts)
+    assert got.dtype == np.uint64 and np.array_equal(got, np.union1d(base, np.concatenate(parts[1:])))
+    assert sorted_union([np.empty(0, np.uint64)]).size == 0 and sorted_union([]).dtype == np.uint64

@@ -301,3 +301,40 @@ def test_per_distinct_equals_the_kernel_on_every_row():
             assert per_distinct(fn, arr).equals(fn(arr))
     values, index = distinct(pa.array(lines))
     assert len(values) == 5 and values.take(pa.array(index)).to_pylist() == lines
+
+
+def test_lines_per_distinct_equals_the_kernel_on_every_row():
+    # Cleaning's line patterns run once per distinct line (Lines.per_distinct, ids carried through
+    # filter and with_text and the lines work file): each row must get the kernel's own answer.
+    from dedup.stages.text.lines import Lines
+
+    body = "NEW YORK (Reuters) - Shares rose.\nShares rose.\nLONDON - Oil fell.\nShares rose."
+    lines = Lines.split(pa.array([body] * 40 + ["x\nShares rose."], pa.large_string()))
+    first, inverse = lines.distinct_rows()
+    assert len(first) == 4 and pc.take(lines.text, pa.array(first)).take(pa.array(inverse)).equals(lines.text)
+    fns = (lambda t: pc.match_substring_regex(t, r"^[A-Z]+ "),
+           lambda t: pc.extract_regex(t, r"^(?P<place>[A-Z ]+?)\s*(?:\(|-)"),
+           lambda t: pc.match_substring_regex(t, "rose").to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(lines.story % 3 == 0)
+
+    def same(a, b):
+        return a.equals(b) if isinstance(a, pa.Array) else np.array_equal(a, b)
+
+    # A changed line keeps no id it shared: it now says something else.
+    changed = Lines.from_table(lines.to_table(), lines.n_stories)
+    changed = changed.with_text(pc.if_else(pa.array(np.arange(len(lines.text)) == 1), "OSLO - Oil rose.", lines.text),
+                                np.array([1]))
+    for ls in (lines, lines.filter(lines.story != 2), changed):
+        for fn in fns:
+            assert same(ls.per_distinct(fn), fn(ls.text))
+            r = rows[rows < len(ls.text)]
+            assert same(ls.per_distinct(fn, r), fn(pc.take(ls.text, pa.array(r))))
+            assert len(ls.per_distinct(fn, np.empty(0, np.int64))) == 0
+    assert changed.text[1].as_py() == "OSLO - Oil rose." and changed.per_distinct(fns[0]).to_pylist()[:5] == [
+        True, True, True, False, True]
+    # Measured per distinct line: the same figures as the kernel on every line.
+    from dedup.stages.text.lines import _line_stats
+    from dedup.stages.text.normalize import string_buffers
+
+    for a, b in zip(lines._line_stats(), _line_stats(*string_buffers(lines.text))):
+        assert np.array_equal(a, b)

@@ -170,6 +170,23 @@ def test_number_sequences_fold_house_style():
     assert seqs[2] == [] and seqs[3] == []  # no numbers; not wanted
 
 
+def test_number_sequences_of_repeated_texts_are_each_rows_own():
+    # Copies are tokenized once per distinct text (fingerprint.number_sequences): each row must get
+    # what tokenizing it alone gives, an unwanted copy of a wanted text included.
+    texts = ["Shr seven cts vs 31 cts Net $4,757,000", "Revs 32.8 mln vs 33.5 mln", "No figures.", None]
+    rows = [texts[i % 4] for i in range(41)]
+    want = np.array([i % 3 != 0 for i in range(41)])
+    fp = fingerprint_text(pa.array(rows, pa.large_string()))
+    off, val = number_sequences(fp, want)
+    assert off.dtype == np.int64 and val.dtype == np.uint32 and off.shape == (42,)
+    for i in range(41):
+        one_off, one_val = number_sequences(fp.slice(i, 1), want[i:i + 1])
+        assert val[off[i]:off[i + 1]].tolist() == one_val.tolist()
+        assert (off[i + 1] > off[i]) == (want[i] and i % 4 < 2)
+    off, val = number_sequences(fp, np.zeros(41, bool))
+    assert off.tolist() == [0] * 42 and val.size == 0
+
+
 def test_brief_with_a_dropped_line_and_house_style_matches():
     styled = "\n".join(BRIEF[:2] + BRIEF[3:]).replace(" vs ", " versus ").replace("cts", "cents")
     _, _, _, s = _scores(["\n".join(BRIEF), styled], [(0, 1)])

@@ -10,12 +10,13 @@ import importlib.util
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.stages.text import html as dhtml
-from dedup.stages.text.html import block_text, html_to_text, looks_like_html, visible_text
+from dedup.stages.text.html import block_text, html_to_text, looks_like_html, maybe_html, visible_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
@@ -98,6 +99,27 @@ def test_looks_like_html_accepts_pages_and_fragments(text):
 ])
 def test_looks_like_html_rejects_plain_text(text):
     assert not looks_like_html(text)
+
+
+MARKUP = [PAGE, "<p>One paragraph with no closing tag", "Prose first.<p>Then a paragraph.<p>And another.",
+          "Old page text.<P>Para</P>", "<!-- cms -->", "x <br/> y", "a <img src='x'> b", "<i>one</i>",
+          "<lin\u212a rel='x' href='y'>"]  # a Kelvin sign: Python lowercases it to "k"
+# Tickers and addresses whose letters after "<" are no element name (or an unfinished one).
+PLAIN = ["<USAir Group> and <Capital Savings Bank>", "a < b > c", "<newsdesk@example.com>", "x<Pan> y", "<span",
+         "<\u0130> <d\u0130v>"]
+# Named like an element: these go on to looks_like_html, which rejects them.
+TICKERS = ["Du pont <DD> wins suit against phillips <P>, the company said.", "<Strong Point Inc.> said so."]
+
+
+def test_maybe_html_is_a_necessary_condition_of_looks_like_html():
+    # The Arrow prefilter (clean.prepare_sourced) may only pass over what looks_like_html rejects.
+    texts = MARKUP + PLAIN + TICKERS + [None]
+    got = maybe_html(pa.array(texts, pa.large_string()))
+    assert got.dtype == bool and got.shape == (len(texts),)
+    assert [looks_like_html(t) for t in MARKUP] == [True] * len(MARKUP)
+    assert got[: len(MARKUP)].all()
+    assert not got[len(MARKUP): len(MARKUP) + len(PLAIN)].any() and not got[-1]
+    assert got[-1 - len(TICKERS): -1].all() and not any(looks_like_html(t) for t in TICKERS)
 
 
 def test_looks_like_html_finds_markup_wherever_it_sits():

@@ -48,6 +48,25 @@ def test_only_flagged_rows_change_and_types_are_kept():
     assert fixed.to_pylist() == [FR, "autorité", None, "ok"]
 
 
+def test_the_pre_check_needs_an_ampersand_or_a_non_ascii_character():
+    # prepare_sourced hands repair_rows the bodies text_flags marks FLAG_AMP or FLAG_NONASCII only.
+    import numpy as np
+
+    from dedup.stages.text.normalize import FLAG_AMP, FLAG_NONASCII, flags_of
+
+    texts = ["L&#39;autorit&eacute;", FR.encode("utf-8").decode("cp1252"), "plain ascii & no entity", FR,
+             "ferme\u200bture", "plain ascii text", "x\ufffdy", None]
+    arr = pa.array(texts, pa.large_string())
+    flags = flags_of(arr)
+    maybe = np.flatnonzero(flags & (FLAG_AMP | FLAG_NONASCII))
+    assert maybe.tolist() == [0, 1, 2, 3, 4, 6]
+    assert not needs_repair(arr)[np.setdiff1d(np.arange(len(texts)), maybe)].any()
+    full, rows = repair_rows(arr)
+    got, got_rows = repair_rows(arr, maybe)
+    assert got.equals(full) and got_rows.tolist() == rows.tolist() == [0, 1, 4, 6]
+    assert repair_rows(arr, np.empty(0, np.int64))[0].equals(arr)
+
+
 def test_prepare_repairs_plain_bodies_and_fragments():
     bodies = pa.array(["L&#39;autorit&eacute; a dit.", "<p>L&#39;autorit&eacute; a dit.</p>",
                        "autoritÃ© a dit.", "word\u2060joined"], pa.large_string())

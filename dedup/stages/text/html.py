@@ -44,10 +44,12 @@ import logging
 import re
 from collections import Counter
 
+import numpy as np
+import pyarrow.compute as pc
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["looks_like_html", "is_fragment", "html_to_text", "html_to_text_sourced", "prose_words", "visible_text",
-           "block_text", "SOURCES"]
+__all__ = ["looks_like_html", "maybe_html", "is_fragment", "html_to_text", "html_to_text_sourced", "prose_words",
+           "visible_text", "block_text", "SOURCES"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,21 @@ _MARKUP_ONLY = re.compile(r"<(?:script|style|noscript|iframe)[\s>]|<!--|<!doctyp
 # Where a page's own structure starts: what trafilatura needs to tell article from furniture.
 # Markup without any of these is a fragment of the story itself (all its visible text is kept).
 _PAGE_PARTS = re.compile(r"<(?:!doctype|html|head|body|article|main|nav|header|footer|aside)[\s>]")
+
+
+# What every markup test of ``looks_like_html`` needs, as one RE2 pattern run over a column in Arrow:
+# a "<" followed by "/" or "!" or a known element name and a character that ends the name. A necessary
+# condition only (case-insensitive here, where ``looks_like_html`` lowercases: that finds more, never
+# less), so a body it misses is plain text without the Python regexes: wire copy's tickers in angle
+# brackets ("<Strong Point Inc.>", "<USAir Group>") are most of the bodies with both "<" and ">".
+_MAYBE_MARKUP = r"(?i)<(?:[/!]|" + _TAG_NAMES + r"[^a-z0-9])"
+
+
+def maybe_html(bodies) -> np.ndarray:
+    """Per string of an Arrow string array (bool numpy array; False for nulls): whether
+    ``looks_like_html`` could be True for it; where this is False, it is False."""
+    return np.asarray(pc.match_substring_regex(bodies, _MAYBE_MARKUP).fill_null(False).to_numpy(zero_copy_only=False),
+                      bool)
 
 
 def looks_like_html(text: str) -> bool:

@@ -176,12 +176,35 @@ def _line_stats_kernel(data, offsets, leads, cps, weights, word_units):
     return words, ends, bullet, key
 
 
+@numba.njit(cache=True, nogil=True)
+def _first_of_ids(ids, n_ids):
+    """(positions in ``ids`` of the first occurrence of each id, in order; per position, the rank of
+    its id among those firsts), int64: one pass, ids below ``n_ids``."""
+    slot = np.full(n_ids, -1, np.int64)
+    first = np.empty(ids.shape[0], np.int64)
+    inverse = np.empty(ids.shape[0], np.int64)
+    m = 0
+    for j in range(ids.shape[0]):
+        s = slot[ids[j]]
+        if s < 0:
+            s = m
+            slot[ids[j]] = m
+            first[m] = j
+            m += 1
+        inverse[j] = s
+    return first[:m], inverse
+
+
 @dataclass
 class Lines:
     text: pa.Array  # the line, whitespace-trimmed
     story: np.ndarray  # int64 row of the story in its chunk
     n_stories: int
     _stats: tuple | None = field(default=None, repr=False)
+    # Per line, an id shared by the lines of equal text (int64, below ``_n_ids``): what lets a per-line
+    # computation run once per distinct line (``per_distinct``); None until first asked for.
+    _ids: np.ndarray | None = field(default=None, repr=False)
+    _n_ids: int = field(default=0, repr=False)
 
     @staticmethod
     def split(bodies: pa.Array) -> "Lines":
@@ -194,10 +217,12 @@ class Lines:
         return Lines(flat.filter(keep), story[keep.to_numpy(zero_copy_only=False)], len(bodies))
 
     def to_table(self) -> pa.Table:
-        """The lines and their measurements as one table (for a work file); ``from_table`` back."""
+        """The lines, their measurements and distinct-line ids as one table (for a work file);
+        ``from_table`` back."""
         words, ends, bullet, key = self._line_stats()
+        ids = self.distinct_ids()
         return pa.table({"text": self.text, "story": self.story, "words": words, "ends": ends, "bullet": bullet,
-                         "key": key})
+                         "key": key, "line_id": ids})
 
     @staticmethod
     def from_table(t: pa.Table, n_stories: int) -> "Lines":
@@ -207,14 +232,58 @@ class Lines:
         def np_col(name):
             return col(name).to_numpy(zero_copy_only=False)
 
-        return Lines(col("text"), np_col("story"), n_stories,
-                     (np_col("words"), np_col("ends"), np_col("bullet"), np_col("key")))
+        out = Lines(col("text"), np_col("story"), n_stories,
+                    (np_col("words"), np_col("ends"), np_col("bullet"), np_col("key")))
+        if "line_id" in t.column_names:
+            out._ids = np_col("line_id")
+            out._n_ids = int(out._ids.max()) + 1 if out._ids.size else 0
+        return out
 
     def _line_stats(self) -> tuple:
         if self._stats is None:
-            data, offsets = string_buffers(self.text)
-            self._stats = _line_stats(data, offsets)
+            # Measured once per distinct line: a chunk's copies of a story repeat most of their lines.
+            self._stats = self.per_distinct(lambda t: _line_stats(*string_buffers(t)))
         return self._stats
+
+    def distinct_ids(self) -> np.ndarray:
+        """Per line (int64, below ``_n_ids``): two lines with the same id have the same text. Computed
+        once (Arrow's ``dictionary_encode``: equal texts share an id), then carried by ``filter`` and
+        ``with_text``, which gives each changed line an id of its own."""
+        if self._ids is None:
+            text = self.text.combine_chunks() if isinstance(self.text, pa.ChunkedArray) else self.text
+            enc = pc.dictionary_encode(text, null_encoding="encode")  # a null is its own value
+            self._ids = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            self._n_ids = len(enc.dictionary)
+        return self._ids
+
+    def distinct_rows(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, inverse)`` over the lines at ``rows`` (int64 indices; default all): ``first``, the
+        line index of the first of each distinct id among them, in order; ``inverse`` (int64, one
+        per row), the position in ``first`` of the row's text, so ``text[first][inverse]`` equals
+        ``text[rows]``. One compiled pass over ``distinct_ids``, no hashing of the text."""
+        ids = self.distinct_ids()
+        rows = np.arange(len(ids), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        first, inverse = _first_of_ids(ids[rows], self._n_ids)
+        return rows[first], inverse
+
+    def per_distinct(self, fn, rows: np.ndarray | None = None, min_ratio: float = 1.5):
+        """``fn(text[rows])`` (``rows``: int64 line indices, default all) computed on one line of each
+        distinct text and spread back: ``fn`` takes an Arrow string array and returns, per string,
+        an Arrow array, a numpy array or a tuple of numpy arrays, and must compute each string's
+        value from that string alone. Runs ``fn`` on all the rows when they hold fewer than
+        ``min_ratio`` rows a distinct text (spreading back would not pay)."""
+        if rows is not None and not len(rows):
+            return fn(self.text.slice(0, 0))
+        first, inverse = self.distinct_rows(rows)
+        n = len(self.text) if rows is None else len(rows)
+        if len(first) * min_ratio > n:
+            return fn(self.text if rows is None else pc.take(self.text, pa.array(rows)))
+        got = fn(pc.take(self.text, pa.array(first)))
+        if isinstance(got, tuple):
+            return tuple(a[inverse] for a in got)
+        if isinstance(got, np.ndarray):
+            return got[inverse]
+        return got.take(pa.array(inverse))
 
     def key_hash(self) -> np.ndarray:
         """What makes two lines "the same line": case, digits and spacing ignored (uint64)."""
@@ -246,6 +315,11 @@ class Lines:
         """These lines with ``text`` instead, which differs from theirs only at rows ``changed``:
         the measurements of the other lines are kept, not computed again."""
         out = Lines(text, self.story, self.n_stories)
+        if self._ids is not None:
+            # A changed line gets an id of its own (equal texts among them are then not shared: few lines).
+            out._ids = self._ids.copy()
+            out._ids[changed] = self._n_ids + np.arange(len(changed), dtype=np.int64)
+            out._n_ids = self._n_ids + len(changed)
         if self._stats is not None:
             stats = tuple(a.copy() for a in self._stats)
             if len(changed):
@@ -257,6 +331,8 @@ class Lines:
 
     def filter(self, mask: np.ndarray) -> "Lines":
         out = Lines(self.text.filter(pa.array(mask)), self.story[mask], self.n_stories)
+        if self._ids is not None:
+            out._ids, out._n_ids = self._ids[mask], self._n_ids  # ids need not be dense
         if self._stats is not None:
             out._stats = tuple(a[mask] for a in self._stats)
         return out

@@ -130,12 +130,12 @@ def inert_table(form: str) -> np.ndarray:
     return table
 
 
-FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII, FLAG_MARKS = 1, 2, 4, 8, 16, 32
+FLAG_LT, FLAG_GT, FLAG_NORMALIZE, FLAG_ODD, FLAG_NONASCII, FLAG_MARKS, FLAG_AMP = 1, 2, 4, 8, 16, 32, 64
 
 
 def _ascii_flags() -> np.ndarray:
     t = np.zeros(128, np.uint8)
-    t[ord("<")], t[ord(">")] = FLAG_LT, FLAG_GT
+    t[ord("<")], t[ord(">")], t[ord("&")] = FLAG_LT, FLAG_GT, FLAG_AMP
     for c in list(range(32)) + [127]:
         if c != 10:
             t[c] = FLAG_ODD
@@ -151,7 +151,7 @@ def text_flags(data, offsets, inert):
     that is not ASCII and not ``inert``; FLAG_ODD it has a control character other than "\n" or
     one of the odd spaces and breaks of ``clean._ODD``; FLAG_NONASCII it has any non-ASCII byte;
     FLAG_MARKS it has a character ``fold_marks`` changes, or one NFKC turns into one (Arabic and Hebrew
-    presentation forms, the precomposed Devanagari nukta letters, Turkish İ)."""
+    presentation forms, the precomposed Devanagari nukta letters, Turkish İ); FLAG_AMP it has "&"."""
     n = offsets.shape[0] - 1
     out = np.zeros(n, np.uint8)
     for i in range(n):

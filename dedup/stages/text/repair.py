@@ -69,14 +69,20 @@ def needs_repair(text: pa.Array) -> np.ndarray:
     return pc.match_substring_regex(text, _SUSPECT).fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def repair_rows(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+def repair_rows(text: pa.Array, maybe: np.ndarray | None = None) -> tuple[pa.Array, np.ndarray]:
     """``repair_text`` applied to the strings of ``text`` that ``needs_repair`` flags.
 
-    Returns the repaired array (the same type as ``text``; the input itself when nothing was
-    flagged) and the int64 indices of the strings that changed."""
+    ``maybe``: optional sorted int64 indices of the only strings that can need repair (every pattern
+    of the pre-check needs a "&" or a non-ASCII character: ``normalize.FLAG_AMP``/``FLAG_NONASCII``);
+    the pre-check then reads those alone. Returns the repaired array (the same type as ``text``; the
+    input itself when nothing was flagged) and the int64 indices of the strings that changed."""
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    rows = np.flatnonzero(needs_repair(text))
+    if maybe is None:
+        rows = np.flatnonzero(needs_repair(text))
+    else:
+        maybe = np.asarray(maybe, np.int64)
+        rows = maybe[needs_repair(pc.take(text, pa.array(maybe)))] if maybe.size else maybe
     if not rows.size:
         return text, rows
     from dedup.stages.text.normalize import replace_rows

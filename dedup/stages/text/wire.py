@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.stages.text.lines import Lines
-from dedup.stages.text.normalize import per_distinct, replace_rows
+from dedup.stages.text.normalize import replace_rows
 
 # Canonical agency name for each spelling that appears in credits.
 AGENCIES = {
@@ -137,6 +137,7 @@ NOT_PLACES = np.array([
     # labels of page stamps and table notes ("Added: Thu, Mar 19, 1987", "Notes - Net excluded ...")
     "added", "notes", "due",
 ], dtype=object)
+_NOT_PLACES = pa.array(NOT_PLACES.tolist(), pa.string())
 # A person's title opening the "place": "Sen. Ben Sasse: Trump should ..." is a headline, not a dateline;
 # "DEAR ABBY:" opens a letter.
 _TITLED = r"(?i)^(?:(?:sen|rep|gov|gen|dr|mr|mrs|ms|prof|rev|sgt|col|lt|capt|adm|supt|pres|sec|amb|maj)\.\s|dear\s)"
@@ -188,19 +189,21 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     words = lines.words()
     # Credits are a few words at most: only those lines go through the regex.
     short_idx = np.flatnonzero(words <= 6)
-    credit = pc.extract_regex(pc.take(lines.text, pa.array(short_idx)), _CREDIT_LINE)
+    # Each line pattern runs once per distinct line (``Lines.per_distinct``): copies repeat their lines.
+    credit = lines.per_distinct(lambda t: pc.extract_regex(t, _CREDIT_LINE), short_idx)
     hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
     is_credit = np.zeros(len(words), dtype=bool)
     is_credit[short_idx[hit]] = True
     by_idx = np.flatnonzero((words <= 12) & ~is_credit)
-    byline = pc.extract_regex(pc.take(lines.text, pa.array(by_idx)), _BYLINE)
+    byline = lines.per_distinct(lambda t: pc.extract_regex(t, _BYLINE), by_idx)
     by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
     got = byline.filter(pa.array(by_hit))
     named = pc.coalesce(*(pc.if_else(pc.equal(pc.struct_field(got, f), ""), pa.scalar(None, pa.string()),
                                      pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3")))
     for s_, a in zip(lines.story[by_idx[by_hit]][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
         agency[s_] = a
-    is_trailer = pc.match_substring_regex(lines.text, _CREDIT_TRAILER).to_numpy(zero_copy_only=False)
+    is_trailer = lines.per_distinct(lambda t: pc.match_substring_regex(t, _CREDIT_TRAILER).to_numpy(
+        zero_copy_only=False))
     if is_credit.any():
         names = _agency_name(pc.struct_field(credit.filter(pa.array(hit)), "agency")).to_numpy(zero_copy_only=False)
         # The first credit of a story names its agency.
@@ -208,7 +211,8 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
             agency[s] = a
     removed = is_credit | is_trailer
     kept = lines.filter(~removed)
-    signed = np.flatnonzero(pc.match_substring_regex(kept.text, _SIGN_OFF).to_numpy(zero_copy_only=False))
+    signed = np.flatnonzero(kept.per_distinct(lambda t: pc.match_substring_regex(t, _SIGN_OFF).to_numpy(
+        zero_copy_only=False)))
     if signed.size:
         cut = pc.replace_substring_regex(pc.take(kept.text, pa.array(signed)), _SIGN_OFF, r"\1")
         kept = kept.with_text(replace_rows(kept.text, signed, cut), signed)
@@ -219,11 +223,11 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     # (after the dateline, whose credit comes first); only lines that can hold one are searched.
     late = np.full(n, None, dtype=object)
     # Cheap tests on a line's last two characters first: the full patterns run on few lines.
-    last = pc.utf8_slice_codeunits(kept.text, -2)
-    tail = np.flatnonzero(pc.match_substring_regex(last, r"[)A-Z]$|[A-Z]\.$").to_numpy(zero_copy_only=False))
+    tail = np.flatnonzero(kept.per_distinct(lambda t: pc.match_substring_regex(
+        pc.utf8_slice_codeunits(t, -2), r"[)A-Z]$|[A-Z]\.$").to_numpy(zero_copy_only=False)))
     if tail.size:
-        tail = tail[pc.match_substring_regex(pc.take(kept.text, pa.array(tail)), _TAIL_CREDIT).to_numpy(
-            zero_copy_only=False)]
+        tail = tail[kept.per_distinct(lambda t: pc.match_substring_regex(t, _TAIL_CREDIT).to_numpy(
+            zero_copy_only=False), tail)]
     if tail.size:
         heads = pc.take(kept.text, pa.array(tail))
         got = pc.extract_regex(heads, _TAIL_CREDIT)
@@ -235,8 +239,8 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
             late[s_] = a
     cp_idx = np.flatnonzero(kept.words() <= 40)
     if cp_idx.size:
-        cp_idx = cp_idx[pc.match_substring_regex(pc.take(kept.text, pa.array(cp_idx)), r"^\W*(?:[Cc]opyright|COPYRIGHT|\([cC]\)|©)")
-                        .to_numpy(zero_copy_only=False)]
+        cp_idx = cp_idx[kept.per_distinct(lambda t: pc.match_substring_regex(
+            t, r"^\W*(?:[Cc]opyright|COPYRIGHT|\([cC]\)|©)").to_numpy(zero_copy_only=False), cp_idx)]
     if cp_idx.size:
         cp_text = pc.take(kept.text, pa.array(cp_idx))
         hit = pc.match_substring_regex(cp_text, _COPYRIGHT).to_numpy(zero_copy_only=False)
@@ -248,12 +252,15 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     # Dateline: on one of the first lines or first prose lines of each story (chrome above it,
     # such as a "You have 2 free articles left." banner, is only removed later; what is still
     # missing then is looked for again after chrome removal, ``strip_late_dateline``).
-    cand_idx = np.union1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES),
-                          _first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE))
-    deep = np.setdiff1d(_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_CREDITED_LINES), cand_idx)
+    cand = np.zeros(len(kept.story), bool)  # the union of both, sorted: marked, not sorted
+    cand[_first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_LINES)] = True
+    cand[_first_per_story(np.flatnonzero(kept.is_prose()), kept.story, DATELINE_SEARCH_PROSE)] = True
+    deep = _first_per_story(np.arange(len(kept.story)), kept.story, DATELINE_SEARCH_CREDITED_LINES)
+    deep = deep[~cand[deep]]
     if deep.size:
-        credited = pc.match_substring_regex(pc.take(kept.text, pa.array(deep)), _CREDITED_DATELINE)
-        cand_idx = np.union1d(cand_idx, deep[credited.to_numpy(zero_copy_only=False)])
+        cand[deep[kept.per_distinct(lambda t: pc.match_substring_regex(t, _CREDITED_DATELINE).to_numpy(
+            zero_copy_only=False), deep)]] = True
+    cand_idx = np.flatnonzero(cand)
     dateline = np.full(n, None, dtype=object)
     kept, dated = _strip_dateline(kept, cand_idx, agency, dateline)
     dateline[np.equal(dateline, "")] = None  # an empty dateline is none (issue 17 item 7)
@@ -271,7 +278,7 @@ def credit_datelines(lines: Lines) -> np.ndarray:
     short_idx = np.flatnonzero(lines.words() <= 6)
     if not short_idx.size:
         return out
-    credit = pc.extract_regex(pc.take(lines.text, pa.array(short_idx)), _CREDIT_LINE)
+    credit = lines.per_distinct(lambda t: pc.extract_regex(t, _CREDIT_LINE), short_idx)
     hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
     if not hit.any():
         return out
@@ -298,18 +305,18 @@ def _empty_match() -> pa.StructArray:
 
 def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
     """Rows of ``cand`` with a dateline, and their groups (``_GROUPS``, empty groups null), per pattern
-    of ``_DATELINES`` in turn; a row is tried with a pattern only when the earlier ones missed it."""
+    of ``_DATELINES`` in turn; a row is tried with a pattern only when the earlier ones missed it.
+    Each row's answer depends on its string alone (the caller passes one row per distinct line)."""
     left = np.arange(len(cand))
     rows, parts = [], []
     for pattern in _DATELINES:
         if not len(left):
             break
         sub = pc.take(cand, pa.array(left))
-        hit = np.flatnonzero(per_distinct(lambda t: pc.match_substring_regex(t, pattern), sub).to_numpy(
-            zero_copy_only=False))
+        hit = np.flatnonzero(pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False))
         if not len(hit):
             continue
-        got = per_distinct(lambda t: pc.extract_regex(t, pattern), pc.take(sub, pa.array(hit)))
+        got = pc.extract_regex(pc.take(sub, pa.array(hit)), pattern)
         fields = []
         for g in _GROUPS:
             f = pc.struct_field(got, g)
@@ -328,17 +335,17 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray,
     text = kept.text
     hit_idx = np.empty(0, np.int64)
     if len(cand_idx):
-        cand = pc.take(text, pa.array(cand_idx))
         # A plain match is several times cheaper than extracting the groups, and few candidate
         # lines match: groups are extracted from those only. at[i]: row of candidate i in m.
-        # The English pattern first; the others only on the lines it left.
-        matched, parts = _match_datelines(cand)
+        # The English pattern first; the others only on the lines it left. Each distinct candidate
+        # line is matched once (``Lines.distinct_rows``): copies of a story repeat their first lines.
+        first, inverse = kept.distinct_rows(cand_idx)
+        matched, parts = _match_datelines(pc.take(text, pa.array(first)))
         m = pa.concat_arrays(parts) if parts else _empty_match()
-        order = np.argsort(matched, kind="stable")
-        matched, m = matched[order], m.take(pa.array(order))
-        at = np.full(len(cand_idx), -1, np.int64)
-        at[matched] = np.arange(len(matched))
-        vi = matched
+        at_first = np.full(len(first), -1, np.int64)
+        at_first[matched] = np.arange(len(matched))
+        at = at_first[inverse]
+        vi = np.flatnonzero(at >= 0)
         if len(vi):
             got = m.take(pa.array(at[vi]))
             places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(got, "place"))).fill_null("")
@@ -384,7 +391,7 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray,
             late_label = ((_prose_before(kept, cand_idx[vi], 8) > 0) & bare.fill_null(False).to_numpy(zero_copy_only=False)
                           & pc.ends_with(dl, ":").fill_null(False).to_numpy(zero_copy_only=False) & (rest < 4))
             vi = vi[named & ~titled & ~label & ~late_line & ~late_label
-                    & ~np.isin(places.to_numpy(zero_copy_only=False), NOT_PLACES)]
+                    & ~pc.is_in(places, value_set=_NOT_PLACES).to_numpy(zero_copy_only=False)]
         # Per story, the best candidate: one naming an agency, then one with a date, then the first.
         sub = m.take(pa.array(at[vi]))
         score = (pc.is_valid(pc.struct_field(sub, "agency")).to_numpy(zero_copy_only=False).astype(int) * 2
