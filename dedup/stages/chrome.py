@@ -777,12 +777,11 @@ def figure_table_lines(lines: Lines) -> np.ndarray:
     """The rows of tables of figures (bool mask over ``lines``; see ``FIGURE_ROW_PATTERN``)."""
     cand = np.flatnonzero(lines.words() <= MAX_FIGURE_ROW_WORDS)
     row = np.zeros(len(lines.text), bool)
-    if cand.size:
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
-        cand = cand[pc.match_substring_regex(low, FIGURE_ROW_PATTERN).to_numpy(zero_copy_only=False)]
-    if cand.size:
-        low = pc.utf8_lower(pc.take(lines.text, pa.array(cand)))
-        row[cand[pc.match_substring_regex(low, FIGURE_ROW_LABEL_PATTERN).to_numpy(zero_copy_only=False)]] = True
+    for pattern in (FIGURE_ROW_PATTERN, FIGURE_ROW_LABEL_PATTERN):
+        if cand.size:
+            cand = cand[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), pattern).to_numpy(
+                zero_copy_only=False), cand)]
+    row[cand] = True
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
 
 
