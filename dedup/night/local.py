@@ -38,6 +38,7 @@ from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, nu
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
 from dedup.stages.reasons import EMPTIED, ENDS_EARLY, WALL_ONLY
 from dedup.stages.text.lines import Lines
+from dedup.stages.text.normalize import distinct
 from dedup.stages.text.pagedate import page_dates
 
 log = logging.getLogger("dedup")
@@ -252,7 +253,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             [("n", "sum")])
         line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep),
                               "lede_from": pa.array(c.lede_from[ok])})
-        return cleaned, c.fp_text.filter(keep), rejected, removed, (c.removed, c.learned_removed), line_keys
+        fp_text = c.fp_text.filter(keep)
+        # Hashed here, on the worker: fingerprinting and number sequences on the main thread both want it.
+        return cleaned, (fp_text, distinct(fp_text)), rejected, removed, (c.removed, c.learned_removed), line_keys
 
     out = CleanOutput([], [], None, [], {}, [])
     meta_parts: list[pa.Table] = []
@@ -261,7 +264,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=total)
-        for cleaned, fp_text, rejected, removed, (shown, learned), line_keys in bounded_map(
+        for cleaned, (fp_text, fp_distinct), rejected, removed, (shown, learned), line_keys in bounded_map(
                 pool, clean_chunk, spills, settings.run.workers):
             out.removed_lines.append(shown)
             learned_removed += learned
@@ -273,8 +276,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
                     out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k
             t1 = time.perf_counter()
             fp = fingerprint(fp_text, num_perm=d.num_perm, shingle_size=d.shingle_size, seed=d.seed,
-                             lede_from=line_keys.column("lede_from").to_numpy())
-            nums = number_sequences(fp_text, verify.numbers_wanted(cleaned.column("words").to_numpy(), d.short_words))
+                             lede_from=line_keys.column("lede_from").to_numpy(), distinct_texts=fp_distinct)
+            nums = number_sequences(fp_text, verify.numbers_wanted(cleaned.column("words").to_numpy(), d.short_words),
+                                    distinct_texts=fp_distinct)
             t_fp += time.perf_counter() - t1
             out.fingerprints.append(fp)
             meta_parts.append(pa.table({

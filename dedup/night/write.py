@@ -161,7 +161,9 @@ def _reasons(canon: pa.Table, tonight: pa.Table, word_parts: list, old_canon: pa
              fp_all: Fingerprints) -> pa.Array:
     """``canonical_reason`` per row of ``canon`` (new clusters' canonicals, then the touched earlier
     clusters'): each canonical's figures against its cluster's next-ranked member tonight."""
-    words = (pa.chunked_array(word_parts, pa.int64()).combine_chunks() if word_parts else pa.array([], pa.int64()))
+    # The parts' own chunks: a ChunkedArray handed to pa.chunked_array as one chunk goes through Python values.
+    words = (pa.chunked_array([c for w in word_parts for c in (w.chunks if isinstance(w, pa.ChunkedArray) else [w])],
+                              pa.int64()).combine_chunks() if word_parts else pa.array([], pa.int64()))
     rows = pa.table({"cluster_id": tonight.column("cluster_id"), "story_id": tonight.column("story_id"),
                      "words": words, "shingles": pa.array(fp_all.n_shingles[ns:].astype(np.int64)),
                      "published_at": tonight.column("published_at"),

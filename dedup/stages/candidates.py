@@ -15,6 +15,7 @@ reported: they are almost always chrome that slipped through.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,13 +196,26 @@ def generate(
     by_rank = np.argsort(rank, kind="stable")
     table = np.zeros(1 << max(12, (4 * n).bit_length()), np.uint64)
     count, big = 0, 0
-    for k in all_keys:
+
+    def sorted_key(i: int) -> tuple[np.ndarray, np.ndarray]:
         # Sort by key, ties in rank order: a stable sort of the rank-ordered keys.
+        k = all_keys[i]
         order = by_rank[np.argsort(k[by_rank], kind="stable")]
-        if 2 * (count + 2 * n) > table.shape[0]:  # at most 2 new codes per story and band
-            table = _set_grow(table)
-        count, nb = _bucket_pairs_into(k[order], order.astype(np.int64), max_bucket, table, count)
-        big += nb
+        return k[order], order.astype(np.int64)
+
+    # The next key is sorted on a second thread while this one's buckets are read (numpy's sort and
+    # the compiled bucket loop both release the GIL): one key's sort order in memory ahead, no more.
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        nxt = ahead.submit(sorted_key, 0)
+        for i in range(len(all_keys)):
+            keys_sorted, order = nxt.result()
+            if i + 1 < len(all_keys):
+                nxt = ahead.submit(sorted_key, i + 1)
+            if 2 * (count + 2 * n) > table.shape[0]:  # at most 2 new codes per story and band
+                table = _set_grow(table)
+            count, nb = _bucket_pairs_into(keys_sorted, order, max_bucket, table, count)
+            big += nb
+            del keys_sorted, order
     all_keys.clear()
     code = table[table != 0]
     del table

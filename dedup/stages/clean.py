@@ -284,7 +284,21 @@ def top_removed(parts: list[pa.Table], per_outlet: int) -> pa.Table:
         return pa.table({"outlet": pa.array([], pa.string()), "line": pa.array([], pa.string()),
                          "stories": pa.array([], pa.int64())})
     t = pa.concat_tables(parts).group_by(["outlet", "line"]).aggregate([("stories", "sum")]).rename_columns(
-        ["outlet", "line", "stories"]).sort_by([("outlet", "ascending"), ("stories", "descending"), ("line", "ascending")])
+        ["outlet", "line", "stories"])
+    if len(t) > per_outlet and not t.column("stories").null_count:
+        # Sorting every (outlet, line) by its strings cost more than the rest (0.23 s at 200k stories):
+        # only lines with at least their outlet's per_outlet-th largest count can be kept, so the
+        # others are dropped first (ties kept: the line order decides among them below).
+        code = pc.dictionary_encode(t.column("outlet").combine_chunks(), null_encoding="encode").indices.to_numpy()
+        stories = t.column("stories").to_numpy()
+        o = np.lexsort((-stories, code))
+        c = code[o]
+        starts = np.r_[0, np.flatnonzero(c[1:] != c[:-1]) + 1]
+        nth = np.arange(len(o)) - np.repeat(starts, np.diff(np.r_[starts, len(o)]))
+        least = np.full(int(code.max()) + 1, np.iinfo(np.int64).max)
+        np.minimum.at(least, c[nth < per_outlet], stories[o][nth < per_outlet])
+        t = t.filter(pa.array(stories >= least[code]))
+    t = t.sort_by([("outlet", "ascending"), ("stories", "descending"), ("line", "ascending")])
     o = t.column("outlet").to_numpy(zero_copy_only=False)
     starts = np.r_[0, np.flatnonzero(o[1:] != o[:-1]) + 1] if len(o) else np.empty(0, np.int64)
     nth = np.arange(len(o)) - np.repeat(starts, np.diff(np.r_[starts, len(o)])) if len(o) else np.empty(0, np.int64)

@@ -510,15 +510,17 @@ def _lede_kernel(data, offsets, rows, lede_from, k, a, b, tables, lede_len, lede
 
 
 def fingerprint(texts: pa.Array, *, num_perm: int, shingle_size: int, seed: int,
-                lede_from: np.ndarray | None = None) -> Fingerprints:
+                lede_from: np.ndarray | None = None,
+                distinct_texts: tuple[pa.Array, np.ndarray] | None = None) -> Fingerprints:
     """Shingle and MinHash every text. Runs on ``numba.get_num_threads()`` threads.
 
     ``lede_from``: optional int64 per text, the byte offset where its lede sketch starts
-    (``dedup.stages.clean.Cleaned.lede_from``; 0 = the start, as without it)."""
+    (``dedup.stages.clean.Cleaned.lede_from``; 0 = the start, as without it).
+    ``distinct_texts``: ``normalize.distinct(texts)`` when the caller has it already."""
     a, b = permutations(num_perm, seed)
     # Copies of a story often share its text word for word: each distinct text is shingled and
     # hashed once, and its rows are copied to every story that has it.
-    values, index = distinct(texts)
+    values, index = distinct(texts) if distinct_texts is None else distinct_texts
     sigs, offs, vals, ntok, seqh, lede = _fingerprint_kernel(*string_buffers(values), shingle_size, a, b, TABLES,
                                                              LEDE_SHINGLES)
     if not (len(values) == len(index) and (index == np.arange(len(index))).all()):
@@ -574,12 +576,14 @@ def _numbers_kernel(data, offsets, want, tables):
     return starts, values
 
 
-def number_sequences(texts: pa.Array, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def number_sequences(texts: pa.Array, want: np.ndarray,
+                     distinct_texts: tuple[pa.Array, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The number tokens of each fingerprint text, in text order, as CSR ``(offsets, values)``:
     ``offsets`` int64 (n + 1,), ``values`` uint32 (the high half of each token's hash, after
     house-style folding, so "seven" = "7" and "4,757,000" = "4757000"). Rows where ``want``
     (bool, (n,)) is False are left empty without being tokenized: verification uses numbers only
-    between short stories and their nearly short partners (``dedup.stages.verify``)."""
+    between short stories and their nearly short partners (``dedup.stages.verify``).
+    ``distinct_texts``: ``normalize.distinct(texts)`` when the caller has it already."""
     data, offsets = string_buffers(texts)
     want = np.asarray(want, dtype=np.bool_)
     if want.shape[0] != offsets.shape[0] - 1:
@@ -588,7 +592,7 @@ def number_sequences(texts: pa.Array, want: np.ndarray) -> tuple[np.ndarray, np.
         return np.zeros(want.shape[0] + 1, np.int64), np.empty(0, np.uint32)
     # As in ``fingerprint``: each distinct wanted text is tokenized once and its run copied to the
     # wanted rows that have it (a row's numbers depend on its text alone).
-    values, index = distinct(texts)
+    values, index = distinct(texts) if distinct_texts is None else distinct_texts
     if len(values) * 1.5 > len(index):
         return _numbers_kernel(data, offsets, want, TABLES)
     want_d = np.zeros(len(values), np.bool_)

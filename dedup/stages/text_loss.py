@@ -91,7 +91,11 @@ def count(t: pa.Table) -> TextLoss:
     # (cluster, key) in one uint64: clusters number below 2**32 in any one call.
     r_ck = (cluster[r_row] << np.uint64(32)) | r_key
     k_ck = (cluster[k_row] << np.uint64(32)) | k_key
-    want = np.isin(k_ck, r_ck)
+    # np.isin sorts both sides together (0.9 s at 200k stories); a sorted r_ck searched by each
+    # kept key gives the same mask in a tenth of that.
+    r_sorted = np.sort(r_ck)
+    at = np.minimum(np.searchsorted(r_sorted, k_ck), r_sorted.size - 1)
+    want = r_sorted[at] == k_ck
     k_ck, k_out = k_ck[want], outlet[k_row[want]]
     found = np.zeros(r_ck.size, bool)
     if k_ck.size:

@@ -338,3 +338,23 @@ def test_lines_per_distinct_equals_the_kernel_on_every_row():
 
     for a, b in zip(lines._line_stats(), _line_stats(*string_buffers(lines.text))):
         assert np.array_equal(a, b)
+
+
+def test_top_removed_keeps_each_outlets_most_removed_lines_ties_by_line():
+    from dedup.stages.clean import top_removed
+
+    # Two chunks' removed lines: counts add up per (outlet, line) across chunks.
+    a = pa.table({"outlet": ["post", "post", "post", "wire", None], "line": ["Share", "Menu", "Ad", "Share", "Top"],
+                  "stories": [5, 2, 2, 1, 7]})
+    b = pa.table({"outlet": ["post", "post", "wire", None], "line": ["Menu", "Zoo", "Login", "Top"],
+                  "stories": [4, 2, 1, 1]})
+    got = top_removed([a, b], 2)
+    # post: Menu 6, Share 5 (Ad 2 and Zoo 2 dropped); wire: a tie at 1, broken by the line; the null outlet last.
+    assert got.to_pylist() == [
+        {"outlet": "post", "line": "Menu", "stories": 6}, {"outlet": "post", "line": "Share", "stories": 5},
+        {"outlet": "wire", "line": "Login", "stories": 1}, {"outlet": "wire", "line": "Share", "stories": 1},
+        {"outlet": None, "line": "Top", "stories": 8},
+    ]
+    # A tie at the cut: the line order decides which lines stay.
+    three = top_removed([a, b], 3)
+    assert three.filter(pc.equal(three.column("outlet"), "post")).column("line").to_pylist() == ["Menu", "Share", "Ad"]
