@@ -991,12 +991,13 @@ def _is_headline(a: str, b: str) -> bool:
 
 
 def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np.ndarray, min_stories: int,
-                    headlines: pa.Array, cut: np.ndarray, rule: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+                    headlines: pa.Array, cut: np.ndarray, rule: np.ndarray, stamps: np.ndarray,
+                    pk: np.ndarray) -> np.ndarray:
     """Which of the edge lines ``cut`` (bool mask over ``lines``) are the report's own text (bool
     mask): see ``EDGE_KNOWN_STORIES``. ``n``: per line, the different reports of its outlet that
     carried it (``ChromeModel.count_of``); ``headlines``: per story (string, null = none); ``rule``:
     int8 per line, the rules applied so far (``RULE_NAMES``); ``stamps``: bool per line, time stamps
-    (``_stamps``)."""
+    (``_stamps``); ``pk``: uint64 per line, lead-in keys (``prefix_keys``)."""
     names = pa.array(list(model.outlet_stories), pa.string())
     seen = np.append(np.array(list(model.outlet_stories.values()), np.float64), 0.0)
     at = pc.fill_null(pc.index_in(outlets.cast(pa.string()), value_set=names), -1).to_numpy()
@@ -1041,7 +1042,6 @@ def _own_edge_lines(lines: Lines, outlets: pa.Array, model: "ChromeModel", n: np
     bid = np.cumsum(bstart) - 1
     first = on[bstart]
     above = np.maximum(first - 1, 0)
-    pk = prefix_keys(lines)
     titled = ((first >= 1) & (lines.story[above] == lines.story[first]) & (rule[above] != KEPT)
               & (lines.words()[above] <= EDGE_LIST_TITLE_WORDS) & (pk[above] == 0))
     in_list = np.zeros(len(cut), bool)
@@ -1126,7 +1126,7 @@ def chrome_rules(
 
     learned = np.zeros(n_lines, dtype=bool)
     learned_code = np.zeros(n_lines, dtype=np.int8)
-    n = None
+    n = pk = None
     if model is not None and model.keys.size:
         kh = lines.key_hash()
         n = model.count_of(_outlet_keys(outlets, lines.story, kh))
@@ -1219,7 +1219,7 @@ def chrome_rules(
         titles |= summary
     own = titles if titles.any() else None
     if n is not None and headlines is not None and cut.any():
-        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut, rule, stamps) | titles
+        own = _own_edge_lines(lines, outlets, model, n, min_stories, headlines, cut, rule, stamps, pk) | titles
         keep |= own
     rule[~keep & (rule == KEPT)] = EDGE
     return ChromeRules(rule, reports, learned_hits, own)
