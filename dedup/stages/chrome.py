@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.config import ChromeSettings
+from dedup.stages.text import latin_regex
 from dedup.stages.text.lines import Lines
 
 # Only lines up to this many characters are counted for learning: chrome lines are short, and
@@ -638,7 +639,7 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
         if not idx.size:
             return idx
-        return idx[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), pattern).to_numpy(
+        return idx[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern).to_numpy(
             zero_copy_only=False), idx)]
 
     # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
@@ -714,7 +715,7 @@ def wrapped_prose(lines: Lines, starts: np.ndarray | None = None) -> np.ndarray:
     if not cand.size:
         return out
     nxt = pc.take(lines.text, pa.array(cand + 1))
-    lower = pc.match_substring_regex(nxt, r"^\s*\p{Ll}").to_numpy(zero_copy_only=False)
+    lower = latin_regex.match(nxt, r"^\s*\p{Ll}").to_numpy(zero_copy_only=False)
     out[cand[lower]] = True
     out[cand[lower] + 1] = True
     return out
@@ -779,7 +780,7 @@ def figure_table_lines(lines: Lines) -> np.ndarray:
     row = np.zeros(len(lines.text), bool)
     for pattern in (FIGURE_ROW_PATTERN, FIGURE_ROW_LABEL_PATTERN):
         if cand.size:
-            cand = cand[lines.per_distinct(lambda t: pc.match_substring_regex(pc.utf8_lower(t), pattern).to_numpy(
+            cand = cand[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern).to_numpy(
                 zero_copy_only=False), cand)]
     row[cand] = True
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
@@ -906,8 +907,8 @@ _PLAIN_WORD = r"(?:^|[\s(“\"'‘])\p{Ll}\p{L}{3,}"
 def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     """Which of the lines ``idx`` are in title case (bool array over ``idx``)."""
     sel = pc.take(text, pa.array(idx))
-    up = pc.count_substring_regex(sel, _TITLE_WORD).to_numpy(zero_copy_only=False)
-    low = pc.count_substring_regex(sel, _PLAIN_WORD).to_numpy(zero_copy_only=False)
+    up = latin_regex.count(sel, _TITLE_WORD).to_numpy(zero_copy_only=False)
+    low = latin_regex.count(sel, _PLAIN_WORD).to_numpy(zero_copy_only=False)
     return (up >= 3) & (low == 0)
 
 
@@ -976,7 +977,7 @@ LIST_ITEM_PATTERN = r"^\W*?(?:[•·▪►‣◦*]|\d{1,2}[.)])\s"
 def _words_of(text: pa.Array) -> list:
     """Each string as its words in lower case, one space apart (punctuation dropped): a list of str."""
     low = pc.utf8_lower(text.fill_null(""))
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(low, r"[^\p{L}\p{N}]+", " ")).to_pylist()
+    return pc.utf8_trim_whitespace(latin_regex.replace(low, r"[^\p{L}\p{N}]+", " ")).to_pylist()
 
 
 def _is_headline(a: str, b: str) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dedup.stages.text import latin_regex
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import replace_rows
 
@@ -313,10 +314,10 @@ def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
         if not len(left):
             break
         sub = pc.take(cand, pa.array(left))
-        hit = np.flatnonzero(pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False))
+        hit = np.flatnonzero(latin_regex.match(sub, pattern).to_numpy(zero_copy_only=False))
         if not len(hit):
             continue
-        got = pc.extract_regex(pc.take(sub, pa.array(hit)), pattern)
+        got = latin_regex.extract(pc.take(sub, pa.array(hit)), pattern)
         fields = []
         for g in _GROUPS:
             f = pc.struct_field(got, g)
