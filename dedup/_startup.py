@@ -1,4 +1,5 @@
-"""What must happen before numba compiles anything: a writable folder for its on-disk cache.
+"""What must happen before numba compiles anything: a writable folder for its on-disk cache (and
+the same choice of folder for dedup's other caches: ``choose_cache_dir``).
 
 The jitted functions are declared ``@numba.njit(cache=True)``. numba keeps their machine code in
 ``__pycache__`` beside the source when it can write there, else in ``~/.cache/numba``, and raises
@@ -50,26 +51,49 @@ def _private_dir(path: str) -> bool:
             and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
-def numba_cache_candidates(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The cache folders tried, in order, as (path, where it came from).
+def cache_candidates(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
+    """The folders tried for dedup's cache ``name`` ("numba", "language"), in order, as (path,
+    where it came from).
 
-    1. ``$CACHE_DIRECTORY/numba``: systemd's ``CacheDirectory=dedup`` (jobs/dedup.service);
+    1. ``$CACHE_DIRECTORY/<name>``: systemd's ``CacheDirectory=dedup`` (jobs/dedup.service);
        the first entry when systemd lists several, colon-separated.
-    2. ``$XDG_CACHE_HOME/dedup/numba`` when ``XDG_CACHE_HOME`` is an absolute path.
-    3. ``~/.cache/dedup/numba`` (``$HOME``).
-    A user's own ``NUMBA_CACHE_DIR`` is not in the list: it is never replaced.
+    2. ``$XDG_CACHE_HOME/dedup/<name>`` when ``XDG_CACHE_HOME`` is an absolute path.
+    3. ``~/.cache/dedup/<name>`` (``$HOME``).
     """
     out = []
     systemd = env.get("CACHE_DIRECTORY", "").split(":")[0]
     if os.path.isabs(systemd):
-        out.append((os.path.join(systemd, "numba"), "CACHE_DIRECTORY"))
+        out.append((os.path.join(systemd, name), "CACHE_DIRECTORY"))
     xdg = env.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
-        out.append((os.path.join(xdg, "dedup", "numba"), "XDG_CACHE_HOME"))
+        out.append((os.path.join(xdg, "dedup", name), "XDG_CACHE_HOME"))
     home = env.get("HOME") or os.path.expanduser("~")
     if os.path.isabs(home):
-        out.append((os.path.join(home, ".cache", "dedup", "numba"), "HOME"))
+        out.append((os.path.join(home, ".cache", "dedup", name), "HOME"))
     return out
+
+
+def numba_cache_candidates(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``cache_candidates(env, "numba")``. A user's own ``NUMBA_CACHE_DIR`` is not in the list:
+    it is never replaced."""
+    return cache_candidates(env, "numba")
+
+
+def choose_cache_dir(env: Mapping[str, str], name: str) -> tuple[Optional[str], str]:
+    """The first writable folder of ``cache_candidates(env, name)``, else ``<tmp>/dedup-<uid>/<name>``
+    when that folder is this user's alone: (path, source), source "CACHE_DIRECTORY", "XDG_CACHE_HOME",
+    "HOME" or "temp"; (None, "none writable") when none is. Creates the folder it returns; never raises."""
+    for path, source in cache_candidates(env, name):
+        if _writable_dir(path):
+            return path, source
+    shared = os.path.join(tempfile.gettempdir(), f"dedup-{os.getuid()}")
+    try:
+        os.mkdir(shared, 0o700)
+    except OSError:
+        pass
+    if _private_dir(shared) and _writable_dir(os.path.join(shared, name)):
+        return os.path.join(shared, name), "temp"
+    return None, "none writable"
 
 
 def choose_numba_cache_dir(env: Mapping[str, str]) -> tuple[Optional[str], str]:
@@ -82,16 +106,9 @@ def choose_numba_cache_dir(env: Mapping[str, str]) -> tuple[Optional[str], str]:
     """
     if env.get("NUMBA_CACHE_DIR"):
         return None, "NUMBA_CACHE_DIR"
-    for path, source in numba_cache_candidates(env):
-        if _writable_dir(path):
-            return path, source
-    shared = os.path.join(tempfile.gettempdir(), f"dedup-{os.getuid()}")
-    try:
-        os.mkdir(shared, 0o700)
-    except OSError:
-        pass
-    if _private_dir(shared) and _writable_dir(os.path.join(shared, "numba")):
-        return os.path.join(shared, "numba"), "temp"
+    path, source = choose_cache_dir(env, "numba")
+    if path is not None:
+        return path, source
     try:
         fresh = tempfile.mkdtemp(prefix="dedup-numba-")
     except OSError:

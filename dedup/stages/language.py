@@ -8,7 +8,8 @@ linguistic content, such as a table of figures). Its model file ships in the whe
 The package walks its feature automaton in a Python loop, byte by byte: about 0.5 ms a story on a
 200-character sample, 5 s for 10,000 stories on this machine, more than the rest of cleaning; here 10,000
 300-character samples take about 0.3 s of CPU (0.2 s with ``language.labels`` of 17 languages), plus
-about 1.5 s once per process to unpack the model (68 MB). This module
+about 1 s once per process to unpack the model (97 MB; kept unpacked in dedup's cache folder for the
+next run). This module
 loads the package's own model once and runs the same computation (automaton walk, log1p of feature
 counts times the per-class table, plus the class priors, argmax) in numba over Arrow buffers; labels
 equal ``LanguageIdentifier.classify`` of the same bytes (``tests/stages/test_language.py``). Like the
@@ -20,8 +21,11 @@ language of a news story, and the cost stays flat in the story length.
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -45,17 +49,82 @@ _LOCK = threading.Lock()
 
 
 def model() -> LangModel:
-    """py3langid's shipped model as numpy arrays, loaded once per process (about 1.5 s: LZMA-compressed,
-    68 MB unpacked); the clean stage's worker threads wait for the one load."""
+    """py3langid's shipped model as numpy arrays, loaded once per process: from dedup's cache folder
+    (~0.1 s), else unpacked from the package (~1 s: LZMA-compressed, 97 MB unpacked) and kept there
+    for the next run; the clean stage's worker threads wait for the one load."""
     with _LOCK:
         return _load()
 
 
+# The unpacked arrays, kept in dedup's cache folder (``dedup._startup.choose_cache_dir``) as an
+# uncompressed .npz: reading it takes ~0.1 s where unpacking the shipped model takes ~1 s of CPU,
+# every run, on the core the input is being read with. The file name carries the model file's size
+# and mtime and py3langid's version, so another install or version writes its own file.
+_CACHE_FORMAT = 1
+_FIELDS = ("nextmove", "rowbase", "output", "ptc", "pc", "labels")
+
+
+def _cache_path(model_file: Path) -> Path | None:
+    """Where the unpacked copy of ``model_file`` lives (None: no writable cache folder)."""
+    from importlib.metadata import version
+
+    from dedup._startup import choose_cache_dir
+
+    folder, _ = choose_cache_dir(os.environ, "language")
+    try:
+        st = model_file.stat()
+    except OSError:
+        return None  # py3langid's own load says what is missing
+    if folder is None:
+        return None
+    return Path(folder) / f"py3langid-{version('py3langid')}-{st.st_size}-{st.st_mtime_ns}-v{_CACHE_FORMAT}.npz"
+
+
+def _read_cached(path: Path) -> LangModel | None:
+    """The model kept at ``path``, or None when it is absent or does not read whole (a cache never
+    stops a run: the caller unpacks the shipped model again)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if set(z.files) != set(_FIELDS):
+                return None
+            a = {f: z[f] for f in _FIELDS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    return LangModel(a["nextmove"], a["rowbase"], a["output"], a["ptc"], a["pc"], a["labels"].astype(object))
+
+
+def _write_cached(path: Path, m: LangModel) -> None:
+    """Keep ``m`` at ``path``: written to a temporary file and renamed, so that a reader never sees
+    half a file; a failure to write only loses the cache."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, nextmove=m.nextmove, rowbase=m.rowbase, output=m.output, ptc=m.ptc, pc=m.pc,
+                     labels=m.labels.astype(str))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 @functools.lru_cache(maxsize=1)
 def _load() -> LangModel:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE)
+    model_file = Path(MODEL_DIR) / MODEL_FILE  # as py3langid resolves it (MODEL_FILE is relative)
+    cache = _cache_path(model_file)
+    m = _read_cached(cache) if cache is not None else None
+    if m is None:
+        m = _unpack(model_file)
+        if cache is not None:
+            _write_cached(cache, m)
+    return m
+
+
+def _unpack(model_file) -> LangModel:
+    """py3langid's shipped model file (LZMA-compressed) as numpy arrays."""
+    from py3langid.langid import LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(model_file)
     return LangModel(
         nextmove=np.asarray(ident.tk_nextmove, np.uint32),
         rowbase=np.asarray(ident._rowbase, np.int64),

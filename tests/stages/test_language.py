@@ -65,3 +65,61 @@ def test_repeated_samples_get_their_own_label():
     alone = [detect(pa.array([t], pa.string()), 300).to_pylist()[0] for t in batch]
     assert got == alone
     assert got[:len(texts)] == got[len(texts):2 * len(texts)][::-1]
+
+
+@pytest.fixture
+def fresh_model(monkeypatch, tmp_path):
+    """``_load`` with its per-process memo cleared and dedup's cache folders under ``tmp_path``."""
+    import dedup.stages.language as language
+
+    for var in ("CACHE_DIRECTORY", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    language._load.cache_clear()
+    yield language
+    language._load.cache_clear()
+
+
+def _same_model(a, b) -> bool:
+    import numpy as np
+
+    from dedup.stages.language import _FIELDS
+
+    return all(np.array_equal(getattr(a, f), getattr(b, f)) and getattr(a, f).dtype == getattr(b, f).dtype
+               for f in _FIELDS)
+
+
+def _unpacked():
+    from pathlib import Path
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from dedup.stages.language import _unpack
+
+    return _unpack(Path(MODEL_DIR) / MODEL_FILE)
+
+
+def test_the_unpacked_model_is_kept_and_read_back_unchanged(fresh_model, tmp_path):
+    first = fresh_model._load()
+    kept = list((tmp_path / "home" / ".cache" / "dedup" / "language").glob("py3langid-*.npz"))
+    assert len(kept) == 1
+    fresh_model._load.cache_clear()
+    again = fresh_model._load()
+    assert _same_model(first, _unpacked()) and _same_model(again, first)
+    assert fresh_model._read_cached(kept[0]) is not None  # the second load read the kept copy
+
+
+def test_a_damaged_kept_model_is_unpacked_again_and_replaced(fresh_model, tmp_path):
+    fresh_model._load()
+    kept = next((tmp_path / "home" / ".cache" / "dedup" / "language").glob("py3langid-*.npz"))
+    kept.write_bytes(kept.read_bytes()[:1000])  # a run killed while another wrote it, a full disk
+    assert fresh_model._read_cached(kept) is None
+    fresh_model._load.cache_clear()
+    assert _same_model(fresh_model._load(), _unpacked())
+    assert fresh_model._read_cached(kept) is not None
+
+
+def test_without_a_writable_cache_folder_the_model_still_loads(fresh_model, monkeypatch):
+    monkeypatch.setattr("dedup._startup.choose_cache_dir", lambda env, name: (None, "none writable"))
+    assert fresh_model._cache_path(__import__("pathlib").Path(__file__)) is None
+    assert _same_model(fresh_model._load(), _unpacked())
