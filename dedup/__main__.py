@@ -52,6 +52,34 @@ def _main_json() -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def _leave(code) -> None:
+    """Exit with ``code`` (``SystemExit.code``) as the interpreter would, minus its teardown.
+
+    Non-daemon threads are joined and the ``atexit`` handlers run (log handlers flushed, a
+    temporary cache folder removed, a Spark gateway stopped), then the process ends with
+    ``os._exit``: after a night the interpreter would otherwise free every object one by one
+    (about 0.6 s at 200,000 stories and 3 s at 1M) for nothing. Outputs are closed and committed
+    before a command returns, so nothing is lost. Falls back to a normal exit if any step fails.
+    (mypy ends its runs the same way, ``mypy.util.hard_exit``.)"""
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): printed, exit status 1
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        threading._shutdown()  # what the interpreter does first at exit: join non-daemon threads
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - a closed pipe, a handler that failed: the usual exit
+        raise SystemExit(code) from None
+    os._exit(code)
+
+
 def main() -> None:
     """Run the ``dedup`` command line; exits 0, 1 or 2 (see ``dedup.cli``), never with a traceback.
 
@@ -69,6 +97,8 @@ def main() -> None:
             _main_json()
         else:
             app()
+    except SystemExit as done:
+        _leave(done.code)
     except Exception as err:  # noqa: BLE001 - commands import their stages lazily; those errors land here
         _startup_failed(err, as_json)
 

@@ -206,3 +206,22 @@ def test_default_night_is_yesterday_utc_as_the_wrappers(tmp_path):
     assert "date -u -d yesterday +%F" in (ROOT / "jobs" / "dedup-nightly.sh").read_text()
     night = load_config(None, input="x.jsonl", output=str(tmp_path)).run_date
     assert night.isoformat() == wrapper == (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+
+
+def test_the_process_ends_as_a_normal_exit_would(tmp_path):
+    """``dedup.__main__`` skips the interpreter's teardown after a command (``_leave``): exit status,
+    atexit handlers, threads still writing and buffered output must all be as after a normal exit."""
+    out = tmp_path / "out"
+    script = (
+        "import atexit, sys, threading, time\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'atexit')!r}, 'w').write('ran'))\n"
+        f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(tmp_path / 'thread')!r}, 'w').write('done'))).start()\n"
+        "sys.stdout.write('buffered, no newline')\n"
+        "from dedup.__main__ import main\n"
+        "main()\n")
+    base = [sys.executable, "-c", script, "run", "--output", str(out), "--run-date", "2026-11-20", "-q"]
+    r = subprocess.run(base + ["--input", str(_batch(tmp_path))], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("buffered, no newline") and "2026-11-20: 8 records" in r.stdout
+    assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
+    r = subprocess.run(base + ["--input", str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
+    assert r.returncode == 2 and "not found" in r.stderr
