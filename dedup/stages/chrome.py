@@ -639,8 +639,7 @@ def _table_members(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     def matching(idx: np.ndarray, pattern: str) -> np.ndarray:
         if not idx.size:
             return idx
-        return idx[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern).to_numpy(
-            zero_copy_only=False), idx)]
+        return idx[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern), idx)]
 
     # Most chunks hold few tables: the row pattern runs only on lines that say "vs" or "versus", the
     # label pattern on short lines with a figure in money first.
@@ -715,7 +714,7 @@ def wrapped_prose(lines: Lines, starts: np.ndarray | None = None) -> np.ndarray:
     if not cand.size:
         return out
     nxt = pc.take(lines.text, pa.array(cand + 1))
-    lower = latin_regex.match(nxt, r"^\s*\p{Ll}").to_numpy(zero_copy_only=False)
+    lower = latin_regex.match(nxt, r"^\s*\p{Ll}")
     out[cand[lower]] = True
     out[cand[lower] + 1] = True
     return out
@@ -780,8 +779,7 @@ def figure_table_lines(lines: Lines) -> np.ndarray:
     row = np.zeros(len(lines.text), bool)
     for pattern in (FIGURE_ROW_PATTERN, FIGURE_ROW_LABEL_PATTERN):
         if cand.size:
-            cand = cand[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern).to_numpy(
-                zero_copy_only=False), cand)]
+            cand = cand[lines.per_distinct(lambda t: latin_regex.match(pc.utf8_lower(t), pattern), cand)]
     row[cand] = True
     return _runs_of(lines.story, row, SCHEDULE_MIN_ROWS) if row.any() else row
 
@@ -907,8 +905,8 @@ _PLAIN_WORD = r"(?:^|[\s(“\"'‘])\p{Ll}\p{L}{3,}"
 def _titled(text: pa.Array, idx: np.ndarray) -> np.ndarray:
     """Which of the lines ``idx`` are in title case (bool array over ``idx``)."""
     sel = pc.take(text, pa.array(idx))
-    up = latin_regex.count(sel, _TITLE_WORD).to_numpy(zero_copy_only=False)
-    low = latin_regex.count(sel, _PLAIN_WORD).to_numpy(zero_copy_only=False)
+    up = latin_regex.count(sel, _TITLE_WORD)
+    low = latin_regex.count(sel, _PLAIN_WORD)
     return (up >= 3) & (low == 0)
 
 

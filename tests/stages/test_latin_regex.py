@@ -41,8 +41,10 @@ STRINGS = _strings()
 @pytest.mark.parametrize("pattern", PATTERNS, ids=range(len(PATTERNS)))
 def test_answers_equal_the_pattern_as_written(pattern):
     for texts in (STRINGS, pc.utf8_lower(STRINGS), STRINGS.slice(3000, 6000)):  # mixed rows, and narrow rows only
-        assert latin_regex.match(texts, pattern).equals(pc.match_substring_regex(texts, pattern))
-        assert latin_regex.count(texts, pattern).equals(pc.count_substring_regex(texts, pattern))
+        assert (latin_regex.match(texts, pattern) == pc.match_substring_regex(texts, pattern).fill_null(False).to_numpy(
+            zero_copy_only=False)).all()
+        assert (latin_regex.count(texts, pattern) == pc.count_substring_regex(texts, pattern).fill_null(0).to_numpy(
+            zero_copy_only=False)).all()
         assert latin_regex.replace(texts, pattern, "#").equals(pc.replace_substring_regex(texts, pattern, "#"))
         if "(?P<" in pattern:
             assert latin_regex.extract(texts, pattern).equals(pc.extract_regex(texts, pattern))
@@ -59,10 +61,20 @@ def test_a_class_without_members_in_the_ranges_never_matches_a_narrow_line():
     got = narrowed(r"\p{Han}+")
     texts = pa.array(["abc", "Zürich", "中文"])
     assert pc.match_substring_regex(texts, got).to_pylist() == [False, False, False]
-    assert latin_regex.match(texts, r"\p{Han}+").to_pylist() == [False, False, True]
+    assert latin_regex.match(texts, r"\p{Han}+").tolist() == [False, False, True]
 
 
 def test_no_class_or_a_case_insensitive_one_is_left_as_written():
     assert narrowed(r"^\d+ (vs|versus) \d+$") is None
     assert narrowed(r"(?i)\p{Lu}") is None  # "µ" folds to Greek "Μ", outside the ranges
     assert narrowed(r"\p{Lu}(?i:reuters)") is not None  # the class comes before the folding part
+
+
+def test_narrow_rows_are_the_strings_made_of_narrow_code_points_only():
+    def narrow(s):
+        return all(any(a <= ord(c) <= b for a, b in NARROW_RANGES) for c in s or "")
+
+    want = [narrow(s) for s in STRINGS.to_pylist()]
+    assert latin_regex.narrow_rows(STRINGS).tolist() == want and 0 < sum(want) < len(want)
+    for a, n in ((1, 7), (3001, 5000), (len(STRINGS) - 3, 3)):  # slices start and end inside buffers
+        assert latin_regex.narrow_rows(STRINGS.slice(a, n)).tolist() == want[a : a + n]

@@ -22,14 +22,15 @@ from __future__ import annotations
 import functools
 import re
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dedup.stages.text.normalize import replace_rows, string_buffers
+
 #: The code points a narrowed pattern is exact on (inclusive ranges).
 NARROW_RANGES = ((0x0000, 0x024F), (0x2000, 0x206F))
-# Strings made only of those code points.
-_NARROW_LINE = "^[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in NARROW_RANGES) + "]*$"
 # A class by name: \p{Greek}, \pL, \P{Lu}, \PN.
 _CLASS = re.compile(r"\\([pP])(\{\^?[A-Za-z_]+\}|[A-Za-z])")
 # Stands for "no character of the ranges": a private-use code point, never in a narrow line.
@@ -104,52 +105,106 @@ def narrowed(pattern: str) -> str | None:
     return "".join(out)
 
 
-def _narrow_rows(strings: pa.Array) -> np.ndarray:
-    """Bool per string: made only of ``NARROW_RANGES`` code points (nulls count as narrow)."""
-    ok = pc.string_is_ascii(strings).fill_null(True).to_numpy(zero_copy_only=False)
-    if ok.all():
-        return ok
-    rest = np.flatnonzero(~ok)
-    ok[rest] = pc.match_substring_regex(pc.take(strings, pa.array(rest)), _NARROW_LINE).fill_null(True).to_numpy(
-        zero_copy_only=False)
-    return ok
+@numba.njit(cache=True, nogil=True)
+def _narrow_kernel(data, words, offsets, out):
+    """Set ``out[d] = False`` for each string d holding a code point outside NARROW_RANGES.
+    ``words``: ``data`` read 8 bytes at a time, to skip ASCII runs (no byte >= 0x80) quickly."""
+    lo, hi = offsets[0], offsets[offsets.shape[0] - 1]
+    d = 0
+    w = lo // 8
+    while w * 8 < hi:
+        if w < words.shape[0] and not (words[w] & np.uint64(0x8080808080808080)):
+            w += 1
+            continue
+        for i in range(max(w * 8, lo), min(w * 8 + 8, hi)):
+            b = data[i]
+            if b < 0xC0:  # ASCII or a continuation byte
+                continue
+            while offsets[d + 1] <= i:
+                d += 1
+            if b < 0xE0:  # two bytes: U+0080-U+07FF
+                wide = i + 1 >= hi or ((b & 0x1F) << 6 | (data[i + 1] & 0x3F)) > 0x24F
+            elif b < 0xF0:  # three bytes: U+0800-U+FFFF
+                cp = (b & 0x0F) << 12 | (data[i + 1] & 0x3F) << 6 | (data[i + 2] & 0x3F) if i + 2 < hi else 0
+                wide = cp < 0x2000 or cp > 0x206F
+            else:
+                wide = True
+            if wide:
+                out[d] = False
+        w += 1
 
 
-def _split(fn, strings: pa.Array, pattern: str) -> pa.Array:
-    """``fn(strings, pattern)``, with the narrow strings run under ``narrowed(pattern)``."""
+def narrow_rows(strings: pa.Array) -> np.ndarray:
+    """Bool per string (numpy, (n,)): made only of ``NARROW_RANGES`` code points (nulls count as
+    narrow). Only the bytes >= 0x80 are decoded: most lines of most batches are ASCII."""
+    data, offsets = string_buffers(strings)
+    out = np.ones(len(offsets) - 1, np.bool_)
+    if len(out):
+        _narrow_kernel(data, data[: data.size // 8 * 8].view(np.uint64), offsets, out)
+    return out
+
+
+def _apply(fn, strings: pa.Array, pattern: str):
+    """``fn(strings, pattern)``, with the narrow strings run under ``narrowed(pattern)``: the narrowed
+    pattern runs on every string, then the pattern as written on the others only, whose answers
+    replace theirs (``patch(answers, rows, their_answers)``)."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
     narrow = narrowed(pattern)
     if narrow is None or not len(strings):
         return fn(strings, pattern)
-    ok = _narrow_rows(strings)
-    if ok.all():
-        return fn(strings, narrow)
-    if not ok.any():
+    wide = np.flatnonzero(~narrow_rows(strings))
+    if len(wide) * 2 > len(strings):
         return fn(strings, pattern)
-    a, b = np.flatnonzero(ok), np.flatnonzero(~ok)
-    got = pa.concat_arrays([fn(pc.take(strings, pa.array(a)), narrow), fn(pc.take(strings, pa.array(b)), pattern)])
-    where = np.empty(len(strings), np.int64)
-    where[a] = np.arange(len(a))
-    where[b] = len(a) + np.arange(len(b))
-    return got.take(pa.array(where))
+    got = fn(strings, narrow)
+    if not len(wide):
+        return got
+    return wide, got, fn(pc.take(strings, pa.array(wide)), pattern)
 
 
-def match(strings: pa.Array, pattern: str) -> pa.BooleanArray:
-    """``pc.match_substring_regex(strings, pattern)``, compiled cheaply for Latin text."""
-    return _split(lambda s, p: pc.match_substring_regex(s, p), strings, pattern)
+def match(strings: pa.Array, pattern: str) -> np.ndarray:
+    """``pc.match_substring_regex(strings, pattern)`` as a numpy bool array (nulls False),
+    compiled cheaply for Latin text."""
+    def fn(s, p):
+        return pc.match_substring_regex(s, p).to_numpy(zero_copy_only=False).astype(bool)
+
+    got = _apply(fn, strings, pattern)
+    if isinstance(got, tuple):
+        wide, got, theirs = got
+        got[wide] = theirs
+    return got
+
+
+def count(strings: pa.Array, pattern: str) -> np.ndarray:
+    """``pc.count_substring_regex(strings, pattern)`` as a numpy int array (nulls 0), compiled
+    cheaply for Latin text."""
+    def fn(s, p):
+        return pc.count_substring_regex(s, p).fill_null(0).to_numpy(zero_copy_only=False)
+
+    got = _apply(fn, strings, pattern)
+    if isinstance(got, tuple):
+        wide, got, theirs = got
+        got = np.array(got)  # the narrowed answers may be a read-only view of Arrow's buffer
+        got[wide] = theirs
+    return got
 
 
 def extract(strings: pa.Array, pattern: str) -> pa.StructArray:
     """``pc.extract_regex(strings, pattern)``, compiled cheaply for Latin text."""
-    return _split(lambda s, p: pc.extract_regex(s, p), strings, pattern)
-
-
-def count(strings: pa.Array, pattern: str) -> pa.Array:
-    """``pc.count_substring_regex(strings, pattern)``, compiled cheaply for Latin text."""
-    return _split(lambda s, p: pc.count_substring_regex(s, p), strings, pattern)
+    got = _apply(pc.extract_regex, strings, pattern)
+    if isinstance(got, tuple):
+        wide, got, theirs = got
+        # Rows [0, n) are the narrowed answers; row n + j is wide row j's own answer.
+        pick = np.arange(len(got), dtype=np.int64)
+        pick[wide] = len(got) + np.arange(len(wide))
+        got = pa.concat_arrays([got, theirs]).take(pa.array(pick))
+    return got
 
 
 def replace(strings: pa.Array, pattern: str, replacement: str) -> pa.Array:
     """``pc.replace_substring_regex(strings, pattern, replacement)``, compiled cheaply for Latin text."""
-    return _split(lambda s, p: pc.replace_substring_regex(s, p, replacement), strings, pattern)
+    got = _apply(lambda s, p: pc.replace_substring_regex(s, p, replacement), strings, pattern)
+    if isinstance(got, tuple):
+        wide, got, theirs = got
+        got = replace_rows(got, wide, theirs)
+    return got

@@ -314,7 +314,7 @@ def _match_datelines(cand: pa.Array) -> tuple[np.ndarray, list[pa.StructArray]]:
         if not len(left):
             break
         sub = pc.take(cand, pa.array(left))
-        hit = np.flatnonzero(latin_regex.match(sub, pattern).to_numpy(zero_copy_only=False))
+        hit = np.flatnonzero(latin_regex.match(sub, pattern))
         if not len(hit):
             continue
         got = latin_regex.extract(pc.take(sub, pa.array(hit)), pattern)
