@@ -472,6 +472,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         if cands.big_buckets:
             log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets,
                         d.max_bucket, extra={"fields": {"check": "big_buckets", "big_buckets": cands.big_buckets}})
+    release_unused_memory()  # the band keys' sorts and the pair set
 
     with sl.stage("verify") as st:
         scores = verify.score_pairs(
@@ -515,6 +516,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                   earlier_clusters_joined=int((touched < ns).sum()),
                   duplicates=int(n - (touched >= ns).sum()),
                   largest=int(np.bincount(tl).max()) if n else 0)
+
+    release_unused_memory()
 
     with sl.stage("text_loss") as st:
         loss = text_loss.count(pa.table({"cluster": pa.array(tl), "outlet": meta.column("outlet"),

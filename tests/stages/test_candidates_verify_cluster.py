@@ -110,15 +110,16 @@ def test_rescue_joins_lone_story_contained_in_canonical():
     assert out.tolist() == [0, 0, 2]
 
 
-def test_candidates_equal_sorting_every_band():
+@pytest.mark.parametrize("num_perm, threshold", [(16, 0.5), (64, 0.2)])  # 1 group of bands; 4 groups of 8
+def test_candidates_equal_sorting_every_band(num_perm, threshold):
     # Reference: per band, sort by (key, rank) and pair each member with its bucket's head and
     # its predecessor; the union of all bands, sorted.
     rng = np.random.default_rng(3)
-    sig = rng.integers(0, 4, (300, 16), dtype=np.uint64).astype(np.uint32)  # many collisions
+    sig = rng.integers(0, 4, (300, num_perm), dtype=np.uint64).astype(np.uint32)  # many collisions
     rank = rng.permutation(300)
     extra = rng.integers(0, 30, 300).astype(np.uint64)
-    c = candidates.generate(sig, rank, threshold=0.5, max_bucket=20, extra_keys=[extra])
-    bands, rows = candidates.lsh_params(0.5, 16)
+    c = candidates.generate(sig, rank, threshold=threshold, max_bucket=20, extra_keys=[extra])
+    bands, rows = candidates.lsh_params(threshold, num_perm)
     keys = list(candidates.band_keys(sig, bands, rows)) + [extra]
     expect, big = set(), 0
     for k in keys:
@@ -134,3 +135,11 @@ def test_candidates_equal_sorting_every_band():
                     expect.add((members[t - 1], members[t]))
     assert list(zip(c.left.tolist(), c.right.tolist())) == sorted(expect)
     assert c.big_buckets == big
+
+
+def test_band_keys_of_a_group_equal_band_keys():
+    # generate computes the bands a group at a time, serially: the same keys as band_keys' rows.
+    sig = np.random.default_rng(4).integers(0, 1 << 32, (500, 64), dtype=np.uint64).astype(np.uint32)
+    every = candidates.band_keys(sig, 28, 2)
+    for b0, b1 in ((0, 8), (8, 16), (24, 28), (5, 6)):
+        assert np.array_equal(candidates._band_keys_of(sig, b0, b1, 2), every[b0:b1])
