@@ -499,9 +499,14 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("candidates") as st:
         # Earlier nights' canonicals first, then tonight's stories, each in preference order.
+        # The ids as Arrow strings straight from their columns (never null: the read stage rejects
+        # records without one), not through a fixed-width numpy copy of story_ids.
         rank = np.concatenate([
-            cluster.preference_rank(fp_all.n_shingles[:ns], pub_ns[:ns], story_ids[:ns].astype(str)),
-            cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:], story_ids[ns:].astype(str)) + ns,
+            cluster.preference_rank(fp_all.n_shingles[:ns], pub_ns[:ns],
+                                    wc.column("story_id").combine_chunks().cast(pa.string())),
+            cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:],
+                                    meta.column("story_id").combine_chunks().cast(pa.string())
+                                    if n else pa.array([], pa.string())) + ns,
         ]).astype(np.int64)
         # Exact text always pairs; identical headlines pair among short stories only.
         head_key = cand.headline_keys(headline_hash, words, d.short_words)
