@@ -437,7 +437,7 @@ def string_hashes(data, offsets):
 
 
 # Fingerprints.concat(consume=True) hands memory back after about this many bytes of parts let go.
-RELEASE_BYTES = 64 << 20
+RELEASE_BYTES = 256 << 20
 
 
 @dataclass
