@@ -66,9 +66,9 @@ def release_unused_memory() -> None:
     peak starts from what is live. Both allocators keep freed memory for reuse: Arrow's pool
     (mimalloc) keeps the pages a worker thread freed until that thread allocates again, and
     glibc keeps freed chunks in its arenas (one per thread; arrays under its adaptive mmap
-    threshold, up to 32 MB, come from there). Measured at 1M stories: the night held about
-    1.5 GB more than its live arrays before this (docs/speed.md, session 9). Costs a few
-    milliseconds (``malloc_trim(0)`` returns the free pages of every arena, ``madvise``)."""
+    threshold, up to 32 MB, come from there). Measured at 1M stories before the candidates
+    stage: 2.7 GB resident for 1.2 GB of live arrays without this (docs/speed.md, session 9).
+    Costs 15-130 ms at 1M (``malloc_trim(0)`` returns the free pages of every arena)."""
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()

@@ -9,10 +9,12 @@ chunks once more to attach cluster ids. The lock, staging and commit are ``dedup
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,12 +202,11 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     return tonight, model.for_cleaning(ch.min_stories)
 
 
-def spill_model(model: ChromeModel, work: Path):
+def spill_model(model: ChromeModel, work: Path) -> Callable[[], ChromeModel]:
     """Write ``model``'s arrays (its own and its ``reports``') to the staging folder's work
     files and return a function that reads the model back, equal to it. Tonight's model is only
     stored in the state, by the write stage; held in between it sits in every later stage's peak
     (165 MB at 1M stories)."""
-    import dataclasses
 
     def spill(obj, prefix: str):
         kept = {}
