@@ -9,10 +9,12 @@ chunks once more to attach cluster ids. The lock, staging and commit are ``dedup
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,12 @@ import pyarrow.compute as pc
 
 from dedup.config import Settings
 from dedup.errors import StateError, StateFailed
-from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb
+from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb, release_unused_memory
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.staging import Staging, read_spill, write_spill
 from dedup.night.state import Window, fingerprint_settings, load_window, write_night
-from dedup.night.write import write_tables
+from dedup.night.write import state_rows, write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
 from dedup.stages import clean, cluster, text_loss, verify
@@ -200,6 +202,42 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     return tonight, model.for_cleaning(ch.min_stories)
 
 
+def spill_model(model: ChromeModel, work: Path) -> Callable[[], ChromeModel]:
+    """Write ``model``'s arrays (its own and its ``reports``') to the staging folder's work
+    files and return a function that reads the model back, equal to it. Tonight's model is only
+    stored in the state, by the write stage; held in between it sits in every later stage's peak
+    (165 MB at 1M stories)."""
+
+    def spill(obj, prefix: str):
+        kept = {}
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if isinstance(v, np.ndarray):
+                path = work / f"{prefix}{f.name}.npy"
+                np.save(path, v, allow_pickle=False)
+                kept[f.name] = path
+            elif isinstance(v, ReportSets):
+                kept[f.name] = (ReportSets, spill(v, f"{prefix}{f.name}-"))
+            else:
+                kept[f.name] = v
+        return kept
+
+    def restore(cls, kept: dict):
+        out = {}
+        for name, v in kept.items():
+            if isinstance(v, Path):
+                out[name] = np.load(v)
+                v.unlink()
+            elif isinstance(v, tuple):
+                out[name] = restore(*v)
+            else:
+                out[name] = v
+        return cls(**out)
+
+    kept = spill(model, "chrome-model-")
+    return lambda: restore(ChromeModel, kept)
+
+
 @dataclass
 class CleanOutput:
     spills: list[Path]
@@ -295,6 +333,9 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             p2 = staging.work / f"clean-{len(out.spills):05d}.arrow"
             write_spill(cleaned, p2)
             out.spills.append(p2)
+            if len(out.spills) % 8 == 0:
+                # The chunks' text, freed on the workers, otherwise stays with the allocator.
+                release_unused_memory()
         progress.close()
     for p in spills:
         p.unlink()
@@ -383,6 +424,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         threading.Thread(target=language_model, name="language-model", daemon=True).start()
 
     r = read_stage(settings, staging, files, stats, sl)
+    release_unused_memory()  # each stage from here on starts from what is live (figures.release_unused_memory)
     reject_tables = r.rejects
     feed_checks = check_feed(settings, night, stats.records, ended_early(reject_tables),
                              [f.path for f in files if f.bytes == 0])
@@ -400,8 +442,14 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         st.update(nights=len(window.nights), clusters=window.n)
     model, clean_model = chrome_stage(settings, r, window.chrome, sl)
     window.chrome = ChromeModel()  # the window's counts are in clean_model now, cut to what cleaning uses
+    r.chrome = None  # tonight's first-pass counts: in model now
+    read_model = spill_model(model, staging.work)  # back for the state, at the write stage
+    del model
+    release_unused_memory()
 
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
+    del clean_model
+    release_unused_memory()
     reject_tables += c.rejects
     emptied = Counter()
     for t in c.rejects:
@@ -412,6 +460,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                        settings.input.max_reject_ratio, night)
     chrome_removed, removed_lines, spill2, meta, fps, n = (
         c.chrome_removed, c.removed_lines, c.spills, c.meta, c.fingerprints, c.n)
+    del c  # its parts are held by name from here on, each let go when done with
     html_count = r.html
 
     # The window is matched through its band-key index: only the canonicals sharing a key (an
@@ -428,8 +477,10 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     # nights' clusters, which keep their ids and canonicals; rows [ns, ns + n) are tonight's stories.
     ns = window.n
     wc = window.canonicals
-    fp_all = Fingerprints.concat([wfp] + fps, d.num_perm)
-    fps.clear()  # one copy of the batch's fingerprints from here on
+    parts = [wfp, *fps]
+    del wfp
+    fps.clear()  # c.fingerprints too: each chunk's is let go once copied into fp_all
+    fp_all = Fingerprints.concat(parts, d.num_perm, consume=True, release=release_unused_memory)
     N = ns + n
     story_ids = np.array(wc.column("story_id").to_pylist() + (meta.column("story_id").to_pylist() if n else []), dtype=object)
     words = np.concatenate([wc.column("words").to_numpy(), meta.column("words").to_numpy() if n else np.empty(0, np.int64)])
@@ -449,9 +500,14 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     with sl.stage("candidates") as st:
         # Earlier nights' canonicals first, then tonight's stories, each in preference order.
+        # The ids as Arrow strings straight from their columns (never null: the read stage rejects
+        # records without one), not through a fixed-width numpy copy of story_ids.
         rank = np.concatenate([
-            cluster.preference_rank(fp_all.n_shingles[:ns], pub_ns[:ns], story_ids[:ns].astype(str)),
-            cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:], story_ids[ns:].astype(str)) + ns,
+            cluster.preference_rank(fp_all.n_shingles[:ns], pub_ns[:ns],
+                                    wc.column("story_id").combine_chunks().cast(pa.string())),
+            cluster.preference_rank(fp_all.n_shingles[ns:], pub_ns[ns:],
+                                    meta.column("story_id").combine_chunks().cast(pa.string())
+                                    if n else pa.array([], pa.string())) + ns,
         ]).astype(np.int64)
         # Exact text always pairs; identical headlines pair among short stories only.
         head_key = cand.headline_keys(headline_hash, words, d.short_words)
@@ -461,6 +517,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         if cands.big_buckets:
             log.warning("%d LSH buckets over dedup.max_bucket=%d: chrome may have slipped through", cands.big_buckets,
                         d.max_bucket, extra={"fields": {"check": "big_buckets", "big_buckets": cands.big_buckets}})
+    release_unused_memory()  # the band keys' sorts and the pair set
 
     with sl.stage("verify") as st:
         scores = verify.score_pairs(
@@ -473,6 +530,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         multi = verify.multi_topic_edges(fp_all.offsets, fp_all.values, cands.left, cands.right, scores.jaccard,
                                          scores.match, d.threshold, rank=rank, lede=fp_all.lede)
         st.update(pairs=len(cands), matches=int(scores.match.sum()), multi_topic_dropped=int(multi.sum()))
+    release_unused_memory()
 
     with sl.stage("cluster") as st:
         m = scores.match & ~multi
@@ -490,6 +548,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             cl_, cr_ = cluster.containers(fp_all.n_shingles, cands.left, cands.right, scores.jaccard, d.threshold)
             label = cluster.rescue(label, cands.left, cands.right, m, containment_to,
                                    d.rescue_containment, movable=~fixed, container=cl_, container_right=cr_)
+            del cl_, cr_
         # Similarity of each member to its canonical.
         idx = np.arange(N)
         inter = verify.intersections(fp_all.offsets, fp_all.values, idx, label) if N else np.empty(0)
@@ -504,18 +563,28 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
                   duplicates=int(n - (touched >= ns).sum()),
                   largest=int(np.bincount(tl).max()) if n else 0)
 
+    release_unused_memory()
+
     with sl.stage("text_loss") as st:
         loss = text_loss.count(pa.table({"cluster": pa.array(tl), "outlet": meta.column("outlet"),
                                          "story_id": meta.column("story_id"), "kept_keys": meta.column("kept_keys"),
                                          "removed_keys": meta.column("removed_keys")})) if n else text_loss.TextLoss()
         st.update(removed_lines=loss.removed, kept_elsewhere=loss.found_kept)
 
+    # The write stage needs the fingerprints of the state's rows only (a few per cluster), and
+    # none of the pairs: what the batch's took goes back before tables are built.
+    fp_state, shingles = fp_all.take(state_rows(label, ns)), fp_all.n_shingles[ns:]
+    lsh = (cands.bands, cands.rows)
+    del fp_all, text_hash, cands, scores, multi, m, rank, head_key, meta, words, pub_ns, inter, sz, idx, tl
+    release_unused_memory()
+
     with sl.stage("write") as st:
         # stories/ is finished on a thread of its own while the state is written.
         finish_stories: list = []
         try:
             counts = write_tables(staging, night, spills=spill2, label=label, sim=sim, con=con, relation=relation,
-                                  story_ids=story_ids, fp_all=fp_all, window=window, reject_tables=reject_tables,
+                                  story_ids=story_ids, fp_state=fp_state, shingles=shingles, window=window,
+                                  reject_tables=reject_tables,
                                   headline_hash=headline_hash, finish_later=finish_stories)
         except StateError as e:  # the window's members are read here (Window.members_of)
             raise StateFailed(str(e)) from None
@@ -523,9 +592,10 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             state_canon, state_members = counts.pop("_state_canonicals"), counts.pop("_state_members")
             st.update(**counts)
             top_chrome = clean.top_removed(removed_lines, 50)
+            model = read_model()
             state_meta = write_night(staging.state_dir, night, state_canon, state_members,
                                      model, model.outlet_stories, top_chrome, fingerprint_settings(d),
-                                     lsh=(cands.bands, cands.rows))
+                                     lsh=lsh)
             st.update(state_clusters=state_meta["rows"]["canonicals"])
         finally:
             for finish in finish_stories:
@@ -533,7 +603,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
 
     counts, manifest = finish_night(settings, staging, night, t_start, NightFigures(
         files=files, stats=stats, emptied=emptied, html=html_count, stages=sl.stages, removed_by_outlet=chrome_removed,
-        top_chrome=top_chrome, bands=cands.bands, rows=cands.rows, window_nights=window.nights,
+        top_chrome=top_chrome, bands=lsh[0], rows=lsh[1], window_nights=window.nights,
         state_version=state_meta["version"], sha256s=list(sha256s), text_loss=loss,
         extra={"engine": "local"}, checks=feed_checks))
     return RunResult(night, Path(settings.output.path), counts, manifest)

@@ -24,17 +24,31 @@ from dedup.stages.fingerprint import Fingerprints
 from dedup.stages.tables import CANON_COLUMNS, REASON_INPUTS, canonical_reasons, cluster_id, clusters_table, next_members
 
 
+def state_rows(label: np.ndarray, ns: int) -> np.ndarray:
+    """The rows the night's state keeps (int64): tonight's new canonicals, then the earlier
+    clusters (rows below ``ns``) that gained members tonight, each in row order. ``label``:
+    int64 (N,), the row of each row's canonical. The write stage needs the fingerprints of
+    these rows only (``write_tables``' ``fp_state``), so the batch's can go before it."""
+    N = label.shape[0]
+    canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
+    touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
+    return np.concatenate([canon_rows, touched_old]).astype(np.int64)
+
+
 def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.ndarray, sim: np.ndarray,
-                 con: np.ndarray, relation: np.ndarray, story_ids: np.ndarray, fp_all: Fingerprints, window: Window,
-                 reject_tables: list[pa.Table], headline_hash: np.ndarray, finish_later: list | None = None) -> dict:
+                 con: np.ndarray, relation: np.ndarray, story_ids: np.ndarray, fp_state: Fingerprints,
+                 shingles: np.ndarray, window: Window, reject_tables: list[pa.Table], headline_hash: np.ndarray,
+                 finish_later: list | None = None) -> dict:
     """Stream tonight's cleaned chunks into stories/, build clusters/ (with earlier members of
     touched clusters) and rejects/, and return the counts plus the night's state tables.
 
     Rows are the cluster stage's: the window's canonicals first (``window.n`` of them), then
     tonight's stories in the order of ``spills`` (the clean stage's work files). Per row (N,):
     ``label`` int64 (row of its canonical), ``sim``/``con`` float64 (Jaccard and containment to
-    it), ``relation`` str, ``story_ids`` object, ``headline_hash`` uint64; ``fp_all`` the rows'
-    fingerprints. ``reject_tables``: every reject of the night (``REJECT_SCHEMA``).
+    it), ``relation`` str, ``story_ids`` object, ``headline_hash`` uint64. ``fp_state``: the
+    fingerprints of ``state_rows(label, window.n)``, in that order; ``shingles``: int64 (N -
+    window.n,) distinct shingles of each of tonight's stories. ``reject_tables``: every reject
+    of the night (``REJECT_SCHEMA``).
 
     With ``finish_later`` (a list), stories/ may still be being written on return: a callable
     that waits for it and closes the file is appended, for the caller to run before anything
@@ -66,8 +80,8 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
         _stream_stories(spills, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
                         con, relation, story_ids, word_parts)
         result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
-                                       canon_rows, cid_of_row, story_ids, fp_all, reject_tables, headline_hash,
-                                       word_parts)
+                                       canon_rows, cid_of_row, story_ids, fp_state, shingles, reject_tables,
+                                       headline_hash, word_parts)
     except BaseException:
         finish()
         raise
@@ -81,31 +95,47 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
 def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, start, label, cluster_ids, sim, con,
                     relation, story_ids, word_parts) -> None:
     """Hand each cleaned chunk, with its cluster columns, to the stories/ writer thread; keep the
-    members and canonical rows that the other tables need."""
-    for p in spill2:
+    members and canonical rows that the other tables need.
+
+    The writer thread maps each work file itself when it gets to it, and this thread keeps copies
+    of the few columns it needs, not slices of the mapped file: the writer is the slower of the
+    two, and chunks queued for it or sliced into the kept parts held every chunk's text resident
+    at once (1 GB at 1M stories); now one chunk's at a time is."""
+
+    def write_chunk(p: Path, sl: slice, cid: pa.Array) -> None:
         t = read_spill(p)
-        k = t.num_rows
-        sl = slice(start, start + k)
         lab = label[sl]
         t = (
-            t.append_column("cluster_id", pa.array(cluster_ids[sl], pa.string()))
-            .append_column("is_canonical", pa.array(lab == np.arange(start, start + k)))
+            t.append_column("cluster_id", cid)
+            .append_column("is_canonical", pa.array(lab == np.arange(sl.start, sl.stop)))
             .append_column("similarity", pa.array(np.round(sim[sl], 4)))
             .append_column("containment", pa.array(np.round(con[sl], 4)))
             .append_column("relation", pa.array(relation[sl], pa.string()))
             .append_column("canonical_story_id", pa.array(story_ids[lab], pa.string()))
         )
-        out = t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA)
-        pending.append(pool.submit(writer.write_table, out))
-        member_parts.append(out.select(MEMBERS_SCHEMA.names).cast(MEMBERS_SCHEMA))
-        canon_parts.append(t.filter(t.column("is_canonical")).select(CANON_COLUMNS))
-        word_parts.append(t.column("words"))
-        start += k
+        writer.write_table(t.select(STORIES_SCHEMA.names).cast(STORIES_SCHEMA))
         p.unlink()
+
+    for p in spill2:
+        t = read_spill(p)
+        k = t.num_rows
+        sl = slice(start, start + k)
+        is_canonical = label[sl] == np.arange(start, start + k)
+        cid = pa.array(cluster_ids[sl], pa.string())
+        t = t.select(["story_id", "outlet", "published_at", "words", *CANON_COLUMNS[2:5]]).append_column("cluster_id", cid)
+        # take() copies (a filter keeping every row may not): the kept parts must not hold the
+        # mapped work file.
+        copy = pa.array(np.arange(k))
+        member_parts.append(t.select(MEMBERS_SCHEMA.names).cast(MEMBERS_SCHEMA).take(copy))
+        canon_parts.append(t.take(pa.array(np.flatnonzero(is_canonical))).select(CANON_COLUMNS))
+        word_parts.append(t.column("words").take(copy))
+        del t
+        pending.append(pool.submit(write_chunk, p, sl, cid))
+        start += k
 
 
 def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows, cid_of_row,
-                          story_ids, fp_all, reject_tables, headline_hash, word_parts) -> dict:
+                          story_ids, fp_state, shingles, reject_tables, headline_hash, word_parts) -> dict:
     tonight = pa.concat_tables(member_parts) if member_parts else MEMBERS_SCHEMA.empty_table()
     # Earlier clusters that gained members tonight: their canonical rows and earlier members.
     touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
@@ -125,7 +155,7 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     ])
     # Sorted once: the clusters table's lists and the state's members file both want this order.
     members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
-    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, fp_all))
+    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, shingles))
     write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA)
 
     rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
@@ -133,7 +163,9 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
 
     # State for this night: new clusters' canonicals with their fingerprints, and the touched
     # earlier clusters carried forward so that active clusters never age out of the window.
-    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)
+    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)  # state_rows(label, ns)
+    if len(fp_state) != rows.shape[0]:
+        raise ValueError(f"fp_state has {len(fp_state)} rows, the state keeps {rows.shape[0]}")
     state_canon = pa.table({
         "cluster_id": pa.array(cid_of_row[rows], pa.string()),
         "story_id": pa.array(story_ids[rows], pa.string()),
@@ -143,10 +175,9 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     for src, dst in (("headline", "headline"), ("body_clean", "body"), ("agency", "agency"),
                      ("published_at", "published_at"), ("words", "words")):
         state_canon = state_canon.append_column(dst, pc.take(info.column(src), at))
-    sig = fp_all.signatures[rows]
-    sets = fp_all.take(rows)
+    sig, sets = fp_state.signatures, fp_state
     state_canon = (
-        state_canon.append_column("text_hash", pa.array(fp_all.text_hash[rows], pa.uint64()))
+        state_canon.append_column("text_hash", pa.array(fp_state.text_hash, pa.uint64()))
         .append_column("headline_hash", pa.array(headline_hash[rows], pa.uint64()))
         .append_column("signature", pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), sig.shape[1])
                        .cast(pa.list_(pa.uint32())) if len(rows) else pa.array([], pa.list_(pa.uint32())))
@@ -158,14 +189,14 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
 
 
 def _reasons(canon: pa.Table, tonight: pa.Table, word_parts: list, old_canon: pa.Table, label: np.ndarray, ns: int,
-             fp_all: Fingerprints) -> pa.Array:
+             shingles: np.ndarray) -> pa.Array:
     """``canonical_reason`` per row of ``canon`` (new clusters' canonicals, then the touched earlier
     clusters'): each canonical's figures against its cluster's next-ranked member tonight."""
     # The parts' own chunks: a ChunkedArray handed to pa.chunked_array as one chunk goes through Python values.
     words = (pa.chunked_array([c for w in word_parts for c in (w.chunks if isinstance(w, pa.ChunkedArray) else [w])],
                               pa.int64()).combine_chunks() if word_parts else pa.array([], pa.int64()))
     rows = pa.table({"cluster_id": tonight.column("cluster_id"), "story_id": tonight.column("story_id"),
-                     "words": words, "shingles": pa.array(fp_all.n_shingles[ns:].astype(np.int64)),
+                     "words": words, "shingles": pa.array(shingles.astype(np.int64)),
                      "published_at": tonight.column("published_at"),
                      "is_canonical": pa.array(label[ns:] == np.arange(ns, label.shape[0]))})
     nxt = next_members(rows.filter(pc.greater_equal(pa.array(label[ns:]), ns)))

@@ -24,6 +24,7 @@ about 700 MB for a million 1 KB stories, instead of the text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numba
 import numpy as np
@@ -435,6 +436,10 @@ def string_hashes(data, offsets):
     return out
 
 
+# Fingerprints.concat(consume=True) hands memory back after about this many bytes of parts let go.
+RELEASE_BYTES = 256 << 20
+
+
 @dataclass
 class Fingerprints:
     """MinHash signatures plus exact shingle sets of a batch of stories (row-aligned)."""
@@ -456,27 +461,52 @@ class Fingerprints:
         return self.signatures.shape[0]
 
     @staticmethod
-    def concat(parts: list["Fingerprints"], num_perm: int) -> "Fingerprints":
+    def concat(parts: list["Fingerprints"], num_perm: int, *, consume: bool = False,
+               release: Callable[[], None] | None = None) -> "Fingerprints":
+        """The parts' rows one after the other (as ``np.concatenate`` of each field; a part
+        without ledes gets rows of 0xFFFFFFFF). ``consume``: empty ``parts`` while copying, each
+        part let go once copied, so that memory holds the result and about one part, not the
+        batch twice; ``release`` is then called after every ``RELEASE_BYTES`` let go (the
+        allocator keeps freed chunk-sized arrays for reuse, and the result cannot reuse them)."""
         if not parts:
             return Fingerprints(
                 np.empty((0, num_perm), np.uint32), np.zeros(1, np.int64), np.empty(0, np.uint32),
                 np.empty(0, np.int64), np.empty(0, np.uint64),
             )
-        offs = [parts[0].offsets]
-        base = parts[0].offsets[-1]
-        for p in parts[1:]:
-            offs.append(p.offsets[1:] + base)
-            base += p.offsets[-1]
         n_lede = min(LEDE_PERM, num_perm)
-        return Fingerprints(
-            np.concatenate([p.signatures for p in parts]),
-            np.concatenate(offs),
-            np.concatenate([p.values for p in parts]),
-            np.concatenate([p.n_tokens for p in parts]),
-            np.concatenate([p.text_hash for p in parts]),
-            np.concatenate([p.lede if p.lede is not None else np.full((len(p), n_lede), _EMPTY, np.uint32)
-                            for p in parts]),
+        n = sum(len(p) for p in parts)
+        n_values = sum(p.values.shape[0] for p in parts)
+
+        def empty(field: str, shape) -> np.ndarray:
+            return np.empty(shape, np.result_type(*[getattr(p, field) for p in parts]))
+
+        out = Fingerprints(
+            empty("signatures", (n,) + parts[0].signatures.shape[1:]), empty("offsets", n + 1),
+            empty("values", n_values), empty("n_tokens", n), empty("text_hash", n),
+            np.empty((n, n_lede), np.result_type(np.uint32, *[p.lede for p in parts if p.lede is not None])),
         )
+        out.offsets[:1] = parts[0].offsets[:1]
+        row, at, base, freed = 0, 0, 0, 0
+        for i in range(len(parts)):
+            p = parts[i]
+            k, v = len(p), p.values.shape[0]
+            out.signatures[row:row + k] = p.signatures
+            out.offsets[row + 1:row + k + 1] = p.offsets[1:] + base
+            out.values[at:at + v] = p.values
+            out.n_tokens[row:row + k] = p.n_tokens
+            out.text_hash[row:row + k] = p.text_hash
+            out.lede[row:row + k] = _EMPTY if p.lede is None else p.lede
+            base += p.offsets[-1]
+            row, at = row + k, at + v
+            if consume:
+                freed += p.signatures.nbytes + p.values.nbytes + p.offsets.nbytes
+                parts[i] = p = None
+                if release is not None and freed >= RELEASE_BYTES:
+                    release()
+                    freed = 0
+        if consume:
+            parts.clear()
+        return out
 
     def take(self, idx: np.ndarray) -> "Fingerprints":
         lens = self.n_shingles[idx]

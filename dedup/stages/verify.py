@@ -148,6 +148,10 @@ def numbers_of(column, n_before: int, words: np.ndarray, short_words: int):
     return off, vals, known
 
 
+# Pairs ``score_pairs`` scores at once (larger inputs go a batch at a time; same results).
+SCORE_BATCH = 1 << 20
+
+
 @dataclass
 class PairScores:
     jaccard: np.ndarray
@@ -178,6 +182,14 @@ def score_pairs(
     (``numbers_wanted``); without it the brief rule and the number veto are off.
     Returns float64 ``jaccard`` and ``containment`` and bool ``match``, one per pair.
     """
+    if left.shape[0] > SCORE_BATCH:
+        # Every rule reads one pair at a time: scored a batch at a time, the rules' two dozen
+        # temporaries per pair stay at tens of MB however many pairs a night has.
+        parts = [score_pairs(offsets, values, left[i:i + SCORE_BATCH], right[i:i + SCORE_BATCH], words=words,
+                             text_hash=text_hash, headline_hash=headline_hash, threshold=threshold,
+                             containment_threshold=containment_threshold, short_words=short_words, numbers=numbers)
+                 for i in range(0, left.shape[0], SCORE_BATCH)]
+        return PairScores(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("jaccard", "containment", "match")))
     sizes = np.diff(offsets)
     inter = intersections(offsets, values, left, right).astype(np.float64)
     a, b = sizes[left].astype(np.float64), sizes[right].astype(np.float64)

@@ -458,3 +458,32 @@ def test_sorted_union_is_union1d_of_sorted_unique_parts():
     got = sorted_union(parts)
     assert got.dtype == np.uint64 and np.array_equal(got, np.union1d(base, np.concatenate(parts[1:])))
     assert sorted_union([np.empty(0, np.uint64)]).size == 0 and sorted_union([]).dtype == np.uint64
+
+
+def test_spill_model_reads_back_the_same_model(tmp_path):
+    # Tonight's chrome model waits on disk from the chrome stage to the write stage: what comes
+    # back is the model, field for field, and the work files are gone.
+    import numpy as np
+
+    from dedup.night.local import spill_model
+    from dedup.stages.chrome import ChromeModel, ReportSets
+
+    rng = np.random.default_rng(6)
+    keys = np.unique(rng.integers(0, 2**64 - 1, 1000, dtype=np.uint64))
+    reports = ReportSets(np.repeat(keys[:50], 3), np.tile(np.arange(3, dtype=np.uint8), 50),
+                         rng.integers(0, 2**63 - 1, 150, dtype=np.uint64))
+    model = ChromeModel(keys, rng.integers(1, 9, keys.size), {"wire.example": 7, "": 2}, reports,
+                        rng.integers(0, 5, keys.size))
+    read = spill_model(model, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["chrome-model-keys.npy", "chrome-model-stories.npy", "chrome-model-counts.npy",
+         "chrome-model-reports-key.npy", "chrome-model-reports-q.npy", "chrome-model-reports-value.npy"])
+    back = read()
+    for name in ("keys", "stories", "counts"):
+        a, b = getattr(model, name), getattr(back, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    for name in ("key", "q", "value"):
+        a, b = getattr(model.reports, name), getattr(back.reports, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert back.outlet_stories == model.outlet_stories
+    assert not list(tmp_path.iterdir())

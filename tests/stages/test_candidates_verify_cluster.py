@@ -110,15 +110,16 @@ def test_rescue_joins_lone_story_contained_in_canonical():
     assert out.tolist() == [0, 0, 2]
 
 
-def test_candidates_equal_sorting_every_band():
+@pytest.mark.parametrize("num_perm, threshold", [(16, 0.5), (64, 0.2)])  # 1 group of bands; 4 groups of 8
+def test_candidates_equal_sorting_every_band(num_perm, threshold):
     # Reference: per band, sort by (key, rank) and pair each member with its bucket's head and
     # its predecessor; the union of all bands, sorted.
     rng = np.random.default_rng(3)
-    sig = rng.integers(0, 4, (300, 16), dtype=np.uint64).astype(np.uint32)  # many collisions
+    sig = rng.integers(0, 4, (300, num_perm), dtype=np.uint64).astype(np.uint32)  # many collisions
     rank = rng.permutation(300)
     extra = rng.integers(0, 30, 300).astype(np.uint64)
-    c = candidates.generate(sig, rank, threshold=0.5, max_bucket=20, extra_keys=[extra])
-    bands, rows = candidates.lsh_params(0.5, 16)
+    c = candidates.generate(sig, rank, threshold=threshold, max_bucket=20, extra_keys=[extra])
+    bands, rows = candidates.lsh_params(threshold, num_perm)
     keys = list(candidates.band_keys(sig, bands, rows)) + [extra]
     expect, big = set(), 0
     for k in keys:
@@ -134,3 +135,37 @@ def test_candidates_equal_sorting_every_band():
                     expect.add((members[t - 1], members[t]))
     assert list(zip(c.left.tolist(), c.right.tolist())) == sorted(expect)
     assert c.big_buckets == big
+
+
+def test_band_keys_of_a_group_equal_band_keys():
+    # generate computes the bands a group at a time, serially: the same keys as band_keys' rows.
+    sig = np.random.default_rng(4).integers(0, 1 << 32, (500, 64), dtype=np.uint64).astype(np.uint32)
+    every = candidates.band_keys(sig, 28, 2)
+    for b0, b1 in ((0, 8), (8, 16), (24, 28), (5, 6)):
+        assert np.array_equal(candidates._band_keys_of(sig, b0, b1, 2), every[b0:b1])
+
+
+def test_score_pairs_in_batches_equals_all_at_once(monkeypatch):
+    # A night's pairs are scored a batch at a time (SCORE_BATCH): every rule, the number veto
+    # included, reads one pair, so the batches give the pairs' scores of a single call.
+    from dedup.stages.fingerprint import number_sequences
+
+    rng = np.random.default_rng(7)
+    sentences = WIRE + OTHER + ["Shares rose 4 pct to 12.5 dlrs on 3 mln volume in 1987, up from 9 dlrs.",
+                                "Shares rose 5 pct to 12.5 dlrs on 3 mln volume in 1987, up from 9 dlrs."]
+    texts = [" ".join(rng.choice(sentences, rng.integers(1, 4))) for _ in range(40)] + sentences[-2:] * 3
+    n = len(texts)
+    fp = _fp(texts)
+    words = np.array([len(t.split()) for t in texts])
+    want = verify.numbers_wanted(words, 30)
+    off, vals = number_sequences(pa.array(texts), want)
+    numbers = verify.numbers_of(pa.LargeListArray.from_arrays(pa.array(off), pa.array(vals)), 0, words, 30)
+    left, right = rng.integers(0, n, 300), rng.integers(0, n, 300)
+    kw = dict(words=words, text_hash=fp.text_hash, headline_hash=rng.integers(0, 3, n).astype(np.uint64),
+              threshold=0.5, containment_threshold=0.8, short_words=30, numbers=numbers)
+    whole = verify.score_pairs(fp.offsets, fp.values, left, right, **kw)
+    monkeypatch.setattr(verify, "SCORE_BATCH", 7)
+    parts = verify.score_pairs(fp.offsets, fp.values, left, right, **kw)
+    assert whole.match.any() and not whole.match.all()
+    for f in ("jaccard", "containment", "match"):
+        assert np.array_equal(getattr(whole, f), getattr(parts, f)), f

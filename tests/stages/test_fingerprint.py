@@ -111,3 +111,29 @@ def test_repeated_texts_get_the_rows_of_their_own_text():
         np.testing.assert_array_equal(fp.lede[i], one.lede[0])
         assert (fp.n_tokens[i], fp.text_hash[i]) == (one.n_tokens[0], one.text_hash[0])
     assert fp.offsets[-1] == fp.values.shape[0]
+
+
+@pytest.mark.parametrize("consume", [False, True])
+def test_concat_equals_concatenating_each_field(consume, monkeypatch):
+    # The night joins the chunks' fingerprints (and the window's, which have no ledes) into one;
+    # with consume=True each part is let go once copied, and the result is the same.
+    from dedup.stages.fingerprint import LEDE_PERM, Fingerprints
+
+    wire, other = "\n\n".join(WIRE), "\n\n".join(OTHER)
+    texts = [wire, other, "", "one two", wire + " More words follow here.", other[:200]]
+    a = fingerprint(pa.array(texts[:4]), num_perm=32, shingle_size=4, seed=1)
+    b = fingerprint(pa.array(texts[4:]), num_perm=32, shingle_size=4, seed=1)
+    w = fingerprint(pa.array([other]), num_perm=32, shingle_size=4, seed=1)
+    w.lede = None  # as a window's
+    parts = [w, a, b]
+    calls = []
+    monkeypatch.setattr("dedup.stages.fingerprint.RELEASE_BYTES", 1)  # release after every part let go
+    got = Fingerprints.concat(parts, 32, consume=consume, release=lambda: calls.append(1))
+    assert (parts == []) == consume and len(calls) == (3 if consume else 0)
+    whole = fingerprint(pa.array([other] + texts), num_perm=32, shingle_size=4, seed=1)
+    for name in ("signatures", "offsets", "values", "n_tokens", "text_hash"):
+        x, y = getattr(got, name), getattr(whole, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert (got.lede[0] == 0xFFFFFFFF).all() and got.lede.shape == (7, min(LEDE_PERM, 32))
+    assert np.array_equal(got.lede[1:], whole.lede[1:])
+    assert Fingerprints.concat([], 32).signatures.shape == (0, 32)
