@@ -63,17 +63,23 @@ def _search_params(threshold: float, num_perm: int, fp_weight: float, fn_weight:
     return opt
 
 
+@numba.njit(inline="always")
+def _band_hash(sigs, i, b, rows):
+    """The LSH key of band ``b`` of signature row ``i`` (FNV-1a over its ``rows`` values, seeded by b)."""
+    h = np.uint64(0x84222325CBF29CE4) ^ np.uint64(b)
+    for k in range(rows):
+        h = (h ^ np.uint64(sigs[i, b * rows + k])) * np.uint64(0x100000001B3)
+        h ^= h >> np.uint64(32)
+    return h
+
+
 @numba.njit(parallel=True, cache=True)
 def band_keys(sigs, bands, rows):
     n = sigs.shape[0]
     out = np.empty((bands, n), dtype=np.uint64)
     for i in numba.prange(n):
         for b in range(bands):
-            h = np.uint64(0x84222325CBF29CE4) ^ np.uint64(b)
-            for k in range(rows):
-                h = (h ^ np.uint64(sigs[i, b * rows + k])) * np.uint64(0x100000001B3)
-                h ^= h >> np.uint64(32)
-            out[b, i] = h
+            out[b, i] = _band_hash(sigs, i, b, rows)
     return out
 
 
@@ -85,11 +91,7 @@ def _band_keys_of(sigs, b0, b1, rows):
     out = np.empty((b1 - b0, n), dtype=np.uint64)
     for i in range(n):
         for b in range(b0, b1):
-            h = np.uint64(0x84222325CBF29CE4) ^ np.uint64(b)
-            for k in range(rows):
-                h = (h ^ np.uint64(sigs[i, b * rows + k])) * np.uint64(0x100000001B3)
-                h ^= h >> np.uint64(32)
-            out[b - b0, i] = h
+            out[b - b0, i] = _band_hash(sigs, i, b, rows)
     return out
 
 
