@@ -538,9 +538,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         label = cluster.best_canonical(label, rank, cands.left[m], cands.right[m], scores.jaccard[m],
                                        scores.containment[m], d.threshold, fixed=fixed)
 
-        def containment_to(s, c):
-            inter = verify.intersections(fp_all.offsets, fp_all.values, s, c)
-            return inter / np.maximum(fp_all.n_shingles[s], 1)
+        def containment_to(s, c, fp=fp_all):  # bound now: fp_all is let go before the write stage
+            inter = verify.intersections(fp.offsets, fp.values, s, c)
+            return inter / np.maximum(fp.n_shingles[s], 1)
 
         if N:
             label = cluster.merge_versions(label, cands.left[m], cands.right[m], scores.jaccard[m], d.threshold,
@@ -575,7 +575,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     # none of the pairs: what the batch's took goes back before tables are built.
     fp_state, shingles = fp_all.take(state_rows(label, ns)), fp_all.n_shingles[ns:]
     lsh = (cands.bands, cands.rows)
-    del fp_all, text_hash, cands, scores, multi, m, rank, head_key, meta, words, pub_ns, inter, sz, idx, tl
+    del fp_all, containment_to, text_hash, cands, scores, multi, m, rank, head_key, meta, words, pub_ns, inter, sz, idx
+    del tl
     release_unused_memory()
 
     with sl.stage("write") as st:
