@@ -78,3 +78,9 @@ def test_narrow_rows_are_the_strings_made_of_narrow_code_points_only():
     assert latin_regex.narrow_rows(STRINGS).tolist() == want and 0 < sum(want) < len(want)
     for a, n in ((1, 7), (3001, 5000), (len(STRINGS) - 3, 3)):  # slices start and end inside buffers
         assert latin_regex.narrow_rows(STRINGS.slice(a, n)).tolist() == want[a : a + n]
+
+
+def test_an_escaped_backslash_before_p_is_not_a_class():
+    assert narrowed(r"\\p{L}") is None  # a backslash, then the letters "p{L}"
+    got = narrowed(r"\\p\p{Lu}")
+    assert got.startswith(r"\\p[\x{41}-\x{5A}")

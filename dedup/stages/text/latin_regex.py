@@ -10,7 +10,7 @@ Most lines of a batch hold only characters of ``NARROW_RANGES``: Basic Latin, La
 Extended-A and -B (U+0000-U+024F) and General Punctuation (U+2000-U+206F: curly quotes, dashes).
 On such a line a class matches exactly its members inside those ranges, so ``narrowed(pattern)``,
 the pattern with each ``\\p{..}``/``\\P{..}`` replaced by those members, gives the same answer.
-``match``, ``extract`` and ``replace`` run the narrowed pattern on those lines and the pattern as
+``match``, ``count``, ``extract`` and ``replace`` run the narrowed pattern on those lines and the pattern as
 written on the others (compiled only when a call has such a line). The members are read from the
 RE2 inside Arrow itself, once per process, so they follow its Unicode tables exactly.
 
@@ -42,7 +42,6 @@ def _members(name: str) -> str:
     """The code points of ``NARROW_RANGES`` that RE2's class ``name`` ("p{L}", "P{Lu}", "pN")
     matches, as the inside of a character class ("" for none)."""
     cps = np.concatenate([np.arange(a, b + 1) for a, b in NARROW_RANGES])
-    # Surrogates are not in the ranges; U+0000 cannot travel in a pattern but is never a letter.
     chars = pa.array([chr(c) for c in cps], pa.string())
     hit = pc.match_substring_regex(chars, f"^\\{name}$").to_numpy(zero_copy_only=False)
     got = cps[hit]
@@ -55,51 +54,49 @@ def _members(name: str) -> str:
     return "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in zip(starts, ends))
 
 
+def _classes(pattern: str) -> list[tuple[re.Match, bool]]:
+    """The Unicode classes of ``pattern`` (escaped backslashes are not classes), each with
+    whether it sits inside brackets."""
+    found, depth, i = [], False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            m = _CLASS.match(pattern, i)
+            if m:
+                found.append((m, depth))
+                i = m.end()
+            else:
+                i += 2
+        elif not depth and c == "[":
+            depth = True
+            i += 1
+            i += pattern.startswith("^", i)
+            i += pattern.startswith("]", i)  # "[]a]": a leading "]" is a member
+        elif depth and pattern.startswith("[:", i):  # [[:alpha:]]
+            end = pattern.find(":]", i + 2)
+            i = end + 2 if end >= 0 else i + 1
+        else:
+            depth = depth and c != "]"
+            i += 1
+    return found
+
+
 @functools.lru_cache(maxsize=256)
 def narrowed(pattern: str) -> str | None:
     """``pattern`` with every Unicode class replaced by its members in ``NARROW_RANGES``: the same
     matches on strings made of those code points only. None when there is nothing to narrow (no
     class) or it cannot be done exactly (a class after a case-insensitive flag)."""
-    found = list(_CLASS.finditer(pattern))
+    found = _classes(pattern)
     if not found:
         return None
     fold = pattern.find("(?i")
-    if fold >= 0 and any(m.start() > fold for m in found):
+    if fold >= 0 and any(m.start() > fold for m, _ in found):
         return None
-    out, pos, depth = [], 0, 0
-    i = 0
-    # Walk the pattern once to know, for each class, whether it sits inside brackets.
-    inside = {}
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            inside[i] = depth > 0
-            i += 2
-            continue
-        if depth == 0 and c == "[":
-            depth = 1
-            i += 1
-            if pattern.startswith("^", i):
-                i += 1
-            if pattern.startswith("]", i):  # "[]a]": a leading "]" is a member
-                i += 1
-            continue
-        if depth > 0 and c == "[" and pattern.startswith("[:", i):  # [[:alpha:]]
-            end = pattern.find(":]", i + 2)
-            i = end + 2 if end >= 0 else i + 1
-            continue
-        if depth > 0 and c == "]":
-            depth = 0
-        i += 1
-    for m in found:
-        name = m.group(1) + m.group(2)
-        members = _members(name)
-        if inside.get(m.start(), False):
-            piece = members or _NOTHING
-        else:
-            piece = f"[{members}]" if members else f"[{_NOTHING}]"
+    out, pos = [], 0
+    for m, inside in found:
+        members = _members(m.group(1) + m.group(2))
         out.append(pattern[pos : m.start()])
-        out.append(piece)
+        out.append((members or _NOTHING) if inside else f"[{members or _NOTHING}]")
         pos = m.end()
     out.append(pattern[pos:])
     return "".join(out)
