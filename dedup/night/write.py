@@ -24,15 +24,20 @@ from dedup.stages.fingerprint import Fingerprints
 from dedup.stages.tables import CANON_COLUMNS, REASON_INPUTS, canonical_reasons, cluster_id, clusters_table, next_members
 
 
-def state_rows(label: np.ndarray, ns: int) -> np.ndarray:
-    """The rows the night's state keeps (int64): tonight's new canonicals, then the earlier
-    clusters (rows below ``ns``) that gained members tonight, each in row order. ``label``:
-    int64 (N,), the row of each row's canonical. The write stage needs the fingerprints of
-    these rows only (``write_tables``' ``fp_state``), so the batch's can go before it."""
+def _canonical_rows(label: np.ndarray, ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """(tonight's new canonicals, the earlier clusters (rows below ``ns``) that gained members
+    tonight): int64 rows, each in row order. ``label``: int64 (N,), the row of each row's canonical."""
     N = label.shape[0]
     canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
     touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
-    return np.concatenate([canon_rows, touched_old]).astype(np.int64)
+    return canon_rows.astype(np.int64), touched_old.astype(np.int64)
+
+
+def state_rows(label: np.ndarray, ns: int) -> np.ndarray:
+    """The rows the night's state keeps (int64): ``_canonical_rows``' two parts one after the
+    other. The write stage needs the fingerprints of these rows only (``write_tables``'
+    ``fp_state``), so the batch's can go before it."""
+    return np.concatenate(_canonical_rows(label, ns))
 
 
 def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.ndarray, sim: np.ndarray,
@@ -58,7 +63,7 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
     wc = window.canonicals
     cid_of_row = np.empty(N, dtype=object)
     cid_of_row[:ns] = wc.column("cluster_id").to_pylist()
-    canon_rows = np.flatnonzero((label == np.arange(N)) & (np.arange(N) >= ns))
+    canon_rows, touched_old = _canonical_rows(label, ns)
     cid_of_row[canon_rows] = [cluster_id(story_ids[r]) for r in canon_rows]
     cluster_ids = cid_of_row[label]
     writer = pq.ParquetWriter(staging.path("stories", layout.LOCAL_PART), STORIES_SCHEMA, compression="zstd")
@@ -80,8 +85,8 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
         _stream_stories(spills, writer, pool, pending, canon_parts, member_parts, ns, label, cluster_ids, sim,
                         con, relation, story_ids, word_parts)
         result = _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window,
-                                       canon_rows, cid_of_row, story_ids, fp_state, shingles, reject_tables,
-                                       headline_hash, word_parts)
+                                       canon_rows, touched_old, cid_of_row, story_ids, fp_state, shingles,
+                                       reject_tables, headline_hash, word_parts)
     except BaseException:
         finish()
         raise
@@ -134,11 +139,11 @@ def _stream_stories(spill2, writer, pool, pending, canon_parts, member_parts, st
         start += k
 
 
-def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows, cid_of_row,
-                          story_ids, fp_state, shingles, reject_tables, headline_hash, word_parts) -> dict:
+def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, ns, wc, window, canon_rows,
+                          touched_old, cid_of_row, story_ids, fp_state, shingles, reject_tables, headline_hash,
+                          word_parts) -> dict:
     tonight = pa.concat_tables(member_parts) if member_parts else MEMBERS_SCHEMA.empty_table()
-    # Earlier clusters that gained members tonight: their canonical rows and earlier members.
-    touched_old = np.unique(label[ns:][label[ns:] < ns]) if N > ns else np.empty(0, np.int64)
+    # Earlier clusters that gained members tonight (touched_old): their canonical rows and earlier members.
     old_canon = wc.take(pa.array(touched_old, pa.int64()))
     old_ids = old_canon.column("cluster_id")
     old_members = window.members_of(old_ids)
@@ -163,7 +168,7 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
 
     # State for this night: new clusters' canonicals with their fingerprints, and the touched
     # earlier clusters carried forward so that active clusters never age out of the window.
-    rows = np.concatenate([canon_rows, touched_old]).astype(np.int64)  # state_rows(label, ns)
+    rows = np.concatenate([canon_rows, touched_old])  # state_rows(label, ns)
     if len(fp_state) != rows.shape[0]:
         raise ValueError(f"fp_state has {len(fp_state)} rows, the state keeps {rows.shape[0]}")
     state_canon = pa.table({
