@@ -269,7 +269,8 @@ def scores(pred: pd.DataFrame, gold: pd.DataFrame) -> dict:
 
 
 def stage_table(manifest: dict) -> dict[str, dict]:
-    """``stages`` of a manifest as {stage: {seconds, peak_rss_mb (None when absent), counts}}.
+    """``stages`` of a manifest as {stage: {seconds, cpu_seconds, peak_rss_mb, counts}}
+    (cpu_seconds and peak_rss_mb None when absent).
 
     Only scalar numeric entries are kept as counts; keys starting with "_" and anything else
     (strings, lists) are left out.
@@ -278,11 +279,15 @@ def stage_table(manifest: dict) -> dict[str, dict]:
     for name, info in (manifest.get("stages") or {}).items():
         if not isinstance(info, dict):
             continue
-        peak = info.get("peak_rss_mb")
+        peak, cpu = info.get("peak_rss_mb"), info.get("cpu_seconds")
         counts = {k: v for k, v in info.items()
-                  if k not in ("seconds", "peak_rss_mb") and not k.startswith("_")
+                  if k not in ("seconds", "cpu_seconds", "peak_rss_mb") and not k.startswith("_")
                   and isinstance(v, (int, float)) and not isinstance(v, bool)}
         out[name] = {"seconds": float(info.get("seconds") or 0.0),
+                     "cpu_seconds": float(cpu) if isinstance(cpu, (int, float)) else None,
+                     # a stage whose CPU time also covers another that ran at the same time (clean's: fingerprint)
+                     "cpu_include": [info["cpu_seconds_include"]] if isinstance(info.get("cpu_seconds_include"), str)
+                     else [],
                      "peak_rss_mb": float(peak) if isinstance(peak, (int, float)) else None,
                      "counts": counts}
     return out
@@ -391,7 +396,7 @@ def run_baseline(corpus: Corpus, *, chrome: bool, workdir: Path, keep: bool, gol
             return res
         timings = json.loads(out.read_text())["timings"]
         res.internal_s = round(timings["total"], 2)
-        res.stages = {k: {"seconds": round(timings[k], 2), "peak_rss_mb": None, "counts": {}}
+        res.stages = {k: {"seconds": round(timings[k], 2), "cpu_seconds": None, "peak_rss_mb": None, "counts": {}}
                       for k in ("read", "minhash", "index", "query_and_cluster") if k in timings}
         res.quality.update(scores(load_gold(clusters), gold))
     finally:
@@ -439,14 +444,21 @@ def stages_table(r: Result) -> str:
     for name, s in r.stages.items():
         shown = list(s["counts"].items())[:5]
         counts = " ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v:g}" for k, v in shown)
-        rows.append([name, f"{s['seconds']:.2f}", f"{100 * s['seconds'] / total:.0f}%", _f(s["peak_rss_mb"], ",.0f"),
-                     counts])
-    table = fmt_table(["stage", "seconds", "share", "peak RSS MB", "counts"], rows, align="lrrrl")
+        cpu = s.get("cpu_seconds")
+        over = s["seconds"] + sum(r.stages[o]["seconds"] for o in s.get("cpu_include", []) if o in r.stages)
+        rows.append([name, f"{s['seconds']:.2f}", f"{100 * s['seconds'] / total:.0f}%", _f(cpu, ".2f"),
+                     _f(cpu / over if cpu is not None and over > 0.05 else None, ".1f"),
+                     _f(s["peak_rss_mb"], ",.0f"), counts])
+    table = fmt_table(["stage", "seconds", "share", "CPU s", "cores", "peak RSS MB", "counts"], rows,
+                      align="lrrrrrl")
     staged = sum(s["seconds"] for s in r.stages.values())
     notes = f"sum of stages {staged:.2f} s"
     if r.internal_s is not None:
         notes += f"; seconds_total {r.internal_s:.2f} s; wall {r.wall_s:.2f} s " \
                  f"(process start, imports and exit: {r.wall_s - r.internal_s:.2f} s)"
+    if any(s.get("cpu_seconds") is not None for s in r.stages.values()):
+        notes += "\nCPU s: the process's CPU time in the stage (every thread); cores: CPU s / seconds. Clean and " \
+                 "fingerprint run at once: clean's CPU s covers both, and its cores are over both stages' seconds."
     return table + "\n" + notes
 
 

@@ -22,13 +22,15 @@ PROGRESS_BARS = True
 
 @dataclass
 class StageLog:
-    """Seconds and counts per stage, in the order they ran."""
+    """Seconds and counts per stage, in the order they ran. ``seconds`` is wall time;
+    ``cpu_seconds`` is this process's CPU time (user + system, every thread) over the stage, so
+    ``cpu_seconds / seconds`` is how many cores the stage kept busy on average."""
 
     stages: dict = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str, **counts):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         entry = {"seconds": 0.0, **counts}
         self.stages[name] = entry
         log.info("stage %s: started", name, extra={"fields": {"stage": name, "event": "started"}})
@@ -36,6 +38,7 @@ class StageLog:
             yield entry
         finally:
             entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
+            entry["cpu_seconds"] = round(entry.get("cpu_seconds", 0.0) + time.process_time() - c0, 3)
             entry["peak_rss_mb"] = peak_rss_mb()
             extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
             log.info("stage %s: %.2fs %s", name, entry["seconds"], extra,

@@ -71,6 +71,10 @@ def test_demo_manifest(demo_out):
     assert {"read", "clean", "fingerprint", "candidates", "verify", "cluster", "write"} <= set(m["stages"])
     # Stages run one after another inside the night: their seconds add up to at most its total.
     assert 0 < sum(st["seconds"] for st in m["stages"].values()) <= m["seconds_total"] + 0.01
+    # CPU time per stage, every thread's: the one in clean covers fingerprint too (they run at once).
+    cpu = {k: st.get("cpu_seconds") for k, st in m["stages"].items()}
+    assert cpu["fingerprint"] is None and m["stages"]["clean"]["cpu_seconds_include"] == "fingerprint"
+    assert all(v >= 0 for k, v in cpu.items() if k != "fingerprint") and cpu["clean"] > 0
     assert m["inputs"][0]["sha256"] and m["inputs"][0]["bytes"] == DEMO.stat().st_size
     assert m["config"]["dedup"]["num_perm"] == 64
     assert m["versions"]["datasketch"] == "2.0.0"
