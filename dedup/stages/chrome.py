@@ -346,13 +346,59 @@ def _entries(outlets: pa.Array, lines: Lines) -> tuple[np.ndarray, np.ndarray, n
 _INSERTION_SORT = 32
 
 
+@numba.njit(inline="always")
+def _keep_key(kk, seg_s, seg_e, g, q, value, k, positions, start, cur, buf, ok, oq, ov, m):
+    """One key's rows, the segments ``seg_s[:g]``..``seg_e[:g]`` of (q, value): bucketed by q in
+    one pass (a counting sort into ``buf``), each bucket sorted (insertion sort up to
+    ``_INSERTION_SORT`` values), and its ``k`` smallest distinct values written as rows from
+    ``m`` on. Returns the new ``m``."""
+    start[:] = 0
+    for s in range(g):
+        for t in range(seg_s[s], seg_e[s]):
+            if q[t] < positions:
+                start[q[t] + 1] += 1
+    for p in range(positions):
+        start[p + 1] += start[p]
+        cur[p] = start[p]
+    for s in range(g):
+        for t in range(seg_s[s], seg_e[s]):
+            p = q[t]
+            if p < positions:
+                buf[cur[p]] = value[t]
+                cur[p] += 1
+    for p in range(positions):
+        a, b = start[p], start[p + 1]
+        if a == b:
+            continue
+        if b - a > _INSERTION_SORT:
+            buf[a:b].sort()
+        else:
+            for x in range(a + 1, b):
+                y = buf[x]
+                z = x - 1
+                while z >= a and buf[z] > y:
+                    buf[z + 1] = buf[z]
+                    z -= 1
+                buf[z + 1] = y
+        kept = 0
+        for t in range(a, b):
+            if t > a and buf[t] == buf[t - 1]:
+                continue
+            ok[m] = kk
+            oq[m] = p
+            ov[m] = buf[t]
+            m += 1
+            kept += 1
+            if kept == k:
+                break
+    return m
+
+
 @numba.njit(cache=True, nogil=True)
 def _bottom_k(key, q, value, k, positions):
     """Rows grouped by key -> per (key, q) the ``k`` smallest distinct values, as rows sorted by
     (key, q, value); returns the output arrays and how many of their rows are used. Rows with
-    ``q >= positions`` are left out. Each key's rows are bucketed by q in one pass (a counting
-    sort into one scratch buffer) and each bucket sorted (insertion sort up to ``_INSERTION_SORT``
-    values): a window's nights merge in one pass."""
+    ``q >= positions`` are left out (``_keep_key`` does each key)."""
     n = key.shape[0]
     ok = np.empty(n, np.uint64)
     oq = np.empty(n, np.uint8)
@@ -363,49 +409,102 @@ def _bottom_k(key, q, value, k, positions):
     buf = np.empty(np.max(np.diff(bounds)) if n else 0, np.uint64)
     start = np.zeros(positions + 1, np.int64)
     cur = np.zeros(positions, np.int64)
+    seg_s = np.zeros(1, np.int64)
+    seg_e = np.zeros(1, np.int64)
     m = 0
     for r in range(bounds.shape[0] - 1):
-        i, j = bounds[r], bounds[r + 1]
-        if i == j:
+        if bounds[r] == bounds[r + 1]:
             continue
-        start[:] = 0
-        for t in range(i, j):
-            if q[t] < positions:
-                start[q[t] + 1] += 1
-        for p in range(positions):
-            start[p + 1] += start[p]
-            cur[p] = start[p]
-        for t in range(i, j):
-            p = q[t]
-            if p < positions:
-                buf[cur[p]] = value[t]
-                cur[p] += 1
-        for p in range(positions):
-            a, b = start[p], start[p + 1]
-            if a == b:
-                continue
-            if b - a > _INSERTION_SORT:
-                buf[a:b].sort()
-            else:
-                for x in range(a + 1, b):
-                    y = buf[x]
-                    z = x - 1
-                    while z >= a and buf[z] > y:
-                        buf[z + 1] = buf[z]
-                        z -= 1
-                    buf[z + 1] = y
-            kept = 0
-            for t in range(a, b):
-                if t > a and buf[t] == buf[t - 1]:
-                    continue
-                ok[m] = key[i]
-                oq[m] = p
-                ov[m] = buf[t]
-                m += 1
-                kept += 1
-                if kept == k:
-                    break
+        seg_s[0], seg_e[0] = bounds[r], bounds[r + 1]
+        m = _keep_key(key[bounds[r]], seg_s, seg_e, 1, q, value, k, positions, start, cur, buf, ok, oq, ov, m)
     return ok, oq, ov, m
+
+
+@numba.njit(inline="always")
+def _before(key, cur, a, b):
+    """Heap order of runs a and b: the smaller key at the run's cursor, then the earlier run."""
+    ka, kb = key[cur[a]], key[cur[b]]
+    return ka < kb or (ka == kb and a < b)
+
+
+@numba.njit(inline="always")
+def _sift_down(heap, h, i, key, cur):
+    while True:
+        c = 2 * i + 1
+        if c >= h:
+            return
+        if c + 1 < h and _before(key, cur, heap[c + 1], heap[c]):
+            c += 1
+        if not _before(key, cur, heap[c], heap[i]):
+            return
+        heap[i], heap[c] = heap[c], heap[i]
+        i = c
+
+
+@numba.njit(inline="always")
+def _sift_up(heap, i, key, cur):
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _before(key, cur, heap[i], heap[parent]):
+            return
+        heap[i], heap[parent] = heap[parent], heap[i]
+        i = parent
+
+
+@numba.njit(cache=True, nogil=True)
+def _bottom_k_runs(key, q, value, runs, k, positions):
+    """``_bottom_k`` of rows made of sorted runs (``runs``: int64 offsets, each run's rows sorted
+    by key), without sorting them whole: the runs are merged by key (a heap of runs, one step per
+    key a run holds), and each key's rows, a segment of each run that has it, go to ``_keep_key``
+    as they lie. The result equals ``_bottom_k`` of the rows stably sorted by key."""
+    n = key.shape[0]
+    ok = np.empty(n, np.uint64)
+    oq = np.empty(n, np.uint8)
+    ov = np.empty(n, np.uint64)
+    n_runs = runs.shape[0] - 1
+    cur = runs[:-1].copy()
+    heap = np.empty(n_runs, np.int64)
+    h = 0
+    for r in range(n_runs):
+        if cur[r] < runs[r + 1]:
+            heap[h] = r
+            _sift_up(heap, h, key, cur)
+            h += 1
+    seg_s = np.empty(n_runs, np.int64)
+    seg_e = np.empty(n_runs, np.int64)
+    start = np.zeros(positions + 1, np.int64)
+    pos = np.zeros(positions, np.int64)
+    buf = np.empty(1024, np.uint64)
+    m = 0
+    while h > 0:
+        kk = key[cur[heap[0]]]
+        g = 0
+        size = 0
+        while h > 0 and key[cur[heap[0]]] == kk:
+            r = heap[0]
+            s = cur[r]
+            e = s + 1
+            while e < runs[r + 1] and key[e] == kk:
+                e += 1
+            seg_s[g], seg_e[g] = s, e
+            g += 1
+            size += e - s
+            cur[r] = e
+            if e < runs[r + 1]:
+                _sift_down(heap, h, 0, key, cur)  # the run's next key is larger: it sinks
+            else:
+                h -= 1
+                heap[0] = heap[h]
+                _sift_down(heap, h, 0, key, cur)
+        if size > buf.shape[0]:
+            buf = np.empty(max(size, 2 * buf.shape[0]), np.uint64)
+        m = _keep_key(kk, seg_s, seg_e, g, q, value, k, positions, start, pos, buf, ok, oq, ov, m)
+    return ok, oq, ov, m
+
+
+# Rows with more sorted runs than this (one in this many rows) are sorted whole instead: a merge
+# of many short runs costs a heap step per few rows.
+_RUN_ROWS = 64
 
 
 @dataclass
@@ -433,9 +532,19 @@ class ReportSets:
 
     @staticmethod
     def combine(parts: list["ReportSets"]) -> "ReportSets":
-        return ReportSets.from_rows(np.concatenate([p.key for p in parts] or [np.empty(0, np.uint64)]),
-                                    np.concatenate([p.q for p in parts] or [np.empty(0, np.uint8)]),
-                                    np.concatenate([p.value for p in parts] or [np.empty(0, np.uint64)]))
+        """The kept sets of all the parts' rows together: ``from_rows`` of their concatenation.
+        Parts are usually sorted by key (a ``from_rows`` result, a night of the state, or several
+        such one after the other), so they are merged as sorted runs (``_bottom_k_runs``) rather
+        than sorted whole; rows in no useful order are sorted as ``from_rows`` does."""
+        key = np.concatenate([p.key for p in parts] or [np.empty(0, np.uint64)])
+        q = np.concatenate([p.q for p in parts] or [np.empty(0, np.uint8)])
+        value = np.concatenate([p.value for p in parts] or [np.empty(0, np.uint64)])
+        descents = np.flatnonzero(key[1:] < key[:-1]) + 1
+        if not key.size or descents.size * _RUN_ROWS > key.size:
+            return ReportSets.from_rows(key, q, value)
+        runs = np.concatenate(([0], descents, [key.size])).astype(np.int64)
+        k, qq, v, n = _bottom_k_runs(key, q, value, runs, REPORT_SET, SKETCH)
+        return ReportSets(k[:n], qq[:n], v[:n])
 
     def estimates(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys uint64 sorted unique, distinct reports int64): per key the smallest, over the

@@ -120,6 +120,46 @@ def test_report_counts_do_not_depend_on_chunks_or_their_order():
         assert np.array_equal(model.keys, whole.keys) and np.array_equal(model.counts, whole.counts), split
 
 
+def test_combining_report_sets_equals_keeping_them_from_all_rows():
+    # ``combine`` merges its parts as sorted runs (parts from ``from_rows``, a window's nights one
+    # after the other) and sorts rows in no useful order; either way its kept sets are those of
+    # ``from_rows`` over every row. Keys repeat across parts, values repeat within and across
+    # them, sets overflow REPORT_SET, and rows past the sketch's positions are left out.
+    from dedup.stages import chrome
+    from dedup.stages.chrome import REPORT_SET, SKETCH, ReportSets
+
+    rng = np.random.default_rng(7)
+
+    def rows(n, keys):
+        return (rng.choice(keys, n).astype(np.uint64), rng.integers(0, SKETCH + 1, n).astype(np.uint8),
+                rng.integers(0, 2**20, n).astype(np.uint64))
+
+    def same(a, b):
+        return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("key", "q", "value"))
+
+    keys = rng.integers(0, 2**64, 300, dtype=np.uint64)
+    hot = keys[:3]  # a few keys with far more than REPORT_SET values per position
+    for n_parts in (1, 2, 7, 40):
+        raw = [rows(int(rng.integers(0, 3000)), keys if i % 2 else hot) for i in range(n_parts)]
+        whole = ReportSets.from_rows(*(np.concatenate(c) for c in zip(*raw)))
+        parts = [ReportSets.from_rows(*r) for r in raw]  # each sorted by key
+        assert same(ReportSets.combine(parts), whole), n_parts
+        assert same(ReportSets.combine(parts[::-1]), whole), n_parts
+        # A window's nights one after the other, as one part: several sorted runs in one array.
+        nights = ReportSets(*(np.concatenate([getattr(p, f) for p in parts[1:]] or [np.empty(0, t)])
+                              for f, t in (("key", np.uint64), ("q", np.uint8), ("value", np.uint64))))
+        assert same(ReportSets.combine([parts[0], nights]), whole), n_parts
+        assert same(ReportSets.combine([ReportSets(*r) for r in raw]), whole), n_parts  # unsorted rows
+    # The run merge itself, on rows of many runs (``combine`` sorts those instead).
+    raw = [rows(50, keys) for _ in range(200)]
+    parts = [ReportSets.from_rows(*r) for r in raw]
+    key, q, value = (np.concatenate([getattr(p, f) for p in parts]) for f in ("key", "q", "value"))
+    runs = np.cumsum([0] + [p.key.size for p in parts]).astype(np.int64)
+    k, qq, v, m = chrome._bottom_k_runs(key, q, value, runs, REPORT_SET, SKETCH)
+    assert same(ReportSets(k[:m], qq[:m], v[:m]), ReportSets.from_rows(key, q, value))
+    assert ReportSets.combine([]).key.size == 0 and ReportSets.combine([ReportSets()]).key.size == 0
+
+
 def test_report_count_estimate_past_the_kept_set():
     # More different reports than REPORT_SET: the bottom-k estimate stays within 35% of the truth.
     from dedup.stages.chrome import REPORT_SET, ReportSets
