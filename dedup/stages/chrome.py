@@ -394,32 +394,6 @@ def _keep_key(kk, seg_s, seg_e, g, q, value, k, positions, start, cur, buf, ok, 
     return m
 
 
-@numba.njit(cache=True, nogil=True)
-def _bottom_k(key, q, value, k, positions):
-    """Rows grouped by key -> per (key, q) the ``k`` smallest distinct values, as rows sorted by
-    (key, q, value); returns the output arrays and how many of their rows are used. Rows with
-    ``q >= positions`` are left out (``_keep_key`` does each key)."""
-    n = key.shape[0]
-    ok = np.empty(n, np.uint64)
-    oq = np.empty(n, np.uint8)
-    ov = np.empty(n, np.uint64)
-    # Each key's rows are bounds[r]:bounds[r + 1]; the scratch buffer holds the longest run.
-    bounds = np.concatenate((np.zeros(1, np.int64), np.flatnonzero(key[1:] != key[:-1]) + 1,
-                             np.full(1, n, np.int64)))
-    buf = np.empty(np.max(np.diff(bounds)) if n else 0, np.uint64)
-    start = np.zeros(positions + 1, np.int64)
-    cur = np.zeros(positions, np.int64)
-    seg_s = np.zeros(1, np.int64)
-    seg_e = np.zeros(1, np.int64)
-    m = 0
-    for r in range(bounds.shape[0] - 1):
-        if bounds[r] == bounds[r + 1]:
-            continue
-        seg_s[0], seg_e[0] = bounds[r], bounds[r + 1]
-        m = _keep_key(key[bounds[r]], seg_s, seg_e, 1, q, value, k, positions, start, cur, buf, ok, oq, ov, m)
-    return ok, oq, ov, m
-
-
 @numba.njit(inline="always")
 def _before(key, cur, a, b):
     """Heap order of runs a and b: the smaller key at the run's cursor, then the earlier run."""
@@ -453,10 +427,13 @@ def _sift_up(heap, i, key, cur):
 
 @numba.njit(cache=True, nogil=True)
 def _bottom_k_runs(key, q, value, runs, k, positions):
-    """``_bottom_k`` of rows made of sorted runs (``runs``: int64 offsets, each run's rows sorted
-    by key), without sorting them whole: the runs are merged by key (a heap of runs, one step per
-    key a run holds), and each key's rows, a segment of each run that has it, go to ``_keep_key``
-    as they lie. The result equals ``_bottom_k`` of the rows stably sorted by key."""
+    """Rows made of sorted runs (``runs``: int64 offsets, each run's rows sorted by key) -> per
+    (key, q) the ``k`` smallest distinct values, as rows sorted by (key, q, value); returns the
+    output arrays and how many of their rows are used. Rows with ``q >= positions`` are left out.
+    The runs are merged by key without sorting them whole (a heap of runs, one step per key a run
+    holds), and each key's rows, a segment of each run that has it, go to ``_keep_key`` as they
+    lie; rows already sorted by key are one run ``[0, n]``. The result is that of the rows stably
+    sorted by key."""
     n = key.shape[0]
     ok = np.empty(n, np.uint64)
     oq = np.empty(n, np.uint8)
@@ -527,7 +504,7 @@ class ReportSets:
         if not key_sorted:
             o = np.argsort(key, kind="stable")
             key, q, value = key[o], q[o], value[o]
-        k, qq, v, n = _bottom_k(key, q, value, REPORT_SET, SKETCH)
+        k, qq, v, n = _bottom_k_runs(key, q, value, np.array([0, key.size], np.int64), REPORT_SET, SKETCH)
         return ReportSets(k[:n], qq[:n], v[:n])
 
     @staticmethod

@@ -137,11 +137,20 @@ def test_combining_report_sets_equals_keeping_them_from_all_rows():
     def same(a, b):
         return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("key", "q", "value"))
 
+    def kept(key, q, value):  # the definition, row by row: per (key, q < SKETCH) the REPORT_SET smallest distinct values
+        sets: dict = {}
+        for kk, qq, v in zip(key.tolist(), q.tolist(), value.tolist()):
+            if qq < SKETCH:
+                sets.setdefault((kk, qq), set()).add(v)
+        out = [(kk, qq, v) for (kk, qq), vs in sorted(sets.items()) for v in sorted(vs)[:REPORT_SET]]
+        return ReportSets(*(np.array(c, t) for c, t in zip(zip(*out), (np.uint64, np.uint8, np.uint64))))
+
     keys = rng.integers(0, 2**64, 300, dtype=np.uint64)
     hot = keys[:3]  # a few keys with far more than REPORT_SET values per position
     for n_parts in (1, 2, 7, 40):
         raw = [rows(int(rng.integers(0, 3000)), keys if i % 2 else hot) for i in range(n_parts)]
         whole = ReportSets.from_rows(*(np.concatenate(c) for c in zip(*raw)))
+        assert same(whole, kept(*(np.concatenate(c) for c in zip(*raw)))), n_parts
         parts = [ReportSets.from_rows(*r) for r in raw]  # each sorted by key
         assert same(ReportSets.combine(parts), whole), n_parts
         assert same(ReportSets.combine(parts[::-1]), whole), n_parts
