@@ -98,6 +98,34 @@ def check_accounting(counts: dict) -> None:
         raise RunFailed(f"record accounting is off: {counts}")
 
 
+def other_nights_inputs(settings: Settings, night: str) -> list[tuple[str, list[dict]]]:
+    """(night, its manifest's ``inputs``) for every night under ``output.path/runs`` but ``night``;
+    a manifest that cannot be read or parsed is left out."""
+    import json
+
+    from dedup import layout
+
+    root = settings.output_root
+    out = []
+    for other in layout.list_nights(root, "runs"):
+        p = layout.manifest_path(root, other)
+        if other == night or not p.is_file():
+            continue
+        try:
+            inputs = json.loads(p.read_text(encoding="utf-8")).get("inputs") or []
+            out.append((other, [x for x in inputs if isinstance(x, dict)]))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return out
+
+
+def could_be_same_input(size: int, others: list[tuple[str, list[dict]]]) -> bool:
+    """Whether a file of ``size`` bytes might equal an input of ``others`` (``other_nights_inputs``):
+    equal checksums need equal sizes, so the file only needs its sha256 taken before the night
+    when another night read a file of that size (or recorded none, as older manifests may)."""
+    return size > 0 and any(x.get("bytes") in (size, None) for _, inputs in others for x in inputs)
+
+
 def check_same_input(settings: Settings, night: str, inputs: list[dict]) -> list[dict]:
     """Refuse (or warn about) a night that reads a file another night already read.
 
@@ -113,21 +141,10 @@ def check_same_input(settings: Settings, night: str, inputs: list[dict]) -> list
     mine = {x["sha256"]: x["path"] for x in inputs if x.get("sha256") and x.get("bytes")}
     if mode == "allow" or not mine:
         return []
-    import json
-
-    from dedup import layout
-
-    root = settings.output_root
     hits: list[tuple[str, str]] = []  # (our file, other night)
-    for other in layout.list_nights(root, "runs"):
-        p = layout.manifest_path(root, other)
-        if other == night or not p.is_file():
-            continue
-        try:
-            theirs = {x.get("sha256") for x in json.loads(p.read_text(encoding="utf-8")).get("inputs") or []}
-        except (OSError, ValueError, AttributeError):
-            continue
-        hits += [(path, other) for h, path in mine.items() if h in theirs]
+    for other, theirs in other_nights_inputs(settings, night):
+        sums = {x.get("sha256") for x in theirs}
+        hits += [(path, other) for h, path in mine.items() if h in sums]
     if not hits:
         return []
     nights = sorted({o for _, o in hits})

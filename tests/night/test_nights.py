@@ -457,6 +457,32 @@ def test_input_path_carries_the_night_and_a_backfill_of_tonights_feed_is_refused
     assert json.loads((out / "runs" / "run_date=2026-11-14" / "manifest.json").read_text())["checks"] == []
 
 
+def test_the_same_input_check_reads_before_the_night_only_files_another_nights_could_equal(tmp_path, cli,
+                                                                                        monkeypatch):
+    """Equal checksums need equal sizes: a file no other night read a file of its size is not hashed
+    before the night (the manifest hashes it during the night); one that could be equal is."""
+    from dedup.night import run as night_run
+
+    hashed = []
+    real = night_run.sha256_file
+    monkeypatch.setattr(night_run, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    out = tmp_path / "out"
+    first, longer, same_size = tmp_path / "first.jsonl", tmp_path / "longer.jsonl", tmp_path / "same_size.jsonl"
+    write_jsonl(first, [{"id": f"a{i}", "body": OTHER[i % 3] + f" No {i}."} for i in range(4)])
+    write_jsonl(longer, [{"id": f"b{i}", "body": OTHER[i % 3] + f" Number {i}."} for i in range(4)])
+    write_jsonl(same_size, [{"id": f"c{i}", "body": OTHER[i % 3] + f" No {i}."} for i in range(4)])
+    assert first.stat().st_size == same_size.stat().st_size != longer.stat().st_size
+    for path, night in ((first, "2026-11-20"), (longer, "2026-11-21"), (same_size, "2026-11-22")):
+        assert cli("run", "--input", path, "--output", out, "--run-date", night).exit_code == 0
+    assert hashed == ["same_size.jsonl"]  # no other night before the first; none of its size before the second
+    manifests = [json.loads((out / "runs" / f"run_date={n}" / "manifest.json").read_text())
+                 for n in ("2026-11-20", "2026-11-21", "2026-11-22")]
+    assert [m["inputs"][0]["sha256"] for m in manifests] == [real(str(p)) for p in (first, longer, same_size)]
+    # The same feed again under another night: same size, so hashed first and refused before any work.
+    r = cli("run", "--input", longer, "--output", out, "--run-date", "2026-11-23")
+    assert r.exit_code == 1 and "same sha256" in _one_error_line(r) and hashed[-1] == "longer.jsonl"
+
+
 
 def test_canonical_reason_is_each_clusters_own(tmp_path):
     """canonical_reason says why this story: its words against the next member's, alone, or kept
