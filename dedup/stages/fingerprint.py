@@ -184,16 +184,22 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
     """(token hashes, is_number flags) of data[start:end]; ``cps`` is ``scripts.CP_CLASS`` (passed, not
     a global, so numba's cache of this file follows the table). A number token is one that starts with a
     digit or a spelled number folded to digits; "$", magnitudes and word pairs never are."""
-    raw = np.empty((end - start) // 2 + 2, dtype=np.uint64)
-    dollar = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
-    num = np.zeros((end - start) // 2 + 2, dtype=np.bool_)
+    w_mask, s_mask = np.uint64(word_from.shape[0] - 1), np.uint64(spelled_numbers.shape[0] - 1)
+    p_mask, d_mask = np.uint64(pair_from.shape[0] - 1), np.uint64(drop.shape[0] - 1)
+    # Up to a token per byte: "%" is a word and a separator at once, so "%%%%" is four tokens.
+    raw = np.empty(end - start + 2, dtype=np.uint64)
+    dollar = np.zeros(end - start + 2, dtype=np.bool_)
+    num = np.zeros(end - start + 2, dtype=np.bool_)
     n = 0
     pending_dollar = False
     i = start
     while i < end:
         c = data[i]
         if _LOW[c] == 0:  # only then can a separator start here
-            k = _sep_len(data, i, end, cps)
+            # An ASCII separator is settled here: each call of the helpers below, inlined or not,
+            # increfs and decrefs the two arrays it is passed (atomics), which cost the loop 10x.
+            cl = _CLS[c]
+            k = 1 if cl == 1 else _sep_len(data, i, end, cps)
             if k > 0:
                 if c == 37:  # % is a word
                     raw[n] = h_pct
@@ -204,7 +210,7 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
                         n -= 1
                 i += k
                 continue
-            k = _dense_len(data, i, end, cps)
+            k = _dense_len(data, i, end, cps) if cl == 4 else 0
             if k > 0:  # a character of a script without spaces is a token of its own
                 h = _FNV_OFFSET
                 for j in range(i, i + k):
@@ -221,7 +227,8 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
             c = data[i]
             lc = _LOW[c]
             if lc == 0:
-                if _sep_len(data, i, end, cps) > 0:
+                cl = _CLS[c]
+                if cl == 1 or _sep_len(data, i, end, cps) > 0:
                     # 1,000,000 is one number, and 720.4 is one number (the point is kept); a comma
                     # that does not start a group of three digits is a decimal comma (3,5), kept
                     # too, so that 3,5 and 35 stay different numbers
@@ -234,13 +241,15 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
                         i += 1
                         continue
                     break
-                if _dense_len(data, i, end, cps) > 0:
+                if cl == 4 and _dense_len(data, i, end, cps) > 0:
                     break
                 lc = c  # a lead byte of a non-ASCII letter
             h = (h ^ np.uint64(lc)) * _FNV_PRIME
             i += 1
-        raw[n] = _lookup(word_from, word_to, h)
-        num[n] = is_number or _member(spelled_numbers, raw[n])
+        # Most words are in no table: their home slot is empty, tested here before a helper is called
+        # (each call increfs and decrefs the arrays it is passed, atomics that cost more than the probe).
+        raw[n] = h if word_from[h & w_mask] == 0 else _lookup(word_from, word_to, h)
+        num[n] = is_number or (spelled_numbers[raw[n] & s_mask] != 0 and _member(spelled_numbers, raw[n]))
         dollar[n] = pending_dollar and is_number
         if is_number:
             pending_dollar = False
@@ -252,14 +261,15 @@ def token_hashes(data, start, end, word_from, word_to, pair_from, pair_to, magni
     t = 0
     while t < n:
         h = raw[t]
-        if t + 1 < n:
-            ph = _lookup(pair_from, pair_to, _pair_key(h, raw[t + 1]))
-            if ph != _pair_key(h, raw[t + 1]):
+        pk = _pair_key(h, raw[t + 1]) if t + 1 < n else np.uint64(0)
+        if t + 1 < n and pair_from[pk & p_mask] != 0:
+            ph = _lookup(pair_from, pair_to, pk)
+            if ph != pk:
                 out[m] = ph
                 m += 1
                 t += 2
                 continue
-        if _member(drop, h):
+        if drop[h & d_mask] != 0 and _member(drop, h):
             t += 1
             continue
         out[m] = h

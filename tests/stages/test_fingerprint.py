@@ -56,6 +56,23 @@ def test_short_text_has_one_shingle_and_empty_has_none():
     assert np.all(fp.signatures[1] == np.uint32(0xFFFFFFFF))
 
 
+def test_texts_of_one_byte_tokens_fit_the_tokenizer_buffers():
+    # "%" is a word and a separator at once: "%%%%" is four tokens, one per byte. The tokenizer's
+    # buffers once held half a token per byte, and the compiled kernel wrote past their end (a
+    # scraped "%%%%%%" row of a table, "a%a%a%"). Run as plain Python, where an index past the end
+    # raises, then compiled.
+    from dedup.stages import fingerprint as F
+
+    for text, tokens in (("%" * 41, 41), ("a%" * 20, 40), ("% " * 20, 20), ("$5 " * 10, 20)):
+        data = np.frombuffer(text.encode(), np.uint8)
+        with np.errstate(over="ignore"):  # FNV's products wrap around, as compiled
+            toks, _ = F.token_hashes.py_func(data, 0, data.size, *F.TABLES)
+        assert toks.size == tokens, text
+        assert toks.tolist() == F.token_hashes(data, 0, data.size, *F.TABLES)[0].tolist()
+        fp = fingerprint(pa.array([text, "an ordinary story"]), num_perm=16, shingle_size=4, seed=1)
+        assert fp.n_tokens.tolist() == [tokens, 3] and len(shingle_hashes(text, 4)) == tokens - 3
+
+
 def test_estimate_tracks_exact_jaccard():
     a = " ".join(WIRE)
     b = " ".join(WIRE[:3] + OTHER[:1])
