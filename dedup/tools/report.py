@@ -27,6 +27,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -53,6 +54,15 @@ NO_LANGUAGE = "(not detected)"
 def reason_key(reason: str) -> str:
     """A reject reason without its details, as the manifest counts it ("invalid JSON: ..." -> "invalid JSON")."""
     return (reason or "").split(":")[0]
+
+
+def _largest_rows(table: pa.Table, size, k: int) -> list[dict]:
+    """The rows of ``table`` whose ``size`` (int64 numpy, one per row) is among the ``k`` largest,
+    ties at the k-th size included, as Python dicts; the caller orders and cuts them."""
+    if table.num_rows <= k:
+        return table.to_pylist()
+    kth = np.partition(size, -k)[-k]
+    return table.filter(pa.array(size >= kth)).to_pylist()
 
 
 def bucket_label(lo: int, hi: int | None) -> str:
@@ -140,12 +150,15 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
                        pc.fill_null(st.column("language"), NO_LANGUAGE))
     st = st.set_column(st.schema.get_field_index("outlet"), "outlet", pc.fill_null(st.column("outlet"), ""))
     st = st.set_column(st.schema.get_field_index("agency"), "agency", pc.fill_null(st.column("agency"), NO_AGENCY))
-    c = _read(clusters, columns=["cluster_id", "canonical_story_id", "headline", "size", "outlets",
-                                              "first_published_at", "last_published_at", "agency"]).to_pylist()
-    r = _read(rejects, columns=["source", "record", "story_id", "reason"]).to_pylist()
+    # Clusters and rejects too: a night of mostly unique stories has about as many clusters as
+    # stories (600,000 clusters as Python rows: ~4 s), so only the ten largest become rows.
+    ct = _read(clusters, columns=["cluster_id", "canonical_story_id", "headline", "size", "outlets",
+                                  "first_published_at", "last_published_at", "agency"])
+    size = ct.column("size").to_numpy(zero_copy_only=False).astype(np.int64)
+    rt = _read(rejects, columns=["source", "record", "story_id", "reason"])
     mc = manifest.get("counts") or {}
 
-    stories, clusters, rejected = st.num_rows, len(c), len(r)
+    stories, clusters, rejected = st.num_rows, ct.num_rows, rt.num_rows
     read = stories + rejected
     # Tonight's canonicals open new clusters; every other story is a copy, of a new cluster or of
     # one from an earlier night (those clusters are in tonight's clusters table too).
@@ -161,9 +174,9 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         "duplicates": duplicates,
         "duplicate_rate": duplicates / stories if stories else 0.0,
         "reject_rate": rejected / read if read else 0.0,
-        "clusters_with_copies": sum(1 for x in c if x["size"] > 1),
-        "singletons": sum(1 for x in c if x["size"] == 1),
-        "largest_cluster": max((x["size"] for x in c), default=0),
+        "clusters_with_copies": int((size > 1).sum()),
+        "singletons": int((size == 1).sum()),
+        "largest_cluster": int(size.max(initial=0)),
         "html_bodies": mc.get("html_bodies", 0),
         "bad_dates": mc.get("bad_dates", 0),
         "no_date": int(st.column("published_at").null_count),
@@ -175,8 +188,9 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
 
     sizes = []
     for lo, hi in SIZE_BUCKETS:
-        inb = [x["size"] for x in c if x["size"] >= lo and (hi is None or x["size"] <= hi)]
-        sizes.append({"bucket": bucket_label(lo, hi), "min": lo, "max": hi, "clusters": len(inb), "stories": sum(inb)})
+        inb = size[(size >= lo) & (size <= (hi if hi is not None else np.iinfo(np.int64).max))]
+        sizes.append({"bucket": bucket_label(lo, hi), "min": lo, "max": hi, "clusters": int(inb.size),
+                      "stories": int(inb.sum())})
     while len(sizes) > 5 and sizes[-1]["clusters"] == 0:
         sizes.pop()
 
@@ -184,7 +198,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         {"cluster_id": x["cluster_id"], "canonical_story_id": x["canonical_story_id"], "headline": x["headline"],
          "size": x["size"], "outlets": len(x["outlets"] or []), "agency": x["agency"],
          "first_published_at": _iso(x["first_published_at"]), "last_published_at": _iso(x["last_published_at"])}
-        for x in sorted(c, key=lambda x: (-x["size"], x["cluster_id"]))[:10] if x["size"] > 1
+        for x in sorted(_largest_rows(ct, size, 10), key=lambda x: (-x["size"], x["cluster_id"]))[:10] if x["size"] > 1
     ]
     # A feed without headlines leaves the column blank: show the canonical's lede instead, marked.
     bodies = _canonical_bodies(output_root, night, stories_dir,
@@ -231,12 +245,18 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
     top_lines = {o: [{"line": str(x.get("line", "")), "stories": int(x.get("stories", 0))} for x in v[:3]]
                  for o, v in (manifest.get("chrome_top_lines_by_outlet") or {}).items() if isinstance(v, list)}
 
+    # Per distinct reason text (few, however many rejects): its count and its first row.
+    by_text = (rt.select(["reason"]).append_column("row", pa.array(np.arange(rt.num_rows, dtype=np.int64)))
+               .group_by("reason", use_threads=False).aggregate([("row", "count"), ("row", "min")])
+               .sort_by("row_min"))
     reasons: dict[str, dict] = {}
-    for x in r:
-        k = reason_key(x["reason"])
-        d = reasons.setdefault(k, {"reason": k, "count": 0, "example": x["reason"],
-                                   "where": f"{Path(x['source'] or '').name}:{x['record']}"})
-        d["count"] += 1
+    for text, n, first in zip(*(by_text.column(f).to_pylist() for f in ("reason", "row_count", "row_min"))):
+        k = reason_key(text)
+        if k not in reasons:  # in first-row order: the example is the key's first reject
+            x = rt.slice(first, 1).to_pylist()[0]
+            reasons[k] = {"reason": k, "count": 0, "example": x["reason"],
+                          "where": f"{Path(x['source'] or '').name}:{x['record']}"}
+        reasons[k]["count"] += n
     reject_rows = sorted(reasons.values(), key=lambda d: (-d["count"], d["reason"]))
 
     def _shown(k, v):  # plain figures only (a stage may log more)

@@ -457,3 +457,46 @@ def test_chrome_jump_per_outlet_against_earlier_nights(tmp_path):
     got = chrome_jumps(root, nights, tonight)
     assert got == [{"outlet": "X", "per_story": 4.0, "median": 1.0, "nights": 3}]
     assert chrome_jumps(root, nights[:2], tonight) == []  # fewer earlier nights than JUMP_MIN_NIGHTS
+
+
+def test_largest_clusters_and_reject_reasons_are_those_of_the_rows(out, tmp_path):
+    # The report reads clusters and rejects in Arrow (a night can have as many clusters as
+    # stories); its figures are still the row-by-row ones: the ten largest by size then id, ties at
+    # the tenth size included, and per reason the count and its first reject as the example.
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.tools.report import collect
+
+    part = f"run_date={NIGHT}"
+    clusters = pq.read_table(out / "clusters" / part / "part-0.parquet")
+    rng = np.random.default_rng(3)
+    n = 400
+    sizes = np.concatenate([np.full(14, 5), np.ones(n - 16, np.int64), [9, 2]])
+    rng.shuffle(sizes)
+    ids = [f"c{i:04d}" for i in rng.permutation(n)]
+    first = clusters.slice(0, 1).to_pylist()[0]
+    rows = [dict(first, cluster_id=cid, canonical_story_id=f"s-{cid}", size=int(k), headline=f"h {cid}")
+            for cid, k in zip(ids, sizes)]
+    cdir = tmp_path / "clusters" / part
+    cdir.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=clusters.schema), cdir / "part-0.parquet")
+    rejects = pq.read_table(out / "rejects" / part / "part-0.parquet")
+    reasons = ["invalid JSON: line 3", "empty body", "invalid JSON: bad escape", "empty body", "invalid JSON: line 3"]
+    rrows = [{"source": f"/in/f{i}.jsonl", "record": i + 1, "story_id": None, "reason": t, "raw": "x"}
+             for i, t in enumerate(reasons)]
+    rdir = tmp_path / "rejects" / part
+    rdir.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rrows, schema=rejects.schema), rdir / "part-0.parquet")
+    m = json.loads((out / "runs" / part / "manifest.json").read_text())
+    data = collect(out, NIGHT, m, out / "stories" / part, cdir, rdir)
+
+    want = sorted(rows, key=lambda x: (-x["size"], x["cluster_id"]))[:10]
+    assert [(x["cluster_id"], x["size"]) for x in data["largest_clusters"]] == [(x["cluster_id"], x["size"]) for x in want]
+    assert (data["counts"]["clusters"], data["counts"]["singletons"], data["counts"]["clusters_with_copies"],
+            data["counts"]["largest_cluster"]) == (n, n - 16, 16, 9)
+    assert data["reject_reasons"] == [
+        {"reason": "invalid JSON", "count": 3, "example": "invalid JSON: line 3", "where": "f0.jsonl:1"},
+        {"reason": "empty body", "count": 2, "example": "empty body", "where": "f1.jsonl:2"},
+    ]
