@@ -57,12 +57,19 @@ def reason_key(reason: str) -> str:
 
 
 def _largest_rows(table: pa.Table, size, k: int) -> list[dict]:
-    """The rows of ``table`` whose ``size`` (int64 numpy, one per row) is among the ``k`` largest,
-    ties at the k-th size included, as Python dicts; the caller orders and cuts them."""
-    if table.num_rows <= k:
-        return table.to_pylist()
-    kth = np.partition(size, -k)[-k]
-    return table.filter(pa.array(size >= kth)).to_pylist()
+    """The ``k`` largest clusters of more than one story, by size then ``cluster_id``, as Python
+    dicts in that order: ``table`` has one row per cluster, ``size`` its sizes (int64 numpy).
+    Only those rows are converted, however many singletons the night has."""
+    multi = np.flatnonzero(size > 1)
+    if multi.size > k:
+        kth = np.partition(size[multi], -k)[-k]
+        above, tied = multi[size[multi] > kth], multi[size[multi] == kth]
+        # Of the clusters at the k-th size, the ones with the smallest ids fill the rest.
+        ids = table.column("cluster_id").take(pa.array(tied))
+        tied = tied[pc.sort_indices(ids).to_numpy()[: k - above.size]]
+        multi = np.concatenate([above, tied])
+    rows = table.take(pa.array(multi, pa.int64())).to_pylist()
+    return sorted(rows, key=lambda x: (-x["size"], x["cluster_id"]))
 
 
 def bucket_label(lo: int, hi: int | None) -> str:
@@ -198,7 +205,7 @@ def collect(output_root: Path, night: str, manifest: dict, stories: Path, cluste
         {"cluster_id": x["cluster_id"], "canonical_story_id": x["canonical_story_id"], "headline": x["headline"],
          "size": x["size"], "outlets": len(x["outlets"] or []), "agency": x["agency"],
          "first_published_at": _iso(x["first_published_at"]), "last_published_at": _iso(x["last_published_at"])}
-        for x in sorted(_largest_rows(ct, size, 10), key=lambda x: (-x["size"], x["cluster_id"]))[:10] if x["size"] > 1
+        for x in _largest_rows(ct, size, 10)
     ]
     # A feed without headlines leaves the column blank: show the canonical's lede instead, marked.
     bodies = _canonical_bodies(output_root, night, stories_dir,

@@ -492,10 +492,18 @@ def test_largest_clusters_and_reject_reasons_are_those_of_the_rows(out, tmp_path
     m = json.loads((out / "runs" / part / "manifest.json").read_text())
     data = collect(out, NIGHT, m, out / "stories" / part, cdir, rdir)
 
-    want = sorted(rows, key=lambda x: (-x["size"], x["cluster_id"]))[:10]
+    want_all = [x for x in sorted(rows, key=lambda x: (-x["size"], x["cluster_id"])) if x["size"] > 1]
+    want = want_all[:10]
     assert [(x["cluster_id"], x["size"]) for x in data["largest_clusters"]] == [(x["cluster_id"], x["size"]) for x in want]
     assert (data["counts"]["clusters"], data["counts"]["singletons"], data["counts"]["clusters_with_copies"],
             data["counts"]["largest_cluster"]) == (n, n - 16, 16, 9)
+    from dedup.tools.report import _largest_rows
+
+    table = pa.Table.from_pylist(rows, schema=clusters.schema)
+    for k in (1, 3, 10, 16, 17, 50):
+        got = _largest_rows(table, np.asarray(sizes, np.int64), k)
+        assert [x["cluster_id"] for x in got] == [x["cluster_id"] for x in want_all[:k]], k
+    assert _largest_rows(table, np.ones(n, np.int64), 10) == []  # singletons are never the largest
     assert data["reject_reasons"] == [
         {"reason": "invalid JSON", "count": 3, "example": "invalid JSON: line 3", "where": "f0.jsonl:1"},
         {"reason": "empty body", "count": 2, "example": "empty body", "where": "f1.jsonl:2"},
