@@ -130,3 +130,16 @@ def spark_ddl(schema: pa.Schema, *, overrides: dict[str, str] | None = None, ext
     overrides = overrides or {}
     cols = [f"{f.name} {overrides.get(f.name, _spark_type(f.type))}" for f in schema]
     return ", ".join(cols + ([extra] if extra else []))
+
+
+# Columns with few distinct values (outlets, agencies, codes), the only ones worth Parquet's
+# dictionary encoding. pyarrow's default encodes every column so until its dictionary outgrows a
+# page: on ids, texts and above all the hash lists (signature, shingles) that is work thrown away,
+# 2.9x the time of writing canonicals.parquet and a larger file (docs/speed.md, session 12).
+LOW_CARDINALITY = frozenset({"outlet", "outlets", "agency", "relation", "language", "source", "body_source",
+                             "published_at_source", "reason", "canonical_reason", "night", "dateline"})
+
+
+def parquet_dictionary(schema: pa.Schema) -> list[str]:
+    """The columns of ``schema`` to write dictionary-encoded (``pq.write_table(use_dictionary=...)``)."""
+    return [f.name for f in schema if f.name in LOW_CARDINALITY]

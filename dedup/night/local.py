@@ -600,7 +600,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
             model = read_model()
             state_meta = write_night(staging.state_dir, night, state_canon, state_members,
                                      model, model.outlet_stories, top_chrome, fingerprint_settings(d),
-                                     lsh=lsh)
+                                     lsh=lsh, fingerprints=fp_state)
             st.update(state_clusters=state_meta["rows"]["canonicals"])
         finally:
             for finish in finish_stories:

@@ -90,7 +90,7 @@ import pyarrow.parquet as pq
 
 from dedup import layout
 from dedup.errors import StateError
-from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA
+from dedup.schemas import CANONICALS_SCHEMA, CHROME_REPORTS_SCHEMA, MEMBERS_SCHEMA, parquet_dictionary
 from dedup.stages.chrome import REPORT_SET, SKETCH, ChromeModel, ReportSets
 from dedup.stages.fingerprint import Fingerprints, fingerprint
 from dedup.stages.text.normalize import TEXT_VERSION, fingerprint_text
@@ -805,20 +805,27 @@ def _verify(d: Path, night: str) -> None:
 def write_night(
     dest: Path, night: str, canonicals: pa.Table, members: pa.Table, chrome: ChromeModel, outlet_stories: dict,
     chrome_lines: pa.Table, fp: dict | None = None, lsh: tuple[int, int] | None = None,
+    fingerprints: Fingerprints | None = None,
 ) -> dict:
     """Write the night's state tables under ``dest`` and then its manifest; ``fp``
     (``fingerprint_settings``) is what the canonicals' fingerprints were made under. With ``fp``
-    and ``lsh`` (bands, rows), the night's band-key index is written too (``write_index``)."""
+    and ``lsh`` (bands, rows), the night's band-key index is written too (``write_index``), from
+    ``fingerprints`` (the canonicals' rows, in order) where given, else from the table's columns."""
     dest.mkdir(parents=True, exist_ok=True)
-    # members.parquet, the largest file after the canonicals, is written on a second thread meanwhile
-    # (Parquet encoding and compression release the GIL); the files do not depend on each other.
+    # canonicals.parquet, the largest file (every canonical's text, signature and shingles), is
+    # written on a second thread while this one writes the members and builds the index (Parquet
+    # encoding and compression, numpy's sorts and the index's numba code release the GIL).
     with ThreadPoolExecutor(max_workers=1) as side:
-        members_done = side.submit(pq.write_table, members.cast(MEMBERS_SCHEMA), dest / "members.parquet",
-                                   compression="zstd", write_page_checksum=True)
-        pq.write_table(canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet", compression="zstd",
-                       row_group_size=CANON_ROW_GROUP, write_page_checksum=True)
-        index = write_index(dest, canonicals, fp, *lsh) if fp is not None and lsh is not None else None
-        members_done.result()
+        canon_done = side.submit(pq.write_table, canonicals.cast(CANONICALS_SCHEMA), dest / "canonicals.parquet",
+                                 compression="zstd", row_group_size=CANON_ROW_GROUP, write_page_checksum=True,
+                                 use_dictionary=parquet_dictionary(CANONICALS_SCHEMA))
+        try:
+            pq.write_table(members.cast(MEMBERS_SCHEMA), dest / "members.parquet", compression="zstd",
+                           write_page_checksum=True, use_dictionary=parquet_dictionary(MEMBERS_SCHEMA))
+            index = (write_index(dest, canonicals, fp, *lsh, fingerprints=fingerprints)
+                     if fp is not None and lsh is not None else None)
+        finally:
+            canon_done.result()
     pq.write_table(pa.table({"key": pa.array(chrome.keys, pa.uint64()), "stories": pa.array(chrome.stories, pa.int64())}),
                    dest / "chrome.parquet", compression="zstd", write_page_checksum=True)
     r = chrome.reports
@@ -871,13 +878,21 @@ def write_chrome_index(dest: Path, chrome: ChromeModel) -> dict:
     return {"version": CHROME_INDEX_VERSION, "sha256": {name: _sha256(d / name) for name in CHROME_INDEX_FILES}}
 
 
-def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: int) -> dict:
+def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: int,
+                fingerprints: Fingerprints | None = None) -> dict:
     """Write the night's canonicals as numbers under ``dest/index/`` (``INDEX_FILES``, .npy, row
     order of canonicals.parquet): per LSH band the sorted band keys and their rows, signatures,
     shingle offsets and values. Built once, when the night is written, so later nights look
-    their keys up (``NightIndex.lookup``) instead of banding the window again. Returns the
-    manifest's ``index`` entry (bands, rows, fingerprint settings, sha256 of each file)."""
-    sig, off, val = _fingerprint_arrays(canonicals.select(["signature", "shingles"]), fp["num_perm"])
+    their keys up (``NightIndex.lookup``) instead of banding the window again. ``fingerprints``:
+    the same rows' fingerprints as arrays, if at hand (saves reading them back out of the table).
+    Returns the manifest's ``index`` entry (bands, rows, fingerprint settings, sha256 of each file).
+    Raises ``ValueError`` if ``fingerprints`` has another number of rows than ``canonicals``."""
+    if fingerprints is not None:
+        if len(fingerprints) != canonicals.num_rows:
+            raise ValueError(f"{len(fingerprints)} fingerprints for {canonicals.num_rows} canonicals")
+        sig, off, val = fingerprints.signatures, fingerprints.offsets, fingerprints.values
+    else:
+        sig, off, val = _fingerprint_arrays(canonicals.select(["signature", "shingles"]), fp["num_perm"])
     ix = build_index(sig, off, val, bands, rows)
     d = dest / INDEX_DIR
     d.mkdir(exist_ok=True)

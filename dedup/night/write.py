@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 from dedup import layout
 from dedup.night.staging import Staging, read_spill, write_table
 from dedup.night.state import Window
-from dedup.schemas import CLUSTERS_SCHEMA, MEMBERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA
+from dedup.schemas import CLUSTERS_SCHEMA, MEMBERS_SCHEMA, REJECT_SCHEMA, STORIES_SCHEMA, parquet_dictionary
 from dedup.stages.fingerprint import Fingerprints
-from dedup.stages.tables import CANON_COLUMNS, REASON_INPUTS, canonical_reasons, cluster_id, clusters_table, next_members
+from dedup.stages.tables import (CANON_COLUMNS, REASON_INPUTS, canonical_reasons, cluster_id, clusters_table,
+                                 largest_first, next_members)
 
 
 def _canonical_rows(label: np.ndarray, ns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +67,8 @@ def write_tables(staging: Staging, night: str, *, spills: list[Path], label: np.
     canon_rows, touched_old = _canonical_rows(label, ns)
     cid_of_row[canon_rows] = [cluster_id(story_ids[r]) for r in canon_rows]
     cluster_ids = cid_of_row[label]
-    writer = pq.ParquetWriter(staging.path("stories", layout.LOCAL_PART), STORIES_SCHEMA, compression="zstd")
+    writer = pq.ParquetWriter(staging.path("stories", layout.LOCAL_PART), STORIES_SCHEMA, compression="zstd",
+                              use_dictionary=parquet_dictionary(STORIES_SCHEMA))
     # Encoding and compressing stories/ is most of this stage: it goes on a thread of its own
     # (Parquet writing releases the GIL) while this one builds clusters/, rejects/ and the state.
     pending: list = []
@@ -153,15 +155,20 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
         {c: pa.array([], t) for c, t in [("cluster_id", pa.string()), ("story_id", pa.string()), ("headline", pa.string()),
                                          ("body_clean", pa.large_string()), ("agency", pa.string()), ("words", pa.int64()),
                                          ("published_at", pa.timestamp("us", tz="UTC"))]})
+    # One chunk per column, made once: the clusters table and the state take from these columns,
+    # and a take on many chunks concatenates them again on every call. The parts go as it is made.
     canon = pa.concat_tables([
         new_canon.cast(pa.schema([(c, new_canon.schema.field(c).type) for c in CANON_COLUMNS])),
         old_canon.select(["cluster_id", "story_id", "headline", "body", "agency", "words", "published_at"])
         .rename_columns(CANON_COLUMNS).cast(new_canon.select(CANON_COLUMNS).schema),
-    ])
+    ]).combine_chunks()
+    del new_canon
+    canon_parts.clear()
     # Sorted once: the clusters table's lists and the state's members file both want this order.
     members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
-    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, shingles))
-    write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA)
+    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, shingles),
+                              in_order=False)
+    write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA, largest_first(clusters))
 
     rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()
     write_table(rejects, staging.path("rejects", layout.LOCAL_PART), REJECT_SCHEMA)
@@ -171,15 +178,18 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     rows = np.concatenate([canon_rows, touched_old])  # state_rows(label, ns)
     if len(fp_state) != rows.shape[0]:
         raise ValueError(f"fp_state has {len(fp_state)} rows, the state keeps {rows.shape[0]}")
+    # canon holds these rows in this order (new canonicals in row order, then touched_old), so
+    # its columns are the state's as they are: no second copy of every canonical's text.
+    state_ids = pa.array(cid_of_row[rows], pa.string())
+    if not canon.column("cluster_id").equals(pa.chunked_array([state_ids])):
+        raise AssertionError("the canonicals' rows are not the state's rows in order")
     state_canon = pa.table({
-        "cluster_id": pa.array(cid_of_row[rows], pa.string()),
+        "cluster_id": state_ids,
         "story_id": pa.array(story_ids[rows], pa.string()),
+        **{dst: canon.column(src) for src, dst in (("headline", "headline"), ("body_clean", "body"),
+                                                   ("agency", "agency"), ("published_at", "published_at"),
+                                                   ("words", "words"))},
     })
-    info = canon.select(["cluster_id", "headline", "body_clean", "agency", "published_at", "words"])
-    at = pc.index_in(state_canon.column("cluster_id"), value_set=info.column("cluster_id"))
-    for src, dst in (("headline", "headline"), ("body_clean", "body"), ("agency", "agency"),
-                     ("published_at", "published_at"), ("words", "words")):
-        state_canon = state_canon.append_column(dst, pc.take(info.column(src), at))
     sig, sets = fp_state.signatures, fp_state
     state_canon = (
         state_canon.append_column("text_hash", pa.array(fp_state.text_hash, pa.uint64()))

@@ -92,9 +92,21 @@ def canonical_reasons(t: pa.Table) -> pa.Array:
     cases = {"kept": kept, "only": only, "opened": outranked, "longer": longer, "distinct": more_sh & ~longer,
              "earlier": rest & ~more_sh & (pub < npub), "id": rest & ~more_sh & (pub >= npub)}
     cols = {**col, "more_words": pa.array(w - nw), "more_shingles": pa.array(sh - nsh)}
-    conds = pa.StructArray.from_arrays([pa.array(cases[k]) for k, _ in CANONICAL_REASONS],
-                                       [k for k, _ in CANONICAL_REASONS])
-    return pc.case_when(conds, *[_fill(tpl, cols) for _, tpl in CANONICAL_REASONS])
+    # The cases split the rows (each row is in exactly one): each sentence is made for its own
+    # rows only, not for every row as a choice among all seven would (3 s at 1M canonicals).
+    texts, where = [], []
+    for k, tpl in CANONICAL_REASONS:
+        rows = np.flatnonzero(cases[k])
+        if rows.size:
+            at = pa.array(rows)
+            texts.append(_fill(tpl, {c: v.take(at) for c, v in cols.items()}))
+            where.append(rows)
+    where = np.concatenate(where)
+    if where.size != n:
+        raise AssertionError("canonical reason cases do not split the rows")
+    inv = np.empty(n, np.int64)
+    inv[where] = np.arange(n)
+    return pa.concat_arrays(texts).take(pa.array(inv))
 
 
 def next_members(members: pa.Table) -> pa.Table:
@@ -116,8 +128,18 @@ def next_members(members: pa.Table) -> pa.Table:
                      "next_published_at": m.column("published_at")})
 
 
-def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None = None) -> pa.Table:
-    """The ``clusters`` table (``CLUSTERS_SCHEMA``), largest first.
+def largest_first(clusters: pa.Table) -> pa.Array:
+    """Row indices (int64) putting ``clusters`` in the table's order: size descending, then
+    cluster id."""
+    return pc.sort_indices(clusters.select(["size", "cluster_id"]),
+                           sort_keys=[("size", "descending"), ("cluster_id", "ascending")])
+
+
+def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None = None, *,
+                   in_order: bool = True) -> pa.Table:
+    """The ``clusters`` table (``CLUSTERS_SCHEMA``), largest first (``largest_first``); with
+    ``in_order=False`` in ``canon``'s row order, for a writer that takes the order slice by slice
+    rather than copy every canonical's text at once.
 
     ``canon``: one row per cluster, columns ``CANON_COLUMNS``; ``reasons``: its
     ``canonical_reason`` per row (``canonical_reasons``; None: null). ``members``: every member of those
@@ -148,7 +170,9 @@ def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None 
             "agency": canon.column("agency"),
             "canonical_reason": reasons if reasons is not None else pa.nulls(canon.num_rows, pa.string()),
         }
-    ).sort_by([("size", "descending"), ("cluster_id", "ascending")])
+    )
+    if in_order:
+        clusters = clusters.take(largest_first(clusters))
     return clusters.select(CLUSTERS_SCHEMA.names).cast(CLUSTERS_SCHEMA)
 
 

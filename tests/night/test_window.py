@@ -487,3 +487,20 @@ def test_spill_model_reads_back_the_same_model(tmp_path):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     assert back.outlet_stories == model.outlet_stories
     assert not list(tmp_path.iterdir())
+
+
+def test_the_index_written_from_tonights_fingerprints_equals_one_from_the_canonicals_file(tmp_path):
+    """The write stage indexes the night from the fingerprint arrays it holds; the files are those
+    an index built from canonicals.parquet's own columns would be."""
+    import pyarrow.parquet as pq
+
+    from dedup.night.state import write_index
+
+    n1, _ = _batches(tmp_path)
+    _run(n1, tmp_path / "out", N1)
+    d = night_dir(tmp_path / "out" / "_state", N1)
+    ix = json.loads((d / "manifest.json").read_text())["index"]
+    (tmp_path / "again").mkdir()
+    again = write_index(tmp_path / "again", pq.read_table(d / "canonicals.parquet"), ix["fingerprint"], ix["bands"],
+                        ix["rows"])
+    assert again["sha256"] == ix["sha256"]
