@@ -369,8 +369,9 @@ def _read_piece(fh, gz: bool, carry: memoryview) -> tuple[memoryview, int, Excep
     the buffer (no second copy of the data). A gzip file is read in the small pieces its
     decompressor yields, so that a truncated one keeps all that could be decompressed."""
     if not gz:
-        buf = bytearray(len(carry) + _READ_BYTES)
-        buf[: len(carry)] = carry
+        # Not a bytearray: it zero-fills memory that readinto overwrites (0.9 s of a 1.3 GB read).
+        buf = np.empty(len(carry) + _READ_BYTES, np.uint8)
+        buf[: len(carry)] = np.frombuffer(carry, np.uint8)
         try:
             got = fh.readinto(memoryview(buf)[len(carry):])
         except Exception as e:  # noqa: BLE001 - the file ends here, the run goes on
