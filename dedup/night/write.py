@@ -166,8 +166,7 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
     canon_parts.clear()
     # Sorted once: the clusters table's lists and the state's members file both want this order.
     members = members.sort_by([("cluster_id", "ascending"), ("story_id", "ascending")])
-    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, shingles),
-                              in_order=False)
+    clusters = clusters_table(canon, members, _reasons(canon, tonight, word_parts, old_canon, label, ns, shingles))
     write_table(clusters, staging.path("clusters", layout.LOCAL_PART), CLUSTERS_SCHEMA, largest_first(clusters))
 
     rejects = pa.concat_tables([r.cast(REJECT_SCHEMA) for r in reject_tables]) if reject_tables else REJECT_SCHEMA.empty_table()

@@ -135,11 +135,10 @@ def largest_first(clusters: pa.Table) -> pa.Array:
                            sort_keys=[("size", "descending"), ("cluster_id", "ascending")])
 
 
-def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None = None, *,
-                   in_order: bool = True) -> pa.Table:
-    """The ``clusters`` table (``CLUSTERS_SCHEMA``), largest first (``largest_first``); with
-    ``in_order=False`` in ``canon``'s row order, for a writer that takes the order slice by slice
-    rather than copy every canonical's text at once.
+def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None = None) -> pa.Table:
+    """The ``clusters`` table's rows (``CLUSTERS_SCHEMA``) in ``canon``'s order: the file holds them
+    largest first (``largest_first``), an order its writer takes slice by slice rather than copy
+    every canonical's text at once.
 
     ``canon``: one row per cluster, columns ``CANON_COLUMNS``; ``reasons``: its
     ``canonical_reason`` per row (``canonical_reasons``; None: null). ``members``: every member of those
@@ -171,8 +170,6 @@ def clusters_table(canon: pa.Table, members: pa.Table, reasons: pa.Array | None 
             "canonical_reason": reasons if reasons is not None else pa.nulls(canon.num_rows, pa.string()),
         }
     )
-    if in_order:
-        clusters = clusters.take(largest_first(clusters))
     return clusters.select(CLUSTERS_SCHEMA.names).cast(CLUSTERS_SCHEMA)
 
 

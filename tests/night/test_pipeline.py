@@ -192,3 +192,25 @@ def test_run_date_reads_back_as_the_readme_says(tmp_path):
     assert len(one) == 3 and set(one.run_date.astype(str)) == {"2026-11-20"}
     assert pd.to_datetime(s.run_date.astype(str)).dt.date.min().isoformat() == "2026-11-20"
 
+
+
+def test_the_clusters_file_lists_the_largest_first_then_by_id(tmp_path, monkeypatch):
+    """clusters/ is written in slices (``staging.WRITE_SLICE``); the file still holds its rows
+    largest first, ties by cluster id, whichever slice a row falls in."""
+    import pyarrow.parquet as pq
+
+    from dedup.night import staging
+
+    monkeypatch.setattr(staging, "WRITE_SLICE", 2)
+    wire = "\n".join(WIRE)
+    records = ([{"id": f"w{i}", "outlet": f"o{i}", "body": wire} for i in range(3)]
+               + [{"id": f"a{i}", "outlet": f"o{i}", "body": OTHER[0]} for i in range(2)]
+               + [{"id": f"s{i}", "body": b} for i, b in enumerate(OTHER[1:])])
+    out = tmp_path / "out"
+    run(load_config(input=str(write_jsonl(tmp_path / "b.jsonl", records)), output=str(out), run_date="2026-11-26"))
+    (part,) = (out / "clusters").rglob("*.parquet")
+    c = pq.read_table(part).to_pandas()
+    assert list(c["size"][:2]) == [3, 2] and len(c) == 2 + len(OTHER) - 1
+    assert [(s, i) for s, i in zip(c["size"], c.cluster_id)] == sorted(zip(c["size"], c.cluster_id),
+                                                                      key=lambda r: (-r[0], r[1]))
+    assert pq.ParquetFile(part).metadata.num_row_groups == -(-len(c) // 2)
