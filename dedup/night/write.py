@@ -179,16 +179,11 @@ def _tables_after_stories(staging, night, member_parts, canon_parts, label, N, n
         raise ValueError(f"fp_state has {len(fp_state)} rows, the state keeps {rows.shape[0]}")
     # canon holds these rows in this order (new canonicals in row order, then touched_old), so
     # its columns are the state's as they are: no second copy of every canonical's text.
-    state_ids = pa.array(cid_of_row[rows], pa.string())
-    if not canon.column("cluster_id").equals(pa.chunked_array([state_ids])):
+    if not canon.column("cluster_id").equals(pa.chunked_array([pa.array(cid_of_row[rows], pa.string())])):
         raise AssertionError("the canonicals' rows are not the state's rows in order")
-    state_canon = pa.table({
-        "cluster_id": state_ids,
-        "story_id": pa.array(story_ids[rows], pa.string()),
-        **{dst: canon.column(src) for src, dst in (("headline", "headline"), ("body_clean", "body"),
-                                                   ("agency", "agency"), ("published_at", "published_at"),
-                                                   ("words", "words"))},
-    })
+    state_canon = pa.table({dst: canon.column(src) for src, dst in (
+        ("cluster_id", "cluster_id"), ("story_id", "story_id"), ("headline", "headline"), ("body_clean", "body"),
+        ("agency", "agency"), ("published_at", "published_at"), ("words", "words"))})
     sig, sets = fp_state.signatures, fp_state
     state_canon = (
         state_canon.append_column("text_hash", pa.array(fp_state.text_hash, pa.uint64()))
