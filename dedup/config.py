@@ -337,6 +337,9 @@ class RunSettings(_Strict):
                          "that reads, learns chrome and cleans chunks, and numba's threads for the compiled kernels "
                          "(fingerprint, LSH band keys, verification).")
     chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
+    chunk_bytes: int = Field(64 << 20, ge=1 << 20, description="Input bytes per chunk at most (a chunk also ends at "
+                             "chunk_size stories): bounds memory when records are large, such as whole HTML pages "
+                             "(100-200 KB each: 20,000 of them are ~3.5 GB).")
     engine: Literal["local", "spark"] = Field(
         "local",
         description="local: this machine (threads, numba). spark: the same stages on Apache Spark DataFrames "

@@ -421,9 +421,20 @@ def _skip_line(fh, gz: bool, seen: int) -> tuple[bytes, int, Exception | None, b
         size += len(d)
 
 
+def _block_lines(starts: np.ndarray, ends: np.ndarray, k: int, size: int, max_bytes: int | None) -> int:
+    """How many of the lines from ``k`` on make the next block: ``size`` at most, and no more than fit
+    in ``max_bytes`` from the start of line ``k`` (always at least one line)."""
+    n = min(size, len(starts) - k)
+    if max_bytes is None or n <= 1:
+        return n
+    fit = int(np.searchsorted(ends[k:k + n] - starts[k], max_bytes, side="right"))
+    return max(1, min(n, fit))
+
+
 def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None,
-                  span: "Span | None" = None) -> Iterator[tuple[_Block, str | None]]:
-    """Blocks of at most ``size`` non-blank lines; the last block carries the error that ended the
+                  span: "Span | None" = None, max_bytes: int | None = None) -> Iterator[tuple[_Block, str | None]]:
+    """Blocks of at most ``size`` non-blank lines and (with ``max_bytes``) at most that many bytes,
+    one line always; the last block carries the error that ended the
     file early, if any (a truncated gzip, an I/O error). The file is read in large pieces and split
     into lines in compiled code; a block is handed on as positions in its piece, and Arrow parses
     the block's bytes where they are (iterating, stripping and joining lines in Python cost more).
@@ -461,10 +472,15 @@ def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None,
             numbers = np.concatenate([numbers, idx + lines + 1])
             lines += total
             k = 0
-            while len(numbers) - k >= size:
-                yield _Block(buf, numbers[k : k + size], starts[k : k + size], ends[k : k + size], skipped), None
+            while len(numbers) > k:
+                take = _block_lines(starts, ends, k, size, max_bytes)
+                if k + take == len(numbers) and take < size and not final:
+                    break  # the block may take more lines: read on
+                if final and k + take == len(numbers):
+                    break  # the last block, handed on below with the error that ended the file
+                yield _Block(buf, numbers[k : k + take], starts[k : k + take], ends[k : k + take], skipped), None
                 skipped = []
-                k += size
+                k += take
             if not final and limit is not None and len(buf) - scanned > limit:
                 # The unfinished last line is already longer than any acceptable record: read past it.
                 prefix = bytes(buf[scanned : scanned + _SKIPPED_PREFIX])
@@ -1268,11 +1284,20 @@ def parse_dates(values, stats: ReadStats, zones: dict[str, str] | None = None) -
     return pa.array(parsed.astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC"))
 
 
+def _item_bytes(item: RawItem) -> int:
+    """About the bytes an item holds: the characters of its parsed record's text fields, else of its raw text."""
+    obj = item[3]
+    if isinstance(obj, dict):
+        return sum(len(v) for v in obj.values() if isinstance(v, str))
+    return len(item[2])
+
+
 def read_chunks(
     files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats,
-    span: Span | None = None,
+    span: Span | None = None, chunk_bytes: int | None = None,
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Yield (records, rejects) tables of at most ``chunk_size`` items each.
+    """Yield (records, rejects) tables of at most ``chunk_size`` items each and, with ``chunk_bytes``,
+    of about that many bytes of input at most (one item always): 20,000 whole HTML pages are ~3.5 GB.
 
     JSONL blocks that parse cleanly go through Arrow's JSON reader and vectorized checks; a
     block with anything odd in it is read line by line, so every bad line gets its own reason.
@@ -1285,15 +1310,21 @@ def read_chunks(
     for f in files:
         if f.format != "jsonl":
             buf: list[RawItem] = []
+            held = 0
             for item in iter_items([f], settings, stats):
+                size = _item_bytes(item) if chunk_bytes is not None else 0
+                if buf and chunk_bytes is not None and held + size > chunk_bytes:
+                    yield v.chunk(buf)
+                    buf, held = [], 0
                 buf.append(item)
+                held += size
                 if len(buf) >= chunk_size:
                     yield v.chunk(buf)
-                    buf = []
+                    buf, held = [], 0
             if buf:
                 yield v.chunk(buf)
             continue
-        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes), span):
+        for block, err in _jsonl_blocks(f, chunk_size, line_limit(settings.max_body_bytes), span, chunk_bytes):
             if block.skipped:
                 yield v.chunk([(f.path, n, prefix.decode("utf-8", "replace"), None,
                                 f"body too large: a line of {nbytes} bytes, over input.max_body_bytes="

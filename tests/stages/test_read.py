@@ -449,3 +449,32 @@ def test_byte_ranges_skip_a_huge_line_once(tmp_path):
     r, j, st, spans = _read_in_ranges(s, f, cuts)
     _same_read(whole, (r, j, st))
     assert [sp.end - sp.start for sp in spans[2:4]] == [0, 0]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_chunks_end_at_chunk_bytes_and_every_record_is_read_once(tmp_path, monkeypatch, fmt):
+    import dedup.stages.read as read_mod
+
+    monkeypatch.setattr(read_mod, "_READ_BYTES", 5000)  # a block spans many pieces of the file
+    sizes = np.random.default_rng(0).integers(50, 3000, 200)
+    sizes[17] = 20_000  # one record larger than the cap: a chunk of its own
+    rows = [{"id": f"s{i}", "body": " ".join(["word"] * int(n // 5)) + f" {i}."} for i, n in enumerate(sizes)]
+    if fmt == "jsonl":
+        p = write_jsonl(tmp_path / "b.jsonl", rows)
+    else:
+        p = tmp_path / "b.csv"
+        pd.DataFrame(rows).to_csv(p, index=False)
+    s = load_config(overrides={"input": {"path": str(p)}, "output": {"path": str(tmp_path / "out")}})
+    cap = 8000
+
+    def chunks(**kw):
+        return [r for r, _ in read_chunks(discover(s.input), s.input, 2000, 50, ReadStats(), **kw)]
+
+    capped, plain = chunks(chunk_bytes=cap), chunks()
+    assert len(plain) == 4  # 200 records, 50 a chunk
+    assert pa.concat_tables(capped).column("story_id").to_pylist() == [r["id"] for r in rows]
+    assert pa.concat_tables(capped).column("body").equals(pa.concat_tables(plain).column("body"))
+    held = [sum(len(b) for b in c.column("body").to_pylist()) for c in capped]
+    assert all(h <= cap or c.num_rows == 1 for h, c in zip(held, capped))
+    assert all(c.num_rows <= 50 for c in capped) and len(capped) > 40  # the cap ended most chunks
+    assert [c.num_rows for c in capped if c.column("story_id")[0].as_py() == "s17"] == [1]

@@ -96,7 +96,8 @@ def _run_night(settings, staging, night: str):
         local = _copy_inputs(files, staging.work / "input") if is_object_store(inp.path) else None
         fdf, ranges = _read_tasks(spark, files, settings.spark.split_bytes, nparts, local)
         raw = fdf.mapInArrow(partial(P.read_files, input_json=inp.model_dump_json(),
-                                     raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size),
+                                     raw_max_chars=settings.output.raw_max_chars, chunk_size=settings.run.chunk_size,
+                                     chunk_bytes=settings.run.chunk_bytes),
                              P.READ_DDL).persist(keep)
         stats = _sum_stats([r.stats for r in raw.where("kind = 'stats'").select("stats").collect()])
         rec = raw.where("kind = 'record'").drop("reason", "raw", "stats", "kind")

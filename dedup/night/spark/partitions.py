@@ -140,7 +140,8 @@ def line_ranges(batches: Iterator[pa.RecordBatch]):
                                              names=["file_idx", "start", "lo", "hi", "newlines"])
 
 
-def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars: int, chunk_size: int):
+def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars: int, chunk_size: int,
+               chunk_bytes: int):
     """Rows (file_idx, path, format, bytes, start, end, first_line, source) -> the records and
     rejects of those files, with HTML turned to text (``dedup.stages.read.read_chunks`` then
     ``dedup.stages.clean.prepare``, as the local engine). A row with ``start`` set is the byte range
@@ -160,7 +161,8 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
             idx = row["file_idx"]
             span = Span(row["start"], row["end"], row["first_line"]) if row.get("start") is not None else None
             source = row.get("source") or row["path"]
-            for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats, span=span):
+            for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats, span=span,
+                                                chunk_bytes=chunk_bytes):
                 if source != row["path"]:
                     records, rejects = _with_source(records, source), _with_source(rejects, source)
                 if rejects.num_rows:
