@@ -29,6 +29,7 @@ from dedup.errors import StateError, StateFailed
 from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb, release_unused_memory
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_feed, check_reject_ratio
+from dedup.night.processes import PageWorkers
 from dedup.night.staging import Staging, read_spill, write_spill
 from dedup.night.state import Window, fingerprint_settings, load_window, write_night
 from dedup.night.write import state_rows, write_tables
@@ -119,7 +120,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
     def prepare_chunk(i: int, records: pa.Table):
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
         body = records.column("body").combine_chunks()
-        text, is_html, body_source = clean.prepare_sourced(body)
+        text, is_html, body_source = clean.prepare_sourced(body, pages.map)
         # The page's own date where the feed gave none (counted apart: this runs on worker threads).
         date_stats = ReadStats()
         published_at, published_at_source = page_dates(records.column("published_at"), body, is_html, date_stats,
@@ -148,14 +149,16 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
 
     def chunks():
         for i, (records, rejects) in enumerate(
-            read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats)
+            read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats,
+                        chunk_bytes=settings.run.chunk_bytes)
         ):
             progress.update(records.num_rows + rejects.num_rows)
             out.rejects.append(rejects)
             if records.num_rows:
                 yield i, records
 
-    with sl.stage("read", files=len(files)) as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
+    with (sl.stage("read", files=len(files)) as st, PageWorkers(settings.run.workers) as pages,
+          ThreadPoolExecutor(max_workers=settings.run.workers) as pool):
         progress = Progress("read", "records")
         keys: list[np.ndarray] = []
         for p, seen, nh, sources, bad_dates, qk in bounded_map(pool, prepare_chunk, chunks(), settings.run.workers):

@@ -15,6 +15,7 @@ Two steps, because chrome is learned over the whole batch between them:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -50,9 +51,12 @@ def prepare(bodies: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return text, is_html
 
 
-def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
+def prepare_sourced(bodies: pa.Array, map_pages: Callable = map) -> tuple[pa.Array, np.ndarray, pa.Array]:
     """``prepare`` plus, per body, the path that produced its text (string array): ``"text"`` for a
-    body that was not markup, else the extraction path (``dedup.stages.text.html.SOURCES``)."""
+    body that was not markup, else the extraction path (``dedup.stages.text.html.SOURCES``).
+
+    ``map_pages(fn, pages)`` applies the extraction to the HTML bodies, in order: Python's ``map``
+    here, worker processes in the local engine (``dedup.night.processes.PageWorkers.map``)."""
     if isinstance(bodies, pa.ChunkedArray):
         bodies = bodies.combine_chunks()
     # One compiled pass flags what each body needs, so each fix below (each a copy of the column)
@@ -69,7 +73,7 @@ def prepare_sourced(bodies: pa.Array) -> tuple[pa.Array, np.ndarray, pa.Array]:
     source = np.full(len(bodies), PLAIN_SOURCE, dtype=object)
     if is_html.any():
         rows = np.flatnonzero(is_html)
-        got = [_html.html_to_text_sourced(b) for b in pc.take(bodies, pa.array(rows)).to_pylist()]
+        got = list(map_pages(_html.html_to_text_sourced, pc.take(bodies, pa.array(rows)).to_pylist()))
         source[rows] = [g[1] for g in got]
         text = replace_rows(bodies, rows, pa.array([g[0] for g in got], pa.large_string()))
     # Repair after extraction: entities a page escaped twice come out of the extractor escaped once.

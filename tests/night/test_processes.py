@@ -1,0 +1,51 @@
+"""dedup.night.processes: HTML pages extracted on worker processes, the same text as in place."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from dedup import load_config, run
+from dedup.night.processes import MIN_PAGES, PageWorkers
+from dedup.stages.text.html import html_to_text_sourced
+
+
+def _pages(n: int) -> list[str]:
+    return [f"<html><head><title>Page {i}</title></head><body><nav><a href='/'>Home</a></nav><article>"
+            f"<h1>Report {i}</h1>"
+            + "".join(f"<p>Paragraph {j} of report {i} says the council met on day {i + j} and voted on the "
+                      f"budget for the coming year, with {i * j} members in favour.</p>" for j in range(4))
+            + "</article><footer>All rights reserved.</footer></body></html>" for i in range(n)]
+
+
+def test_pages_on_processes_come_back_in_order_as_in_place():
+    pages = _pages(MIN_PAGES + 5)
+    with PageWorkers(2) as w:
+        got = w.map(html_to_text_sourced, pages)
+        assert w._pool is not None  # worker processes did the work
+    assert got == [html_to_text_sourced(p) for p in pages]
+    assert all(src.startswith("html:") and f"report {i} says" in text for i, (text, src) in enumerate(got))
+
+
+def test_few_pages_or_one_worker_start_no_process():
+    with PageWorkers(2) as w:
+        assert w.map(len, ["x"] * (MIN_PAGES - 1)) == [1] * (MIN_PAGES - 1)
+        assert w._pool is None
+    with PageWorkers(1) as w:
+        w.map(len, ["x"] * (2 * MIN_PAGES))
+        assert w._pool is None
+
+
+def test_a_night_of_pages_reads_the_same_with_one_worker_or_two(tmp_path):
+    batch = tmp_path / "pages.jsonl"
+    batch.write_text("".join(json.dumps({"id": f"p{i}", "outlet": f"site {i % 5}", "headline": f"Report {i}",
+                                         "body": page}) + "\n" for i, page in enumerate(_pages(2 * MIN_PAGES))))
+    stories = {}
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        run(load_config(None, input=str(batch), output=str(out), run_date="2026-11-26",
+                        overrides={"run": {"workers": workers}}))
+        stories[workers] = pd.read_parquet(out / "stories", columns=["story_id", "body_clean", "body_source"]) \
+            .sort_values("story_id").reset_index(drop=True)
+    assert len(stories[2]) == 2 * MIN_PAGES and stories[2].body_source.str.startswith("html:").all()
+    pd.testing.assert_frame_equal(stories[1], stories[2])
