@@ -124,7 +124,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         # The page's own date where the feed gave none (counted apart: this runs on worker threads).
         date_stats = ReadStats()
         published_at, published_at_source = page_dates(records.column("published_at"), body, is_html, date_stats,
-                                                       settings.input.time_zones)
+                                                       settings.input.time_zones, pages.map)
         records = (records.set_column(records.schema.get_field_index("published_at"), "published_at", published_at)
                    .drop_columns(["body"]).append_column("text", text).append_column("was_html", pa.array(is_html))
                    .append_column("body_source", body_source).append_column("published_at_source", published_at_source))

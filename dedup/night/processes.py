@@ -1,11 +1,13 @@
-"""Worker processes for the per-record work that holds Python's GIL: extracting the text of HTML pages.
+"""Worker processes for the per-record work that holds Python's GIL: the text and date of HTML pages.
 
 The local engine's worker threads run Arrow and compiled kernels, which release the GIL; HTML
 extraction (trafilatura and lxml, ``dedup.stages.text.html``) is Python walking element trees, so
 two threads extracting pages run about one core between them (10,000 real pages: 318 CPU s in 315 s
 of wall, ~25 ms a page). ``PageWorkers.map`` hands a chunk's pages to ``run.workers`` processes
-instead. The rule is the same function either way (``dedup.stages.clean.prepare_sourced`` takes the
-``map`` to call it with; the Spark engine calls it in its executors as it is).
+instead, and so does the page's own date (``dedup.stages.text.pagedate.html_page_date``: htmldate
+parses the page again). The rules are the same functions either way (``clean.prepare_sourced`` and
+``pagedate.page_dates`` take the ``map`` to call them with; the Spark engine calls them in its
+executors as they are).
 
 The processes are started the first time a chunk brings ``MIN_PAGES`` pages or more (a batch of
 plain text never starts one; a handful of pages are cheaper done in place than a process start,

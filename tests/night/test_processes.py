@@ -11,7 +11,8 @@ from dedup.stages.text.html import html_to_text_sourced
 
 
 def _pages(n: int) -> list[str]:
-    return [f"<html><head><title>Page {i}</title></head><body><nav><a href='/'>Home</a></nav><article>"
+    return [f"<html><head><title>Page {i}</title><meta property='article:published_time' "
+            f"content='2026-11-{1 + i % 25:02d}T08:30:00+00:00'></head><body><nav><a href='/'>Home</a></nav><article>"
             f"<h1>Report {i}</h1>"
             + "".join(f"<p>Paragraph {j} of report {i} says the council met on day {i + j} and voted on the "
                       f"budget for the coming year, with {i * j} members in favour.</p>" for j in range(4))
@@ -45,7 +46,10 @@ def test_a_night_of_pages_reads_the_same_with_one_worker_or_two(tmp_path):
         out = tmp_path / f"out{workers}"
         run(load_config(None, input=str(batch), output=str(out), run_date="2026-11-26",
                         overrides={"run": {"workers": workers}}))
-        stories[workers] = pd.read_parquet(out / "stories", columns=["story_id", "body_clean", "body_source"]) \
+        stories[workers] = pd.read_parquet(out / "stories", columns=["story_id", "body_clean", "body_source", "published_at",
+                                                                  "published_at_source"]) \
             .sort_values("story_id").reset_index(drop=True)
     assert len(stories[2]) == 2 * MIN_PAGES and stories[2].body_source.str.startswith("html:").all()
+    assert (stories[2].published_at_source == "page:html").all()  # the page's own date, read on the processes
+    assert str(stories[2].published_at[stories[2].story_id == "p3"].iloc[0]) == "2026-11-04 08:30:00+00:00"
     pd.testing.assert_frame_equal(stories[1], stories[2])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -64,12 +65,14 @@ def text_page_date(text: str) -> str | None:
 
 
 def page_dates(published_at: pa.Array, bodies: pa.Array, is_html: np.ndarray, stats,
-               zones: dict[str, str] | None = None) -> tuple[pa.Array, pa.Array]:
+               zones: dict[str, str] | None = None, map_pages: Callable = map) -> tuple[pa.Array, pa.Array]:
     """``published_at`` (timestamp[us, UTC]) with each null filled from its page where the page has a
     readable date, and ``published_at_source`` (string: ``feed``, ``page:html``, ``page:text`` or null).
 
     ``bodies``: the bodies as delivered (before extraction); ``is_html``: bool mask of the markup ones;
-    ``stats``: the ``ReadStats`` whose ``bad_dates`` counts page dates found but unreadable."""
+    ``stats``: the ``ReadStats`` whose ``bad_dates`` counts page dates found but unreadable;
+    ``map_pages(fn, pages)``: how ``html_page_date`` is applied to the HTML pages, in order (as in
+    ``dedup.stages.clean.prepare_sourced``)."""
     from dedup.stages.read import parse_dates
 
     if isinstance(published_at, pa.ChunkedArray):
@@ -80,13 +83,15 @@ def page_dates(published_at: pa.Array, bodies: pa.Array, is_html: np.ndarray, st
     if not missing.size:
         return published_at, pa.array(source.tolist(), pa.string())
     raw = pc.take(bodies, pa.array(missing)).to_pylist()
-    texts, kinds = [], []
-    for body, html in zip(raw, is_html[missing]):
-        texts.append((html_page_date if html else text_page_date)(body or ""))
-        kinds.append("page:html" if html else "page:text")
-    dates = parse_dates(pa.array(texts, pa.string()), stats, zones)
+    html = is_html[missing]
+    texts = np.empty(missing.size, dtype=object)
+    at = np.flatnonzero(html)
+    texts[at] = list(map_pages(html_page_date, [raw[i] or "" for i in at]))
+    texts[np.flatnonzero(~html)] = [text_page_date(raw[i] or "") for i in np.flatnonzero(~html)]
+    kinds = np.where(html, "page:html", "page:text").astype(object)
+    dates = parse_dates(pa.array(texts.tolist(), pa.string()), stats, zones)
     ok = dates.is_valid().to_numpy(zero_copy_only=False)
-    source[missing[ok]] = np.array(kinds, dtype=object)[ok]
+    source[missing[ok]] = kinds[ok]
     pos = np.zeros(len(published_at), np.int64)
     pos[missing] = np.arange(missing.size)
     filled = pc.if_else(pa.array(have), published_at, pc.take(dates.cast(published_at.type), pa.array(pos)))
