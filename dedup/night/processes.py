@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable
@@ -28,6 +30,19 @@ log = logging.getLogger("dedup")
 
 #: Pages in one call below which the work is done in the calling thread.
 MIN_PAGES = 64
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Initializer of each worker process: end it when the dedup process is gone. A night killed by
+    its scheduler (SIGTERM, SIGKILL) would otherwise leave the workers extracting the pages already
+    queued to them, and its rerun would start beside them."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class PageWorkers:
@@ -60,7 +75,8 @@ class PageWorkers:
                 return None
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
             return self._pool
 
     def map(self, fn: Callable, items: Iterable) -> list:

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from dedup import load_config, run
 from dedup.night.processes import MIN_PAGES, PageWorkers
 from dedup.stages.text.html import html_to_text_sourced
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pages(n: int) -> list[str]:
@@ -53,3 +60,34 @@ def test_a_night_of_pages_reads_the_same_with_one_worker_or_two(tmp_path):
     assert (stories[2].published_at_source == "page:html").all()  # the page's own date, read on the processes
     assert str(stories[2].published_at[stories[2].story_id == "p3"].iloc[0]) == "2026-11-04 08:30:00+00:00"
     pd.testing.assert_frame_equal(stories[1], stories[2])
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_the_dedup_process_is_killed():
+    script = ("import os, sys, time\n"
+              "from dedup.night.processes import PageWorkers\n"
+              "pool = PageWorkers(2)._get_pool()\n"
+              "pids = {pool.submit(os.getpid).result() for _ in range(20)}\n"
+              "[pool.submit(time.sleep, 60) for _ in range(4)]\n"
+              "print(' '.join(map(str, pids)), flush=True)\n"
+              "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers and all(_running(p) for p in workers)
+        parent.kill()  # SIGKILL: nothing of the parent runs after it
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_running(p) for p in workers), "worker processes outlived the killed parent"
+    finally:
+        parent.kill()
