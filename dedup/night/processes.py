@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -35,7 +36,9 @@ MIN_PAGES = 64
 def _exit_with_parent(parent: int) -> None:
     """Initializer of each worker process: end it when the dedup process is gone. A night killed by
     its scheduler (SIGTERM, SIGKILL) would otherwise leave the workers extracting the pages already
-    queued to them, and its rerun would start beside them."""
+    queued to them, and its rerun would start beside them. Ctrl-C is the parent's to handle: it
+    stops the pool, where a worker interrupted mid-page would break it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
