@@ -12,8 +12,9 @@ executors as they are).
 The processes are started the first time a chunk brings ``MIN_PAGES`` pages or more (a batch of
 plain text never starts one; a handful of pages are cheaper done in place than a process start,
 ~1 s), with the ``spawn`` start method: the parent runs threads, and a ``fork`` of a threaded
-process can inherit a lock held by another thread. Each process holds the extraction libraries,
-~100-150 MB, which the manifest's ``peak_rss_mb`` (this process's own) does not include.
+process can inherit a lock held by another thread. Each process holds the extraction libraries and
+its pages, ~200 MB on the extraction benchmark's pages: not in the manifest's ``peak_rss_mb``, which
+is the dedup process's own.
 """
 from __future__ import annotations
 
