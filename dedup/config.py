@@ -335,7 +335,7 @@ class LanguageSettings(_Strict):
 class RunSettings(_Strict):
     workers: int = Field(2, ge=1, le=64, description="Threads of the one dedup process (local engine): the pool "
                          "that reads, learns chrome and cleans chunks, and numba's threads for the compiled kernels "
-                         "(fingerprint, LSH band keys, verification).")
+                         "(fingerprint, LSH band keys, verification); HTML pages are extracted on as many worker processes.")
     chunk_size: int = Field(20_000, ge=100, description="Stories per chunk; bounds the text held in memory at once.")
     chunk_bytes: int = Field(64 << 20, ge=1 << 20, description="Input bytes per chunk at most (a chunk also ends at "
                              "chunk_size stories): bounds memory when records are large, such as whole HTML pages "
