@@ -474,10 +474,10 @@ def _jsonl_blocks(f: InputFile, size: int, limit: int | None = None,
             k = 0
             while len(numbers) > k:
                 take = _block_lines(starts, ends, k, size, max_bytes)
-                if k + take == len(numbers) and take < size and not final:
-                    break  # the block may take more lines: read on
-                if final and k + take == len(numbers):
-                    break  # the last block, handed on below with the error that ended the file
+                if k + take == len(numbers) and (final or take < size):
+                    # The rest may take more lines (read on), or is the file's last block, handed on
+                    # below with the error that ended the file.
+                    break
                 yield _Block(buf, numbers[k : k + take], starts[k : k + take], ends[k : k + take], skipped), None
                 skipped = []
                 k += take
