@@ -30,7 +30,7 @@ from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, pea
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.processes import PageWorkers
-from dedup.night.staging import Staging, read_spill, write_spill
+from dedup.night.staging import Staging, read_spill, spilled, write_spill
 from dedup.night.state import Window, fingerprint_settings, load_window, write_night
 from dedup.night.write import state_rows, write_tables
 from dedup.schemas import REJECT_SCHEMA
@@ -153,7 +153,7 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
                         chunk_bytes=settings.run.chunk_bytes)
         ):
             progress.update(records.num_rows + rejects.num_rows)
-            out.rejects.append(rejects)
+            out.rejects.append(spilled(rejects, staging.work / f"rejects-read-{i:05d}.arrow"))
             if records.num_rows:
                 yield i, records
 
@@ -311,7 +311,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             learned_removed += learned
             progress.update(cleaned.num_rows + rejected.num_rows)
             if rejected.num_rows:
-                out.rejects.append(rejected)
+                out.rejects.append(spilled(rejected, staging.work / f"rejects-clean-{len(out.spills):05d}.arrow"))
             for o, k in zip(removed.column("outlet").to_pylist(), removed.column("n_sum").to_pylist()):
                 if k:
                     out.chrome_removed[o] = out.chrome_removed.get(o, 0) + k

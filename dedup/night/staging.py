@@ -178,5 +178,15 @@ def read_spill(path: Path) -> pa.Table:
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
+def spilled(table: pa.Table, path: Path) -> pa.Table:
+    """``table`` written to the work file ``path`` and read back memory-mapped. Rejects are held
+    this way from the stage that finds them to the write stage: a night whose feed is mostly bad
+    (a renamed field rejects every record) would otherwise keep every record's raw text in memory."""
+    if not table.num_rows:
+        return table
+    write_spill(table, path)
+    return read_spill(path)
+
+
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -214,3 +214,20 @@ def test_the_clusters_file_lists_the_largest_first_then_by_id(tmp_path, monkeypa
     assert [(s, i) for s, i in zip(c["size"], c.cluster_id)] == sorted(zip(c["size"], c.cluster_id),
                                                                       key=lambda r: (-r[0], r[1]))
     assert pq.ParquetFile(part).metadata.num_row_groups == -(-len(c) // 2)
+
+
+def test_a_night_of_mostly_rejects_keeps_each_in_order_when_allowed(tmp_path):
+    """A feed that renamed its id field for most of a night (rejects from many chunks, held on disk
+    until the write stage): with input.max_reject_ratio 1.0 the night is written, every record is in
+    exactly one table, and the rejects keep their read order and raw text."""
+    body = " ".join(WIRE)
+    recs = [{"id": f"ok-{i}", "body": body} if i % 10 == 0 else {"ident": f"bad-{i}", "body": f"{i} {body}"}
+            for i in range(250)]
+    out = tmp_path / "out"
+    res = run(load_config(input=str(write_jsonl(tmp_path / "b.jsonl", recs)), output=str(out), run_date="2026-11-26",
+                          overrides={"input.max_reject_ratio": 1.0, "run.chunk_size": 100}))
+    s, r = pd.read_parquet(out / "stories"), pd.read_parquet(out / "rejects")
+    assert len(s) == 25 and len(r) == 225 == res.counts["rejected"]
+    assert r.record.tolist() == [i + 1 for i in range(250) if i % 10]  # line numbers, in order
+    assert set(r.reason) == {"missing id (field 'id')"}
+    assert all(raw.startswith(f'{{"ident": "bad-{n - 1}"') for raw, n in zip(r.raw, r.record))

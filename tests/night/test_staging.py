@@ -37,3 +37,17 @@ def test_only_columns_of_few_values_are_dictionary_encoded(tmp_path):
     assert "RLE_DICTIONARY" in enc["outlet"]
     assert "RLE_DICTIONARY" not in enc["story_id"] and "RLE_DICTIONARY" not in enc["words"]
     assert pq.read_table(tmp_path / "x.parquet").equals(t.cast(schema))
+
+
+def test_a_spilled_table_is_read_from_its_file_not_held_in_memory(tmp_path):
+    """Rejects are kept this way until the write stage: their bytes leave Arrow's memory pool."""
+    raw = pa.array([f"record {i} " + "x" * 2000 for i in range(2000)])  # ~4 MB
+    t = pa.table({"record": pa.array(np.arange(2000)), "raw": raw})
+    expected = t.slice(0, 5).to_pylist()
+    before = pa.total_allocated_bytes()
+    back = staging.spilled(t, tmp_path / "rejects.arrow")
+    del t, raw
+    assert pa.total_allocated_bytes() < before - 4_000_000
+    assert back.num_rows == 2000 and back.slice(0, 5).to_pylist() == expected
+    empty = pa.table({"record": pa.array([], pa.int64())})
+    assert staging.spilled(empty, tmp_path / "none.arrow") is empty and not (tmp_path / "none.arrow").exists()
