@@ -268,7 +268,8 @@ def test_short_precision_result_is_rechecked_with_default_mode(monkeypatch):
         return "stub" if options.get("favor_precision") else "the full article " * 30
     monkeypatch.setattr(dhtml, "_trafilatura", fake)
     assert html_to_text(PAGE).startswith("the full article")
-    assert calls[:2] == [{"favor_precision": True}, {}]
+    # fast mode first; its stub sends the page down the full path, whose stub is re-run by default
+    assert calls[:3] == [{"favor_precision": True, "fast": True}, {"favor_precision": True}, {}]
 
 
 def test_long_precision_result_is_not_rechecked(monkeypatch):
@@ -279,7 +280,7 @@ def test_long_precision_result_is_not_rechecked(monkeypatch):
         return "word " * 200
     monkeypatch.setattr(dhtml, "_trafilatura", fake)
     html_to_text(PAGE)
-    assert calls == [{"favor_precision": True}]
+    assert calls == [{"favor_precision": True, "fast": True}]
 
 
 def test_stub_extraction_falls_back_to_recall_mode(monkeypatch):
@@ -402,6 +403,37 @@ def test_a_whole_extraction_or_one_outside_the_largest_block_stays(monkeypatch):
             + comments + "</section></body></html>")
     monkeypatch.setattr(dhtml, "_trafilatura", lambda html, **options: "\n".join(article))
     assert dhtml.html_to_text_sourced(page) == ("\n".join(article), "html:precision")
+
+
+_WHOLE_PAGE = ("<!DOCTYPE html><html><body><nav><a href=/>Home</a></nav><article>"
+               + "".join(f"<p>{p}</p>" for p in _SPLIT_PARAS) + "</article><aside><ul>"
+               + "".join(f"<li><a href=/r{i}>Related story number {i} about gardens and chefs</a></li>"
+                         for i in range(12)) + "</ul></aside></body></html>")
+
+
+def test_a_fast_extraction_outside_the_largest_block_takes_the_full_path(monkeypatch):
+    # trafilatura's fast mode skips its comparison with other algorithms; when what it keeps lies
+    # mostly outside the page's block of sentences (here: the related-links list), the full mode runs.
+    related = "\n".join(f"Related story number {i} about gardens and chefs" for i in range(12))
+    calls = []
+
+    def fake(html, **options):
+        calls.append(options)
+        return related if options.get("fast") else "\n".join(_SPLIT_PARAS)
+    monkeypatch.setattr(dhtml, "_trafilatura", fake)
+    assert dhtml.html_to_text_sourced(_WHOLE_PAGE) == ("\n".join(_SPLIT_PARAS), "html:precision")
+    assert calls == [{"favor_precision": True, "fast": True}, {"favor_precision": True}]
+
+
+def test_a_fast_extraction_inside_the_largest_block_is_kept(monkeypatch):
+    calls = []
+
+    def fake(html, **options):
+        calls.append(options)
+        return "\n".join(_SPLIT_PARAS)
+    monkeypatch.setattr(dhtml, "_trafilatura", fake)
+    assert dhtml.html_to_text_sourced(_WHOLE_PAGE) == ("\n".join(_SPLIT_PARAS), "html:precision")
+    assert calls == [{"favor_precision": True, "fast": True}]
 
 
 def test_largest_block_allows_short_gaps():

@@ -14,7 +14,10 @@ two sites).
   sniff matches tag names with a regex; it never extracts anything.)
 - ``html_to_text(html)`` returns the main article text, one paragraph per line
   (``"\\n"``-separated). The extractor is trafilatura (``favor_precision=True``,
-  plain-text output, no comments); if that keeps fewer than 50 words it is
+  plain-text output, no comments), first in its fast mode (no comparison with
+  readability and jusText); that text is kept unless it is a stub or lies mostly
+  outside the page's largest block of sentences, when the full mode runs. If
+  the full mode keeps fewer than 50 words it is
   re-run with its default settings and the longer result is kept, since the
   precision mode very occasionally prunes a real article to a stub (stubs and
   extractions that stop inside the page's largest block of sentences then try
@@ -30,8 +33,9 @@ resiliparse 2.0.1, jusText 3.0.2 and a selectolax heuristic; precision matters
 most here because leftover page furniture is shared between pages of one site
 and inflates their similarity. Measured for ``html_to_text`` as shipped (bag of
 lowercase word tokens against the human ``articleBody``, mean over pages):
-precision 0.967, recall 0.981, F1 0.969 (trafilatura default: 0.947 / 0.983 /
-0.959), 40-60 pages/s on one core of the 2-core dev machine. Reproduce with
+precision 0.970, recall 0.987, F1 0.977 (trafilatura default: 0.947 / 0.983 /
+0.959), 45-60 pages/s on one core of the 2-core dev machine (0.974 and 27-44
+pages/s without the fast first pass, same run). Reproduce with
 
     .venv/bin/python bench/html_extraction.py
 
@@ -251,6 +255,8 @@ _BLOCK_INSIDE = 0.9
 _BLOCK_CUT = 0.6
 _BLOCK_MIN_WORDS = 200
 _BLOCK_FULL = 0.9
+# trafilatura's fast mode is not trusted when under this share of its words lie in that block.
+_FAST_INSIDE = 0.5
 _WORD = re.compile(r"\w+")
 
 
@@ -296,6 +302,27 @@ def _article_text(html: str) -> str:
 
 
 def _article_text_sourced(html: str) -> tuple[str, str]:
+    # trafilatura's fast mode skips its own comparison with readability and jusText (a third of a
+    # page's time). Its text is kept unless it is a stub or lies mostly outside the page's largest
+    # block of sentences; those pages take the full path. On the 181 benchmark pages: F1 0.974 ->
+    # 0.977 (one page the full mode cut to its furniture), 1.2-1.3x the pages a second
+    # (docs/html-extraction.md).
+    text = _trafilatura(html, favor_precision=True, fast=True)
+    n = len(text.split())
+    if n < _SHORT_WORDS:
+        return _full_article_text(html)
+    try:
+        block = _bag(largest_block(visible_text(html)))
+    except Exception:  # noqa: BLE001 - a third-party parser on arbitrary web input
+        return text, "html:precision"
+    n_block = sum(block.values())
+    shared = sum((_bag(text) & block).values())
+    if n_block >= _BLOCK_MIN_WORDS and shared < _FAST_INSIDE * n and shared < _BLOCK_CUT * n_block:
+        return _full_article_text(html)
+    return _whole_block(html, text, "html:precision", block)
+
+
+def _full_article_text(html: str) -> tuple[str, str]:
     text, source = _trafilatura(html, favor_precision=True), "html:precision"
     if len(text.split()) < _SHORT_WORDS:
         fuller = _trafilatura(html)
@@ -329,15 +356,17 @@ def _article_text_sourced(html: str) -> tuple[str, str]:
     return text, source
 
 
-def _whole_block(html: str, text: str, source: str) -> tuple[str, str]:
+def _whole_block(html: str, text: str, source: str, block: Counter | None = None) -> tuple[str, str]:
     """An extraction that stopped inside the page's largest block of sentences (``_cut_short``: a
     page whose article body is split over sibling containers, of which the extractor keeps the
     first) is replaced by trafilatura's recall mode, then jusText, whichever first holds at least
-    ``_BLOCK_FULL`` of that block's words; else it stays."""
-    try:
-        block = _bag(largest_block(visible_text(html)))
-    except Exception:  # noqa: BLE001 - a third-party parser on arbitrary web input
-        return text, source
+    ``_BLOCK_FULL`` of that block's words; else it stays. ``block``: that block's bag of words,
+    when the caller has it already."""
+    if block is None:
+        try:
+            block = _bag(largest_block(visible_text(html)))
+        except Exception:  # noqa: BLE001 - a third-party parser on arbitrary web input
+            return text, source
     if not _cut_short(text, block):
         return text, source
     need = _BLOCK_FULL * sum(block.values())
