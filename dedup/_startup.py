@@ -151,7 +151,7 @@ def startup_error_line(err: BaseException) -> str:
                 " set NUMBA_CACHE_DIR, XDG_CACHE_HOME or HOME to a writable folder)")
     elif isinstance(err, ImportError):
         msg += " (the installation is incomplete: reinstall dedup, e.g. make setup, or pip install dedup)"
-    return msg + " (rerun with --verbose for the traceback)"
+    return msg + " (rerun as dedup --verbose ... for the traceback)"
 
 
 def json_log_line(level: str, message: str, **fields) -> str:

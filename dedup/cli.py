@@ -49,8 +49,11 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
-                                       help="Print the version of dedup and exit.")) -> None:
+                                       help="Print the version of dedup and exit."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="An internal error prints its traceback "
+                                       "(any command: dedup --verbose eval ...).")) -> None:
     """Find syndicated copies of wire stories, cluster them, pick a canonical, write Parquet."""
+    # Read by dedup.__main__ from the command line, where a failing command's error is reported.
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -180,7 +183,7 @@ def run(
 @app.command()
 def synth(
     n: int = typer.Option(10_000, "--n", help="Stories to generate."),
-    out: Path = typer.Option(..., "--out", help="Folder for batch.jsonl, batch-clean.jsonl and gold.csv."),
+    out: Path = typer.Option(..., "--out", help="Folder for batch.jsonl, batch-clean.jsonl, gold.csv and gold-lines.parquet."),
     source: Optional[Path] = typer.Option(None, "--source", help="Reuters-21578 .sgm folder (default: "
                                           "../shared/corpora/reuters21578 beside the checkout)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same corpus)."),
@@ -195,7 +198,8 @@ def synth(
     corpus = _corpus_builder()
     source = source if source is not None else corpus.DEFAULT_SOURCE
     if not source.is_dir():
-        _fail(f"--source folder not found: {source}", EXIT_USAGE)
+        _fail(f"--source folder not found: {source}: give --source a folder of the Reuters-21578 reut2-*.sgm "
+              "files (the UCI KDD archive's reuters21578.tar.gz, unpacked)", EXIT_USAGE)
     try:
         chosen = corpus.parse_behaviours(behaviours, realistic)
     except ValueError as e:

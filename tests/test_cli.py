@@ -71,6 +71,12 @@ def test_eval_command_on_the_demo(tmp_path, cli):
     assert r.exit_code == 0 and "F1" in r.output
     r = cli("eval", "--stories", tmp_path / "missing", "--gold", DEMO_GOLD)
     assert r.exit_code == 2 and "--stories not found" in r.output
+    # The demo batch holds lines that are not JSON objects (the run rejected them): the line
+    # figures score the records that are.
+    r = cli("eval", "--stories", out / "stories", "--gold", DEMO_GOLD, "--batch", DEMO, "--json")
+    assert r.exit_code == 0, r.output
+    lines = json.loads(r.output)["lines"]
+    assert lines["n_lost_copies"] == 0 and lines["n_rejected"] == 3
 
 
 def test_synth_command(tmp_path, cli):
@@ -225,3 +231,23 @@ def test_the_process_ends_as_a_normal_exit_would(tmp_path):
     assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
     r = subprocess.run(base + ["--input", str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
     assert r.returncode == 2 and "not found" in r.stderr
+
+
+def test_an_internal_error_in_any_command_shows_its_traceback_with_the_global_verbose(tmp_path, cli):
+    out = tmp_path / "out"
+    assert cli("run", "--input", DEMO, "--output", out, "--run-date", "2026-11-26", "-q").exit_code == 0
+    # A bug in the scoring (here: made to divide by zero), reached through the console script's main.
+    code = ("import sys, dedup.tools.evaluate as e; e.evaluate = lambda *a, **k: 1 / 0; "
+            "sys.argv = ['dedup', *sys.argv[1:]]; from dedup.__main__ import main; main()")
+    args = ["eval", "--stories", str(out / "stories"), "--gold", str(DEMO_GOLD)]
+    plain = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    line = plain.stderr.strip().splitlines()[-1]
+    assert line.startswith("dedup: error: internal error: ZeroDivisionError") and "dedup --verbose" in line
+    loud = subprocess.run([sys.executable, "-c", code, "--verbose", *args], capture_output=True, text=True)
+    assert loud.returncode == 1 and "Traceback" in loud.stderr and "ZeroDivisionError" in loud.stderr
+
+
+def test_synth_without_its_source_says_what_to_give(tmp_path, cli):
+    r = cli("synth", "--n", "10", "--out", tmp_path / "c", "--source", tmp_path / "nowhere")
+    assert r.exit_code == 2 and "--source folder not found" in r.output and "reut2-*.sgm" in r.output

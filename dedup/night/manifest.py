@@ -62,6 +62,7 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "bad_dates": stats.bad_dates,
         "reencoded": stats.reencoded,
     }
+    elapsed = time.perf_counter() - t_start
     reasons = dict(stats.reasons)
     for reason, k in emptied.items():
         reasons[reason] = reasons.get(reason, 0) + k
@@ -69,8 +70,9 @@ def finish_night(settings: Settings, staging: Staging, night: str, t_start: floa
         "run_date": night,
         "status": "ok",
         **f.extra,
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "seconds_total": round(time.perf_counter() - t_start, 3),
+        # when the night began (t_start), not now: the manifest is written at its end
+        "started_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
+        "seconds_total": round(elapsed, 3),
         "config": settings.model_dump(mode="json"),
         "inputs": [dict(x.to_dict(), sha256=h) for x, h in
                    zip(f.files, f.sha256s if f.sha256s is not None else [sha256_file(x.path) for x in f.files])],

@@ -714,12 +714,19 @@ def _delta_dataset(path: str):
 
 
 def read_batch_records(path: str | Path) -> pd.DataFrame:
-    """story_id, body, outlet (None when the record has none) of a JSONL batch, in file order."""
+    """story_id, body, outlet (None when the record has none) of a JSONL batch, in file order.
+    Lines that are not a JSON object are left out: the run rejected them (``rejects``), and they
+    hold no story whose lines could be scored."""
     ids, bodies, outlets = [], [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 r = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(r, dict):
                 ids.append(str(r.get("id")))
                 bodies.append(r.get("body"))
                 outlets.append(r.get("outlet"))

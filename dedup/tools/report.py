@@ -442,6 +442,11 @@ def _n(v) -> str:
     return f"{int(v):,}"
 
 
+def _count(v, one: str, many: str) -> str:
+    """``_n(v)`` and the noun for that many: ``1 story``, ``2 stories``."""
+    return f"{_n(v)} {one if v == 1 else many}"
+
+
 def _pct(v: float) -> str:
     return f"{v * 100:.1f}%"
 
@@ -487,7 +492,7 @@ def _environment() -> Environment:
     """The Jinja environment of the report templates (package data), escaping every value."""
     env = Environment(loader=PackageLoader("dedup.tools", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
-    env.filters.update(n=_n, pct=_pct, f1=_f1, data=_data_attrs, short=_short, span=_span,
+    env.filters.update(n=_n, count=_count, pct=_pct, f1=_f1, data=_data_attrs, short=_short, span=_span,
                        basename=lambda p: Path(p or "").name)
     # The JSON block keeps the data's key order; tojson escapes <, >, & and ' so no text can end it.
     env.policies["json.dumps_kwargs"] = {"default": str, "ensure_ascii": False}

@@ -53,6 +53,28 @@ def test_demo_every_record_in_exactly_one_table(demo_out):
     assert len(keys) == n_lines
 
 
+def test_manifest_started_at_is_when_the_night_began(tmp_path, monkeypatch):
+    # The manifest is written at the night's end; started_at is that moment less the night's seconds.
+    import datetime as dt
+    import time
+
+    from dedup.night import manifest
+
+    class SlowClock:  # the night appears to have taken 100 s more than it did
+        @staticmethod
+        def perf_counter():
+            return time.perf_counter() + 100
+
+    monkeypatch.setattr(manifest, "time", SlowClock)
+    out = tmp_path / "out"
+    run(load_config(ROOT / "configs" / "demo.yaml", output=str(out)))
+    path = out / "runs" / "run_date=2026-11-26" / "manifest.json"
+    m = json.loads(path.read_text())
+    started = dt.datetime.fromisoformat(m["started_at"]).timestamp()
+    assert m["seconds_total"] >= 100
+    assert abs(started + m["seconds_total"] - path.stat().st_mtime) < 5
+
+
 def test_demo_clusters_match_gold(demo_out):
     out, _ = demo_out
     s = pd.read_parquet(out / "stories")

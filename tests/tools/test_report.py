@@ -508,3 +508,11 @@ def test_largest_clusters_and_reject_reasons_are_those_of_the_rows(out, tmp_path
         {"reason": "invalid JSON", "count": 3, "example": "invalid JSON: line 3", "where": "f0.jsonl:1"},
         {"reason": "empty body", "count": 2, "example": "empty body", "where": "f1.jsonl:2"},
     ]
+
+
+def test_report_counts_take_the_noun_for_their_number(out):
+    import re
+
+    page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"(?<![\d,.])1 (stories|clusters|records)\b", page)
+    assert re.search(r"\b\d[\d,]* (story|stories)\b", page)
