@@ -39,7 +39,7 @@ from dedup.stages import clean, cluster, text_loss, verify
 from dedup.stages.chrome import ChromeModel, ReportSets, chrome_outlets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import EMPTIED, ENDS_EARLY, WALL_ONLY
+from dedup.stages.reasons import EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY, redelivered, redelivered_counted
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import distinct
 from dedup.stages.text.pagedate import page_dates
@@ -257,10 +257,13 @@ class CleanOutput:
 
 
 def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model: ChromeModel, total: int,
-                sl: StageLog) -> CleanOutput:
+                sl: StageLog, window: Window | None = None) -> CleanOutput:
     """Clean each chunk on worker threads (furniture, chrome, house style) and fingerprint it on
-    this one (numba's own threads); write the cleaned chunks aside for the write stage."""
+    this one (numba's own threads); write the cleaned chunks aside for the write stage. A record
+    whose id a night of ``window`` wrote (``Window.first_written``) is rejected as a duplicate id
+    (``reasons.redelivered``), as a repeat within the night is by the read stage."""
     ch, d = settings.chrome, settings.dedup
+    nights = np.array(window.nights if window is not None else [], dtype=object)
 
     def clean_chunk(p: Path):
         records = read_spill(p)
@@ -269,13 +272,20 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         c = clean.finish_lines(lines, chrome_outlets(outlets, records.column("url").combine_chunks()), model, ch,
                                settings.language, records.column("headline").combine_chunks())
         ok = c.words >= max(settings.input.min_body_words, 1)
+        reason = np.where(c.wall_only, WALL_ONLY, EMPTIED).astype(object)
+        again = np.zeros(records.num_rows, bool)
+        if nights.size:
+            first = window.first_written(records.column("story_id"))
+            again = first >= 0
+            reason[again] = [redelivered(x) for x in nights[first[again]]]
+            ok &= ~again
         bad = records.filter(pa.array(~ok))
         rejected = pa.table(
             {
                 "source": bad.column("source"),
                 "record": bad.column("record"),
                 "story_id": bad.column("story_id"),
-                "reason": pa.array(np.where(c.wall_only[~ok], WALL_ONLY, EMPTIED).tolist(), pa.string()),
+                "reason": pa.array(reason[~ok].tolist(), pa.string()),
                 "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
             },
             schema=REJECT_SCHEMA,
@@ -290,7 +300,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
-        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
+        # Lines removed from the stories kept or emptied; a record delivered again is not cleaned tonight.
+        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(np.where(again, 0, c.chrome_lines))}).group_by("outlet").aggregate(
             [("n", "sum")])
         line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep),
                               "lede_from": pa.array(c.lede_from[ok])})
@@ -346,12 +357,13 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
         _entries_spill(p).unlink(missing_ok=True)
     out.meta = pa.concat_tables(meta_parts) if meta_parts else None
     n, emptied = out.n, sum(r.num_rows for r in out.rejects)
+    again = sum(pc.sum(pc.starts_with(r.column("reason"), REDELIVERED_PREFIX)).as_py() or 0 for r in out.rejects)
     # The workers clean while this thread fingerprints, so the process's CPU time is not split
     # between the two: the clean stage's cpu_seconds covers both.
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3),
                           "cpu_seconds": round(time.process_time() - c0, 3), "cpu_seconds_include": "fingerprint",
                           "peak_rss_mb": peak_rss_mb(),
-                          "stories": n, "emptied": emptied,
+                          "stories": n, "emptied": emptied - again, "redelivered": again,
                           # (outlet, line) keys seen in >= chrome.min_stories stories, before the min_share test
                           "learned_chrome_lines": model.n_learned(ch.min_stories),
                           "chrome_lines_removed": int(sum(out.chrome_removed.values())),
@@ -454,7 +466,7 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     del model
     release_unused_memory()
 
-    c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl)
+    c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl, window)
     del clean_model
     release_unused_memory()
     reject_tables += c.rejects
@@ -462,7 +474,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     for t in c.rejects:
         vc = pc.value_counts(t.column("reason"))
         emptied.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist())))
-    # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio.
+    emptied = redelivered_counted(emptied)
+    # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio
+    # (records delivered again do not: check_reject_ratio).
     check_reject_ratio(stats.records, stats.rejected + emptied.total(), stats.reasons + emptied,
                        settings.input.max_reject_ratio, night)
     chrome_removed, removed_lines, spill2, meta, fps, n = (

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dedup.config import Settings
 from dedup.errors import RunFailed
+from dedup.stages.reasons import REDELIVERED_KEY
 
 log = logging.getLogger("dedup")
 
@@ -84,7 +85,11 @@ def check_feed(settings: Settings, night: str, records: int, ended_early: list[s
 
 
 def check_reject_ratio(records: int, rejected: int, reasons: Counter, max_ratio: float, night: str) -> None:
-    """Raise ``RunFailed`` when ``rejected / records`` exceeds ``max_ratio`` (``input.max_reject_ratio``)."""
+    """Raise ``RunFailed`` when ``rejected / records`` exceeds ``max_ratio`` (``input.max_reject_ratio``).
+    Records an earlier night wrote (``reasons[REDELIVERED_KEY]``) are left out of both: a feed
+    listing its last days' items every night is not bad input."""
+    again = reasons.get(REDELIVERED_KEY, 0)
+    records, rejected = records - again, rejected - again
     if records and rejected / records > max_ratio:
         top = ", ".join(f"{r} ({n})" for r, n in reasons.most_common(3))
         raise RunFailed(

@@ -19,6 +19,8 @@ Layout (format version ``STATE_VERSION``)::
         index/*.npy          the band-key index and fingerprints (``write_index``; local engine)
         chrome_index/*.npy   chrome.parquet and chrome_reports.parquet as sorted arrays, with each
                              key's sketch sizes per position (``write_chrome_index``; local engine)
+        story_index/story_keys.npy  the members' story ids as sorted unique 64-bit hashes
+                             (``write_story_index``; local engine): which ids the night wrote
         manifest.json        version, night, row counts, the sha256 of each file above, and
                              ``fingerprint``: the settings its fingerprints were made under
                              (``fingerprint_settings``: shingle_size, num_perm, seed, text_version)
@@ -222,6 +224,10 @@ CHROME_INDEX_DIR = "chrome_index"
 CHROME_INDEX_VERSION = 1
 CHROME_INDEX_FILES = ("keys.npy", "stories.npy", "report_keys.npy", "report_sizes.npy", "report_starts.npy",
                       "report_q.npy", "report_values.npy")
+# Beside a night's files (local engine): its members' story ids hashed (``write_story_index``), so
+# that a later night finds the ids it already wrote without reading members.parquet.
+STORY_INDEX_DIR = "story_index"
+STORY_INDEX_FILES = ("story_keys.npy",)
 
 
 @dataclass
@@ -292,6 +298,7 @@ class Window:
     row_of: np.ndarray | None = None  # (n,) int64 its row in that night's canonicals.parquet
     state_path: Path | None = None
     stale: dict | None = None  # nights made under other fingerprint settings (``stale_nights``)
+    written: list | None = None  # per night, the keys of the story ids it wrote (``first_written``)
 
     @property
     def n(self) -> int:
@@ -354,6 +361,31 @@ class Window:
         th = canon.column("text_hash").to_numpy()
         fp = Fingerprints(sig, off, val, canon.column("words").to_numpy(), th)
         return Window(self.nights, canon, self.members, self.chrome, state_path=self.state_path), fp
+
+    def first_written(self, story_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """For each of ``story_ids`` (strings; n,) the index into ``nights`` (int64) of the first
+        window night that wrote a story with that id, -1 for none: a record the feed delivers again
+        on a later night. Ids are compared by their 64-bit FNV-1a hash (``story_id_keys``): a
+        false match needs two ids of the window with equal hashes, ~1e-6 a night at 1M stories a
+        night and a 14-night window. Each night's ids come from its ``story_index/`` (memory-mapped),
+        or, for a night written without one (the Spark engine, an older dedup), from the
+        ``story_id`` column of its members.parquet (read once, 8 bytes an id)."""
+        keys = story_id_keys(story_ids)
+        out = np.full(keys.shape[0], -1, np.int64)
+        if not keys.size or self.state_path is None:
+            return out
+        if self.written is None:  # once per night, not per chunk (a race only computes it twice)
+            self.written = [_written_keys(night_dir(self.state_path, name)) for name in self.nights]
+        for x, written in enumerate(self.written):
+            todo = np.flatnonzero(out < 0)
+            if not todo.size:
+                break
+            if not written.size:
+                continue
+            q = keys[todo]
+            pos = np.minimum(np.searchsorted(written, q), written.shape[0] - 1)
+            out[todo[np.asarray(written[pos]) == q]] = x
+        return out
 
     def members_of(self, cluster_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
         """Every member (unique ``(cluster_id, story_id)``, ``MEMBERS_SCHEMA``: the first night's
@@ -553,6 +585,45 @@ def _read_members(path: Path, ids: pa.Array) -> pa.Table:
         want = ids.cast(d.schema.field("cluster_id").type)
         t = d.to_table(columns=MEMBERS_SCHEMA.names, filter=pc.field("cluster_id").isin(want))
     return t.cast(MEMBERS_SCHEMA, safe=False)
+
+
+def story_id_keys(story_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Story ids (strings; n,) as the 64-bit keys ``story_index/`` holds (uint64 FNV-1a,
+    ``dedup.stages.fingerprint.hash_strings``)."""
+    from dedup.stages.fingerprint import hash_strings
+
+    if isinstance(story_ids, pa.ChunkedArray):
+        story_ids = story_ids.combine_chunks() if story_ids.num_chunks else pa.array([], pa.string())
+    return hash_strings(story_ids.cast(pa.string()))
+
+
+def _written_keys(d: Path) -> np.ndarray:
+    """Sorted unique uint64 keys of the story ids a (checked) state night wrote: its
+    ``story_index/`` memory-mapped, else its members' ``story_id`` column hashed."""
+    f = d / STORY_INDEX_DIR / STORY_INDEX_FILES[0]
+    try:
+        listed = STORY_INDEX_FILES[0] in (json.loads((d / "manifest.json").read_text()).get("story_index") or {}).get(
+            "sha256", {})
+    except (OSError, ValueError):
+        listed = False
+    if listed and f.is_file():
+        return np.load(f, mmap_mode="r")
+    import pyarrow.dataset as ds
+
+    path = d / "members.parquet"
+    with _checked(path):
+        ids = ds.dataset(path, format=_CHECKED_FORMAT()).to_table(columns=["story_id"]).column("story_id")
+    return np.unique(story_id_keys(ids))
+
+
+def write_story_index(dest: Path, members: pa.Table) -> dict:
+    """Write ``dest/story_index/story_keys.npy``: the sorted unique keys (``story_id_keys``) of the
+    night's members' story ids (every story of the clusters it wrote, earlier nights' included).
+    Returns the manifest's ``story_index`` entry (sha256 of each file)."""
+    d = dest / STORY_INDEX_DIR
+    d.mkdir(exist_ok=True)
+    np.save(d / STORY_INDEX_FILES[0], np.unique(story_id_keys(members.column("story_id"))))
+    return {"sha256": {name: _sha256(d / name) for name in STORY_INDEX_FILES}}
 
 
 def _union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -780,6 +851,8 @@ def _verify(d: Path, night: str) -> None:
     want.update({f"{INDEX_DIR}/{name}": sha for name, sha in (meta.get("index") or {}).get("sha256", {}).items()})
     want.update({f"{CHROME_INDEX_DIR}/{name}": sha
                  for name, sha in (meta.get("chrome_index") or {}).get("sha256", {}).items()})
+    want.update({f"{STORY_INDEX_DIR}/{name}": sha
+                 for name, sha in (meta.get("story_index") or {}).get("sha256", {}).items()})
     for name in want:
         if not (d / name).exists():
             raise StateError(f"state night {night}: {name} is missing or its checksum does not match: {how}")
@@ -837,8 +910,9 @@ def write_night(
                    dest / "outlets.parquet", compression="zstd", write_page_checksum=True)
     pq.write_table(chrome_lines, dest / "chrome_lines.parquet", compression="zstd", write_page_checksum=True)
     chrome_index = write_chrome_index(dest, chrome)
+    story_index = write_story_index(dest, members)
     return write_manifest(dest, night, {"canonicals": canonicals.num_rows, "members": members.num_rows,
-                                        "chrome_keys": int(chrome.keys.size)}, fp, index, chrome_index)
+                                        "chrome_keys": int(chrome.keys.size)}, fp, index, chrome_index, story_index)
 
 
 def write_chrome_index(dest: Path, chrome: ChromeModel) -> dict:
@@ -903,12 +977,12 @@ def write_index(dest: Path, canonicals: pa.Table, fp: dict, bands: int, rows: in
 
 
 def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, index: dict | None = None,
-                   chrome_index: dict | None = None) -> dict:
+                   chrome_index: dict | None = None, story_index: dict | None = None) -> dict:
     """The night's manifest, written last: its checksums vouch for the files beside it. ``fp``
     (``fingerprint_settings``) is recorded as ``fingerprint``; without it the night reads as
-    written by an older dedup (spot-checked). ``index`` and ``chrome_index``: the entries
-    ``write_index`` and ``write_chrome_index`` return (a night without them is read from its
-    Parquet files)."""
+    written by an older dedup (spot-checked). ``index``, ``chrome_index`` and ``story_index``: the
+    entries ``write_index``, ``write_chrome_index`` and ``write_story_index`` return (a night
+    without them is read from its Parquet files)."""
     meta = {
         "version": STATE_VERSION,
         "night": night,
@@ -921,6 +995,8 @@ def write_manifest(dest: Path, night: str, rows: dict, fp: dict | None = None, i
         meta["index"] = index
     if chrome_index is not None:
         meta["chrome_index"] = chrome_index
+    if story_index is not None:
+        meta["story_index"] = story_index
     (dest / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 

@@ -15,3 +15,28 @@ ENDS_EARLY = "file ends early or is unreadable"
 def duplicate_id(first_seen: str) -> str:
     """``duplicate id: first seen at <file>:<record>``."""
     return DUPLICATE_ID_PREFIX + first_seen
+
+
+#: A record whose id an earlier night of the state window wrote: the feed delivered it again.
+REDELIVERED_PREFIX = DUPLICATE_ID_PREFIX + "night "
+
+
+def redelivered(night: str) -> str:
+    """``duplicate id: first seen at night <YYYY-MM-DD>``: the first occurrence wins across nights
+    as within one; such records do not count toward ``input.max_reject_ratio`` (feeds that list
+    their last days' items every night deliver many)."""
+    return REDELIVERED_PREFIX + night
+
+
+#: What the manifest's ``reject_reasons`` counts ``redelivered`` rejects under.
+REDELIVERED_KEY = "duplicate id of an earlier night"
+
+
+def redelivered_counted(reasons: dict) -> dict:
+    """Reject counts by reason (a ``Counter``) with every ``redelivered`` reason summed under
+    ``REDELIVERED_KEY`` (the nights differ; what they are is in each reject's row)."""
+    out = type(reasons)()
+    for reason, n in reasons.items():
+        key = REDELIVERED_KEY if reason.startswith(REDELIVERED_PREFIX) else reason
+        out[key] = out.get(key, 0) + n
+    return out

@@ -504,3 +504,57 @@ def test_canonical_reason_is_each_clusters_own(tmp_path):
     c2 = _night(out, "2026-11-21", "clusters")
     assert c2.canonical_story_id.tolist() == ["full"]
     assert "earlier night (last updated on night 2026-11-20)" in c2.canonical_reason[0]
+
+
+def test_a_story_the_feed_delivers_again_on_a_later_night_is_a_duplicate_id(corpus, tmp_path):
+    # Feeds list their last days' items every night (an RSS window): tonight's batch repeats ids
+    # an earlier night wrote, some with the text updated. First occurrence wins, as within a night.
+    d, recs, gold = corpus
+    out = tmp_path / "out"
+    first, rest = recs[:1500], recs[1500:]
+    again = first[:400] + [dict(r, body=r["body"] + "\nThis story was updated.") for r in first[400:500]]
+    n2 = write_jsonl(tmp_path / "n2.jsonl", rest + again)
+    _run(write_jsonl(tmp_path / "n1.jsonl", first), out, "2026-11-20")
+    # Half of night 2 is delivered again: over the default max_reject_ratio, were it counted.
+    res = _run(n2, out, "2026-11-21")
+    rejects = _night(out, "2026-11-21", "rejects")
+    redelivered = rejects[rejects.reason == "duplicate id: first seen at night 2026-11-20"]
+    assert sorted(redelivered.story_id) == sorted(r["id"] for r in again)
+    assert res.manifest["reject_reasons"]["duplicate id of an earlier night"] == 500
+    assert res.manifest["stages"]["clean"]["redelivered"] == 500
+    # Every record of the night is in exactly one table, and no story twice over the nights.
+    stories = pd.read_parquet(out / "stories")
+    assert stories.story_id.is_unique and len(stories) == len(recs)
+    assert res.counts["accepted"] + res.counts["rejected"] == res.counts["read"] == len(rest) + len(again)
+    # The clusters that gained members tonight list each story once, and count them so.
+    clusters = _night(out, "2026-11-21", "clusters")
+    assert all(len(set(ids)) == len(ids) == size for ids, size in zip(clusters.story_ids, clusters["size"]))
+    assert evaluate(stories[["story_id", "cluster_id"]], gold).f1 >= 0.95
+    # A rerun of the first night sees no window (nothing before it): its stories stay accepted.
+    _run(write_jsonl(tmp_path / "n1b.jsonl", first), out, "2026-11-20")
+    assert len(_night(out, "2026-11-20")) == len(first)
+    assert len(_night(out, "2026-11-20", "rejects")) == 0
+
+
+def test_ids_an_earlier_night_wrote_are_found_without_its_story_index(tmp_path):
+    # A night written by the Spark engine or an older dedup has no story_index/: its members are read.
+    from dedup.night.state import STORY_INDEX_DIR, load_window
+
+    out = tmp_path / "out"
+    _run(write_jsonl(tmp_path / "a.jsonl", [{"id": f"a{i}", "body": w} for i, w in enumerate(WIRE + OTHER)]),
+         out, "2026-11-20")
+    d = night_dir(out / "_state", "2026-11-20")
+    assert (d / STORY_INDEX_DIR / "story_keys.npy").is_file()
+    import pyarrow as pa
+
+    ids = pa.array(["a0", "zz", "a3", None])
+    with_index = load_window(out / "_state", "2026-11-21", 14).first_written(ids)
+    meta = json.loads((d / "manifest.json").read_text())
+    del meta["story_index"]
+    (d / "manifest.json").write_text(json.dumps(meta))
+    import shutil
+
+    shutil.rmtree(d / STORY_INDEX_DIR)
+    (d / "verified.json").unlink(missing_ok=True)
+    without = load_window(out / "_state", "2026-11-21", 14).first_written(ids)
+    assert with_index.tolist() == without.tolist() == [0, -1, 0, -1]

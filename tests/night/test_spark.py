@@ -550,3 +550,28 @@ def test_spark_refingerprints_a_window_made_under_other_settings(spark, tmp_path
     assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-21")
     st = _table(tmp_path / "spark", "stories", "2026-11-21").to_pandas().set_index("story_id")
     assert st.loc["late", "canonical_story_id"] == "wire"
+
+
+def test_records_delivered_again_on_a_later_night_rejected_as_locally(spark, tmp_path):
+    # Night 2 repeats some of night 1's ids (one with its text updated) beside new copies.
+    recs = []
+    for line in DEMO.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:  # the demo's deliberately broken line
+            continue
+        if isinstance(r, dict) and isinstance(r.get("id"), str) and r.get("body"):
+            recs.append(r)
+    ids = list(dict.fromkeys(r["id"] for r in recs))
+    one = {r["id"]: r for r in reversed(recs)}  # first occurrence of each id
+    first, later = [one[i] for i in ids[:30]], [one[i] for i in ids[30:]]
+    again = first[:6] + [dict(first[6], body=first[6]["body"] + "\nUpdated with a correction.")]
+    n1 = write_jsonl(tmp_path / "n1.jsonl", first)
+    n2 = write_jsonl(tmp_path / "n2.jsonl", later + again)
+    for engine in ("local", "spark"):
+        _run(engine, n1, tmp_path / engine, "2026-11-20")
+        res = _run(engine, n2, tmp_path / engine, "2026-11-21")
+        assert res.manifest["reject_reasons"]["duplicate id of an earlier night"] == 7, engine
+    assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-21")
+    rejects = _table(tmp_path / "spark", "rejects", "2026-11-21").to_pandas()
+    assert (rejects.reason == "duplicate id: first seen at night 2026-11-20").sum() == 7

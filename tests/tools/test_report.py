@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from dedup import load_config, run
-from dedup.tools.report import DRIFT_NIGHTS, build_report, report_for_night, write_report
+from dedup.tools.report import DRIFT_NIGHTS, build_report, reason_key, report_for_night, write_report
 
 from tests.conftest import DEMO, OTHER, ROOT, WIRE, write_jsonl
 
@@ -161,7 +161,7 @@ def test_report_figures_equal_the_tables(out):
         assert f'{top[0]["stories"]}×</span> {html.escape(top[0]["line"][:40])}' in page
 
     # rejects by reason
-    reasons = r.reason.str.split(":").str[0].value_counts().to_dict()
+    reasons = r.reason.map(reason_key).value_counts().to_dict()
     shown = {e["reject-reason"]: int(e["count"]) for e in d.having("reject-reason")}
     assert shown == reasons == m["reject_reasons"]
 
@@ -516,3 +516,14 @@ def test_report_counts_take_the_noun_for_their_number(out):
     page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"(?<![\d,.])1 (stories|clusters|records)\b", page)
     assert re.search(r"\b\d[\d,]* (story|stories)\b", page)
+
+
+def test_records_delivered_again_are_counted_but_do_not_raise_the_reject_check(out):
+    # The fixture's second night reads the first night's 30 records again.
+    s, c, r, m = _tables(out, NIGHT)
+    page = (out / "runs" / f"run_date={NIGHT}" / "report.html").read_text(encoding="utf-8")
+    data = json.loads(_parse(page).json)
+    again = int(r.reason.str.startswith("duplicate id: first seen at night 2026-11-25").sum())
+    assert again == data["counts"]["redelivered"] == m["reject_reasons"]["duplicate id of an earlier night"] > 20
+    assert data["counts"]["reject_rate"] > 0.2  # what the KPI shows: every reject
+    assert "reject_rate" not in {x["key"] for x in data["checks"]}

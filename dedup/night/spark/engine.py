@@ -23,7 +23,7 @@ from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.state import fingerprint_settings, stale_nights, window_nights
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
-from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY
+from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY, REDELIVERED_KEY, REDELIVERED_PREFIX
 from dedup.stages.text_loss import TextLoss
 from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
@@ -184,8 +184,19 @@ def _run_night(settings, staging, night: str):
     model._count_reports()
     model_bc = spark.sparkContext.broadcast((keys, model.counts, outlet_stories))
 
-    cl = records.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
-                        "text", "was_html", "body_source", "published_at_source").mapInArrow(
+    # A record whose id a window night wrote is a duplicate id, as within the night (the local
+    # engine: Window.first_written); its lines were counted for chrome above, as locally.
+    to_clean, again, n_again = records, None, 0
+    if nights:
+        seen = S.written_ids(spark, settings.state_path, nights)
+        again = records.join(seen, "story_id").select(
+            "source", "record", "story_id", F.concat(F.lit(REDELIVERED_PREFIX), F.col("night")).alias("reason"),
+            F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
+        n_again = again.count()
+        if n_again:
+            to_clean = records.join(seen.select("story_id"), "story_id", "left_anti")
+    cl = to_clean.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
+                         "text", "was_html", "body_source", "published_at_source").mapInArrow(
         partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch, language=settings.language,
                 dedup=d.model_dump(), min_body_words=inp.min_body_words, raw_max_chars=settings.output.raw_max_chars),
         P.CLEAN_DDL).persist(keep)
@@ -196,6 +207,9 @@ def _run_night(settings, staging, night: str):
     n = stories.count()
     empties = cl.where("kind = 'empty'").persist(keep)
     emptied = Counter({r.reason: int(r["count"]) for r in empties.groupBy("reason").count().collect()})
+    n_emptied = emptied.total()
+    if n_again:
+        emptied[REDELIVERED_KEY] += n_again
     records.unpersist()  # cleaned text and fingerprints (cl) from here on
     # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio.
     check_reject_ratio(stats.records, stats.rejected + emptied.total(), stats.reasons + emptied, inp.max_reject_ratio,
@@ -208,7 +222,8 @@ def _run_night(settings, staging, night: str):
     # Executors clean and fingerprint in one pass; the wall time is split in their CPU proportions.
     fp_share = float(timing.fs or 0) / cpu if cpu else 0.0
     sl.stages["clean"] = {"seconds": round(wall * (1 - fp_share), 3), "peak_rss_mb": _rss(), "stories": n,
-                          "emptied": emptied.total(), "learned_chrome_lines": model.n_learned(ch.min_stories),
+                          "emptied": n_emptied, "redelivered": n_again,
+                          "learned_chrome_lines": model.n_learned(ch.min_stories),
                           "chrome_lines_removed": int(sum(removed_by_outlet.values())),
                           "chrome_lines_removed_learned": int(timing.learned or 0),
                           "executor_seconds": round(float(timing.s or 0), 3), "batches": int(timing.batches or 0)}
@@ -292,7 +307,7 @@ def _run_night(settings, staging, night: str):
         out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all, reasons)
         T.write(out_clusters, staging.partition_dir("clusters"))
         dup_parts = [dup_rejects] if dup_rejects is not None else []
-        out_rejects = T.rejects(read_rejects, *dup_parts, empties)
+        out_rejects = T.rejects(read_rejects, *dup_parts, empties, *([again] if n_again else []))
         T.write(out_rejects, staging.partition_dir("rejects"), files=1)
         counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied.total()}
 
@@ -315,8 +330,9 @@ def _run_night(settings, staging, night: str):
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism,
                                             "read_ranges": ranges}}))
-    for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight):
-        df.unpersist()
+    for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight, again):
+        if df is not None:
+            df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
 
 

@@ -78,6 +78,15 @@ def load_window(spark, state_path: Path, night: str, retention_days: int):
     return nights, canon, members, chrome, outlets, reports
 
 
+def written_ids(spark, state_path: Path, nights: list[str]):
+    """(story_id, night) DataFrame: each story id the window's nights wrote (their members) and the
+    first night that did (``dedup.night.state.Window.first_written``, by id instead of its hash)."""
+    from pyspark.sql import functions as F
+
+    return (_read(spark, state_path, nights, "members.parquet", P.STATE_MEMBERS_DDL)
+            .groupBy("story_id").agg(F.min("night").alias("night")))
+
+
 def write_night(dest: Path, night: str, canonicals, members, chrome, reports, outlets, chrome_lines,
                 fp: dict | None = None) -> dict:
     """Write the night's state tables (DataFrames) under ``dest`` and then its manifest (``fp``:
