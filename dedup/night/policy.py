@@ -93,7 +93,9 @@ def check_reject_ratio(records: int, rejected: int, reasons: Counter, max_ratio:
     if records and rejected / records > max_ratio:
         top = ", ".join(f"{r} ({n})" for r, n in reasons.most_common(3))
         raise RunFailed(
-            f"{rejected} of {records} records rejected, over input.max_reject_ratio={max_ratio}; "
+            f"{rejected} of {records} records rejected"
+            + (f" (not counting {again} that earlier nights wrote, delivered again)" if again else "")
+            + f", over input.max_reject_ratio={max_ratio}; "
             f"top reasons: {top}. Nothing was written for {night}.")
 
 
