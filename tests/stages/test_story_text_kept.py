@@ -172,6 +172,22 @@ def test_credit_lines_are_furniture_and_a_glued_sign_off_is_cut_from_its_sentenc
     assert c.agency[0].as_py() is None
 
 
+def test_end_credits_and_agency_bylines_are_furniture_learning_or_not():
+    # An outlet with too few stories to learn its chrome still loses its copy's credit lines, so two
+    # word-for-word copies of a report differ in nothing.
+    body = ["MOBILE, Ala. (AP) - A late-season storm came ashore near the state line early Thursday.",
+            "Crews from three states were waiting to restore power to about 180,000 customers."]
+    ends = ["This story was distributed by Associated Press.", "The Associated Press contributed to this report.",
+            "Distributed by Reuters.", "Associated Press writer Ann Roe in Chicago contributed to this report."]
+    c = _clean(["\n".join(body + [e]) for e in ends]
+               + ["Written By: Press Trust of India | Edited By: Daily Quill Desk\n" + "\n".join(body[1:])])
+    assert len(set(c.body_clean.to_pylist()[:4])) == 1 and c.body_clean[4].as_py() == body[1]
+    assert c.agency.to_pylist() == ["AP", "AP", "Reuters", "AP", "PTI"]  # a byline before the dateline
+    # A sentence opening with an agency's name stays.
+    c = _clean(["By AFP's count, 12 people died in the flooding on Monday.\n" + body[1]])
+    assert c.body_clean[0].as_py().startswith("By AFP's count")
+
+
 def test_story_lines_kept_on_the_synthetic_corpus(tmp_path):
     """End to end on a small corpus with per-line gold, learning off: at most a few story lines
     removed (the corpus labels a bare "Reuter..." sign-off story text), and no furniture kept."""

@@ -50,7 +50,19 @@ _BYLINE = (
     rf"|by\s+[^,|;()]{{2,80}}(?:\s*[,|;]\s*|\s+)(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
     # "The Associated Press contributed ...", "Associated Press writer Ann Roe in Chicago contributed ..."
     rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
-    r"(?:report|story))"
+    r"(?:report|story)"
+    # "This story was distributed by Associated Press.", "Distributed by Reuters."
+    rf"|(?:this\s+(?:story|article|report)\s+(?:was\s+|is\s+)?)?(?:distributed|provided|supplied)\s+by\s+(?:the\s+)?"
+    rf"(?P<agency4>{_AGENCY_ALT})\W*$)"
+)
+# The bylines that are a line of their own and nothing else, removed with the credits: the end credits
+# above, and "Written By: Press Trust of India | Edited By: Daily Quill Desk". Not "By AFP's count, ...".
+_BYLINE_LINE = (
+    rf"(?i)^\W*(?:(?:the\s+)?(?:{_AGENCY_ALT})\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
+    r"(?:report|story)"
+    rf"|(?:this\s+(?:story|article|report)\s+(?:was\s+|is\s+)?)?(?:distributed|provided|supplied)\s+by\s+(?:the\s+)?"
+    rf"(?:{_AGENCY_ALT})"
+    rf"|(?:written|reported)\s+by\s*:?\s*(?:the\s+)?(?:{_AGENCY_ALT})\s*(?:\|[^|]{{0,60}})?)\W*$"
 )
 # A copyright line naming an agency: "Copyright 2018 The Associated Press. All rights reserved.", "© Reuters".
 _COPYRIGHT = (
@@ -174,8 +186,10 @@ def _agency_name(raw: pa.Array) -> pa.Array:
 
 
 def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.ndarray]:
-    """Remove credit lines (and a sign-off or credit glued after a paragraph's last sentence: "...
-    said. REUTER", "... the US. PTI") and the leading dateline. The agency comes from, in this order, a
+    """Remove credit lines, agency bylines that are a line of their own ("The Associated Press
+    contributed to this report.", "This story was distributed by Reuters.", "Written By: PTI |
+    Edited By: ...": ``_BYLINE_LINE``), a sign-off or credit glued after a paragraph's last
+    sentence ("... said. REUTER", "... the US. PTI") and the leading dateline. The agency comes from, in this order, a
     credit line, a byline, the sign-off, the dateline, then a tail credit or a copyright line
     ("Copyright 2018 The Associated Press.", which stays in the text).
 
@@ -200,7 +214,7 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
     by_hit = pc.is_valid(byline).to_numpy(zero_copy_only=False)
     got = byline.filter(pa.array(by_hit))
     named = pc.coalesce(*(pc.if_else(pc.equal(pc.struct_field(got, f), ""), pa.scalar(None, pa.string()),
-                                     pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3")))
+                                     pc.struct_field(got, f)) for f in ("agency", "agency2", "agency3", "agency4")))
     for s_, a in zip(lines.story[by_idx[by_hit]][::-1], _agency_name(named).to_numpy(zero_copy_only=False)[::-1]):
         agency[s_] = a
     is_trailer = lines.per_distinct(lambda t: pc.match_substring_regex(t, _CREDIT_TRAILER).to_numpy(
@@ -210,7 +224,12 @@ def strip_furniture(lines: Lines) -> tuple[Lines, np.ndarray, np.ndarray, np.nda
         # The first credit of a story names its agency.
         for s, a in zip(lines.story[is_credit][::-1], names[::-1]):
             agency[s] = a
-    removed = is_credit | is_trailer
+    is_byline = np.zeros(len(words), dtype=bool)
+    if by_hit.any():
+        own = by_idx[by_hit]
+        is_byline[own[lines.per_distinct(lambda t: pc.match_substring_regex(t, _BYLINE_LINE).to_numpy(
+            zero_copy_only=False), own)]] = True
+    removed = is_credit | is_trailer | is_byline
     kept = lines.filter(~removed)
     signed = np.flatnonzero(kept.per_distinct(lambda t: pc.match_substring_regex(t, _SIGN_OFF).to_numpy(
         zero_copy_only=False)))
