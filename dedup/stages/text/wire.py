@@ -42,27 +42,27 @@ _CREDIT_LINE = (
     rf"(?i)^\W*(?:by\s+|source\s*:\s*|with inputs from\s+)?\(?(?P<agency>{_AGENCY_ALT})\)?"
     r"(?:[\s,|/-]+(?P<place>[A-Za-z][A-Za-z .'-]{0,30}))?\W*$"
 )
+# End credits, "{agency}" a group or not: "The Associated Press contributed to this report.", "Associated Press
+# writer Ann Roe in Chicago contributed ...", "This story was distributed by Associated Press.", "Distributed by Reuters."
+_CONTRIBUTED = (r"(?:the\s+)?{agency}\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
+                r"(?:report|story)")
+_DISTRIBUTED = (r"(?:this\s+(?:story|article|report)\s+(?:was\s+|is\s+)?)?(?:distributed|provided|supplied)\s+by\s+"
+                r"(?:the\s+)?{agency}")
 # A byline that names an agency: "Written By: Reuters | Edited By: ...", "By AFP".
-# Also "By Jane Doe, Associated Press", "By Jane Doe and John Roe | Reuters", and the end line "The Associated
-# Press contributed to this report." (issue 17 item 7: credits outside the dateline).
+# Also "By Jane Doe, Associated Press", "By Jane Doe and John Roe | Reuters", and the end credits above
+# (issue 17 item 7: credits outside the dateline).
 _BYLINE = (
     rf"(?i)^\W*(?:(?:written\s+|reported\s+|story\s+)?by\s*:?\s*(?P<agency>{_AGENCY_ALT})\b"
     rf"|by\s+[^,|;()]{{2,80}}(?:\s*[,|;]\s*|\s+)(?:the\s+)?(?P<agency2>{_AGENCY_ALT})\W*$"
-    # "The Associated Press contributed ...", "Associated Press writer Ann Roe in Chicago contributed ..."
-    rf"|(?:the\s+)?(?P<agency3>{_AGENCY_ALT})\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
-    r"(?:report|story)"
-    # "This story was distributed by Associated Press.", "Distributed by Reuters."
-    rf"|(?:this\s+(?:story|article|report)\s+(?:was\s+|is\s+)?)?(?:distributed|provided|supplied)\s+by\s+(?:the\s+)?"
-    rf"(?P<agency4>{_AGENCY_ALT})\W*$)"
+    + "|" + _CONTRIBUTED.format(agency=f"(?P<agency3>{_AGENCY_ALT})")
+    + "|" + _DISTRIBUTED.format(agency=f"(?P<agency4>{_AGENCY_ALT})") + r"\W*$)"
 )
 # The bylines that are a line of their own and nothing else, removed with the credits: the end credits
 # above, and "Written By: Press Trust of India | Edited By: Daily Quill Desk". Not "By AFP's count, ...".
 _BYLINE_LINE = (
-    rf"(?i)^\W*(?:(?:the\s+)?(?:{_AGENCY_ALT})\s+(?:[\w.'’-]+\s+){{0,8}}?contributed\s+(?:to\s+)?(?:this|the)\s+"
-    r"(?:report|story)"
-    rf"|(?:this\s+(?:story|article|report)\s+(?:was\s+|is\s+)?)?(?:distributed|provided|supplied)\s+by\s+(?:the\s+)?"
-    rf"(?:{_AGENCY_ALT})"
-    rf"|(?:written|reported)\s+by\s*:?\s*(?:the\s+)?(?:{_AGENCY_ALT})\s*(?:\|[^|]{{0,60}})?)\W*$"
+    r"(?i)^\W*(?:" + _CONTRIBUTED.format(agency=f"(?:{_AGENCY_ALT})")
+    + "|" + _DISTRIBUTED.format(agency=f"(?:{_AGENCY_ALT})")
+    + rf"|(?:written|reported)\s+by\s*:?\s*(?:the\s+)?(?:{_AGENCY_ALT})\s*(?:\|[^|]{{0,60}})?)\W*$"
 )
 # A copyright line naming an agency: "Copyright 2018 The Associated Press. All rights reserved.", "© Reuters".
 _COPYRIGHT = (
