@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -35,11 +36,12 @@ from dedup.night.state import Window, fingerprint_settings, load_window, write_n
 from dedup.night.write import state_rows, write_tables
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages import candidates as cand
-from dedup.stages import clean, cluster, text_loss, verify
+from dedup.stages import clean, cluster, text_loss, verify, versions
 from dedup.stages.chrome import ChromeModel, ReportSets, chrome_outlets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
-from dedup.stages.read import ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY, redelivered, redelivered_counted
+from dedup.stages.read import ID_NUMBER, ReadStats, discover, read_chunks, sha256_file
+from dedup.stages.reasons import (DUPLICATE_ID, EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY, duplicate_id, redelivered,
+                                  redelivered_counted)
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import distinct
 from dedup.stages.text.pagedate import page_dates
@@ -111,13 +113,94 @@ class ReadOutput:
     html: int
     body_sources: Counter  # stories per text path (``clean.prepare_sourced``)
     chrome_keys: np.ndarray | None = None  # learning's keys and ``chrome_query_keys`` of the whole batch
+    # Per spill: each record's ``read.ID_NUMBER`` (equal for the records of one id), for
+    # ``superseded_rows`` once the chrome model is learned.
+    id_numbers: list[np.ndarray] = dataclasses.field(default_factory=list)
+    # Per spill: the records chrome is learned from (bool; each id's first record: ``learned_from``).
+    learn: list[np.ndarray] = dataclasses.field(default_factory=list)
+
+
+def learned_from(lines: Lines, sites: pa.Array, learn: np.ndarray) -> tuple[Lines, pa.Array]:
+    """The lines and chrome sites of the records chrome is learned from (``learn``: bool per record):
+    each id's first record only, so that a feed delivering a story again (or its versions) does not
+    make its lines look like an outlet's furniture."""
+    if learn.all():
+        return lines, sites
+    return lines.of_stories(learn), sites.filter(pa.array(learn))
+
+
+def repeats(id_numbers: list[np.ndarray]) -> int:
+    """How many records repeat an id an earlier record of the night has (each id's records but one):
+    the records ``superseded_rows`` will reject."""
+    if not id_numbers:
+        return 0
+    counts = np.bincount(np.concatenate(id_numbers))
+    return int(counts.sum() - np.count_nonzero(counts))
+
+
+def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: Settings, model: ChromeModel
+                    ) -> dict[int, tuple[np.ndarray, list[str]]]:
+    """Of the records sharing an id (``id_numbers``: each spill's ``read.ID_NUMBER`` column), the
+    ones not kept (``versions.choose`` on their texts cleaned with ``model``): {spill index: (rows,
+    reasons)}. Reads back only the spills that hold an id more than once; an id whose records all
+    carry one text and date keeps its first without calling ``choose`` (a feed fetched several
+    times a night)."""
+    if not repeats(id_numbers):
+        return {}
+    counts = np.bincount(np.concatenate(id_numbers))
+    spill_of, row_of, ids, hashes, published, where = [], [], [], [], [], []
+    for i, (p, idn) in enumerate(zip(spills, id_numbers)):
+        rows = np.flatnonzero(counts[idn] > 1)
+        if rows.size:
+            # Their text's hash, not their text: a feed fetched twice a night repeats every record.
+            rec = read_spill(p).select(["source", "record", "published_at", "text"]).take(pa.array(rows))
+            hashes.append(hash_strings(rec.column("text").combine_chunks()))
+            published.append(rec.column("published_at").cast(pa.int64()).fill_null(-(1 << 63)).to_numpy())
+            where += [f"{os.path.basename(s)}:{r}" for s, r in
+                      zip(rec.column("source").to_pylist(), rec.column("record").to_pylist())]
+            spill_of.append(np.full(rows.size, i))
+            row_of.append(rows)
+            ids.append(idn[rows])
+    spill_of, row_of, ids = np.concatenate(spill_of), np.concatenate(row_of), np.concatenate(ids)
+    text_hash, published = np.concatenate(hashes), np.concatenate(published)
+    # Spills are in input order and a spill's rows in record order: a stable sort by id keeps it.
+    by_id = np.argsort(ids, kind="stable")
+    starts = np.flatnonzero(np.r_[True, ids[by_id][1:] != ids[by_id][:-1]])
+    ends = np.r_[starts[1:], by_id.size]
+    group_of = np.repeat(np.arange(starts.size), ends - starts)
+    th, pub = text_hash[by_id], published[by_id]
+    mixed = np.logical_or.reduceat((th != th[starts][group_of]) | (pub != pub[starts][group_of]), starts)
+    uniform = ~mixed[group_of]
+    uniform[starts] = False  # records all alike (text and date): the first is kept, as ``choose`` keeps it
+    first_row = by_id[starts][group_of]
+    reasons: list[tuple[int, str]] = [  # (position in the gathered rows, reason)
+        (int(j), duplicate_id(where[f])) for j, f in zip(by_id[uniform], first_row[uniform])]
+    if mixed.any():
+        # Compared as the clean stage will leave them: two stories of one outlet share its chrome.
+        rows = np.sort(np.concatenate([by_id[a:b] for a, b in zip(starts[mixed], ends[mixed])]))
+        parts = [read_spill(spills[k]).select(["text", "outlet", "url", "headline"]).take(pa.array(row_of[rows[spill_of[rows] == k]]))
+                 for k in np.unique(spill_of[rows])]
+        texts = dict(zip(rows.tolist(), versions.cleaned(pa.concat_tables(parts), model, settings.chrome,
+                                                         settings.language)))
+        for a, b in zip(starts[mixed], ends[mixed]):
+            group = by_id[a:b].tolist()
+            stamp = [None if published[j] == -(1 << 63) else int(published[j]) for j in group]
+            _, why = versions.choose(stamp, [texts[j] for j in group],
+                                     [where[j] for j in group], settings.dedup.shingle_size)
+            reasons += [(j, r) for j, r in zip(group, why) if r is not None]
+    out: dict[int, tuple[list, list]] = {}
+    for j, reason in sorted(reasons):
+        rows, why = out.setdefault(int(spill_of[j]), ([], []))
+        rows.append(row_of[j])
+        why.append(reason)
+    return {i: (np.array(rows, np.int64), why) for i, (rows, why) in out.items()}
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:
     """Read the batch, prepare each chunk's text (HTML, Unicode) and count chrome candidates;
     chunks are spilled to the staging folder so that only a few are in memory at once."""
 
-    def prepare_chunk(i: int, records: pa.Table):
+    def prepare_chunk(i: int, records: pa.Table, learn: np.ndarray):
         # On a worker thread: Arrow compute and Parquet writing release the GIL.
         body = records.column("body").combine_chunks()
         text, is_html, body_source = clean.prepare_sourced(body, pages.map)
@@ -136,9 +219,10 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         if settings.chrome.enabled:
             # The (key, story) entries are kept for the second learning pass (chrome_stage).
             sites = chrome_outlets(records.column("outlet").combine_chunks(), records.column("url").combine_chunks())
-            ek, es = seen.observe(sites, lines)
+            ls, ss = learned_from(lines, sites, learn)
+            ek, es = seen.observe(ss, ls)
             write_spill(pa.table({"key": ek, "story": es}), _entries_spill(p))
-            qk = chrome_query_keys(sites, lines)
+            qk = chrome_query_keys(ss, ls)
         write_spill(records, p)
         write_spill(lines.to_table(), _lines_spill(p))
         sources = body_source.value_counts().to_pylist()
@@ -147,15 +231,27 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
     out = ReadOutput([], [], ChromeModel(), 0, Counter())
     seen_parts: list[ChromeModel] = []
 
+    id_numbers: list[np.ndarray] = []
+    ids_seen = 0  # ids get numbers in order of first appearance: 0 .. ids_seen - 1 so far
+
     def chunks():
+        nonlocal ids_seen
         for i, (records, rejects) in enumerate(
             read_chunks(files, settings.input, settings.output.raw_max_chars, settings.run.chunk_size, stats,
-                        chunk_bytes=settings.run.chunk_bytes)
+                        chunk_bytes=settings.run.chunk_bytes, keep_repeats=True)
         ):
             progress.update(records.num_rows + rejects.num_rows)
             out.rejects.append(spilled(rejects, staging.work / f"rejects-read-{i:05d}.arrow"))
             if records.num_rows:
-                yield i, records
+                idn = records.column(ID_NUMBER).to_numpy()
+                id_numbers.append(idn)
+                # Chrome is learned from each id's first record, as when repeats were rejected here.
+                first = np.zeros(idn.size, bool)
+                new, at = np.unique(idn, return_index=True)
+                first[at[new >= ids_seen]] = True
+                ids_seen = max(ids_seen, int(new[-1]) + 1)
+                out.learn.append(first)
+                yield i, records.drop_columns([ID_NUMBER]), first
 
     with (sl.stage("read", files=len(files)) as st, PageWorkers(settings.run.workers) as pages,
           ThreadPoolExecutor(max_workers=settings.run.workers) as pool):
@@ -173,6 +269,15 @@ def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl
         out.chrome = ChromeModel.combine(seen_parts)
         if settings.chrome.enabled:
             out.chrome_keys = sorted_union([out.chrome.keys, *keys])
+        # Repeats of an id were read (chrome learned from the id's first record only: learned_from);
+        # which of an id's records is kept is decided once chrome is learned (superseded_rows), and
+        # the others are rejected by the clean stage. How many is known now.
+        out.id_numbers = id_numbers
+        dups = repeats(id_numbers)
+        stats.accepted -= dups
+        stats.rejected += dups
+        if dups:
+            stats.reasons["duplicate id"] += dups
         st.update(records=stats.records, accepted=stats.accepted, rejected=stats.rejected, html=out.html,
                   body_sources=dict(sorted(out.body_sources.items())))
     return out
@@ -189,16 +294,16 @@ def chrome_stage(settings: Settings, r: ReadOutput, window: ChromeModel, sl: Sta
     # into ``model`` below, not twice.
     known = ChromeModel.combine([r.chrome, ChromeModel(window.keys, window.stories, window.outlet_stories)])
 
-    def reports_of(p: Path):
+    def reports_of(p: Path, learn: np.ndarray):
         rec = read_spill(p)
         outlets = chrome_outlets(rec.column("outlet").combine_chunks(), rec.column("url").combine_chunks())
-        lines = Lines.from_table(read_spill(_lines_spill(p)), len(outlets))
+        lines, outlets = learned_from(Lines.from_table(read_spill(_lines_spill(p)), len(outlets)), outlets, learn)
         e = read_spill(_entries_spill(p))
         entries = (e.column("key").to_numpy(), e.column("story").to_numpy())
         return known.observe_reports(outlets, lines, ch.min_stories, entries)
 
     with sl.stage("chrome") as st, ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
-        tonight = r.chrome.with_reports(ReportSets.combine(list(bounded_map(pool, reports_of, r.spills,
+        tonight = r.chrome.with_reports(ReportSets.combine(list(bounded_map(pool, reports_of, zip(r.spills, r.learn),
                                                                            settings.run.workers))))
         model = ChromeModel.combine([tonight, window])
         st.update(candidate_keys=int((known.stories >= ch.min_stories).sum()), learned=model.n_learned(ch.min_stories))
@@ -257,39 +362,51 @@ class CleanOutput:
 
 
 def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model: ChromeModel, total: int,
-                sl: StageLog, window: Window | None = None) -> CleanOutput:
+                sl: StageLog, window: Window | None = None,
+                superseded_by: dict[int, tuple[np.ndarray, list[str]]] | None = None) -> CleanOutput:
     """Clean each chunk on worker threads (furniture, chrome, house style) and fingerprint it on
-    this one (numba's own threads); write the cleaned chunks aside for the write stage. A record
-    whose id a night of ``window`` wrote (``Window.first_written``) is rejected as a duplicate id
-    (``reasons.redelivered``), as a repeat within the night is by the read stage."""
+    this one (numba's own threads); write the cleaned chunks aside for the write stage. Rejected
+    before cleaning: the records of a repeated id not kept (``superseded_by``: ``superseded_rows``), and a record whose id a night of ``window`` wrote
+    (``Window.first_written``; ``reasons.redelivered``)."""
     ch, d = settings.chrome, settings.dedup
     nights = np.array(window.nights if window is not None else [], dtype=object)
+    superseded_by = superseded_by or {}
+    total += sum(len(rows) for rows, _ in superseded_by.values())  # read, counted as rejects already
 
-    def clean_chunk(p: Path):
+    def clean_chunk(i: int, p: Path):
         records = read_spill(p)
+        n_all = records.num_rows
+        lines = Lines.from_table(read_spill(_lines_spill(p)), n_all)
+        # Records not cleaned tonight: older versions and repeats of an id, ids an earlier night wrote.
+        skip_reason = np.full(n_all, None, dtype=object)
+        rows, reasons = superseded_by.get(i, (np.empty(0, np.int64), []))
+        skip_reason[rows] = reasons
+        if nights.size:
+            first = window.first_written(records.column("story_id"))
+            again = (first >= 0) & (skip_reason == None)  # noqa: E711 (elementwise)
+            skip_reason[again] = [redelivered(x) for x in nights[first[again]]]
+        skip = skip_reason != None  # noqa: E711
+        skipped = None
+        if skip.any():
+            skipped = records.filter(pa.array(skip)), skip_reason[skip]
+            records, lines = records.filter(pa.array(~skip)), lines.of_stories(~skip)
         outlets = records.column("outlet").combine_chunks()
-        lines = Lines.from_table(read_spill(_lines_spill(p)), records.num_rows)
         c = clean.finish_lines(lines, chrome_outlets(outlets, records.column("url").combine_chunks()), model, ch,
                                settings.language, records.column("headline").combine_chunks())
         ok = c.words >= max(settings.input.min_body_words, 1)
         reason = np.where(c.wall_only, WALL_ONLY, EMPTIED).astype(object)
-        again = np.zeros(records.num_rows, bool)
-        if nights.size:
-            first = window.first_written(records.column("story_id"))
-            again = first >= 0
-            reason[again] = [redelivered(x) for x in nights[first[again]]]
-            ok &= ~again
         bad = records.filter(pa.array(~ok))
-        rejected = pa.table(
+        parts = [(bad, reason[~ok])] + ([skipped] if skipped is not None else [])
+        rejected = pa.concat_tables([pa.table(
             {
-                "source": bad.column("source"),
-                "record": bad.column("record"),
-                "story_id": bad.column("story_id"),
-                "reason": pa.array(reason[~ok].tolist(), pa.string()),
-                "raw": pc.utf8_slice_codeunits(bad.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
+                "source": b.column("source"),
+                "record": b.column("record"),
+                "story_id": b.column("story_id"),
+                "reason": pa.array(r.tolist(), pa.string()),
+                "raw": pc.utf8_slice_codeunits(b.column("text"), 0, settings.output.raw_max_chars).cast(pa.string()),
             },
             schema=REJECT_SCHEMA,
-        )
+        ) for b, r in parts])
         keep = pa.array(ok)
         cleaned = (
             records.drop_columns(["text"]).filter(keep)
@@ -300,8 +417,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
             .append_column("words", pa.array(c.words[ok]))
             .append_column("chrome_lines_removed", pa.array(c.chrome_lines[ok].astype(np.int64)))
         )
-        # Lines removed from the stories kept or emptied; a record delivered again is not cleaned tonight.
-        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(np.where(again, 0, c.chrome_lines))}).group_by("outlet").aggregate(
+        # Lines removed from the stories kept or emptied.
+        removed = pa.table({"outlet": outlets.fill_null(""), "n": pa.array(c.chrome_lines)}).group_by("outlet").aggregate(
             [("n", "sum")])
         line_keys = pa.table({"kept_keys": c.kept_keys.filter(keep), "removed_keys": c.removed_keys.filter(keep),
                               "lede_from": pa.array(c.lede_from[ok])})
@@ -317,7 +434,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=total)
         for cleaned, (fp_text, fp_distinct), rejected, removed, (shown, learned), line_keys in bounded_map(
-                pool, clean_chunk, spills, settings.run.workers):
+                pool, clean_chunk, enumerate(spills), settings.run.workers):
             out.removed_lines.append(shown)
             learned_removed += learned
             progress.update(cleaned.num_rows + rejected.num_rows)
@@ -358,6 +475,8 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     out.meta = pa.concat_tables(meta_parts) if meta_parts else None
     n, emptied = out.n, sum(r.num_rows for r in out.rejects)
     again = sum(pc.sum(pc.starts_with(r.column("reason"), REDELIVERED_PREFIX)).as_py() or 0 for r in out.rejects)
+    # Counted by the read stage, as the duplicate ids it rejects were before.
+    emptied -= sum(len(rows) for rows, _ in superseded_by.values())
     # The workers clean while this thread fingerprints, so the process's CPU time is not split
     # between the two: the clean stage's cpu_seconds covers both.
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3),
@@ -466,7 +585,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     del model
     release_unused_memory()
 
-    c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl, window)
+    superseded_by = superseded_rows(r.spills, r.id_numbers, settings, clean_model)
+    c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl, window, superseded_by)
     del clean_model
     release_unused_memory()
     reject_tables += c.rejects
@@ -475,6 +595,8 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
         vc = pc.value_counts(t.column("reason"))
         emptied.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist())))
     emptied = redelivered_counted(emptied)
+    for reason in [x for x in emptied if x.startswith(DUPLICATE_ID)]:
+        del emptied[reason]  # versions of an id not kept: the read stage counted them
     # Cleaning can empty records too (all chrome, only a wall): they count toward the ratio
     # (records delivered again do not: check_reject_ratio).
     check_reject_ratio(stats.records, stats.rejected + emptied.total(), stats.reasons + emptied,

@@ -11,7 +11,7 @@ the same files are then listed and read through fsspec, byte for byte as from di
 
 A record is rejected, never dropped, when it cannot be read (invalid JSON, not an object), has
 no usable id or body, has a body over ``input.max_body_bytes``, or repeats an id already seen
-in the batch. Text in an odd encoding is decoded as cp1252/latin-1 rather than rejected.
+in the batch (unless the caller keeps repeats to choose the latest version: ``read_chunks``). Text in an odd encoding is decoded as cp1252/latin-1 rather than rejected.
 Unreadable dates do not reject a story: ``published_at`` is left empty and counted.
 """
 from __future__ import annotations
@@ -43,6 +43,9 @@ from dedup.errors import InputError
 from dedup.schemas import REJECT_SCHEMA
 from dedup.stages.reasons import ENDS_EARLY, duplicate_id
 from dedup.stages.text.normalize import string_buffers
+
+#: The column ``read_chunks(keep_repeats=True)`` adds: int64, one number per distinct story id.
+ID_NUMBER = "_id_number"
 
 _EXT_FORMATS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
@@ -995,7 +998,8 @@ class SeenIds:
 
     def add(self, ids: pa.Array, check: np.ndarray, sources: list[str], records: np.ndarray) -> np.ndarray:
         """For each id with ``check`` set, in order: the index of its first occurrence when it was
-        seen before (a duplicate), else -1 and it is remembered with its source and record."""
+        seen before (a duplicate), else -1 and it is remembered with its source and record (under
+        the next index: ``numbers`` turns the result into every row's index)."""
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
         data, offsets = string_buffers(ids.cast(pa.large_string()) if ids.type != pa.string() else ids)
@@ -1022,6 +1026,15 @@ class SeenIds:
         self.record[before : self.n] = np.asarray(records)[added]
         return first
 
+    @staticmethod
+    def numbers(first: np.ndarray, check: np.ndarray, before: int) -> np.ndarray:
+        """int64 per row: the index of its id (equal for every row of one id), from what ``add``
+        returned for a table when the table held ``before`` ids; -1 where ``check`` was unset."""
+        out = np.asarray(first, np.int64).copy()
+        new = np.flatnonzero(np.asarray(check, bool) & (out < 0))
+        out[new] = before + np.arange(new.size)
+        return out
+
     def _source_id(self, source: str) -> int:
         k = self._source_index.get(source)
         if k is None:
@@ -1037,7 +1050,7 @@ class SeenIds:
 class Validator:
     """Turns raw items into record columns and reject rows; remembers the ids seen in the batch."""
 
-    def __init__(self, settings: InputSettings, raw_max_chars: int, stats: ReadStats):
+    def __init__(self, settings: InputSettings, raw_max_chars: int, stats: ReadStats, keep_repeats: bool = False):
         self.fields = {name: settings.fields.get(name, name) for name in ("id", "body", "outlet", "url", "headline", "published_at")}
         self.default_outlet = settings.outlet
         self.max_body = settings.max_body_bytes
@@ -1045,6 +1058,9 @@ class Validator:
         self.raw_max = raw_max_chars
         self.stats = stats
         self.seen = SeenIds()
+        # Repeats of an id kept (numbered by ``ID_NUMBER``) for the night to choose the latest
+        # version (``dedup.stages.versions``), instead of rejected here as the first one wins.
+        self.keep_repeats = keep_repeats
 
     def reject(self, rejects: list, source: str, record: int, story_id: str | None, reason: str, raw: str) -> None:
         self.stats.rejected += 1
@@ -1088,13 +1104,17 @@ class Validator:
                         rows.append((k, source, record, raw, sid, body, obj))
             at.extend([k] * (len(rejects) - n_rej))
         # Duplicate ids last: against every id accepted before, in this chunk or an earlier one.
+        before = len(self.seen)
         first = self.seen.add(pa.array([r[4] for r in rows], pa.string()), np.ones(len(rows), bool),
                               [r[1] for r in rows], np.array([r[2] for r in rows], np.int64))
-        for (k, source, record, raw, sid, _, _), f in zip(rows, first):
-            if f >= 0:
-                self.reject(rejects, source, record, sid, duplicate_id(self.seen.where(f)), raw)
-                at.append(k)
-        rows = [r for r, f in zip(rows, first) if f < 0]
+        if self.keep_repeats:
+            numbers = SeenIds.numbers(first, np.ones(len(rows), bool), before)
+        else:
+            for (k, source, record, raw, sid, _, _), f in zip(rows, first):
+                if f >= 0:
+                    self.reject(rejects, source, record, sid, duplicate_id(self.seen.where(f)), raw)
+                    at.append(k)
+            rows = [r for r, f in zip(rows, first) if f < 0]
         table = pa.table(
             {
                 "source": pa.array([r[1] for r in rows], pa.string()),
@@ -1109,6 +1129,8 @@ class Validator:
                 "body": pa.array([r[5] for r in rows], pa.large_string()),
             }
         )
+        if self.keep_repeats:
+            table = table.append_column(ID_NUMBER, pa.array(numbers, pa.int64()))
         self.stats.accepted += table.num_rows
         order = np.argsort(np.array(at, np.int64), kind="stable")
         rej = pa.Table.from_pylist(
@@ -1152,8 +1174,9 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
     rule = np.zeros(n, np.int8)  # 0: fine so far, k: broke rules[k - 1]
     for k, (m, _) in enumerate(rules, 1):
         rule[(rule == 0) & m] = k
+    before = len(v.seen)
     first = v.seen.add(ids, rule == 0, [source], block.numbers)
-    dup = first >= 0
+    dup = (first >= 0) & (not v.keep_repeats)
     ok = (rule == 0) & ~dup
     rejects = []
     for i in np.flatnonzero(~ok):
@@ -1182,6 +1205,9 @@ def _columns_impl(v: "Validator", source: str, block: _Block, t: pa.Table) -> tu
             "body": (body if all_ok else body.filter(pa.array(ok))).cast(pa.large_string()),
         }
     )
+    if v.keep_repeats:
+        numbers = SeenIds.numbers(first, rule == 0, before)
+        table = table.append_column(ID_NUMBER, pa.array(numbers if all_ok else numbers[ok], pa.int64()))
     v.stats.accepted += table.num_rows
     rej = pa.Table.from_pylist([dict(zip(REJECT_SCHEMA.names, r)) for r in rejects], schema=REJECT_SCHEMA)
     return table, rej
@@ -1294,7 +1320,7 @@ def _item_bytes(item: RawItem) -> int:
 
 def read_chunks(
     files: list[InputFile], settings: InputSettings, raw_max_chars: int, chunk_size: int, stats: ReadStats,
-    span: Span | None = None, chunk_bytes: int | None = None,
+    span: Span | None = None, chunk_bytes: int | None = None, keep_repeats: bool = False,
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Yield (records, rejects) tables of at most ``chunk_size`` items each and, with ``chunk_bytes``,
     of about that many bytes of input at most (one item always): 20,000 whole HTML pages are ~3.5 GB.
@@ -1303,10 +1329,15 @@ def read_chunks(
     block with anything odd in it is read line by line, so every bad line gets its own reason.
     ``span``: read only that byte range of the one uncompressed JSONL file in ``files`` (records
     numbered as in the whole file; ids checked for duplicates within the range only).
+
+    A record whose id an earlier record had is rejected (``duplicate id: first seen at ...``), or,
+    with ``keep_repeats``, kept: every records table then has an int64 ``ID_NUMBER`` column, equal
+    for the records of one id across the whole read, for the caller to choose one
+    (``dedup.stages.versions.latest``).
     """
     if span is not None and (len(files) != 1 or files[0].format != "jsonl"):
         raise ValueError("a span is a byte range of one JSONL file")
-    v = Validator(settings, raw_max_chars, stats)
+    v = Validator(settings, raw_max_chars, stats, keep_repeats)
     for f in files:
         if f.format != "jsonl":
             buf: list[RawItem] = []

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 EMPTIED = "no story text left after removing HTML, chrome and furniture"
 WALL_ONLY = "only a consent/paywall/JavaScript wall, no story text"
+#: What every duplicate-id reason starts with (those of an earlier night too: ``REDELIVERED_PREFIX``).
+DUPLICATE_ID = "duplicate id:"
 DUPLICATE_ID_PREFIX = "duplicate id: first seen at "
 #: A file that stops before its end (a truncated gzip, an I/O error): the details follow " after record N: ...".
 ENDS_EARLY = "file ends early or is unreadable"
@@ -15,6 +17,17 @@ ENDS_EARLY = "file ends early or is unreadable"
 def duplicate_id(first_seen: str) -> str:
     """``duplicate id: first seen at <file>:<record>``."""
     return DUPLICATE_ID_PREFIX + first_seen
+
+
+#: A version of a story that a later version of it in the same night replaces (``dedup.stages.versions``).
+SUPERSEDED_PREFIX = "duplicate id: superseded by the latest version at "
+
+
+def superseded(kept: str) -> str:
+    """``duplicate id: superseded by the latest version at <file>:<record>``: the record kept for the id
+    (later ``published_at``, or the same with other text later in the input) is not its first one.
+    When the first one is kept, its repeats say ``duplicate_id`` (first seen at)."""
+    return SUPERSEDED_PREFIX + kept
 
 
 #: A record whose id an earlier night of the state window wrote: the feed delivered it again.

@@ -298,8 +298,31 @@ def test_ids_duplicated_across_files_rejected_as_locally(spark, tmp_path, cli):
     # The raw text of a cross-file duplicate is its body on Spark, the whole JSON line locally.
     assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20", skip_reject_raw=True)
     r = _table(tmp_path / "spark", "rejects", "2026-11-20").to_pylist()
+    # Another story under a reused id: the first stays (dedup.stages.versions).
     assert r[0]["reason"] == "duplicate id: first seen at a.jsonl:2"
     assert m["counts"]["clusters"] == 2 and m["counts"]["duplicates"] == 1
+
+
+def test_the_latest_version_of_an_id_is_kept_as_locally(spark, tmp_path):
+    """Versions of one id within a file and across two files (newest first, a plain repeat, a
+    correction that kept its date, an undated re-send): the same story kept and the same rejects."""
+    from tests.night.test_versions import CORRECTION, versions_batch
+
+    recs, _, _ = versions_batch(spread=3)
+    src = tmp_path / "in"
+    src.mkdir()
+    write_jsonl(src / "a.jsonl", recs[:17])
+    write_jsonl(src / "b.jsonl", recs[17:])
+    lo = _run("local", src, tmp_path / "local", "2026-11-20")
+    sp = _run("spark", src, tmp_path / "spark", "2026-11-20")
+    assert sp.counts == lo.counts and sp.manifest["reject_reasons"] == lo.manifest["reject_reasons"] == {
+        "duplicate id": 6}
+    assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20")
+    stories = _table(tmp_path / "spark", "stories", "2026-11-20").to_pylist()
+    fire = [r for r in stories if r["story_id"] == "fire-1"]
+    assert len(fire) == 1 and CORRECTION in fire[0]["body_clean"]
+    reasons = [r["reason"] for r in _table(tmp_path / "spark", "rejects", "2026-11-20").to_pylist()]
+    assert any(r.startswith("duplicate id: superseded by the latest version at b.jsonl:") for r in reasons)
 
 
 def test_a_jsonl_file_read_in_byte_ranges_gives_the_local_tables(spark, tmp_path):

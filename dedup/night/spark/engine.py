@@ -23,7 +23,7 @@ from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.state import fingerprint_settings, stale_nights, window_nights
 from dedup.stages.read import ReadStats, discover
 from dedup.stages.chrome import REPORT_SET, ChromeModel, ReportSets
-from dedup.stages.reasons import DUPLICATE_ID_PREFIX, ENDS_EARLY, REDELIVERED_KEY, REDELIVERED_PREFIX
+from dedup.stages.reasons import ENDS_EARLY, REDELIVERED_KEY, REDELIVERED_PREFIX
 from dedup.stages.text_loss import TextLoss
 from dedup.night.spark import graph as G
 from dedup.night.spark import partitions as P
@@ -101,27 +101,23 @@ def _run_night(settings, staging, night: str):
                              P.READ_DDL).persist(keep)
         stats = _sum_stats([r.stats for r in raw.where("kind = 'stats'").select("stats").collect()])
         rec = raw.where("kind = 'record'").drop("reason", "raw", "stats", "kind")
-        dup_rejects = None
-        if len(files) > 1 or ranges:
-            # The reader checks ids within a file (or byte range); across them the first in input order wins.
-            w = Window.partitionBy("story_id").orderBy("file_idx", "record")
-            where = F.concat(F.element_at(F.split("source", "/"), -1), F.lit(":"), F.col("record").cast("string"))
-            rec = rec.withColumn("_k", F.row_number().over(w)).withColumn("_first", F.first(where).over(w))
-            dup_rejects = rec.where("_k > 1").select(
-                "source", "record", "story_id",
-                F.concat(F.lit(DUPLICATE_ID_PREFIX), F.col("_first")).alias("reason"),
-                F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
-            rec = rec.where("_k = 1").drop("_k", "_first")
-        records = rec.repartition(nparts).persist(keep)
+        # The readers keep every record of an id: which of an id's records is kept is decided once
+        # chrome is learned (``dedup.stages.versions``, below); how many are rejected is known now:
+        # each repeated id's records but one. Chrome is learned from each id's first record
+        # (``_learn``), as locally (``local.learned_from``).
+        by_id = Window.partitionBy("story_id")
+        records = (rec.withColumn("_n", F.count(F.lit(1)).over(by_id))
+                   .withColumn("_learn", F.row_number().over(by_id.orderBy("file_idx", "record")) == 1)
+                   .repartition(nparts).persist(keep))
         # Rejects kept apart, so the raw read (text twice over) can leave memory once records exist.
         read_rejects = raw.where("kind = 'reject'").select("source", "record", "story_id", "reason", "raw").persist(keep)
         read_rejects.count()
-        if dup_rejects is not None:
-            read_rejects = _first_seen(read_rejects, records, keep)
         agg = records.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("was_html").cast("long")).alias("html")).first()
         html = int(agg.html or 0)
         body_sources = {r.body_source: int(r["count"]) for r in records.groupBy("body_source").count().collect()}
-        dups = dup_rejects.count() if dup_rejects is not None else 0
+        rep = records.where("_n > 1").agg(F.count(F.lit(1)).alias("rows"),
+                                          F.countDistinct("story_id").alias("ids")).first()
+        dups = int(rep.rows or 0) - int(rep.ids or 0)
         if dups:
             stats.accepted -= dups
             stats.rejected += dups
@@ -153,12 +149,13 @@ def _run_night(settings, staging, night: str):
     t0 = time.perf_counter()
     # Tonight's chrome counts, and the model the cleaner uses: tonight's plus the window's, cut to
     # the keys that can ever count as chrome (>= min_stories), which is small enough to broadcast.
+    learn = records.where("_learn")
     if ch.enabled:
-        chrome_tonight = (records.select("outlet", "url", "text").mapInArrow(P.chrome_counts, P.CHROME_DDL)
+        chrome_tonight = (learn.select("outlet", "url", "text").mapInArrow(P.chrome_counts, P.CHROME_DDL)
                           .groupBy("key").agg(F.sum("stories").alias("stories"))).persist(keep)
     else:
         chrome_tonight = spark.createDataFrame([], P.CHROME_DDL)
-    outlets_tonight = records.select("outlet", "url").mapInArrow(P.chrome_sites, "outlet string").groupBy(
+    outlets_tonight = learn.select("outlet", "url").mapInArrow(P.chrome_sites, "outlet string").groupBy(
         "outlet").agg(F.count(F.lit(1)).alias("stories")).persist(keep)
     outlet_stories = {r.outlet: r.stories for r in outlets_tonight.collect()} if ch.enabled else {}
     combined = chrome_tonight
@@ -175,7 +172,7 @@ def _run_night(settings, staging, night: str):
     reports_tonight = spark.createDataFrame([], P.REPORTS_DDL)
     if ch.enabled and keys.size:
         known_bc = spark.sparkContext.broadcast((keys, cand_stories))
-        reports_tonight = _kept_sets(records.select("outlet", "url", "text").mapInArrow(
+        reports_tonight = _kept_sets(learn.select("outlet", "url", "text").mapInArrow(
             partial(P.chrome_reports, known_bc=known_bc, min_stories=ch.min_stories), P.REPORTS_DDL)).persist(keep)
     reports_all = reports_tonight if wreports is None else _kept_sets(reports_tonight.unionByName(wreports))
     r = reports_all.toArrow()
@@ -186,15 +183,34 @@ def _run_night(settings, staging, night: str):
 
     # A record whose id a window night wrote is a duplicate id, as within the night (the local
     # engine: Window.first_written); its lines were counted for chrome above, as locally.
-    to_clean, again, n_again = records, None, 0
+    # Of an id's records the latest version of its story is kept (``versions.choose`` per id on the
+    # texts cleaned with tonight's model, as locally: ``local.superseded_rows``); the others are
+    # rejected here, before cleaning.
+    dup_rejects, to_clean = None, records.drop("_n", "_learn")
+    if dups:
+        model_args = (model_bc if ch.enabled else None, ch, settings.language, d.shingle_size)
+
+        def superseded_of(pdf):  # a plain function: Spark reads the kind of UDF from its type hints
+            return P.superseded_groups(pdf, *model_args)
+
+        losers = (records.where("_n > 1")
+                  .select("story_id", "file_idx", "record", "source", "published_at", "text", "outlet", "url", "headline")
+                  .groupBy("story_id").applyInPandas(superseded_of, P.SUPERSEDED_DDL)).persist(keep)
+        dup_rejects = records.join(losers, ["file_idx", "record"]).select(
+            "source", "record", "story_id", "reason",
+            F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
+        dup_rejects.count()
+        to_clean = to_clean.join(losers.select("file_idx", "record"), ["file_idx", "record"], "left_anti")
+        losers.unpersist()
+    again, n_again = None, 0
     if nights:
         seen = S.written_ids(spark, settings.state_path, nights)
-        again = records.join(seen, "story_id").select(
+        again = to_clean.join(seen, "story_id").select(
             "source", "record", "story_id", F.concat(F.lit(REDELIVERED_PREFIX), F.col("night")).alias("reason"),
             F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
         n_again = again.count()
         if n_again:
-            to_clean = records.join(seen.select("story_id"), "story_id", "left_anti")
+            to_clean = to_clean.join(seen.select("story_id"), "story_id", "left_anti")
     cl = to_clean.select("file_idx", "source", "record", "story_id", "outlet", "url", "headline", "published_at",
                          "text", "was_html", "body_source", "published_at_source").mapInArrow(
         partial(P.clean_fingerprint, model_bc=model_bc if ch.enabled else None, chrome=ch, language=settings.language,
@@ -306,8 +322,8 @@ def _run_night(settings, staging, night: str):
             T.canonical_reason_rows, T.REASON_DDL)
         out_clusters = T.clusters(new_canon, old_canon if old_canon is not None else empty_old, members_all, reasons)
         T.write(out_clusters, staging.partition_dir("clusters"))
-        dup_parts = [dup_rejects] if dup_rejects is not None else []
-        out_rejects = T.rejects(read_rejects, *dup_parts, empties, *([again] if n_again else []))
+        out_rejects = T.rejects(read_rejects, *([dup_rejects] if dup_rejects is not None else []), empties,
+                                *([again] if n_again else []))
         T.write(out_rejects, staging.partition_dir("rejects"), files=1)
         counts_w = {"stories": n, "clusters": clusters_n, "rejects": stats.rejected + emptied.total()}
 
@@ -330,7 +346,7 @@ def _run_night(settings, staging, night: str):
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism,
                                             "read_ranges": ranges}}))
-    for df in (read_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight, again):
+    for df in (read_rejects, dup_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight, again):
         if df is not None:
             df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
@@ -405,27 +421,6 @@ def _read_tasks(spark, files: list, split_bytes: int, nparts: int, local: list[s
     rows = sorted(whole + ranged, key=lambda r: (r[0], r[4] or 0))
     # One task per byte range (parallelize cuts the list into even slices, unlike a random repartition).
     return spark.createDataFrame(sc.parallelize(rows, min(len(rows), max(4 * nparts, len(ranged)))), schema), len(ranged)
-
-
-def _first_seen(read_rejects, records, keep):
-    """Rejects of duplicates the reader found within one file or byte range name the first
-    occurrence that reader saw; with several readers the first in the whole input (an earlier file
-    or range) is named, as the local engine names it. ``records`` holds one row per accepted id."""
-    from pyspark.sql import functions as F
-
-    dup = F.col("reason").startswith(DUPLICATE_ID_PREFIX)
-    mine = read_rejects.where(dup)
-    if not mine.count():
-        return read_rejects
-    first = records.select("story_id", F.concat(F.element_at(F.split("source", "/"), -1), F.lit(":"),
-                                                F.col("record").cast("string")).alias("_first"))
-    fixed = mine.join(first, "story_id", "left").select(
-        "source", "record", "story_id",
-        F.coalesce(F.concat(F.lit(DUPLICATE_ID_PREFIX), F.col("_first")), F.col("reason")).alias("reason"), "raw")
-    out = read_rejects.where(~dup).unionByName(fixed).persist(keep)
-    out.count()
-    read_rejects.unpersist()
-    return out
 
 
 def _kept_sets(rows):

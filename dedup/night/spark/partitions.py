@@ -161,8 +161,9 @@ def read_files(batches: Iterator[pa.RecordBatch], input_json: str, raw_max_chars
             idx = row["file_idx"]
             span = Span(row["start"], row["end"], row["first_line"]) if row.get("start") is not None else None
             source = row.get("source") or row["path"]
+            # Every record of an id is kept (the engine chooses the latest version over all readers).
             for records, rejects in read_chunks([f], settings, raw_max_chars, chunk_size, stats, span=span,
-                                                chunk_bytes=chunk_bytes):
+                                                chunk_bytes=chunk_bytes, keep_repeats=True):
                 if source != row["path"]:
                     records, rejects = _with_source(records, source), _with_source(rejects, source)
                 if rejects.num_rows:
@@ -188,6 +189,41 @@ def _with_source(t: pa.Table, source: str) -> pa.Table:
     """``t`` with its ``source`` column set to ``source`` (one file's rows)."""
     i = t.schema.get_field_index("source")
     return t.set_column(i, t.schema.field(i), pa.array([source] * t.num_rows, t.schema.field(i).type))
+
+
+SUPERSEDED_DDL = "file_idx int, record long, reason string"
+
+
+def superseded_groups(pdf, model_bc, chrome, language, shingle_size: int):
+    """One ``story_id``'s records (file_idx, record, source, published_at, text, outlet, url,
+    headline; a pandas frame, as ``groupBy().applyInPandas`` hands it) -> the records not kept and
+    their reasons (``SUPERSEDED_DDL``), by ``dedup.stages.versions.choose`` on their texts cleaned
+    with the broadcast model (``versions.cleaned``), as the local engine's ``superseded_rows``."""
+    import os
+
+    import pandas as pd
+
+    from dedup.stages import versions
+    from dedup.stages.chrome import ChromeModel
+    from dedup.stages.reasons import duplicate_id
+
+    pdf = pdf.sort_values(["file_idx", "record"], kind="stable").reset_index(drop=True)
+    published = [None if pd.isna(x) else int(pd.Timestamp(x).value) for x in pdf["published_at"]]
+    where = [f"{os.path.basename(s)}:{r}" for s, r in zip(pdf["source"], pdf["record"])]
+    texts = ["" if pd.isna(t) else t for t in pdf["text"]]
+    if len(set(texts)) == 1 and len(set(published)) == 1:
+        why = [None] + [duplicate_id(where[0])] * (len(texts) - 1)  # what ``choose`` gives, without cleaning
+    else:
+        model = None
+        if model_bc is not None:
+            keys, counts, outlet_stories = model_bc.value
+            model = ChromeModel.learned(as_unsigned(keys), counts, outlet_stories)
+        table = pa.table({c: pa.Array.from_pandas(pdf[c], type=pa.string()) for c in ("text", "outlet", "url", "headline")})
+        _, why = versions.choose(published, versions.cleaned(table, model, chrome, language), where, shingle_size)
+    lose = [i for i, r in enumerate(why) if r is not None]
+    return pd.DataFrame({"file_idx": pdf["file_idx"].iloc[lose].astype("int32").to_numpy(),
+                         "record": pdf["record"].iloc[lose].astype("int64").to_numpy(),
+                         "reason": [why[i] for i in lose]})
 
 
 def chrome_sites(batches: Iterator[pa.RecordBatch]):

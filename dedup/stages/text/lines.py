@@ -337,6 +337,15 @@ class Lines:
             out._stats = tuple(a[mask] for a in self._stats)
         return out
 
+    def of_stories(self, keep: np.ndarray) -> "Lines":
+        """The lines of the stories where ``keep`` (bool, one per story) is set, the stories
+        numbered again in order (as ``records.filter(keep)`` numbers its rows)."""
+        renumber = np.cumsum(keep) - 1
+        out = self.filter(keep[self.story])
+        out.story = renumber[out.story]
+        out.n_stories = int(keep.sum())
+        return out
+
     def join(self) -> pa.Array:
         """One string per story: its remaining lines joined with newlines ("" when none left)."""
         counts = np.bincount(self.story, minlength=self.n_stories)
