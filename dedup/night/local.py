@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -40,8 +39,8 @@ from dedup.stages import clean, cluster, text_loss, verify, versions
 from dedup.stages.chrome import ChromeModel, ReportSets, chrome_outlets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ID_NUMBER, ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import (DUPLICATE_ID, EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY, duplicate_id, redelivered,
-                                  redelivered_counted)
+from dedup.stages.reasons import (DUPLICATE_ID, DUPLICATE_ID_PREFIX, EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY,
+                                  redelivered, redelivered_counted)
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import distinct
 from dedup.stages.text.pagedate import page_dates
@@ -156,13 +155,14 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
             rec = read_spill(p).select(["source", "record", "published_at", "text"]).take(pa.array(rows))
             hashes.append(hash_strings(rec.column("text").combine_chunks()))
             published.append(rec.column("published_at").cast(pa.int64()).fill_null(-(1 << 63)).to_numpy())
-            where += [f"{os.path.basename(s)}:{r}" for s, r in
-                      zip(rec.column("source").to_pylist(), rec.column("record").to_pylist())]
+            where.append(pc.binary_join_element_wise(
+                pc.replace_substring_regex(rec.column("source"), r"^.*/", ""),
+                pc.cast(rec.column("record"), pa.string()), ":").to_numpy(zero_copy_only=False))
             spill_of.append(np.full(rows.size, i))
             row_of.append(rows)
             ids.append(idn[rows])
     spill_of, row_of, ids = np.concatenate(spill_of), np.concatenate(row_of), np.concatenate(ids)
-    text_hash, published = np.concatenate(hashes), np.concatenate(published)
+    text_hash, published, where = np.concatenate(hashes), np.concatenate(published), np.concatenate(where)
     # Spills are in input order and a spill's rows in record order: a stable sort by id keeps it.
     by_id = np.argsort(ids, kind="stable")
     starts = np.flatnonzero(np.r_[True, ids[by_id][1:] != ids[by_id][:-1]])
@@ -172,9 +172,9 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
     mixed = np.logical_or.reduceat((th != th[starts][group_of]) | (pub != pub[starts][group_of]), starts)
     uniform = ~mixed[group_of]
     uniform[starts] = False  # records all alike (text and date): the first is kept, as ``choose`` keeps it
-    first_row = by_id[starts][group_of]
-    reasons: list[tuple[int, str]] = [  # (position in the gathered rows, reason)
-        (int(j), duplicate_id(where[f])) for j, f in zip(by_id[uniform], first_row[uniform])]
+    # Positions (in the gathered rows) of the records not kept, and their reasons.
+    lose = [by_id[uniform]]
+    why = [DUPLICATE_ID_PREFIX + where[by_id[starts][group_of][uniform]]]
     if mixed.any():
         # Compared as the clean stage will leave them: two stories of one outlet share its chrome.
         rows = np.sort(np.concatenate([by_id[a:b] for a, b in zip(starts[mixed], ends[mixed])]))
@@ -185,15 +185,17 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
         for a, b in zip(starts[mixed], ends[mixed]):
             group = by_id[a:b].tolist()
             stamp = [None if published[j] == -(1 << 63) else int(published[j]) for j in group]
-            _, why = versions.choose(stamp, [texts[j] for j in group],
-                                     [where[j] for j in group], settings.dedup.shingle_size)
-            reasons += [(j, r) for j, r in zip(group, why) if r is not None]
-    out: dict[int, tuple[list, list]] = {}
-    for j, reason in sorted(reasons):
-        rows, why = out.setdefault(int(spill_of[j]), ([], []))
-        rows.append(row_of[j])
-        why.append(reason)
-    return {i: (np.array(rows, np.int64), why) for i, (rows, why) in out.items()}
+            _, reasons = versions.choose(stamp, [texts[j] for j in group], [where[j] for j in group],
+                                         settings.dedup.shingle_size)
+            lost = [k for k, r in enumerate(reasons) if r is not None]
+            lose.append(np.array([group[k] for k in lost], np.int64))
+            why.append(np.array([reasons[k] for k in lost], dtype=object))
+    lose, why = np.concatenate(lose), np.concatenate(why)
+    order = np.argsort(lose, kind="stable")
+    lose, why = lose[order], why[order]
+    spill_lost = spill_of[lose]
+    cut = np.flatnonzero(np.r_[True, spill_lost[1:] != spill_lost[:-1]]) if lose.size else np.empty(0, np.int64)
+    return {int(spill_lost[a]): (row_of[lose[a:b]], why[a:b].tolist()) for a, b in zip(cut, np.r_[cut[1:], lose.size])}
 
 
 def read_stage(settings: Settings, staging: Staging, files, stats: ReadStats, sl: StageLog) -> ReadOutput:

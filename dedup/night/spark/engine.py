@@ -186,7 +186,7 @@ def _run_night(settings, staging, night: str):
     # Of an id's records the latest version of its story is kept (``versions.choose`` per id on the
     # texts cleaned with tonight's model, as locally: ``local.superseded_rows``); the others are
     # rejected here, before cleaning.
-    dup_rejects, to_clean = None, records.drop("_n", "_learn")
+    dup_rejects, losers, to_clean = None, None, records.drop("_n", "_learn")
     if dups:
         model_args = (model_bc if ch.enabled else None, ch, settings.language, d.shingle_size)
 
@@ -201,7 +201,6 @@ def _run_night(settings, staging, night: str):
             F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
         dup_rejects.count()
         to_clean = to_clean.join(losers.select("file_idx", "record"), ["file_idx", "record"], "left_anti")
-        losers.unpersist()
     again, n_again = None, 0
     if nights:
         seen = S.written_ids(spark, settings.state_path, nights)
@@ -346,7 +345,7 @@ def _run_night(settings, staging, night: str):
         extra={"engine": "spark", "spark": {"master": spark.sparkContext.master, "partitions": nparts,
                                             "default_parallelism": spark.sparkContext.defaultParallelism,
                                             "read_ranges": ranges}}))
-    for df in (read_rejects, dup_rejects, cl, empties, nodes, members, cids, members_all, outlets_tonight, again):
+    for df in (read_rejects, dup_rejects, losers, cl, empties, nodes, members, cids, members_all, outlets_tonight, again):
         if df is not None:
             df.unpersist()
     return RunResult(night, Path(settings.output.path), counts, manifest)
