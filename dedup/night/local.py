@@ -39,8 +39,8 @@ from dedup.stages import clean, cluster, text_loss, verify, versions
 from dedup.stages.chrome import ChromeModel, ReportSets, chrome_outlets
 from dedup.stages.fingerprint import Fingerprints, fingerprint, hash_strings, number_sequences
 from dedup.stages.read import ID_NUMBER, ReadStats, discover, read_chunks, sha256_file
-from dedup.stages.reasons import (DUPLICATE_ID, DUPLICATE_ID_PREFIX, EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX, WALL_ONLY,
-                                  redelivered, redelivered_counted)
+from dedup.stages.reasons import (DUPLICATE_ID, DUPLICATE_ID_PREFIX, EMPTIED, ENDS_EARLY, REDELIVERED_PREFIX,
+                                  SUPERSEDED_PREFIX, WALL_ONLY, redelivered, redelivered_counted)
 from dedup.stages.text.lines import Lines
 from dedup.stages.text.normalize import distinct
 from dedup.stages.text.pagedate import page_dates
@@ -141,9 +141,8 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
                     ) -> dict[int, tuple[np.ndarray, list[str]]]:
     """Of the records sharing an id (``id_numbers``: each spill's ``read.ID_NUMBER`` column), the
     ones not kept (``versions.choose`` on their texts cleaned with ``model``): {spill index: (rows,
-    reasons)}. Reads back only the spills that hold an id more than once; an id whose records all
-    carry one text and date keeps its first without calling ``choose`` (a feed fetched several
-    times a night)."""
+    reasons)}. Reads back only the spills that hold an id more than once (their text hashes and
+    dates; the text of an id's records only where it differs)."""
     if not repeats(id_numbers):
         return {}
     counts = np.bincount(np.concatenate(id_numbers))
@@ -169,27 +168,35 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
     ends = np.r_[starts[1:], by_id.size]
     group_of = np.repeat(np.arange(starts.size), ends - starts)
     th, pub = text_hash[by_id], published[by_id]
-    mixed = np.logical_or.reduceat((th != th[starts][group_of]) | (pub != pub[starts][group_of]), starts)
-    uniform = ~mixed[group_of]
-    uniform[starts] = False  # records all alike (text and date): the first is kept, as ``choose`` keeps it
-    # Positions (in the gathered rows) of the records not kept, and their reasons.
-    lose = [by_id[uniform]]
-    why = [DUPLICATE_ID_PREFIX + where[by_id[starts][group_of][uniform]]]
+    # An id whose records all carry one text keeps the latest dated, the first of equals (what
+    # ``choose`` gives without cleaning or comparing: a feed fetched twice, a scraper stamping its
+    # fetch time); the others are compared as the clean stage will leave them.
+    mixed = np.logical_or.reduceat(th != th[starts][group_of], starts)
+    at = np.arange(by_id.size)
+    rank = np.lexsort((-at, pub, group_of))
+    best = rank[np.r_[group_of[rank][1:] != group_of[rank][:-1], True]]  # per group, in group order
+    kept = best[group_of]
+    lost = ~mixed[group_of] & (kept != at)
+    first_kept = kept[lost] == starts[group_of[lost]]
+    lose = [by_id[lost]]
+    why = [np.where(first_kept, DUPLICATE_ID_PREFIX + where[by_id[starts[group_of[lost]]]],
+                    SUPERSEDED_PREFIX + where[by_id[kept[lost]]])]
     if mixed.any():
-        # Compared as the clean stage will leave them: two stories of one outlet share its chrome.
+        # Two stories of one outlet share its chrome: versions are compared on their cleaned text.
         rows = np.sort(np.concatenate([by_id[a:b] for a, b in zip(starts[mixed], ends[mixed])]))
-        parts = [read_spill(spills[k]).select(["text", "outlet", "url", "headline"]).take(pa.array(row_of[rows[spill_of[rows] == k]]))
-                 for k in np.unique(spill_of[rows])]
-        texts = dict(zip(rows.tolist(), versions.cleaned(pa.concat_tables(parts), model, settings.chrome,
-                                                         settings.language)))
+        texts: dict[int, str] = {}
+        for k in np.unique(spill_of[rows]):
+            mine = rows[spill_of[rows] == k]
+            rec = read_spill(spills[k]).select(["text", "outlet", "url", "headline"]).take(pa.array(row_of[mine]))
+            texts.update(zip(mine.tolist(), versions.cleaned(rec, model, settings.chrome, settings.language)))
         for a, b in zip(starts[mixed], ends[mixed]):
             group = by_id[a:b].tolist()
             stamp = [None if published[j] == -(1 << 63) else int(published[j]) for j in group]
             _, reasons = versions.choose(stamp, [texts[j] for j in group], [where[j] for j in group],
                                          settings.dedup.shingle_size)
-            lost = [k for k, r in enumerate(reasons) if r is not None]
-            lose.append(np.array([group[k] for k in lost], np.int64))
-            why.append(np.array([reasons[k] for k in lost], dtype=object))
+            gone = [k for k, r in enumerate(reasons) if r is not None]
+            lose.append(np.array([group[k] for k in gone], np.int64))
+            why.append(np.array([reasons[k] for k in gone], dtype=object))
     lose, why = np.concatenate(lose), np.concatenate(why)
     order = np.argsort(lose, kind="stable")
     lose, why = lose[order], why[order]
@@ -587,7 +594,9 @@ def run_night(settings: Settings, staging: Staging, night: str) -> RunResult:
     del model
     release_unused_memory()
 
-    superseded_by = superseded_rows(r.spills, r.id_numbers, settings, clean_model)
+    with sl.stage("versions") as st:
+        superseded_by = superseded_rows(r.spills, r.id_numbers, settings, clean_model)
+        st.update(rejected=sum(len(rows) for rows, _ in superseded_by.values()))
     c = clean_stage(settings, staging, r.spills, clean_model, stats.accepted, sl, window, superseded_by)
     del clean_model
     release_unused_memory()

@@ -110,8 +110,10 @@ def choose(published: list, texts: list[str], where: list[str], shingle_size: in
     # A distinct text is compared with the first record's once.
     of_first = {t: (i == 0 or is_version(texts[0], t, shingle_size)) for t, i in first_at.items()}
     none = -(1 << 63)
-    has_text = {t: own_shingles(t, shingle_size)[1].size > 0 for t in first_at}
     candidates = [i for i in range(n) if of_first[texts[i]]]
+    # Only texts that differ can differ in having story text (a re-sent record often differs in its date alone).
+    has_text = ({t: own_shingles(t, shingle_size)[1].size > 0 for t in first_at} if len(first_at) > 1
+                else {texts[0]: True})
     kept = max(candidates, key=lambda i: (has_text[texts[i]], none if published[i] is None else published[i],
                                           version[i], -i))
     reasons: list[str | None] = []

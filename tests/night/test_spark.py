@@ -309,6 +309,9 @@ def test_the_latest_version_of_an_id_is_kept_as_locally(spark, tmp_path):
     from tests.night.test_versions import CORRECTION, versions_batch
 
     recs, _, _ = versions_batch(spread=3)
+    # one text re-sent with a later date (a scraper stamping its fetch time): the later one is kept
+    stamped = {"id": "stamped", "outlet": "beta", "headline": "Library", "body": "\n".join(OTHER)}
+    recs += [dict(stamped, published_at="2026-11-29T06:00:00Z"), dict(stamped, published_at="2026-11-29T09:00:00Z")]
     src = tmp_path / "in"
     src.mkdir()
     write_jsonl(src / "a.jsonl", recs[:17])
@@ -316,13 +319,15 @@ def test_the_latest_version_of_an_id_is_kept_as_locally(spark, tmp_path):
     lo = _run("local", src, tmp_path / "local", "2026-11-20")
     sp = _run("spark", src, tmp_path / "spark", "2026-11-20")
     assert sp.counts == lo.counts and sp.manifest["reject_reasons"] == lo.manifest["reject_reasons"] == {
-        "duplicate id": 6}
+        "duplicate id": 7}
+    assert sp.manifest["stages"]["versions"]["rejected"] == lo.manifest["stages"]["versions"]["rejected"] == 7
     assert_same_night(tmp_path / "local", tmp_path / "spark", "2026-11-20")
     stories = _table(tmp_path / "spark", "stories", "2026-11-20").to_pylist()
     fire = [r for r in stories if r["story_id"] == "fire-1"]
     assert len(fire) == 1 and CORRECTION in fire[0]["body_clean"]
     reasons = [r["reason"] for r in _table(tmp_path / "spark", "rejects", "2026-11-20").to_pylist()]
     assert any(r.startswith("duplicate id: superseded by the latest version at b.jsonl:") for r in reasons)
+    assert f"duplicate id: superseded by the latest version at b.jsonl:{len(recs) - 17}" in reasons
 
 
 def test_a_jsonl_file_read_in_byte_ranges_gives_the_local_tables(spark, tmp_path):

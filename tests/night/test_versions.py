@@ -142,6 +142,10 @@ def test_every_id_keeps_what_choose_picks(tmp_path):
         for k in range(40):
             sid = f"s{rng.randrange(8)}"
             recs.insert(rng.randrange(len(recs) + 1), _rec(sid, "alpha", rng.choice(texts), rng.choice(dates)))
+        # A scraper stamping its fetch time: one text, dates that differ (the latest kept, the first of equals).
+        at = sorted(rng.sample(range(len(recs) + 1), 3))
+        for k, when in zip(reversed(at), reversed(dates[1:] + dates[2:])):
+            recs.insert(k, _rec("stamped", "beta", texts[3], when))
         batch = write_jsonl(tmp_path / f"feed{seed}.jsonl", recs)
         out = tmp_path / f"out{seed}"
         run(load_config(input=str(batch), output=str(out), run_date="2026-11-30",

@@ -181,26 +181,28 @@ def _run_night(settings, staging, night: str):
     model._count_reports()
     model_bc = spark.sparkContext.broadcast((keys, model.counts, outlet_stories))
 
-    # A record whose id a window night wrote is a duplicate id, as within the night (the local
-    # engine: Window.first_written); its lines were counted for chrome above, as locally.
     # Of an id's records the latest version of its story is kept (``versions.choose`` per id on the
     # texts cleaned with tonight's model, as locally: ``local.superseded_rows``); the others are
     # rejected here, before cleaning.
     dup_rejects, losers, to_clean = None, None, records.drop("_n", "_learn")
-    if dups:
-        model_args = (model_bc if ch.enabled else None, ch, settings.language, d.shingle_size)
+    with sl.stage("versions") as st:
+        st.update(rejected=dups)
+        if dups:
+            model_args = (model_bc if ch.enabled else None, ch, settings.language, d.shingle_size)
 
-        def superseded_of(pdf):  # a plain function: Spark reads the kind of UDF from its type hints
-            return P.superseded_groups(pdf, *model_args)
+            def superseded_of(pdf):  # a plain function: Spark reads the kind of UDF from its type hints
+                return P.superseded_groups(pdf, *model_args)
 
-        losers = (records.where("_n > 1")
-                  .select("story_id", "file_idx", "record", "source", "published_at", "text", "outlet", "url", "headline")
-                  .groupBy("story_id").applyInPandas(superseded_of, P.SUPERSEDED_DDL)).persist(keep)
-        dup_rejects = records.join(losers, ["file_idx", "record"]).select(
-            "source", "record", "story_id", "reason",
-            F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
-        dup_rejects.count()
-        to_clean = to_clean.join(losers.select("file_idx", "record"), ["file_idx", "record"], "left_anti")
+            losers = (records.where("_n > 1")
+                      .select("story_id", "file_idx", "record", "source", "published_at", "text", "outlet", "url", "headline")
+                      .groupBy("story_id").applyInPandas(superseded_of, P.SUPERSEDED_DDL)).persist(keep)
+            dup_rejects = records.join(losers, ["file_idx", "record"]).select(
+                "source", "record", "story_id", "reason",
+                F.substring("text", 1, settings.output.raw_max_chars).alias("raw")).persist(keep)
+            dup_rejects.count()
+            to_clean = to_clean.join(losers.select("file_idx", "record"), ["file_idx", "record"], "left_anti")
+    # A record whose id a window night wrote is a duplicate id, as within the night (the local
+    # engine: Window.first_written); its lines were counted for chrome above, as locally.
     again, n_again = None, 0
     if nights:
         seen = S.written_ids(spark, settings.state_path, nights)

@@ -205,14 +205,13 @@ def superseded_groups(pdf, model_bc, chrome, language, shingle_size: int):
 
     from dedup.stages import versions
     from dedup.stages.chrome import ChromeModel
-    from dedup.stages.reasons import duplicate_id
 
     pdf = pdf.sort_values(["file_idx", "record"], kind="stable").reset_index(drop=True)
     published = [None if pd.isna(x) else int(pd.Timestamp(x).value) for x in pdf["published_at"]]
     where = [f"{os.path.basename(s)}:{r}" for s, r in zip(pdf["source"], pdf["record"])]
     texts = ["" if pd.isna(t) else t for t in pdf["text"]]
-    if len(set(texts)) == 1 and len(set(published)) == 1:
-        why = [None] + [duplicate_id(where[0])] * (len(texts) - 1)  # what ``choose`` gives, without cleaning
+    if len(set(texts)) == 1:  # one text: cleaning cannot change what ``choose`` gives
+        _, why = versions.choose(published, texts, where, shingle_size)
     else:
         model = None
         if model_bc is not None:
