@@ -143,9 +143,9 @@ def superseded_rows(spills: list[Path], id_numbers: list[np.ndarray], settings: 
     ones not kept (``versions.choose`` on their texts cleaned with ``model``): {spill index: (rows,
     reasons)}. Reads back only the spills that hold an id more than once (their text hashes and
     dates; the text of an id's records only where it differs)."""
-    if not repeats(id_numbers):
+    counts = np.bincount(np.concatenate(id_numbers)) if id_numbers else np.empty(0, np.int64)
+    if not counts.size or counts.max() < 2:
         return {}
-    counts = np.bincount(np.concatenate(id_numbers))
     spill_of, row_of, ids, hashes, published, where = [], [], [], [], [], []
     for i, (p, idn) in enumerate(zip(spills, id_numbers)):
         rows = np.flatnonzero(counts[idn] > 1)
