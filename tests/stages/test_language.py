@@ -123,3 +123,23 @@ def test_without_a_writable_cache_folder_the_model_still_loads(fresh_model, monk
     monkeypatch.setattr("dedup._startup.choose_cache_dir", lambda env, name: (None, "none writable"))
     assert fresh_model._cache_path(__import__("pathlib").Path(__file__)) is None
     assert _same_model(fresh_model._load(), _unpacked())
+
+
+def test_installs_of_one_model_share_one_kept_file_and_earlier_formats_go(fresh_model, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    shipped = Path(MODEL_DIR) / MODEL_FILE
+    # Another virtualenv: the same model file, written later.
+    other = tmp_path / "venv2" / MODEL_FILE
+    other.parent.mkdir(parents=True)
+    shutil.copyfile(shipped, other)
+    assert fresh_model._cache_path(other) == fresh_model._cache_path(shipped)
+    folder = fresh_model._cache_path(shipped).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "py3langid-0.4.0-4586720-1796280349176817657-v1.npz"  # the mtime-keyed name of format 1
+    stale.write_bytes(b"97 MB once")
+    fresh_model._load()
+    assert [p.name for p in folder.glob("py3langid-*.npz")] == [fresh_model._cache_path(shipped).name]
