@@ -238,12 +238,12 @@ def _classify(data, offsets, moves, start, ptc, prior):
     most = 1
     for d0 in range(0, n, BLOCK):
         most = max(most, offsets[min(n, d0 + BLOCK)] - offsets[d0])
-    feats = np.empty(most, np.int64)
+    feats = np.empty(most, np.int32)
     nfeat = np.zeros(BLOCK, np.int64)
-    pair_f = np.empty(most, np.int64)
-    pair_s = np.empty(most, np.int64)
+    pair_f = np.empty(most, np.int32)
+    pair_s = np.empty(most, np.int32)
     pair_w = np.empty(most, np.float32)
-    sort_s = np.empty(most, np.int64)
+    sort_s = np.empty(most, np.int32)
     sort_w = np.empty(most, np.float32)
     count = np.zeros(nf, np.int32)
     first = np.zeros(nf + 1, np.int64)  # counting sort: pairs per feature, then where each feature's start
