@@ -151,8 +151,11 @@ def _unpack(model_file) -> LangModel:
 
 
 # Samples scored together: their feature rows are read once per block in ascending order, and a
-# block's scores (BLOCK x 142 float32, 2.3 MB) stay in cache. Larger blocks gain little more.
+# block's scores (BLOCK x 142 float32, 2.3 MB) stay in cache. Blocks of 2,048 to 16,384 samples
+# take the same time. A block also ends at BLOCK_BYTES of samples (one sample at least): its scratch
+# arrays take 20 bytes per byte of sample, and ``language.sample_chars`` may be up to 100,000.
 BLOCK = 4096
+BLOCK_BYTES = 4 << 20
 _SHIFT = np.uint64(32)
 _LOW = np.uint64(0xFFFFFFFF)
 
@@ -235,9 +238,19 @@ def _classify(data, offsets, moves, start, ptc, prior):
     k = prior.shape[0]
     nf = ptc.shape[0]
     out = np.full(n, -1, np.int64)
+    # Block boundaries: BLOCK samples, fewer where they would pass BLOCK_BYTES.
+    ends = np.empty(n + 1, np.int64)
+    nb = 0
     most = 1
-    for d0 in range(0, n, BLOCK):
-        most = max(most, offsets[min(n, d0 + BLOCK)] - offsets[d0])
+    d0 = 0
+    while d0 < n:
+        d1 = d0 + 1
+        while d1 < n and d1 - d0 < BLOCK and offsets[d1 + 1] - offsets[d0] <= BLOCK_BYTES:
+            d1 += 1
+        most = max(most, offsets[d1] - offsets[d0])
+        ends[nb] = d1
+        nb += 1
+        d0 = d1
     feats = np.empty(most, np.int32)
     nfeat = np.zeros(BLOCK, np.int64)
     pair_f = np.empty(most, np.int32)
@@ -248,8 +261,9 @@ def _classify(data, offsets, moves, start, ptc, prior):
     count = np.zeros(nf, np.int32)
     first = np.zeros(nf + 1, np.int64)  # counting sort: pairs per feature, then where each feature's start
     score = np.empty((BLOCK, k), np.float32)
-    for d0 in range(0, n, BLOCK):
-        d1 = min(n, d0 + BLOCK)
+    for b in range(nb):
+        d0 = ends[b - 1] if b else 0
+        d1 = ends[b]
         _walk(data, offsets, d0, d1, moves, start[0], feats, nfeat)
         npair = 0
         lo, hi = nf, -1

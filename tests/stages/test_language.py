@@ -143,3 +143,23 @@ def test_installs_of_one_model_share_one_kept_file_and_earlier_formats_go(fresh_
     stale.write_bytes(b"97 MB once")
     fresh_model._load()
     assert [p.name for p in folder.glob("py3langid-*.npz")] == [fresh_model._cache_path(shipped).name]
+
+
+def test_a_label_does_not_depend_on_the_block_its_sample_is_scored_in(monkeypatch):
+    """Samples are scored a block at a time (``_classify``); blocks end at BLOCK samples or BLOCK_BYTES.
+    Run as plain Python with blocks of 3 samples or 1,200 bytes, every label equals the compiled
+    kernel's with its default blocks."""
+    import pyarrow.compute as pc
+
+    import dedup.stages.language as language
+    from dedup.stages.text.normalize import string_buffers
+
+    texts = [p for _, p in PARAGRAPHS][:40] + ["x" * 5000, "", "12 34", "日本語のテキストです。" * 40]
+    sample = pc.utf8_lower(pc.utf8_slice_codeunits(pa.array(texts), 0, 2000))
+    m = language.model()
+    args = (*string_buffers(sample), m.moves, m.start, m.ptc, m.pc)
+    compiled = language._classify(*args)
+    monkeypatch.setattr(language, "BLOCK", 3)
+    monkeypatch.setattr(language, "BLOCK_BYTES", 1200)
+    assert (language._classify.py_func(*args) == compiled).all()
+    assert (compiled[:40] >= 0).all() and compiled[41] == -1  # an empty sample has no feature
