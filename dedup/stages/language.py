@@ -188,18 +188,10 @@ def _walk(data, offsets, d0, d1, moves, start, feats, nfeat):
             v3 = moves[s3 + data[p3]]
             s0, s1, s2, s3 = np.int64(v0 >> _SHIFT), np.int64(v1 >> _SHIFT), np.int64(v2 >> _SHIFT), np.int64(v3 >> _SHIFT)
             f0, f1, f2, f3 = np.int64(v0 & _LOW), np.int64(v1 & _LOW), np.int64(v2 & _LOW), np.int64(v3 & _LOW)
-            if f0:
-                feats[w0] = f0 - 1
-                w0 += 1
-            if f1:
-                feats[w1] = f1 - 1
-                w1 += 1
-            if f2:
-                feats[w2] = f2 - 1
-                w2 += 1
-            if f3:
-                feats[w3] = f3 - 1
-                w3 += 1
+            # Written whether or not a feature was emitted (no branch to mispredict); a slot moves on
+            # only past a feature, so a -1 is overwritten or lies past the sample's count.
+            feats[w0], feats[w1], feats[w2], feats[w3] = f0 - 1, f1 - 1, f2 - 1, f3 - 1
+            w0, w1, w2, w3 = w0 + (f0 > 0), w1 + (f1 > 0), w2 + (f2 > 0), w3 + (f3 > 0)
             p0 += 1
             p1 += 1
             p2 += 1
