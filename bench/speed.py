@@ -28,7 +28,8 @@ What is measured, per child process (the corpus builder is not timed):
 Before the timed dedup run, a warm-up run on the first 2,000 stories loads numba's on-disk cache
 (compiling it if the code changed), so the figure is the nightly steady state (``--no-warmup`` to
 time a cold start). Each dedup run writes to a fresh output folder (no earlier nights in state).
-``--repeat R`` times each pipeline R times and reports the fastest (all runs are in the JSON).
+``--repeat R`` runs R rounds, each pipeline once per round, and reports each pipeline's fastest run and,
+per round, the ratio of that round's baseline and dedup walls with their median (all runs are in the JSON).
 Run it with the project's interpreter: ``.venv/bin/python bench/speed.py ...``.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -582,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []  # per size and pipeline, the best of --repeat runs
     all_runs: list[Result] = []
     corpora: list[dict] = []
+    round_ratios: dict[str, list[float]] = {"datasketch": [], "rensa": []}  # per round: its wall ratio
     try:
         for n in sizes:
             corpus = get_corpus(n, args.seed, cache=cache, workdir=workdir, keep=bool(args.keep), source=args.source,
@@ -590,22 +593,27 @@ def main(argv: list[str] | None = None) -> int:
                             "kept": not corpus.temporary})
             try:
                 gold = load_gold(corpus.gold)
-                ours = [run_dedup(corpus, chrome=args.chrome, workers=args.workers, workdir=workdir,
-                                  keep=bool(args.keep), warmup=i == 0 and not args.no_warmup, gold=gold, quiet=quiet)
-                        for i in range(args.repeat)]
-                all_runs += ours
-                results.append(best_of(ours))
-                if args.baseline:
-                    theirs = [run_baseline(corpus, chrome=args.chrome, workdir=workdir, keep=bool(args.keep),
-                                           gold=gold, quiet=quiet) for _ in range(args.repeat)]
-                    all_runs += theirs
-                    results.append(best_of(theirs))
-                if args.rensa:
-                    theirs = [run_baseline(corpus, chrome=args.chrome, workdir=workdir, keep=bool(args.keep),
-                                           gold=gold, quiet=quiet, pipeline="rensa", script=RENSA_SCRIPT)
-                              for _ in range(args.repeat)]
-                    all_runs += theirs
-                    results.append(best_of(theirs))
+                # Rounds: each pipeline once per round, one after the other, so that a round's ratios
+                # compare runs taken minutes apart (this machine's speed drifts by 25% over a benchmark).
+                runs: dict[str, list[Result]] = {"dedup": [], "datasketch": [], "rensa": []}
+                for i in range(args.repeat):
+                    runs["dedup"].append(run_dedup(corpus, chrome=args.chrome, workers=args.workers, workdir=workdir,
+                                                   keep=bool(args.keep), warmup=i == 0 and not args.no_warmup,
+                                                   gold=gold, quiet=quiet))
+                    if args.baseline:
+                        runs["datasketch"].append(run_baseline(corpus, chrome=args.chrome, workdir=workdir,
+                                                               keep=bool(args.keep), gold=gold, quiet=quiet))
+                    if args.rensa:
+                        runs["rensa"].append(run_baseline(corpus, chrome=args.chrome, workdir=workdir,
+                                                          keep=bool(args.keep), gold=gold, quiet=quiet,
+                                                          pipeline="rensa", script=RENSA_SCRIPT))
+                    all_runs += [timed[-1] for timed in runs.values() if len(timed) == i + 1]  # in the order run
+                for name, timed in runs.items():
+                    if timed:
+                        results.append(best_of(timed))
+                    if name != "dedup":
+                        round_ratios[name] += [b.wall_s / o.wall_s for o, b in zip(runs["dedup"], timed)
+                                               if o.ok and b.ok]
             finally:
                 if corpus.temporary:
                     remove(corpus.dir)
@@ -640,6 +648,10 @@ def main(argv: list[str] | None = None) -> int:
                     line += (f" (pipeline time alone, without process start and imports: "
                              f"{base.internal_s / ours.internal_s:.2f}x)")
                 print(line)
+                if len(round_ratios[name]) > 1:
+                    per = round_ratios[name]
+                    print(f"  per round (that round's {name} wall / that round's dedup wall): "
+                          + ", ".join(f"{x:.2f}x" for x in per) + f"; median {statistics.median(per):.2f}x")
             if base:
                 print(f"{name}'s own split: " + ", ".join(f"{k} {v['seconds']:.2f} s" for k, v in base.stages.items())
                       + (f" (total {base.internal_s:.2f} s)" if base.internal_s is not None else ""))
@@ -664,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
                                                             for k, v in vars(args).items()},
                "run_date": RUN_DATE, "corpora": corpora, "results": [asdict(r) for r in results],
                "all_runs": [asdict(r) for r in all_runs],
-               "speed_ratio": ratio, "speed_ratios": ratios}
+               "speed_ratio": ratio, "speed_ratios": ratios, "round_ratios": round_ratios}
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0 if all_runs and all(r.ok for r in all_runs) else 1
 

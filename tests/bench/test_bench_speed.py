@@ -68,6 +68,21 @@ def test_compare_with_baseline_end_to_end(cache, tmp_path):
     assert list(work.iterdir()) == []
 
 
+def test_repeats_run_in_rounds_and_each_round_gives_its_own_ratio(cache, tmp_path):
+    out = tmp_path / "res.json"
+    p = run_script("--n", N, "--baseline", "--repeat", 2, "--no-warmup", "--corpus", cache, "--tmp", tmp_path / "w",
+                   "--json", out, "--workers", 1)
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = json.loads(out.read_text())
+    # dedup and the baseline alternate, so a round's two runs are minutes apart at most.
+    assert [r["pipeline"] for r in doc["all_runs"]] == ["dedup", "datasketch", "dedup", "datasketch"]
+    runs = doc["all_runs"]
+    assert doc["round_ratios"]["datasketch"] == pytest.approx([runs[1]["wall_s"] / runs[0]["wall_s"],
+                                                               runs[3]["wall_s"] / runs[2]["wall_s"]])
+    assert doc["round_ratios"]["rensa"] == []
+    assert "per round (that round's datasketch wall / that round's dedup wall): " in p.stdout and "; median " in p.stdout
+
+
 def test_sizes_reuses_cached_corpus_and_keeps_outputs(cache, tmp_path):
     keep, out = tmp_path / "keep", tmp_path / "res.json"
     p = run_script("--sizes", f"{N},{N}", "--corpus", cache, "--keep", keep, "--workers", 1, "--no-warmup",
