@@ -6,11 +6,13 @@ Library use (what the CLI does)::
     result = run(load_config("configs/prod.yaml", run_date="2026-11-26"))
     result.counts, result.manifest
 """
-from dedup._startup import configure_numba_cache
+from dedup._startup import configure_allocator, configure_numba_cache
 
 # First, before any jitted module is imported: numba needs a writable cache folder, and a
 # read-only install (a service user, a wheel in a root-owned site-packages) has none by default.
 configure_numba_cache()
+# And before pyarrow allocates: its allocator's huge pages cost more to zero than they save.
+configure_allocator()
 
 
 def run(settings):

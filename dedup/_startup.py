@@ -1,5 +1,6 @@
-"""What must happen before numba compiles anything: a writable folder for its on-disk cache (and
-the same choice of folder for dedup's other caches: ``choose_cache_dir``).
+"""What must happen before numba compiles anything or Arrow allocates: a writable folder for numba's
+on-disk cache (and the same choice of folder for dedup's other caches: ``choose_cache_dir``), and
+Arrow's allocator told not to ask for transparent huge pages (``configure_allocator``).
 
 The jitted functions are declared ``@numba.njit(cache=True)``. numba keeps their machine code in
 ``__pycache__`` beside the source when it can write there, else in ``~/.cache/numba``, and raises
@@ -115,6 +116,27 @@ def choose_numba_cache_dir(env: Mapping[str, str]) -> tuple[Optional[str], str]:
         return None, "none writable"
     atexit.register(shutil.rmtree, fresh, True)
     return fresh, "temp-private"
+
+
+#: mimalloc's option (Arrow's default memory pool on Linux) that lets it ask the kernel for
+#: transparent huge pages; read from the environment when mimalloc first looks at it.
+MIMALLOC_THP = "MIMALLOC_ALLOW_THP"
+
+
+def configure_allocator() -> None:
+    """Set ``MIMALLOC_ALLOW_THP=0`` for this process (and the workers it starts) unless the user
+    set it.
+
+    A night allocates and frees Arrow buffers of tens of MB chunk after chunk. With huge pages
+    allowed, mimalloc (bundled by pyarrow as its default pool, which reads its options from the
+    environment on first use: https://microsoft.github.io/mimalloc/environment.html) returns
+    freed spans to the kernel and the next buffer faults in fresh 2 MB pages, each zeroed by the
+    kernel in full. At 200,000 stories that zeroing took 3-6 CPU s of the read stage's 7-9 and
+    2-4 s of the night's wall (``docs/speed.md``, Session 18); with 4 KB pages only the bytes
+    written are faulted in. Called by ``dedup/__init__.py`` before pyarrow is imported; if the
+    caller imported and used pyarrow first, mimalloc keeps the choice it already made.
+    """
+    os.environ.setdefault(MIMALLOC_THP, "0")
 
 
 def configure_numba_cache() -> None:
