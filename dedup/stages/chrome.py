@@ -586,7 +586,7 @@ class ChromeModel:
         left out, so two different stories sharing a long subscription block still differ, unless
         that leaves under half its words (a copy or a new version of a report: then all count).
         ``entries``: what ``observe`` returned for the same batch (computed again when absent)."""
-        if not len(lines.text) or not self.keys.size:
+        if not lines.story.size or not self.keys.size:
             return ReportSets()
         words, _, _, kh = lines._line_stats()
         if entries is None:

@@ -248,6 +248,31 @@ def test_lines_measurements_survive_replacing_and_work_files():
         np.testing.assert_array_equal(lines.at_most_chars(limit), expect)
 
 
+@pytest.mark.parametrize("typ", [pa.large_string(), pa.string()])
+def test_lines_kept_as_positions_in_their_stories_come_back_as_the_same_text(typ):
+    from dedup.stages.text.lines import Lines
+
+    # Whitespace Arrow trims (ideographic, no-break, em spaces, line separators) around and between
+    # lines, a line repeated within a story, a null and empty bodies, lines that start with the byte
+    # a whitespace character starts with (U+3001 after U+3000).
+    bodies = pa.array(["\n".join(WIRE[:3]), "  a \n\u3000\u3001x\u3000 \n\n \u00a0 b\u2003\n", None, "", "\n\n",
+                       "\u2028x\u2029 y ", "ab\nab\n ab", "é" * 300 + "\nx", OTHER[0]], typ)
+    lines = Lines.split(bodies)
+    t = lines.to_table(bodies)
+    assert "text" not in t.column_names  # the text is not written twice
+    back = Lines.from_table(t, lines.n_stories, bodies)
+    assert back.text.type == lines.text.type and back.text.equals(lines.text)
+    np.testing.assert_array_equal(back.story, lines.story)
+    for a, b in zip(back._line_stats(), lines._line_stats()):
+        np.testing.assert_array_equal(a, b)
+    # Without the stories' texts: measurements only, which learning chrome needs.
+    bare = Lines.from_table(t, lines.n_stories).of_stories(np.arange(len(bodies)) % 2 == 0)
+    assert bare.text is None and bare.story.size == lines.of_stories(np.arange(len(bodies)) % 2 == 0).story.size
+    # Lines that are not in the texts given are written as text.
+    other = pa.array(["nothing of the above"] * len(bodies), typ)
+    assert Lines.from_table(lines.to_table(other), lines.n_stories).text.equals(lines.text)
+
+
 def test_markup_only_bodies_are_rejected_and_template_code_never_kept(cli, tmp_path):
     """Issue 13 item 1: markup-only bodies are rejected, not one-word stories; pages that open with a
     comment and a script block (no <html> at the top) are pages: their code never reaches body_clean,
