@@ -251,7 +251,7 @@ def _classify(data, offsets, moves, start, ptc, prior):
     sort_s = np.empty(most, np.int32)
     sort_w = np.empty(most, np.float32)
     count = np.zeros(nf, np.int32)
-    first = np.zeros(nf + 1, np.int64)  # counting sort: pairs per feature, then where each feature's start
+    first = np.zeros(nf + 1, np.int64)  # counting sort: pairs per feature, then where each feature's pairs start
     score = np.empty((BLOCK, k), np.float32)
     for b in range(nb):
         d0 = ends[b - 1] if b else 0
