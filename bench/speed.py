@@ -271,8 +271,8 @@ def scores(pred: pd.DataFrame, gold: pd.DataFrame) -> dict:
 
 
 def stage_table(manifest: dict) -> dict[str, dict]:
-    """``stages`` of a manifest as {stage: {seconds, cpu_seconds, peak_rss_mb, counts}}
-    (cpu_seconds and peak_rss_mb None when absent).
+    """``stages`` of a manifest as {stage: {seconds, cpu_seconds, system_seconds, peak_rss_mb, counts}}
+    (cpu_seconds, system_seconds and peak_rss_mb None when absent).
 
     Only scalar numeric entries are kept as counts; keys starting with "_" and anything else
     (strings, lists) are left out.
@@ -281,12 +281,13 @@ def stage_table(manifest: dict) -> dict[str, dict]:
     for name, info in (manifest.get("stages") or {}).items():
         if not isinstance(info, dict):
             continue
-        peak, cpu = info.get("peak_rss_mb"), info.get("cpu_seconds")
+        peak, cpu, sys_s = info.get("peak_rss_mb"), info.get("cpu_seconds"), info.get("system_seconds")
         counts = {k: v for k, v in info.items()
-                  if k not in ("seconds", "cpu_seconds", "peak_rss_mb") and not k.startswith("_")
+                  if k not in ("seconds", "cpu_seconds", "system_seconds", "peak_rss_mb") and not k.startswith("_")
                   and isinstance(v, (int, float)) and not isinstance(v, bool)}
         out[name] = {"seconds": float(info.get("seconds") or 0.0),
                      "cpu_seconds": float(cpu) if isinstance(cpu, (int, float)) else None,
+                     "system_seconds": float(sys_s) if isinstance(sys_s, (int, float)) else None,
                      # a stage whose CPU time also covers another that ran at the same time (clean's: fingerprint)
                      "cpu_include": [info["cpu_seconds_include"]] if isinstance(info.get("cpu_seconds_include"), str)
                      else [],
@@ -449,18 +450,19 @@ def stages_table(r: Result) -> str:
         cpu = s.get("cpu_seconds")
         over = s["seconds"] + sum(r.stages[o]["seconds"] for o in s.get("cpu_include", []) if o in r.stages)
         rows.append([name, f"{s['seconds']:.2f}", f"{100 * s['seconds'] / total:.0f}%", _f(cpu, ".2f"),
-                     _f(cpu / over if cpu is not None and over > 0.05 else None, ".1f"),
+                     _f(s.get("system_seconds"), ".2f"), _f(cpu / over if cpu is not None and over > 0.05 else None, ".1f"),
                      _f(s["peak_rss_mb"], ",.0f"), counts])
-    table = fmt_table(["stage", "seconds", "share", "CPU s", "cores", "peak RSS MB", "counts"], rows,
-                      align="lrrrrrl")
+    table = fmt_table(["stage", "seconds", "share", "CPU s", "sys s", "cores", "peak RSS MB", "counts"], rows,
+                      align="lrrrrrrl")
     staged = sum(s["seconds"] for s in r.stages.values())
     notes = f"sum of stages {staged:.2f} s"
     if r.internal_s is not None:
         notes += f"; seconds_total {r.internal_s:.2f} s; wall {r.wall_s:.2f} s " \
                  f"(process start, imports and exit: {r.wall_s - r.internal_s:.2f} s)"
     if any(s.get("cpu_seconds") is not None for s in r.stages.values()):
-        notes += "\nCPU s: the process's CPU time in the stage (every thread); cores: CPU s / seconds. Clean and " \
-                 "fingerprint run at once: clean's CPU s covers both, and its cores are over both stages' seconds."
+        notes += "\nCPU s: the process's CPU time in the stage (every thread), of which sys s in the kernel; cores: " \
+                 "CPU s / seconds. Clean and fingerprint run at once: clean's CPU s covers both, and its cores are " \
+                 "over both stages' seconds."
     return table + "\n" + notes
 
 

@@ -24,13 +24,15 @@ PROGRESS_BARS = True
 class StageLog:
     """Seconds and counts per stage, in the order they ran. ``seconds`` is wall time;
     ``cpu_seconds`` is this process's CPU time (user + system, every thread) over the stage, so
-    ``cpu_seconds / seconds`` is how many cores the stage kept busy on average."""
+    ``cpu_seconds / seconds`` is how many cores the stage kept busy on average; ``system_seconds``
+    is the part of it spent in the kernel (faulting in and zeroing fresh memory, copying work
+    files into the page cache: docs/speed.md, Session 18)."""
 
     stages: dict = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str, **counts):
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, k0 = time.perf_counter(), time.process_time(), system_seconds()
         entry = {"seconds": 0.0, **counts}
         self.stages[name] = entry
         log.info("stage %s: started", name, extra={"fields": {"stage": name, "event": "started"}})
@@ -39,10 +41,16 @@ class StageLog:
         finally:
             entry["seconds"] = round(entry["seconds"] + time.perf_counter() - t0, 3)
             entry["cpu_seconds"] = round(entry.get("cpu_seconds", 0.0) + time.process_time() - c0, 3)
+            entry["system_seconds"] = round(entry.get("system_seconds", 0.0) + system_seconds() - k0, 3)
             entry["peak_rss_mb"] = peak_rss_mb()
             extra = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "seconds")
             log.info("stage %s: %.2fs %s", name, entry["seconds"], extra,
                      extra={"fields": {"stage": name, "event": "finished", **entry}})
+
+
+def system_seconds() -> float:
+    """CPU seconds this process has spent in the kernel so far (every thread; ``getrusage``)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
 def peak_rss_mb() -> float:

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 
 from dedup.config import Settings
 from dedup.errors import StateError, StateFailed
-from dedup.night.figures import NightFigures, Progress, RunResult, StageLog, peak_rss_mb, release_unused_memory
+from dedup.night.figures import (NightFigures, Progress, RunResult, StageLog, peak_rss_mb, release_unused_memory,
+                                 system_seconds)
 from dedup.night.manifest import finish_night
 from dedup.night.policy import check_feed, check_reject_ratio
 from dedup.night.processes import PageWorkers
@@ -442,7 +443,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     meta_parts: list[pa.Table] = []
     t_fp = 0.0
     learned_removed = 0
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), system_seconds()
     with ThreadPoolExecutor(max_workers=settings.run.workers) as pool:
         progress = Progress("clean+fingerprint", "stories", total=total)
         for cleaned, (fp_text, fp_distinct), rejected, removed, (shown, learned), line_keys in bounded_map(
@@ -493,6 +494,7 @@ def clean_stage(settings: Settings, staging: Staging, spills: list[Path], model:
     # between the two: the clean stage's cpu_seconds covers both.
     sl.stages["clean"] = {"seconds": round(time.perf_counter() - t0 - t_fp, 3),
                           "cpu_seconds": round(time.process_time() - c0, 3), "cpu_seconds_include": "fingerprint",
+                          "system_seconds": round(system_seconds() - k0, 3),
                           "peak_rss_mb": peak_rss_mb(),
                           "stories": n, "emptied": emptied - again, "redelivered": again,
                           # (outlet, line) keys seen in >= chrome.min_stories stories, before the min_share test

@@ -102,15 +102,16 @@ def test_sizes_reuses_cached_corpus_and_keeps_outputs(cache, tmp_path):
 def test_stage_table_without_peak_rss_and_with_odd_values(speed):
     manifest = {"stages": {
         "read": {"seconds": 1.5, "records": 10, "accepted": 9},
-        "write": {"seconds": 0.2, "cpu_seconds": 0.3, "peak_rss_mb": 512.5, "stories": 9, "_debug": "text", "flag": True,
+        "write": {"seconds": 0.2, "cpu_seconds": 0.3, "system_seconds": 0.1, "peak_rss_mb": 512.5, "stories": 9,
+                  "_debug": "text", "flag": True,
                   "note": "x"},
         "broken": "not a dict",
     }}
     st = speed.stage_table(manifest)
     assert list(st) == ["read", "write"]
-    assert st["read"] == {"seconds": 1.5, "cpu_seconds": None, "cpu_include": [], "peak_rss_mb": None,
+    assert st["read"] == {"seconds": 1.5, "cpu_seconds": None, "system_seconds": None, "cpu_include": [], "peak_rss_mb": None,
                           "counts": {"records": 10, "accepted": 9}}
-    assert st["write"] == {"seconds": 0.2, "cpu_seconds": 0.3, "cpu_include": [], "peak_rss_mb": 512.5,
+    assert st["write"] == {"seconds": 0.2, "cpu_seconds": 0.3, "system_seconds": 0.1, "cpu_include": [], "peak_rss_mb": 512.5,
                            "counts": {"stories": 9}}
     assert speed.stage_table({}) == {}
 
@@ -120,17 +121,17 @@ def test_tables_render_missing_values(speed):
                      peak_rss_mb=300.0, cpu_s=3.0, other_cores=None, loadavg_before=None, loadavg_after=None, ok=True,
                      internal_s=1.5, stages=speed.stage_table({"stages": {"read": {"seconds": 1.0}}}))
     text = speed.stages_table(r)
-    assert text.splitlines()[0].split() == ["stage", "seconds", "share", "CPU", "s", "cores", "peak", "RSS", "MB",
-                                            "counts"]
-    assert text.splitlines()[2].split() == ["read", "1.00", "67%", "-", "-", "-"]  # no cpu_seconds, peak_rss_mb
+    assert text.splitlines()[0].split() == ["stage", "seconds", "share", "CPU", "s", "sys", "s", "cores", "peak", "RSS",
+                                            "MB", "counts"]
+    assert text.splitlines()[2].split() == ["read", "1.00", "67%", "-", "-", "-", "-"]  # no cpu, system, peak_rss_mb
     r.stages = speed.stage_table({"stages": {
-        "read": {"seconds": 2.0, "cpu_seconds": 3.0, "peak_rss_mb": 10},
+        "read": {"seconds": 2.0, "cpu_seconds": 3.0, "system_seconds": 0.5, "peak_rss_mb": 10},
         "clean": {"seconds": 1.0, "cpu_seconds": 6.0, "cpu_seconds_include": "fingerprint"},
         "fingerprint": {"seconds": 2.0}}})
     rows = [line.split() for line in speed.stages_table(r).splitlines()[2:5]]
-    assert rows[0] == ["read", "2.00", "133%", "3.00", "1.5", "10"]
-    assert rows[1][:5] == ["clean", "1.00", "67%", "6.00", "2.0"]  # 6 CPU s over clean's and fingerprint's 3 s
-    assert rows[2][3:5] == ["-", "-"]
+    assert rows[0] == ["read", "2.00", "133%", "3.00", "0.50", "1.5", "10"]
+    assert rows[1][:6] == ["clean", "1.00", "67%", "6.00", "-", "2.0"]  # 6 CPU s over clean's and fingerprint's 3 s
+    assert rows[2][3:6] == ["-", "-", "-"]
     assert "1,000" in speed.comparison_table([r]) and "1,000" in speed.scaling_table([r])
     assert speed.fmt_table(["a", "b"], [["x", 1], ["yy", 22]]).splitlines() == ["a    b", "--  --", "x    1", "yy  22"]
 

@@ -97,6 +97,9 @@ def test_demo_manifest(demo_out):
     cpu = {k: st.get("cpu_seconds") for k, st in m["stages"].items()}
     assert cpu["fingerprint"] is None and m["stages"]["clean"]["cpu_seconds_include"] == "fingerprint"
     assert all(v >= 0 for k, v in cpu.items() if k != "fingerprint") and cpu["clean"] > 0
+    # ... and the part of it spent in the kernel, never more than the whole.
+    sys_s = {k: st.get("system_seconds") for k, st in m["stages"].items() if k != "fingerprint"}
+    assert all(0 <= sys_s[k] <= cpu[k] + 0.01 for k in sys_s)
     assert m["inputs"][0]["sha256"] and m["inputs"][0]["bytes"] == DEMO.stat().st_size
     assert m["config"]["dedup"]["num_perm"] == 64
     assert m["versions"]["datasketch"] == "2.0.0"
