@@ -303,6 +303,17 @@ def test_lines_split_finds_the_lines_arrow_splits_and_trims(bodies, typ, sliced)
     np.testing.assert_array_equal(lines.story, expect_story)
 
 
+@pytest.mark.parametrize("typ", [pa.large_string(), pa.string()])
+def test_without_prefix_cuts_each_string_at_its_own_byte_count(typ):
+    from dedup.stages.text.lines import without_prefix
+
+    strings = pa.array(["NEW YORK (Reuters) - Shares", "МОСКВА, 3 декабря. /ТАСС/. Текст", "", None, "ab", "x"],
+                       typ).slice(0, 5)
+    cut = np.array([len("NEW YORK (Reuters) - "), len("МОСКВА, 3 декабря. /ТАСС/. ".encode()), 0, 0, 9])
+    out = without_prefix(strings, cut)
+    assert out.type == typ and out.to_pylist() == ["Shares", "Текст", "", "", ""]
+
+
 def test_markup_only_bodies_are_rejected_and_template_code_never_kept(cli, tmp_path):
     """Issue 13 item 1: markup-only bodies are rejected, not one-word stories; pages that open with a
     comment and a script block (no <html> at the top) are pages: their code never reaches body_clean,

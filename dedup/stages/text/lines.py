@@ -357,6 +357,16 @@ def _lines_array(typ: pa.DataType, data: np.ndarray, offsets: np.ndarray, story:
                                  [None, pa.py_buffer(out_offsets if wide else out_offsets.astype(np.int32)), buf])
 
 
+def without_prefix(strings: pa.Array, nbytes: np.ndarray) -> pa.Array:
+    """Each string of ``strings`` (string or large_string; a null reads as "") without its first
+    ``nbytes[i]`` bytes (int64, one per string, on a character boundary; more than the string holds
+    leaves it empty), in one compiled copy: Arrow's slicing kernels take one start for all rows."""
+    data, offsets = string_buffers(strings)
+    size = np.diff(offsets)
+    start = np.minimum(np.asarray(nbytes, np.int64), size)
+    return _lines_array(strings.type, data, offsets, np.arange(len(strings), dtype=np.int64), start, size - start)
+
+
 @dataclass
 class Lines:
     text: pa.Array | None  # the line, whitespace-trimmed (None: measurements only, ``from_table``)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.stages.text import latin_regex
-from dedup.stages.text.lines import Lines
+from dedup.stages.text.lines import Lines, without_prefix
 from dedup.stages.text.normalize import replace_rows
 
 # Canonical agency name for each spelling that appears in credits.
@@ -302,12 +302,16 @@ def credit_datelines(lines: Lines) -> np.ndarray:
     hit = pc.is_valid(credit).to_numpy(zero_copy_only=False)
     if not hit.any():
         return out
-    places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(credit.filter(pa.array(hit)), "place")))
-    places = places.fill_null("").to_numpy(zero_copy_only=False)
-    text = pc.utf8_trim(pc.take(lines.text, pa.array(short_idx[hit])), " -–—:|,.()").to_pylist()
-    for s, p, line in zip(lines.story[short_idx[hit]], places, text):  # the first such line wins
-        if p and p not in NOT_PLACES and out[s] is None:
-            out[s] = line
+    places = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(credit.filter(pa.array(hit)), "place"))).fill_null("")
+    named = np.flatnonzero(pc.and_(pc.greater(pc.binary_length(places), 0),
+                                   pc.invert(pc.is_in(places, value_set=_NOT_PLACES))).to_numpy(zero_copy_only=False))
+    if not named.size:
+        return out
+    rows = short_idx[hit][named]  # in line order, so grouped by story: the first of each story wins
+    story = lines.story[rows]
+    first = np.r_[True, story[1:] != story[:-1]]
+    out[story[first]] = pc.utf8_trim(pc.take(lines.text, pa.array(rows[first])), " -–—:|,.()").to_numpy(
+        zero_copy_only=False)
     return out
 
 
@@ -425,20 +429,21 @@ def _strip_dateline(kept: Lines, cand_idx: np.ndarray, agency: np.ndarray,
             hit_idx = cand_idx[pick]
             hit = m.take(pa.array(at[pick]))
             dl = pc.struct_field(hit, "dateline")
-            # Cut each head line after its own dateline (only the few first lines go through Python).
-            cut = pc.utf8_length(dl).to_numpy()
-            heads_hit = pc.take(text, pa.array(hit_idx)).to_pylist()
-            new_heads = pa.array([h[k:].lstrip() for h, k in zip(heads_hit, cut)], text.type)
+            # Cut each head line after its own dateline, which is the line's first bytes (the patterns
+            # are anchored at its start), and the whitespace after it.
+            new_heads = pc.utf8_ltrim_whitespace(without_prefix(
+                pc.take(text, pa.array(hit_idx)), pc.binary_length(dl).fill_null(0).to_numpy(zero_copy_only=False)))
             ag = _agency_name(pc.struct_field(hit, "agency")).to_numpy(zero_copy_only=False)
             # "(Reuters) - ..." credits the agency and names no place: no dateline.
             placed = pc.or_(pc.is_valid(pc.struct_field(hit, "place")),
                             pc.is_valid(pc.struct_field(hit, "date"))).to_numpy(zero_copy_only=False)
             strong = pc.or_(pc.is_valid(pc.struct_field(hit, "agency")),
                             pc.is_valid(pc.struct_field(hit, "date"))).to_numpy(zero_copy_only=False)
-            for s, a, d, p in zip(kept.story[hit_idx], ag, pc.utf8_trim(dl, " -–—:").to_pylist(), placed):
-                dateline[s] = d if p else None
-                if a is not None and agency[s] is None:
-                    agency[s] = a
+            # One pick per story, so each story is assigned once.
+            st = kept.story[hit_idx]
+            dateline[st] = np.where(placed, pc.utf8_trim(dl, " -–—:").to_numpy(zero_copy_only=False), None)
+            credit = np.not_equal(ag, None) & np.equal(agency[st], None)
+            agency[st[credit]] = ag[credit]
             text = replace_rows(text, hit_idx, new_heads)
     # Only the cut lines changed: the other lines keep their measurements.
     kept = kept.with_text(text, hit_idx)
