@@ -4,7 +4,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from dedup.config import ChromeSettings
 from dedup.stages.clean import finish, learn_chrome, prepare
@@ -272,35 +271,6 @@ def test_lines_kept_as_positions_in_their_stories_come_back_as_the_same_text(typ
     # Lines that are not in the texts given are written as text.
     other = pa.array(["nothing of the above"] * len(bodies), typ)
     assert Lines.from_table(lines.to_table(other), lines.n_stories).text.equals(lines.text)
-
-
-# Every code point Arrow's utf8_trim_whitespace trims, characters that share their first bytes (U+1681,
-# U+2010, U+205E, U+3001) or look like spaces and are not trimmed (U+180E, U+200B, U+2060, U+FEFF),
-# and letters of one to four bytes.
-_SPLIT_ALPHABET = ([chr(c) for c in (*range(9, 14), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
-                                     0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
-                   + ["\n"] * 4 + list("ab .") + ["é", "中", "\U0001F600", "\u1681", "\u2010", "\u205e", "\u3001",
-                                                  "\u180e", "\u200b", "\u2060", "\ufeff", "\u2081"])
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(st.sampled_from(_SPLIT_ALPHABET), max_size=40)), max_size=8),
-       st.sampled_from([pa.string(), pa.large_string()]), st.booleans())
-def test_lines_split_finds_the_lines_arrow_splits_and_trims(bodies, typ, sliced):
-    """The compiled splitter against what it replaced: Arrow's split at "\n", utf8_trim_whitespace
-    and the empty lines dropped; on slices of an array too (offsets not starting at 0)."""
-    from dedup.stages.text.lines import Lines
-
-    arr = pa.array(["pad"] + bodies + ["pad"], typ)
-    arr = arr.slice(1, len(bodies)) if sliced else arr
-    parts = pc.split_pattern(arr.fill_null(""), "\n")
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-    keep = pc.greater(pc.binary_length(flat), 0)
-    expect_story = pc.list_parent_indices(parts).to_numpy()[keep.to_numpy(zero_copy_only=False)]
-    lines = Lines.split(arr)
-    assert lines.n_stories == len(arr) and lines.text.type == typ
-    assert lines.text.to_pylist() == flat.filter(keep).to_pylist()
-    np.testing.assert_array_equal(lines.story, expect_story)
 
 
 @pytest.mark.parametrize("typ", [pa.large_string(), pa.string()])

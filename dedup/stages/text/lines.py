@@ -176,96 +176,6 @@ def _line_stats_kernel(data, offsets, leads, cps, weights, word_units):
     return words, ends, bullet, key
 
 
-@numba.njit(inline="always")
-def _space_ahead(data, p, e):
-    """Bytes of the whitespace character at byte p (0 if none), for the code points Arrow's
-    ``utf8_trim_whitespace`` trims (pyarrow 26, every code point tried): U+0009-000D, U+001C-001F,
-    U+0020, U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000."""
-    c = data[p]
-    if c < 0x80:
-        return 1 if (9 <= c <= 13 or 28 <= c <= 32) else 0
-    if c == 0xC2:
-        return 2 if p + 1 < e and (data[p + 1] == 0x85 or data[p + 1] == 0xA0) else 0
-    if p + 2 >= e:
-        return 0
-    b, d = data[p + 1], data[p + 2]
-    if c == 0xE1:
-        return 3 if b == 0x9A and d == 0x80 else 0
-    if c == 0xE2:
-        if b == 0x80:
-            return 3 if (d <= 0x8A or d == 0xA8 or d == 0xA9 or d == 0xAF) else 0
-        return 3 if b == 0x81 and d == 0x9F else 0
-    if c == 0xE3:
-        return 3 if b == 0x80 and d == 0x80 else 0
-    return 0
-
-
-@numba.njit(inline="always")
-def _space_behind(data, s, p):
-    """Bytes of the whitespace character (as ``_space_ahead``) that ends just before byte p, not
-    before byte s; 0 if none. A lead byte cannot be a continuation byte, so a match is a whole
-    character."""
-    c = data[p - 1]
-    if c < 0x80:
-        return 1 if (9 <= c <= 13 or 28 <= c <= 32) else 0
-    if p - 2 >= s and data[p - 2] == 0xC2 and (c == 0x85 or c == 0xA0):
-        return 2
-    if p - 3 >= s:
-        a, b = data[p - 3], data[p - 2]
-        if (a == 0xE1 and b == 0x9A and c == 0x80) or (a == 0xE3 and b == 0x80 and c == 0x80) or (
-                a == 0xE2 and ((b == 0x80 and (c <= 0x8A or c == 0xA8 or c == 0xA9 or c == 0xAF))
-                               or (b == 0x81 and c == 0x9F))):
-            return 3
-    return 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _split_kernel(data, offsets, newlines):
-    """The non-empty lines of each string, split at "\n" and trimmed of whitespace
-    (``_space_ahead``): ``(story, start, length)``, int64 each, ``start`` the byte offset of the
-    trimmed line from its string's first byte. ``newlines``: the positions of the "\n" bytes in
-    ``data`` between the first string's start and the last one's end, in order (numpy finds them
-    at memory speed; this loop then visits only the lines' ends). The same lines, in the same
-    order, as Arrow's ``split_pattern(..., "\n")``, ``utf8_trim_whitespace`` and dropping the
-    empty ones."""
-    n = offsets.shape[0] - 1
-    room = n + newlines.size
-    story = np.empty(room, np.int64)
-    start = np.empty(room, np.int64)
-    length = np.empty(room, np.int64)
-    m = 0
-    j = 0
-    for s in range(n):
-        a = offsets[s]
-        end = offsets[s + 1]
-        while True:
-            if j < newlines.size and newlines[j] < end:
-                b = newlines[j]
-                j += 1
-            else:
-                b = end
-            x, y = a, b
-            while x < y:
-                k = _space_ahead(data, x, y)
-                if k == 0:
-                    break
-                x += k
-            while y > x:
-                k = _space_behind(data, x, y)
-                if k == 0:
-                    break
-                y -= k
-            if y > x:
-                story[m] = s
-                start[m] = x - offsets[s]
-                length[m] = y - x
-                m += 1
-            if b == end:
-                break
-            a = b + 1
-    return story[:m], start[:m], length[:m]
-
-
 @numba.njit(cache=True, nogil=True)
 def _first_of_ids(ids, n_ids):
     """(positions in ``ids`` of the first occurrence of each id, in order; per position, the rank of
@@ -344,10 +254,8 @@ def _gather_lines(data, offsets, story, start, out_offsets, out):
 
 def _lines_array(typ: pa.DataType, data: np.ndarray, offsets: np.ndarray, story: np.ndarray, start: np.ndarray,
                  length: np.ndarray) -> pa.Array:
-    """The lines (``_gather_lines``) as an Arrow array of type ``typ`` (string or large_string). The
-    bytes go to a buffer of Arrow's memory pool, which reuses what earlier chunks freed; a numpy
-    array here came from the C heap, whose per-thread arenas kept about 200 MB more at 200,000
-    stories."""
+    """The lines (``_gather_lines``) as an Arrow array of type ``typ`` (string or large_string), their
+    bytes in a buffer of Arrow's memory pool, as the chunk's other text buffers are."""
     out_offsets = np.zeros(story.size + 1, np.int64)
     np.cumsum(length, out=out_offsets[1:])
     buf = pa.allocate_buffer(int(out_offsets[-1]))
@@ -380,16 +288,13 @@ class Lines:
 
     @staticmethod
     def split(bodies: pa.Array) -> "Lines":
-        """The non-empty lines of ``bodies`` (a string or large_string array; nulls have none), split
-        at "\n" and whitespace-trimmed as Arrow's ``utf8_trim_whitespace`` trims: one compiled pass
-        finds them (``_split_kernel``) and one copy gathers their bytes, where Arrow's split, trim
-        and filter made three (0.1 against 0.3 s a 20,000-story chunk)."""
         if isinstance(bodies, pa.ChunkedArray):
             bodies = bodies.combine_chunks()
-        data, offsets = string_buffers(bodies)
-        lo, hi = (int(offsets[0]), int(offsets[-1])) if offsets.size else (0, 0)
-        story, start, length = _split_kernel(data, offsets, np.flatnonzero(data[lo:hi] == 10) + lo)
-        return Lines(_lines_array(bodies.type, data, offsets, story, start, length), story, len(bodies))
+        parts = pc.split_pattern(bodies.fill_null(""), "\n")
+        flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+        story = pc.list_parent_indices(parts).to_numpy().astype(np.int64)
+        keep = pc.greater(pc.binary_length(flat), 0)  # bytes: no scan of the text, unlike characters
+        return Lines(flat.filter(keep), story[keep.to_numpy(zero_copy_only=False)], len(bodies))
 
     def to_table(self, bodies: pa.Array | None = None) -> pa.Table:
         """The lines, their measurements and distinct-line ids as one table (for a work file);
