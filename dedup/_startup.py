@@ -165,7 +165,8 @@ def _package_dirs() -> list[str]:
 
 
 def _last_used(folder: str) -> float:
-    """The newest access or change time (epoch seconds) of ``folder`` and the files in it; 0 if unreadable."""
+    """The newest access or change time (epoch seconds) of ``folder`` and the files in it; infinity
+    if any of it cannot be read (a folder it cannot judge is never taken for unused)."""
     newest = 0.0
     try:
         for entry in os.scandir(folder):
@@ -174,7 +175,7 @@ def _last_used(folder: str) -> float:
         st = os.stat(folder)
         newest = max(newest, st.st_mtime)
     except OSError:
-        pass
+        return float("inf")
     return newest
 
 

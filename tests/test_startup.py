@@ -71,7 +71,7 @@ def _folder(root, name: str, age_days: float, now: float, read_days: float | Non
     return d
 
 
-def test_cache_folders_of_installs_gone_for_a_month_are_removed_and_nothing_else(tmp_path):
+def test_cache_folders_of_installs_gone_for_a_month_are_removed_and_nothing_else(tmp_path, monkeypatch):
     """Issue 15 (left out since session 17): every path dedup was installed at kept its compiled
     kernels in the cache for good. Folders of other installs unused for STALE_CACHE_DAYS go; this
     install's, recently read ones and anything that is not a folder stay."""
@@ -84,10 +84,20 @@ def test_cache_folders_of_installs_gone_for_a_month_are_removed_and_nothing_else
     gone = _folder(tmp_path, "text_" + "b" * 40, STALE_CACHE_DAYS + 1, now)
     fresh = _folder(tmp_path, "text_" + "c" * 40, STALE_CACHE_DAYS - 1, now)
     read = _folder(tmp_path, "night_" + "d" * 40, 400, now, read_days=2)  # another install, still loading it
+    unreadable = _folder(tmp_path, "text_" + "9" * 40, 400, now)  # cannot be listed: never taken for unused
+    scandir = os.scandir
+
+    def denied(path="."):
+        if not isinstance(path, int) and os.fspath(path) == str(unreadable):  # shutil.rmtree passes fds
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)  # chmod would not stop root
     (tmp_path / "note.txt").write_text("x")
     os.utime(tmp_path / "note.txt", (now - 400 * 86400,) * 2)
     assert prune_numba_cache(str(tmp_path), {own.name}, now=now) == [gone.name]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([own.name, fresh.name, read.name, "note.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([own.name, fresh.name, read.name, unreadable.name,
+                                                                 "note.txt"])
     assert prune_numba_cache(str(tmp_path / "missing"), set(), now=now) == []
 
 
