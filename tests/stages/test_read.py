@@ -478,3 +478,37 @@ def test_chunks_end_at_chunk_bytes_and_every_record_is_read_once(tmp_path, monke
     assert all(h <= cap or c.num_rows == 1 for h, c in zip(held, capped))
     assert all(c.num_rows <= 50 for c in capped) and len(capped) > 40  # the cap ended most chunks
     assert [c.num_rows for c in capped if c.column("story_id")[0].as_py() == "s17"] == [1]
+
+
+def test_pieces_read_into_a_reused_buffer_keep_every_record_whole(tmp_path, monkeypatch):
+    """The file is read piece by piece into one buffer, the unfinished lines moved to its front each
+    time: every record comes out whole, on the one-pass path and line by line (an invalid line
+    sends its block there)."""
+    import dedup.stages.read as read_mod
+
+    monkeypatch.setattr(read_mod, "_READ_BYTES", 4096)
+    rng = np.random.default_rng(1)
+    words = ["caf\u00e9", "\u4f60\u597d", "wire", "copy", "\u0645\u0631\u062d\u0628\u0627", "report"]
+    rows = [{"id": f"s{i}", "body": " ".join(rng.choice(words, int(n))) + f" {i}."}
+            for i, n in enumerate(rng.integers(5, 900, 300))]
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines[150] = '{"id": "bad", "body": '
+    p = tmp_path / "b.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    buffers = []
+    real = read_mod._read_piece
+
+    def spy(*a):
+        out = real(*a)
+        buffers.append(out[0].obj)
+        return out
+
+    monkeypatch.setattr(read_mod, "_read_piece", spy)
+    s = load_config(overrides={"input": {"path": str(p)}, "output": {"path": str(tmp_path / "out")}})
+    got = list(read_chunks(discover(s.input), s.input, 2000, 7, ReadStats()))
+    recs = pa.concat_tables([r for r, _ in got])
+    want = [r for i, r in enumerate(rows) if i != 150]
+    assert recs.column("story_id").to_pylist() == [r["id"] for r in want]
+    assert recs.column("body").to_pylist() == [r["body"] for r in want]
+    assert pa.concat_tables([j for _, j in got]).column("record").to_pylist() == [151]
+    assert len(buffers) > 30 and len({id(b) for b in buffers}) < len(buffers) / 4  # mostly one buffer, reused
