@@ -377,7 +377,7 @@ def _read_piece(fh, gz: bool, carry: memoryview,
     if not gz:
         need = len(carry) + _READ_BYTES
         # Reused, not allocated anew: a new buffer is fresh pages, each a page fault to map and
-        # zero; a 200,000-story read took 150,000 faults in its pieces and their carries.
+        # zero: reusing it saves 60,000-80,000 faults at 200,000 stories (docs/speed.md, Session 20).
         # Not a bytearray: it zero-fills memory that readinto overwrites (0.9 s of a 1.3 GB read).
         buf = spare if spare is not None and spare.size >= need else np.empty(need + need // 4, np.uint8)
         view = memoryview(buf)
